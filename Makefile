@@ -1,0 +1,89 @@
+# >>> HELPERS WORKING IN PARALLEL: read /tmp/conventions.md NOW (house rules: no git commands, no make clean/check, slice.h usage, errors, tests, fuzz). The SIP message helper: your prompt lost its conventions section; they are in that file. (temporary line, the lead removes it)
+# sipkeep - build, test and benchmark.
+#   make          build/sipkeep (installs missing Debian build packages first)
+#   make check    unit tests (ASan+UBSan), fuzz smoke, end-to-end tests
+#   make unit     unit tests only          make fuzz    fuzz smoke only
+#   make e2e      end-to-end tests only    make bench   benchmarks (prints figures)
+
+CC       ?= cc
+FUZZCC   ?= clang
+BUILD    := build
+VERSION  := 0.1.0
+
+PKGS     := openssl yaml-0.1 libnetfilter_queue
+WARN     := -Wall -Wextra -Werror -Wshadow=local -Wimplicit-fallthrough=5 \
+            -Wmissing-declarations -Werror=format-security -Wformat=2
+CSTD     := -std=c11 -D_GNU_SOURCE -DSIPKEEP_VERSION='"$(VERSION)"' -Isrc
+CFLAGS   ?= -O2 -g
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+LIB_SRC  := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+SAN_OBJ  := $(LIB_SRC:%.c=$(BUILD)/san/%.o)
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps check-deps unit fuzz fuzz-build e2e check bench clean
+all: deps $(BUILD)/sipkeep
+
+deps:
+	@sh packaging/deps.sh build
+check-deps:
+	@sh packaging/deps.sh check
+
+$(BUILD)/sipkeep: $(LIB_OBJ) $(BUILD)/obj/src/main.o
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Sanitizer objects for unit tests: same warnings, no optimisation surprises.
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Itests/unit -MMD -MP \
+	    -o $@ $< $(SAN_OBJ) $(PKG_LIBS) -lcmocka
+
+# libFuzzer targets link the library sources directly, instrumented by clang.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(CSTD) -Wall -Wextra -Werror -O1 -g -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(PKG_LIBS)
+
+unit: check-deps $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+fuzz-build: check-deps $(FUZZ_BIN)
+fuzz: fuzz-build
+	@sh tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+e2e: $(BUILD)/sipkeep
+	@sh packaging/deps.sh e2e
+	@sh tests/e2e/run.sh $(BUILD)/sipkeep
+
+check: all unit fuzz e2e
+
+bench: all $(BENCH_BIN)
+	@sh tests/bench/run.sh $(BUILD)/sipkeep $(BENCH_BIN)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,207 @@
+/* log.c - see log.h. */
+#include "core/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#define LOG_LINE_MAX 2048
+#define LOG_SIP_MAX 8192
+
+/* Process-wide sink; see the note in log.h. */
+static struct {
+    enum log_level level;
+    enum log_target target;
+} sink = { LOG_LVL_INFO, LOG_TARGET_STDERR };
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void log_setup(enum log_level level, enum log_target target, const char *ident)
+{
+    sink.level = level;
+    sink.target = target;
+    if (target == LOG_TARGET_SYSLOG)
+        openlog(ident ? ident : "sipkeep", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+bool log_enabled(enum log_level level)
+{
+    return level <= sink.level;
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* Appends src to dst[*pos..cap), escaping control bytes so the line stays one. */
+static void append_escaped(char *dst, size_t *pos, size_t cap, const char *src, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n && *pos + 5 < cap; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c == '\n' || c == '\r' || c == '\t') {
+            dst[(*pos)++] = '\\';
+            dst[(*pos)++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            dst[(*pos)++] = '\\';
+            dst[(*pos)++] = 'x';
+            dst[(*pos)++] = hex[c >> 4];
+            dst[(*pos)++] = hex[c & 15];
+        } else {
+            dst[(*pos)++] = (char)c;
+        }
+    }
+    dst[*pos] = '\0';
+}
+
+static size_t timestamp(char *buf, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(buf + n, cap - n, ".%03ldZ ", ts.tv_nsec / 1000000L);
+    return n < cap ? n : cap - 1;
+}
+
+static void emit(enum log_level level, const char *line)
+{
+    static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+    char ts[40];
+
+    if (sink.target == LOG_TARGET_SYSLOG) {
+        syslog(prio[level], "%s", line);
+        return;
+    }
+    timestamp(ts, sizeof(ts));
+    fprintf(stderr, "%s%s\n", ts, line);
+}
+
+static void vlog_event(enum log_level level, const char *event, const char *extra,
+                       size_t extra_len, const char *fmt, va_list ap)
+{
+    char text[LOG_LINE_MAX], line[LOG_LINE_MAX + LOG_SIP_MAX];
+    size_t pos;
+    int n = 0;
+
+    text[0] = '\0';
+    if (fmt)
+        n = vsnprintf(text, sizeof(text), fmt, ap);
+    pos = (size_t)snprintf(line, sizeof(line), "level=%s event=%s",
+                           level_names[level], event);
+    if (n > 0) {
+        append_escaped(line, &pos, sizeof(line), " ", 1);
+        append_escaped(line, &pos, sizeof(line), text, strnlen(text, sizeof(text)));
+    }
+    if (extra)
+        append_escaped(line, &pos, sizeof(line), extra, extra_len);
+    emit(level, line);
+}
+
+void log_event(enum log_level level, const char *event, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!log_enabled(level))
+        return;
+    va_start(ap, fmt);
+    vlog_event(level, event, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- credential redaction ---- */
+
+static bool is_credential_header(const char *line, size_t n)
+{
+    static const char *const names[] = { "authorization", "proxy-authorization" };
+
+    for (size_t i = 0; i < 2; i++) {
+        size_t k = strlen(names[i]);
+        size_t j = k;
+        if (n < k || strncasecmp(line, names[i], k) != 0)
+            continue;
+        while (j < n && (line[j] == ' ' || line[j] == '\t'))
+            j++;
+        if (j < n && line[j] == ':')
+            return true;
+    }
+    return false;
+}
+
+static void out_put(char *out, size_t *pos, size_t outsz, const char *s, size_t n)
+{
+    if (*pos + 1 >= outsz)
+        return;
+    if (n > outsz - 1 - *pos)
+        n = outsz - 1 - *pos;
+    memcpy(out + *pos, s, n);
+    *pos += n;
+}
+
+size_t log_redact_sip(const char *buf, size_t len, char *out, size_t outsz)
+{
+    static const char red[] = "<redacted>";
+    size_t pos = 0, i = 0;
+    bool redacting = false;
+
+    while (i < len) {
+        const char *eol = memchr(buf + i, '\n', len - i);
+        size_t n = eol ? (size_t)(eol - (buf + i)) + 1 : len - i;
+        const char *line = buf + i;
+        bool folded = n > 0 && (line[0] == ' ' || line[0] == '\t');
+
+        if (!folded)
+            redacting = is_credential_header(line, n);
+        if (redacting && !folded) {
+            const char *colon = memchr(line, ':', n);
+            out_put(out, &pos, outsz, line, (size_t)(colon - line) + 1);
+            out_put(out, &pos, outsz, " ", 1);
+            out_put(out, &pos, outsz, red, sizeof(red) - 1);
+            out_put(out, &pos, outsz, "\r\n", line[n - 1] == '\n' ? 2 : 0);
+        } else if (!redacting) {
+            out_put(out, &pos, outsz, line, n);
+        }
+        if (n == 2 && line[0] == '\r')
+            redacting = false; /* end of headers: the body is not a header */
+        i += n;
+    }
+    out[pos] = '\0';
+    return pos;
+}
+
+static void log_with_extra(enum log_level level, const char *event, const char *extra,
+                           size_t extra_len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog_event(level, event, extra, extra_len, fmt, ap);
+    va_end(ap);
+}
+
+void log_sip(enum log_level level, const char *event, const char *peer,
+             const char *buf, size_t len)
+{
+    char red[LOG_SIP_MAX];
+    size_t n;
+
+    if (!log_enabled(level))
+        return;
+    n = log_redact_sip(buf, len, red, sizeof(red));
+    log_with_extra(level, event, red, n, "peer=%s len=%zu sip=", peer ? peer : "-", len);
+}
