@@ -1,0 +1,54 @@
+/* addr.c - see addr.h. */
+#include "core/addr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *addr_format(const struct sockaddr *sa, bool with_port, char *buf, size_t bufsz)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    unsigned port = addr_port(sa);
+
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+    if (sa->sa_family == AF_INET6)
+        snprintf(buf, bufsz, with_port ? "[%s]:%u" : "[%s]", ip, port);
+    else
+        snprintf(buf, bufsz, with_port ? "%s:%u" : "%s", ip, port);
+    return buf;
+}
+
+unsigned addr_port(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    if (sa->sa_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    return 0;
+}
+
+bool addr_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family || addr_port(a) != addr_port(b))
+        return false;
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->sa_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+    return false;
+}
+
+socklen_t addr_len(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return sizeof(struct sockaddr_in);
+    if (sa->sa_family == AF_INET6)
+        return sizeof(struct sockaddr_in6);
+    return 0;
+}

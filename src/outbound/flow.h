@@ -1,0 +1,149 @@
+/* flow.h - one RFC 5626 flow: a persistent TCP or TLS connection from
+ * sipkeep (acting as the UA) to one edge proxy, with CRLF keep-alives,
+ * failure detection and recovery.
+ *
+ * The flow owns its stream and its timers.  Its owner (a registration
+ * binding) owns the flow and does the SIP: on on_ready it sends the REGISTER
+ * (flow_send), and reports the outcome with flow_registered() or
+ * flow_register_failed().  States:
+ *
+ *   IDLE --flow_start--> CONNECTING --connected--> REGISTERING
+ *   REGISTERING --flow_registered--> ACTIVE (keep-alives run)
+ *   any --failure--> BACKOFF --timer--> CONNECTING ...   (RFC 5626 §4.5)
+ *
+ * A flow is "working" (§4.5) once it is ACTIVE and, when pongs are expected,
+ * one pong came back; flow_working() tells.  Failure of the connection, a
+ * missing pong (§4.4.1), a failed registration or flow_fail() all count as
+ * a consecutive failure; the back-off before the next attempt follows
+ * §4.5: W = min(max, base * 2^failures), then a random 50-100 % of W, with
+ * the first retry immediate (Appendix A, "0 failures: 0 s").
+ *
+ * Callbacks run from the event loop.  on_ready and on_message may call any
+ * flow_* function on their flow, including flow_free(); on_down may not
+ * free the flow (the flow re-arms its back-off timer after it returns).
+ */
+#ifndef SIPKEEP_OUTBOUND_FLOW_H
+#define SIPKEEP_OUTBOUND_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "config/config.h"
+#include "core/loop.h"
+
+/* RFC 5626 §4.4.1: without Flow-Timer, keep-alives every 95-120 s. */
+#define FLOW_KA_DEFAULT_MIN_MS 95000u
+#define FLOW_KA_DEFAULT_MAX_MS 120000u
+/* §4.5 defaults (seconds). */
+#define FLOW_BACKOFF_BASE_ALL_FAILED 30u
+#define FLOW_BACKOFF_BASE_NOT_FAILED 90u
+#define FLOW_BACKOFF_MAX 1800u
+
+enum flow_state {
+    FLOW_IDLE,
+    FLOW_CONNECTING,   /* transport connecting / TLS handshake */
+    FLOW_REGISTERING,  /* transport up, REGISTER outstanding */
+    FLOW_ACTIVE,       /* registered; keep-alives running */
+    FLOW_BACKOFF,      /* failed; waiting before the next attempt */
+};
+
+struct flow;
+
+struct flow_cbs {
+    /* The transport is up (first time or after recovery): send the
+     * REGISTER now.  local is the connection's local address (Via). */
+    void (*on_ready)(struct flow *f, const struct sockaddr_storage *local, void *arg);
+    /* One complete SIP message received on the flow (valid during the
+     * call only). */
+    void (*on_message)(struct flow *f, const char *msg, size_t len, void *arg);
+    /* The flow failed (reason is a one-line text); a new attempt is
+     * scheduled after the back-off.  Informational. */
+    void (*on_down)(struct flow *f, const char *reason, void *arg);
+    /* Optional: whether another flow of the same binding is working right
+     * now; chooses the §4.5 base time.  NULL: treated as "none". */
+    bool (*others_working)(const struct flow *f, void *arg);
+};
+
+/* Recovery parameters (seconds), from the config or the defaults above. */
+struct flow_recovery {
+    unsigned base_all_failed;
+    unsigned base_not_failed;
+    unsigned max_time;
+};
+
+/* A random 32-bit source; injectable so tests are deterministic. */
+struct flow_rng {
+    uint32_t (*next)(void *ctx);
+    void *ctx;
+};
+
+struct flow_params {
+    struct loop *loop;
+    const struct cfg_proxy *proxy;      /* must outlive the flow */
+    unsigned reg_id;                    /* 1-based, for logs */
+    SSL_CTX *tls;                       /* required when proxy is TLS */
+    struct cfg_keepalive keepalive;     /* interval (0 = auto), pong timeout */
+    struct flow_recovery recovery;
+    struct flow_rng rng;                /* next == NULL: getrandom-seeded */
+    const struct flow_cbs *cbs;         /* referenced, must outlive the flow */
+    void *arg;
+};
+
+/* Creates an IDLE flow.  Returns 0, -EINVAL (missing callbacks, TLS proxy
+ * without a context, UDP proxy: not supported by this module) or -ENOMEM. */
+int flow_new(struct flow **out, const struct flow_params *p);
+/* Closes the connection, cancels timers and frees.  NULL is fine. */
+void flow_free(struct flow *f);
+
+/* Starts connecting now (IDLE or BACKOFF).  Resolves the proxy host
+ * (a literal, or getaddrinfo for a name). */
+void flow_start(struct flow *f);
+
+/* Sends bytes on the flow's connection.  Returns 0, -ENOTCONN when the
+ * transport is not up, or the stream's error. */
+int flow_send(struct flow *f, const void *buf, size_t len);
+
+/* The REGISTER on this flow got a 2xx.  outbound: the response carried
+ * Require: outbound (§4.2.1), so keep-alives are mandatory and a missing
+ * pong is a failure.  flow_timer_s: the Flow-Timer value, 0 when absent.
+ * Arms the keep-alive timer: with Flow-Timer, each interval a random
+ * 80-100 % of it (§4.4); without, the configured interval, else 95-120 s
+ * (§4.4.1).  Also used for refreshes: re-arms with the new values. */
+void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s);
+
+/* The registration attempt on this flow failed (non-2xx final response or
+ * timeout): counts as a failure; the flow is closed and retried after the
+ * back-off. */
+void flow_register_failed(struct flow *f, const char *reason);
+
+/* Declares the flow failed for another reason (e.g. 430 Flow Failed). */
+void flow_fail(struct flow *f, const char *reason);
+
+enum flow_state flow_state(const struct flow *f);
+/* §4.5: registered and, when pongs are expected, one pong seen since. */
+bool flow_working(const struct flow *f);
+unsigned flow_reg_id(const struct flow *f);
+const struct cfg_proxy *flow_proxy(const struct flow *f);
+unsigned flow_consecutive_failures(const struct flow *f);
+/* The local address of the current connection; -ENOTCONN when down. */
+int flow_local_addr(const struct flow *f, struct sockaddr_storage *out);
+
+/* The §4.5 wait in ms before the next attempt after `failures`
+ * consecutive failures (0 gives 0), with `others_working` choosing the
+ * base time, and r a uniform random 32-bit value picking 50-100 % of W.
+ * Pure function, exposed for tests. */
+uint64_t flow_backoff_ms(const struct flow_recovery *rc, unsigned failures,
+                         bool others_working, uint32_t r);
+
+/* The next keep-alive interval in ms (see flow_registered), r as above. */
+uint64_t flow_keepalive_ms(const struct cfg_keepalive *ka, unsigned flow_timer_s,
+                           uint32_t r);
+
+/* "idle", "connecting", ... for logs and status. */
+const char *flow_state_name(enum flow_state s);
+
+#endif

@@ -1,0 +1,257 @@
+/* reg_msg.c - the REGISTER rewriting of the registration agent: the UA's
+ * REGISTER made into an RFC 5626 one (§4.2.1), and the upstream response
+ * made back into what the legacy UA expects. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/addr.h"
+#include "core/rand.h"
+#include "outbound/regagent_int.h"
+#include "sip/param.h"
+
+/* RFC 3261 §10.2.1: a REGISTER without any expiry asks for the default,
+ * which is the registrar's choice; 3600 s is the value RFC 3261 suggests. */
+#define REG_DEFAULT_EXPIRES 3600u
+
+struct slice reg_addr_uri(struct slice value)
+{
+    struct sipparam_addr a;
+
+    if (sipparam_parse_addr(&a, value) < 0)
+        return SLICE_NULL;
+    return a.uri;
+}
+
+uint32_t reg_requested_expiry(const struct sipmsg *m, struct slice elem)
+{
+    struct sipparam_addr a;
+    const struct sipmsg_hdr *h;
+    uint32_t v;
+    uint64_t hv;
+
+    if (sipparam_parse_addr(&a, elem) == 0 && slice_present(a.params) &&
+        sipparam_expires(a.params, &v) == 0)
+        return v;
+    h = sipmsg_hdr_find(m, SIPMSG_HDR_EXPIRES);
+    if (h && slice_to_u64(slice_trim(h->value), &hv) == 0)
+        return hv > UINT32_MAX ? UINT32_MAX : (uint32_t)hv;
+    return REG_DEFAULT_EXPIRES;
+}
+
+/* Our Contact: the UA's element with +sip.instance and reg-id (§4.2.1),
+ * and expires set when overridden.  Third-party registrations and
+ * de-registration overrides of those carry neither id (§4.2.3). */
+static int build_contact(const struct reg_flow *rf, uint32_t expires_override,
+                         char *out, size_t outsz, size_t *outlen)
+{
+    const struct binding *b = rf->b;
+    char a[1024], c[1024], inst[96], regid[16], exp[16];
+    size_t na, nc;
+    struct slice cur = slice_cstr(b->contact);
+    int err;
+
+    if (!b->third_party) {
+        snprintf(inst, sizeof(inst), "\"<%s>\"", b->instance);
+        snprintf(regid, sizeof(regid), "%u", rf->idx + 1);
+        err = sipparam_set(cur, SIPPARAM_ADDR, "+sip.instance", slice_cstr(inst), a,
+                           sizeof(a), &na);
+        if (err < 0)
+            return err;
+        err = sipparam_set((struct slice){ a, na }, SIPPARAM_ADDR, "reg-id",
+                           slice_cstr(regid), c, sizeof(c), &nc);
+        if (err < 0)
+            return err;
+        cur = (struct slice){ c, nc };
+    }
+    if (expires_override == UINT32_MAX) {
+        if (cur.n > outsz)
+            return -ENOSPC;
+        memcpy(out, cur.p, cur.n);
+        *outlen = cur.n;
+        return 0;
+    }
+    snprintf(exp, sizeof(exp), "%" PRIu32, expires_override);
+    return sipparam_set(cur, SIPPARAM_ADDR, "expires", slice_cstr(exp), out, outsz, outlen);
+}
+
+static int build_via(const struct reg_flow *rf, char *out, size_t outsz)
+{
+    struct sockaddr_storage local;
+    char host[ADDR_STR_MAX];
+    const char *tp;
+    int err = binding_flow_via(rf->b, rf->idx, &local, &tp);
+
+    if (err < 0)
+        return err;
+    addr_format((struct sockaddr *)&local, true, host, sizeof(host));
+    /* rport (RFC 3581) although on a stream it changes nothing: harmless,
+     * and edge proxies log the connection's address with it. */
+    snprintf(out, outsz, "SIP/2.0/%s %s;rport;branch=%s", tp, host, rf->branch);
+    return 0;
+}
+
+int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
+                       char *out, size_t outsz, size_t *outlen)
+{
+    static const char z9[] = "z9hG4bK";
+    struct sipmsg *m = &(struct sipmsg){ .nhdrs = 0 };
+    struct sipmsg_edits ed;
+    char via[160], contact[1200], cseq[32], branch[RA_BRANCH_MAX];
+    size_t ncontact;
+    const struct sipmsg_hdr *h;
+    int err = sipmsg_parse(m, rf->b->tmpl, rf->b->tmpl_len, 0);
+
+    if (err < 0)
+        return err;
+    memcpy(branch, z9, sizeof(z9) - 1);
+    rand_hex(branch + sizeof(z9) - 1, sizeof(branch) - (sizeof(z9) - 1), 24);
+    memcpy(rf->branch, branch, sizeof(branch));
+    err = build_via(rf, via, sizeof(via));
+    if (!err)
+        err = build_contact(rf, expires_override, contact, sizeof(contact), &ncontact);
+    if (err < 0)
+        return err;
+    snprintf(cseq, sizeof(cseq), "%" PRIu32 " REGISTER", rf->cseq + 1);
+    sipmsg_edits_init(&ed, m, SIPMSG_SER_CLEN);
+    /* §5.1: the edge is the first hop only for a single-Via REGISTER. */
+    sipmsg_edit_remove_all(&ed, SIPMSG_HDR_VIA);
+    sipmsg_edit_remove_all(&ed, SIPMSG_HDR_ROUTE);
+    sipmsg_edit_remove_all(&ed, SIPMSG_HDR_CONTACT);
+    err = sipmsg_edit_add(&ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), slice_cstr(via));
+    h = sipmsg_hdr_find(m, SIPMSG_HDR_CALL_ID);
+    if (!err)
+        err = sipmsg_edit_replace(&ed, (unsigned)(h - m->hdrs), slice_cstr(rf->call_id));
+    h = sipmsg_hdr_find(m, SIPMSG_HDR_CSEQ);
+    if (!err)
+        err = sipmsg_edit_replace(&ed, (unsigned)(h - m->hdrs), slice_cstr(cseq));
+    if (!err)
+        err = sipmsg_edit_add(&ed, SIPMSG_POS_END, 0, SLICE_LIT("Contact"),
+                              (struct slice){ contact, ncontact });
+    if (!err)
+        err = sipmsg_edit_add(&ed, SIPMSG_POS_END, 0, SLICE_LIT("Supported"),
+                              SLICE_LIT("outbound, path"));
+    if (!err)
+        err = sipmsg_serialize(m, &ed, out, outsz, outlen);
+    if (err < 0) {
+        rf->branch[0] = '\0';
+        return err;
+    }
+    rf->cseq++;
+    return 0;
+}
+
+/* Does Contact element elem of a 2xx describe our binding on flow rf? */
+static bool is_our_contact(const struct reg_flow *rf, struct slice elem, uint32_t *exp)
+{
+    struct sipparam_addr a;
+    uint32_t regid;
+
+    if (sipparam_parse_addr(&a, elem) < 0 || !slice_eq(a.uri, slice_cstr(rf->b->contact_uri)))
+        return false;
+    if (!rf->b->third_party && slice_present(a.params) &&
+        sipparam_reg_id(a.params, &regid) == 0 && regid != rf->idx + 1)
+        return false;
+    return slice_present(a.params) && sipparam_expires(a.params, exp) == 0;
+}
+
+uint32_t reg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
+                            const struct sipmsg *rsp, uint32_t fallback)
+{
+    struct sipmsg_valit it;
+    struct slice v;
+    uint32_t exp;
+    const struct sipmsg_hdr *h;
+    uint64_t hv;
+
+    (void)b;
+    sipmsg_valit_init(&it, rsp, SIPMSG_HDR_CONTACT);
+    while (sipmsg_valit_next(&it, &v, NULL)) {
+        if (is_our_contact(rf, v, &exp))
+            return exp;
+    }
+    h = sipmsg_hdr_find(rsp, SIPMSG_HDR_EXPIRES);
+    if (h && slice_to_u64(slice_trim(h->value), &hv) == 0)
+        return hv > UINT32_MAX ? UINT32_MAX : (uint32_t)hv;
+    return fallback;
+}
+
+/* Restores the UA's Via values (from its request) above everything else. */
+static int restore_vias(struct sipmsg_edits *ed, const struct sipmsg *req)
+{
+    int err = 0;
+
+    sipmsg_edit_remove_all(ed, SIPMSG_HDR_VIA);
+    for (int i = sipmsg_hdr_next(req, SIPMSG_HDR_VIA, -1); i >= 0 && !err;
+         i = sipmsg_hdr_next(req, SIPMSG_HDR_VIA, i))
+        err = sipmsg_edit_add(ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), req->hdrs[i].value);
+    return err;
+}
+
+static int replace_first(struct sipmsg_edits *ed, const struct sipmsg *m,
+                         enum sipmsg_hdr_id id, struct slice value)
+{
+    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, id);
+
+    if (!h)
+        return sipmsg_edit_add(ed, SIPMSG_POS_END, 0, slice_cstr(id == SIPMSG_HDR_CALL_ID ?
+                                   "Call-ID" : "CSeq"), value);
+    return sipmsg_edit_replace(ed, (unsigned)(h - m->hdrs), value);
+}
+
+/* Contact and Expires for the UA: its own Contact with the expiry granted
+ * to it (already clamped by the caller). */
+static int ua_contact_and_expires(struct sipmsg_edits *ed, const struct sipmsg *rsp,
+                                  const struct binding *b, uint32_t granted,
+                                  char *cbuf, size_t cbufsz, char *ebuf, size_t ebufsz)
+{
+    size_t n;
+    int err;
+    const struct sipmsg_hdr *h = sipmsg_hdr_find(rsp, SIPMSG_HDR_EXPIRES);
+
+    snprintf(ebuf, ebufsz, "%" PRIu32, granted);
+    sipmsg_edit_remove_all(ed, SIPMSG_HDR_CONTACT);
+    err = sipparam_set(slice_cstr(b->contact), SIPPARAM_ADDR, "expires", slice_cstr(ebuf),
+                       cbuf, cbufsz, &n);
+    if (!err)
+        err = sipmsg_edit_add(ed, SIPMSG_POS_END, 0, SLICE_LIT("Contact"),
+                              (struct slice){ cbuf, n });
+    if (!err && h)
+        err = sipmsg_edit_replace(ed, (unsigned)(h - rsp->hdrs), slice_cstr(ebuf));
+    return err;
+}
+
+int reg_build_ua_response(const struct binding *b, const struct sipmsg *rsp,
+                          uint32_t granted, char *out, size_t outsz, size_t *outlen)
+{
+    struct sipmsg *req = &(struct sipmsg){ .nhdrs = 0 };
+    struct sipmsg_edits ed;
+    char cbuf[1200], ebuf[16];
+    const struct sipmsg_hdr *cid, *cseq;
+    int err = sipmsg_parse(req, b->tmpl, b->tmpl_len, 0);
+
+    if (err < 0)
+        return err;
+    cid = sipmsg_hdr_find(req, SIPMSG_HDR_CALL_ID);
+    cseq = sipmsg_hdr_find(req, SIPMSG_HDR_CSEQ);
+    sipmsg_edits_init(&ed, rsp, 0);
+    err = restore_vias(&ed, req);
+    if (!err)
+        err = replace_first(&ed, rsp, SIPMSG_HDR_CALL_ID, cid->value);
+    if (!err)
+        err = replace_first(&ed, rsp, SIPMSG_HDR_CSEQ, cseq->value);
+    /* Outbound is sipkeep's business with the service; a legacy UA that
+     * saw Require: outbound might reject the response. */
+    sipmsg_edit_remove_all(&ed, SIPMSG_HDR_PATH);
+    sipmsg_edit_remove_all(&ed, SIPMSG_HDR_REQUIRE);
+    sipmsg_edit_remove_all(&ed, SIPMSG_HDR_FLOW_TIMER);
+    if (!err && rsp->status >= 200 && rsp->status < 300)
+        err = ua_contact_and_expires(&ed, rsp, b, granted, cbuf, sizeof(cbuf), ebuf,
+                                     sizeof(ebuf));
+    else if (!err)
+        sipmsg_edit_remove_all(&ed, SIPMSG_HDR_CONTACT);
+    if (!err)
+        err = sipmsg_serialize(rsp, &ed, out, outsz, outlen);
+    return err;
+}

@@ -1,0 +1,646 @@
+/* regagent.c - bindings, their flows and the REGISTER transactions of the
+ * registration agent; see regagent.h.  Message rewriting is in reg_msg.c. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/rand.h"
+#include "outbound/regagent_int.h"
+#include "sip/param.h"
+
+#define RA_BUCKETS 4096u
+#define RA_MSG_MAX 20000u
+
+struct regagent {
+    struct regagent_env env;
+    uint32_t next_id;
+    size_t count;
+    struct binding *all;
+    struct binding *by_id[RA_BUCKETS];
+};
+
+/* ---- lookup ---- */
+
+static struct binding **id_slot(struct regagent *ra, uint32_t id)
+{
+    struct binding **pp = &ra->by_id[id % RA_BUCKETS];
+
+    while (*pp && (*pp)->id != id)
+        pp = &(*pp)->next_id;
+    return pp;
+}
+
+struct binding *regagent_binding(struct regagent *ra, uint32_t id)
+{
+    return *id_slot(ra, id);
+}
+
+size_t regagent_count(const struct regagent *ra)
+{
+    return ra->count;
+}
+
+uint32_t binding_id(const struct binding *b)
+{
+    return b->id;
+}
+
+const struct ua_addr *binding_ua(const struct binding *b)
+{
+    return &b->ua;
+}
+
+/* user@host of a sip/sips URI, for comparing AORs regardless of params. */
+static bool same_aor(struct slice a, struct slice b)
+{
+    struct sipuri ua, ub;
+
+    if (sipuri_parse(&ua, a) < 0 || sipuri_parse(&ub, b) < 0)
+        return slice_eq(a, b);
+    return slice_eq(ua.user, ub.user) && slice_eq_ci(ua.host, ub.host);
+}
+
+struct binding *regagent_find_ua(struct regagent *ra, const struct sockaddr *src,
+                                 struct slice from_uri)
+{
+    struct binding *any = NULL;
+
+    for (struct binding *b = ra->all; b; b = b->next_all) {
+        if (b->removing || !addr_equal((const struct sockaddr *)&b->ua.src, src))
+            continue;
+        if (!slice_present(from_uri) || same_aor(slice_cstr(b->aor), from_uri))
+            return b;
+        if (!any)
+            any = b;
+    }
+    return any;
+}
+
+static struct binding *find_binding(struct regagent *ra, struct slice aor,
+                                    struct slice contact_uri)
+{
+    for (struct binding *b = ra->all; b; b = b->next_all) {
+        if (slice_eq(slice_cstr(b->aor), aor) && slice_eq(slice_cstr(b->contact_uri), contact_uri))
+            return b;
+    }
+    return NULL;
+}
+
+/* ---- flows ---- */
+
+int binding_pick_flow(const struct binding *b, unsigned *idx)
+{
+    int up = -1;
+
+    for (unsigned i = 0; i < b->nflows; i++) {
+        if (flow_working(b->flows[i].flow)) {
+            *idx = i;
+            return 0;
+        }
+        if (up < 0 && (flow_state(b->flows[i].flow) == FLOW_ACTIVE ||
+                       flow_state(b->flows[i].flow) == FLOW_REGISTERING))
+            up = (int)i;
+    }
+    if (up < 0)
+        return -ENOTCONN;
+    *idx = (unsigned)up;
+    return 0;
+}
+
+int binding_flow_via(const struct binding *b, unsigned idx, struct sockaddr_storage *local,
+                     const char **transport)
+{
+    const struct cfg_proxy *p;
+
+    if (idx >= b->nflows)
+        return -EINVAL;
+    p = flow_proxy(b->flows[idx].flow);
+    *transport = p->transport == CFG_TRANSPORT_TLS ? "TLS" : "TCP";
+    return flow_local_addr(b->flows[idx].flow, local);
+}
+
+int binding_flow_send(struct binding *b, unsigned idx, const char *buf, size_t len)
+{
+    if (idx >= b->nflows)
+        return -EINVAL;
+    return flow_send(b->flows[idx].flow, buf, len);
+}
+
+static void send_ua(struct binding *b, const char *buf, size_t len)
+{
+    char *copy = malloc(len);
+
+    b->ra->env.send_ua(&b->ua, buf, len, b->ra->env.arg);
+    if (!copy)
+        return;
+    memcpy(copy, buf, len);
+    free(b->last_resp);
+    b->last_resp = copy;
+    b->last_resp_len = len;
+}
+
+/* Sends the REGISTER for b->tmpl on rf (expires_override as in
+ * reg_build_upstream).  A failure is logged; the flow's registration
+ * timeout then recovers it. */
+static void send_register(struct reg_flow *rf, uint32_t expires_override)
+{
+    char *buf = malloc(RA_MSG_MAX);
+    size_t n;
+    int err = buf ? reg_build_upstream(rf, expires_override, buf, RA_MSG_MAX, &n) : -ENOMEM;
+
+    if (!err)
+        err = flow_send(rf->flow, buf, n);
+    if (err < 0)
+        log_warn("register_send_failed", "binding=%" PRIu32 " reg_id=%u err=\"%s\"",
+                 rf->b->id, rf->idx + 1, strerror(-err));
+    else
+        log_debug("register_sent", "binding=%" PRIu32 " reg_id=%u cseq=%" PRIu32,
+                  rf->b->id, rf->idx + 1, rf->cseq);
+    free(buf);
+}
+
+static bool flow_up(const struct reg_flow *rf)
+{
+    enum flow_state s = flow_state(rf->flow);
+
+    return s == FLOW_REGISTERING || s == FLOW_ACTIVE;
+}
+
+static void binding_free(struct binding *b);
+
+static void on_flow_ready(struct flow *f, const struct sockaddr_storage *local, void *arg)
+{
+    struct reg_flow *rf = arg;
+
+    (void)f;
+    (void)local;
+    send_register(rf, rf->b->removing ? 0 : UINT32_MAX);
+}
+
+static void on_flow_down(struct flow *f, const char *reason, void *arg)
+{
+    struct reg_flow *rf = arg;
+
+    (void)f;
+    (void)reason;
+    rf->branch[0] = '\0';
+}
+
+static bool on_flow_others(const struct flow *f, void *arg)
+{
+    struct reg_flow *rf = arg;
+
+    for (unsigned i = 0; i < rf->b->nflows; i++) {
+        if (rf->b->flows[i].flow != f && flow_working(rf->b->flows[i].flow))
+            return true;
+    }
+    return false;
+}
+
+static bool top_via_branch_is(const struct sipmsg *m, const char *branch)
+{
+    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_VIA);
+    struct slice rest, elem, val;
+    struct sipparam_via v;
+
+    if (!h || !branch[0])
+        return false;
+    rest = h->value;
+    if (sipparam_split_next(&rest, &elem) != 1 || sipparam_parse_via(&v, elem) < 0)
+        return false;
+    return sipparam_find(v.params, "branch", &val) == 0 && slice_eq(val, slice_cstr(branch));
+}
+
+static void handle_reg_response(struct reg_flow *rf, const struct sipmsg *m);
+
+static void on_flow_message(struct flow *f, const char *msg, size_t len, void *arg)
+{
+    struct reg_flow *rf = arg;
+    struct sipmsg *m = malloc(sizeof(*m));
+    int err;
+
+    (void)f;
+    if (!m)
+        return;
+    err = sipmsg_parse(m, msg, len, SIPMSG_F_STREAM);
+    if (err < 0) {
+        log_info("flow_msg_dropped", "binding=%" PRIu32 " reg_id=%u reason=\"%s\"",
+                 rf->b->id, rf->idx + 1, sipmsg_strerror(m->err));
+    } else if (!m->is_request && top_via_branch_is(m, rf->branch)) {
+        handle_reg_response(rf, m);
+    } else {
+        rf->b->ra->env.flow_msg(rf->b, rf->idx, m, rf->b->ra->env.arg);
+    }
+    free(m);
+}
+
+static const struct flow_cbs reg_flow_cbs = {
+    .on_ready = on_flow_ready,
+    .on_message = on_flow_message,
+    .on_down = on_flow_down,
+    .others_working = on_flow_others,
+};
+
+/* ---- responses to our REGISTERs ---- */
+
+static bool header_has_token(const struct sipmsg *m, enum sipmsg_hdr_id id, const char *tok)
+{
+    struct sipmsg_valit it;
+    struct slice v;
+
+    sipmsg_valit_init(&it, m, id);
+    while (sipmsg_valit_next(&it, &v, NULL)) {
+        if (slice_eq_ci_str(slice_trim(v), tok))
+            return true;
+    }
+    return false;
+}
+
+static unsigned flow_timer_of(const struct sipmsg *m)
+{
+    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_FLOW_TIMER);
+    uint64_t v;
+
+    if (!h || slice_to_u64(slice_trim(h->value), &v) < 0 || v > 86400)
+        return 0;
+    return (unsigned)v;
+}
+
+static void answer_ua(struct binding *b, const struct sipmsg *rsp, uint32_t granted)
+{
+    char *buf = malloc(RA_MSG_MAX);
+    size_t n;
+    int err = buf ? reg_build_ua_response(b, rsp, granted, buf, RA_MSG_MAX, &n) : -ENOMEM;
+
+    if (err < 0)
+        log_warn("ua_response_failed", "binding=%" PRIu32 " status=%u err=\"%s\"", b->id,
+                 rsp->status, strerror(-err));
+    else
+        send_ua(b, buf, n);
+    free(buf);
+    b->ua_waiting = false;
+}
+
+static void on_expiry(struct loop_timer *t)
+{
+    struct binding *b = container_of(t, struct binding, expiry);
+
+    log_info("binding_expired", "binding=%" PRIu32 " aor=%s", b->id, b->aor);
+    binding_free(b);
+}
+
+static void on_reap(struct loop_timer *t)
+{
+    binding_free(container_of(t, struct binding, reap));
+}
+
+static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
+{
+    struct binding *b = rf->b;
+    bool outbound = header_has_token(m, SIPMSG_HDR_REQUIRE, "outbound");
+    uint32_t granted = reg_granted_expiry(b, rf, m, b->expires_up);
+    uint32_t clamp = b->ra->env.cfg->ua.register_expires;
+
+    if (b->removing) {
+        if (b->ua_waiting)
+            answer_ua(b, m, 0);
+        loop_timer_set(b->ra->env.loop, &b->reap, 0);
+        return;
+    }
+    flow_registered(rf->flow, outbound, flow_timer_of(m));
+    log_info("registered", "binding=%" PRIu32 " reg_id=%u aor=%s outbound=%s flow_timer=%u "
+             "expires=%" PRIu32, b->id, rf->idx + 1, b->aor, outbound ? "yes" : "no",
+             flow_timer_of(m), granted);
+    loop_timer_set(b->ra->env.loop, &b->expiry, (uint64_t)granted * 1000u);
+    if (b->ua_waiting)
+        answer_ua(b, m, granted < clamp ? granted : clamp);
+}
+
+static void reg_failure(struct reg_flow *rf, const struct sipmsg *m)
+{
+    struct binding *b = rf->b;
+    char reason[64];
+    bool challenge = m->status == 401 || m->status == 407;
+
+    snprintf(reason, sizeof(reason), "REGISTER answered %u", m->status);
+    log_warn("register_failed", "binding=%" PRIu32 " reg_id=%u aor=%s status=%u%s", b->id,
+             rf->idx + 1, b->aor, m->status,
+             m->status == 439 ? " hint=\"first hop lacks outbound support (RFC 5626 §11.6)\"" : "");
+    if (b->ua_waiting && !rf->answered_ua) {
+        rf->answered_ua = true;
+        if (++b->ua_fails >= b->nflows || challenge)
+            answer_ua(b, m, 0);
+    }
+    /* A challenge is the UA's to answer: its retry comes on this flow. */
+    if (!challenge)
+        flow_register_failed(rf->flow, reason);
+}
+
+static void handle_reg_response(struct reg_flow *rf, const struct sipmsg *m)
+{
+    if (m->status < 200)
+        return;
+    rf->branch[0] = '\0';
+    if (m->status < 300)
+        reg_success(rf, m);
+    else
+        reg_failure(rf, m);
+}
+
+/* ---- bindings ---- */
+
+static void binding_free(struct binding *b)
+{
+    struct regagent *ra = b->ra;
+    struct binding **pp = id_slot(ra, b->id);
+
+    *pp = b->next_id;
+    for (pp = &ra->all; *pp != b; pp = &(*pp)->next_all)
+        ;
+    *pp = b->next_all;
+    ra->count--;
+    loop_timer_cancel(ra->env.loop, &b->expiry);
+    loop_timer_cancel(ra->env.loop, &b->reap);
+    for (unsigned i = 0; i < b->nflows; i++)
+        flow_free(b->flows[i].flow);
+    free(b->aor);
+    free(b->contact);
+    free(b->contact_uri);
+    free(b->tmpl);
+    free(b->last_resp);
+    free(b);
+}
+
+static char *dup_slice(struct slice s)
+{
+    char *p = malloc(s.n + 1);
+
+    if (p)
+        slice_copy_cstr(s, p, s.n + 1);
+    return p;
+}
+
+static int binding_flows_new(struct binding *b, SSL_CTX *tls)
+{
+    const struct cfg_service *svc = b->svc;
+
+    for (size_t i = 0; i < svc->n_outbound_proxies; i++) {
+        struct reg_flow *rf = &b->flows[i];
+        struct flow_params p = {
+            .loop = b->ra->env.loop, .proxy = &svc->outbound_proxies[i],
+            .reg_id = (unsigned)i + 1, .tls = tls, .keepalive = svc->keepalive,
+            .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
+                          FLOW_BACKOFF_MAX },
+            .cbs = &reg_flow_cbs, .arg = rf,
+        };
+        int err;
+
+        rf->b = b;
+        rf->idx = (unsigned)i;
+        /* §4.2.1: each flow's REGISTER has its own Call-ID. */
+        rand_hex(rf->call_id, sizeof(rf->call_id), 24);
+        memcpy(rf->call_id + 24, "@sipkeep", sizeof("@sipkeep"));
+        err = flow_new(&rf->flow, &p);
+        if (err < 0)
+            return err;
+        b->nflows++;
+    }
+    return 0;
+}
+
+static int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
+                       struct slice contact_uri, bool third_party, struct binding **out)
+{
+    struct binding *b = calloc(1, sizeof(*b));
+    char key[1024];
+    int err;
+
+    if (!b)
+        return -ENOMEM;
+    b->ra = ra;
+    b->svc = svc;
+    b->third_party = third_party;
+    b->aor = dup_slice(aor);
+    b->contact_uri = dup_slice(contact_uri);
+    loop_timer_init(&b->expiry, on_expiry);
+    loop_timer_init(&b->reap, on_reap);
+    snprintf(key, sizeof(key), "%s|%s", b->aor ? b->aor : "", b->contact_uri ? b->contact_uri : "");
+    err = (!b->aor || !b->contact_uri) ? -ENOMEM
+          : instid_get(ra->env.ids, slice_cstr(key), &b->instance, &(bool){ false });
+    if (!err)
+        err = binding_flows_new(b, ra->env.tls[svc - ra->env.cfg->services]);
+    if (err < 0) {
+        for (unsigned i = 0; i < b->nflows; i++)
+            flow_free(b->flows[i].flow);
+        free(b->aor);
+        free(b->contact_uri);
+        free(b);
+        return err;
+    }
+    b->id = ++ra->next_id;
+    b->next_id = ra->by_id[b->id % RA_BUCKETS];
+    ra->by_id[b->id % RA_BUCKETS] = b;
+    b->next_all = ra->all;
+    ra->all = b;
+    ra->count++;
+    *out = b;
+    return 0;
+}
+
+/* ---- REGISTER from the UA ---- */
+
+static void reply_local(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
+                        unsigned status, const char *why)
+{
+    char buf[4096], tag[20];
+    size_t n;
+
+    rand_hex(tag, sizeof(tag), 16);
+    log_info("register_answered_locally", "status=%u reason=\"%s\"", status, why);
+    if (sipmsg_build_response(m, status, SLICE_NULL, slice_cstr(tag), NULL, 0, buf,
+                              sizeof(buf), &n) == 0)
+        ra->env.send_ua(ua, buf, n, ra->env.arg);
+}
+
+static bool is_retransmission(const struct binding *b, const struct sipmsg *m)
+{
+    struct sipmsg *old = &(struct sipmsg){ .nhdrs = 0 };
+
+    if (!b->tmpl || sipmsg_parse(old, b->tmpl, b->tmpl_len, 0) < 0)
+        return false;
+    return old->cseq_num == m->cseq_num &&
+           slice_eq(sipmsg_hdr_find(old, SIPMSG_HDR_CALL_ID)->value,
+                    sipmsg_hdr_find(m, SIPMSG_HDR_CALL_ID)->value);
+}
+
+static int binding_take_request(struct binding *b, const struct sipmsg *m, struct slice contact,
+                                const struct ua_addr *ua)
+{
+    char *tmpl = malloc(m->len), *c = dup_slice(contact);
+
+    if (!tmpl || !c) {
+        free(tmpl);
+        free(c);
+        return -ENOMEM;
+    }
+    memcpy(tmpl, m->buf.p, m->len);
+    free(b->tmpl);
+    free(b->contact);
+    b->tmpl = tmpl;
+    b->tmpl_len = m->len;
+    b->contact = c;
+    b->ua = *ua;
+    b->expires_up = reg_requested_expiry(m, contact);
+    b->ua_waiting = true;
+    b->ua_fails = 0;
+    for (unsigned i = 0; i < b->nflows; i++)
+        b->flows[i].answered_ua = false;
+    return 0;
+}
+
+/* Sends b's REGISTER on every flow whose transport is up; the others send
+ * it from on_ready when they connect. */
+static void binding_register(struct binding *b)
+{
+    for (unsigned i = 0; i < b->nflows; i++) {
+        struct reg_flow *rf = &b->flows[i];
+        if (flow_up(rf))
+            send_register(rf, b->removing ? 0 : UINT32_MAX);
+        else if (flow_state(rf->flow) == FLOW_IDLE)
+            flow_start(rf->flow);
+    }
+}
+
+static bool any_flow_up(const struct binding *b)
+{
+    for (unsigned i = 0; i < b->nflows; i++) {
+        if (flow_up(&b->flows[i]))
+            return true;
+    }
+    return false;
+}
+
+static void register_contact(struct regagent *ra, const struct cfg_service *svc,
+                             const struct sipmsg *m, const struct ua_addr *ua,
+                             struct slice aor, struct slice elem, bool third_party,
+                             bool answer)
+{
+    struct slice uri = reg_addr_uri(elem);
+    struct binding *b;
+    int err;
+
+    if (!slice_present(uri)) {
+        reply_local(ra, m, ua, 400, "malformed Contact");
+        return;
+    }
+    b = find_binding(ra, aor, uri);
+    if (b && is_retransmission(b, m)) {
+        if (!b->ua_waiting && b->last_resp)
+            ra->env.send_ua(&b->ua, b->last_resp, b->last_resp_len, ra->env.arg);
+        return;
+    }
+    if (!b && reg_requested_expiry(m, elem) == 0) {
+        reply_local(ra, m, ua, 200, "de-registration of an unknown binding");
+        return;
+    }
+    err = b ? 0 : binding_new(ra, svc, aor, uri, third_party, &b);
+    if (!err)
+        err = binding_take_request(b, m, elem, ua);
+    if (err < 0) {
+        reply_local(ra, m, ua, 500, strerror(-err));
+        return;
+    }
+    b->ua_waiting = answer;
+    b->removing = b->expires_up == 0;
+    if (b->removing && !any_flow_up(b)) {
+        reply_local(ra, m, ua, 200, "de-registered while no flow was up");
+        binding_free(b);
+        return;
+    }
+    binding_register(b);
+}
+
+static bool is_star(struct slice elem)
+{
+    struct sipparam_addr a;
+
+    return sipparam_parse_addr(&a, elem) == 0 && a.star;
+}
+
+/* "Contact: *" (RFC 3261 §10.2.2) removes every binding of the AOR: each of
+ * this UA's bindings for it is de-registered by its own instance-id and
+ * reg-id, and the UA is answered at once (§4.2.3: a "*" carries no ids). */
+static void deregister_all(struct regagent *ra, const struct sipmsg *m,
+                           const struct ua_addr *ua, struct slice aor)
+{
+    struct binding *next;
+
+    for (struct binding *b = ra->all; b; b = next) {
+        next = b->next_all;
+        if (!slice_eq(slice_cstr(b->aor), aor) ||
+            !addr_equal((const struct sockaddr *)&b->ua.src, (const struct sockaddr *)&ua->src))
+            continue;
+        b->removing = true;
+        b->ua_waiting = false;
+        if (any_flow_up(b))
+            binding_register(b);
+        else
+            binding_free(b);
+    }
+    reply_local(ra, m, ua, 200, "Contact: * de-registration");
+}
+
+void regagent_register(struct regagent *ra, const struct cfg_service *svc,
+                       const struct sipmsg *m, const struct ua_addr *ua)
+{
+    struct slice to = reg_addr_uri(sipmsg_hdr_find(m, SIPMSG_HDR_TO)->value);
+    struct slice from = reg_addr_uri(sipmsg_hdr_find(m, SIPMSG_HDR_FROM)->value);
+    struct sipmsg_valit it;
+    struct slice elem;
+    bool first = true;
+
+    if (!slice_present(to)) {
+        reply_local(ra, m, ua, 400, "malformed To");
+        return;
+    }
+    sipmsg_valit_init(&it, m, SIPMSG_HDR_CONTACT);
+    while (sipmsg_valit_next(&it, &elem, NULL)) {
+        /* §6: several Contacts each with a reg-id get 400 from a registrar,
+         * so each Contact is its own binding and its own REGISTER.  Only
+         * the first one's answer reaches the UA (one transaction). */
+        if (!first)
+            log_info("register_split", "aor=%.*s contact=%.*s", (int)to.n, to.p,
+                     (int)elem.n, elem.p);
+        if (is_star(elem)) {
+            deregister_all(ra, m, ua, to);
+            return;
+        }
+        register_contact(ra, svc, m, ua, to, elem, !same_aor(to, from), first);
+        first = false;
+    }
+    if (first)
+        reply_local(ra, m, ua, 200, "binding query answered locally");
+}
+
+int regagent_new(struct regagent **out, const struct regagent_env *env)
+{
+    struct regagent *ra = calloc(1, sizeof(*ra));
+
+    if (!ra)
+        return -ENOMEM;
+    ra->env = *env;
+    *out = ra;
+    return 0;
+}
+
+void regagent_free(struct regagent *ra)
+{
+    if (!ra)
+        return;
+    while (ra->all)
+        binding_free(ra->all);
+    free(ra);
+}

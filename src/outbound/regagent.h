@@ -1,0 +1,82 @@
+/* regagent.h - the registration agent: for each legacy UA binding (AOR +
+ * Contact) sipkeep registers upstream as an RFC 5626 user agent would.
+ *
+ * One binding per UA Contact: an instance-id (§4.1, persisted), one flow
+ * per configured outbound proxy with reg-id = position (§4.2.1), its own
+ * Call-ID and CSeq space per flow (RFC 3261 §10.2.4: a UA keeps one Call-ID
+ * per registrar; our own re-registrations after a flow recovery then never
+ * collide with the CSeq the UA uses).  The UA's REGISTER is rewritten:
+ * single Via (ours), Contact with +sip.instance and reg-id, Supported:
+ * outbound, path.  The response goes back with the UA's own Via stack,
+ * Call-ID, CSeq and Contact, its expiry clamped to ua.register_expires.
+ *
+ * Messages arriving on a flow that are not responses to the agent's own
+ * REGISTERs go to env->flow_msg (the router maps them to the UA).
+ */
+#ifndef SIPKEEP_OUTBOUND_REGAGENT_H
+#define SIPKEEP_OUTBOUND_REGAGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "config/config.h"
+#include "core/addr.h"
+#include "core/loop.h"
+#include "sip/msg.h"
+#include "state/instid.h"
+
+struct regagent;
+struct binding;
+
+struct regagent_env {
+    struct loop *loop;
+    const struct cfg *cfg;
+    struct instid_store *ids;
+    /* TLS client context per service (index as in cfg->services); NULL for
+     * services without TLS proxies. */
+    SSL_CTX *const *tls;
+    /* Sends a SIP message to a UA (over the ingress it used). */
+    void (*send_ua)(const struct ua_addr *ua, const char *buf, size_t len, void *arg);
+    /* A message on flow flow_idx of b that is not a response to one of the
+     * agent's REGISTERs.  m and its buffer are valid during the call. */
+    void (*flow_msg)(struct binding *b, unsigned flow_idx, const struct sipmsg *m,
+                     void *arg);
+    void *arg;
+};
+
+/* Creates an agent; env is copied.  Returns 0, -ENOMEM. */
+int regagent_new(struct regagent **out, const struct regagent_env *env);
+/* Frees every binding (closing its flows) and the agent. */
+void regagent_free(struct regagent *ra);
+
+/* Handles a REGISTER from a legacy UA (m parsed from its datagram, svc the
+ * service its Request-URI domain selects).  The UA is always answered,
+ * through env->send_ua: the mapped upstream response, or sipkeep's own
+ * 4xx/5xx when the request cannot be served (reason logged). */
+void regagent_register(struct regagent *ra, const struct cfg_service *svc,
+                       const struct sipmsg *m, const struct ua_addr *ua);
+
+/* The binding of the UA at src whose AOR's user@host equals that of
+ * from_uri (SLICE_NULL: any binding of that UA), or NULL. */
+struct binding *regagent_find_ua(struct regagent *ra, const struct sockaddr *src,
+                                 struct slice from_uri);
+/* The binding with this id, or NULL (it may have gone away). */
+struct binding *regagent_binding(struct regagent *ra, uint32_t id);
+/* Number of bindings (for status and benchmarks). */
+size_t regagent_count(const struct regagent *ra);
+
+uint32_t binding_id(const struct binding *b);
+const struct ua_addr *binding_ua(const struct binding *b);
+/* Picks the flow to send a UA request on (§4.3: any working flow, lowest
+ * reg-id first; else any flow whose transport is up).  Returns 0 and *idx,
+ * or -ENOTCONN when no flow is up. */
+int binding_pick_flow(const struct binding *b, unsigned *idx);
+/* The local address and transport ("TCP"/"TLS") of flow idx, for Via. */
+int binding_flow_via(const struct binding *b, unsigned idx, struct sockaddr_storage *local,
+                     const char **transport);
+/* Sends bytes on flow idx.  Returns 0 or -errno (-ENOTCONN when down). */
+int binding_flow_send(struct binding *b, unsigned idx, const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,74 @@
+/* regagent_int.h - internals shared by regagent.c (bindings, flows, life
+ * cycle) and reg_msg.c (building upstream REGISTERs and UA responses).
+ * Not a public API. */
+#ifndef SIPKEEP_OUTBOUND_REGAGENT_INT_H
+#define SIPKEEP_OUTBOUND_REGAGENT_INT_H
+
+#include "outbound/flow.h"
+#include "outbound/regagent.h"
+
+#define RA_BRANCH_MAX 48
+#define RA_CALLID_MAX 48
+
+struct reg_flow {
+    struct binding *b;
+    unsigned idx;                    /* reg-id - 1 */
+    struct flow *flow;
+    char call_id[RA_CALLID_MAX];     /* upstream Call-ID of this flow */
+    uint32_t cseq;                   /* last upstream CSeq sent */
+    char branch[RA_BRANCH_MAX];      /* pending REGISTER's branch, "" = none */
+    bool answered_ua;                /* this flow's answer already counted */
+};
+
+struct binding {
+    struct regagent *ra;
+    uint32_t id;
+    const struct cfg_service *svc;
+    char *aor;           /* To URI as the UA wrote it */
+    char *contact;       /* the UA's Contact element as last sent */
+    char *contact_uri;   /* the URI inside it */
+    const char *instance;/* "urn:uuid:..." (owned by the instid store) */
+    bool third_party;    /* From != To: no instance-id / reg-id (§4.2.3) */
+    struct ua_addr ua;
+    char *tmpl;          /* the UA's last REGISTER, raw */
+    size_t tmpl_len;
+    bool ua_waiting;     /* the UA awaits a final response to tmpl */
+    unsigned ua_fails;   /* flows that answered tmpl with a failure */
+    char *last_resp;     /* last response sent to the UA (retransmissions) */
+    size_t last_resp_len;
+    bool removing;       /* de-registration in progress */
+    uint32_t expires_up; /* expiry the UA asked for (upstream) */
+    struct loop_timer expiry;   /* the binding lapses without UA refreshes */
+    struct loop_timer reap;     /* deferred free after de-registration */
+    struct binding *next_id, *next_all;
+    size_t nflows;
+    struct reg_flow flows[CFG_MAX_OUTBOUND_PROXIES];
+};
+
+/* Builds the upstream REGISTER for flow rf from b->tmpl into out.
+ * expires_override: UINT32_MAX to keep the UA's expiry, else that value
+ * (0 for a de-registration).  Sets rf->branch and bumps rf->cseq.
+ * Returns 0 and *outlen, or -errno. */
+int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
+                       char *out, size_t outsz, size_t *outlen);
+
+/* Maps an upstream REGISTER response rsp into the response for the UA's
+ * request b->tmpl: the UA's Via stack, Call-ID and CSeq back; for a 2xx,
+ * the UA's own Contact with expires = granted (the caller clamps it);
+ * Path, Require and Flow-Timer removed.  Returns 0 and *outlen or -errno. */
+int reg_build_ua_response(const struct binding *b, const struct sipmsg *rsp,
+                          uint32_t granted, char *out, size_t outsz, size_t *outlen);
+
+/* The expiry the registrar granted to our Contact in a 2xx (the contact
+ * with our reg-id, else our URI, else the Expires header, else fallback). */
+uint32_t reg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
+                            const struct sipmsg *rsp, uint32_t fallback);
+
+/* The expiry a REGISTER asks for its contact element elem (the contact's
+ * expires parameter, else the Expires header, else 3600, RFC 3261 §10.2.1). */
+uint32_t reg_requested_expiry(const struct sipmsg *m, struct slice elem);
+
+/* The URI of a To/From header value (the name-addr's URI), or SLICE_NULL. */
+struct slice reg_addr_uri(struct slice value);
+
+#endif

@@ -1,0 +1,522 @@
+/* router.c - see router.h. */
+#include "proxy/router.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/rand.h"
+#include "outbound/regagent.h"
+#include "proxy/txn.h"
+#include "sip/msg.h"
+#include "sip/param.h"
+#include "transport/stream.h"
+
+#define ROUTER_MSG_MAX 20000u
+/* Our branch for requests we relay to a UA: magic cookie (RFC 3261
+ * §8.1.1.7), "sk", the binding and flow that carried it, and a hash of the
+ * upstream branch, so a CANCEL or ACK maps to the same branch statelessly
+ * (§16.11) and the UA's response finds its flow. */
+#define INBOUND_PREFIX "z9hG4bKsk"
+
+struct router {
+    struct router_env env;
+    struct regagent *ra;
+    struct txn_table *txns;
+    SSL_CTX *tls[CFG_MAX_SERVICES];
+    uint64_t secret;     /* keys branch hashes so they cannot be forged */
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t hash64(uint64_t seed, struct slice a, const void *b, size_t bn)
+{
+    uint64_t h = 1469598103934665603ULL ^ seed;
+
+    for (size_t i = 0; i < a.n; i++)
+        h = (h ^ (uint8_t)a.p[i]) * 1099511628211ULL;
+    for (size_t i = 0; i < bn; i++)
+        h = (h ^ ((const uint8_t *)b)[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The first Via element of m and its branch. */
+static int top_via(const struct sipmsg *m, struct slice *elem, struct slice *branch)
+{
+    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_VIA);
+    struct slice rest;
+    struct sipparam_via v;
+
+    if (!h)
+        return -EBADMSG;
+    rest = h->value;
+    if (sipparam_split_next(&rest, elem) != 1 || sipparam_parse_via(&v, *elem) < 0)
+        return -EBADMSG;
+    if (sipparam_find(v.params, "branch", branch) < 0 || !slice_present(*branch))
+        *branch = SLICE_NULL;
+    return 0;
+}
+
+/* Removes the top Via element: the whole header line, or the first value
+ * of a line that carries several (§7.3.1). */
+static int pop_top_via(struct sipmsg_edits *ed, const struct sipmsg *m)
+{
+    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_VIA);
+    struct slice rest = h->value, elem;
+
+    if (sipparam_split_next(&rest, &elem) != 1)
+        return -EBADMSG;
+    while (rest.n && (rest.p[0] == ',' || rest.p[0] == ' ' || rest.p[0] == '\t' ||
+                      rest.p[0] == '\r' || rest.p[0] == '\n')) {
+        rest.p++;
+        rest.n--;
+    }
+    if (rest.n == 0)
+        return sipmsg_edit_remove(ed, (unsigned)(h - m->hdrs));
+    return sipmsg_edit_replace(ed, (unsigned)(h - m->hdrs), rest);
+}
+
+/* Max-Forwards (RFC 3261 §16.3 item 2, §16.6 item 3).  Returns 0 with the
+ * edit made, or -ELOOP when it reached 0. */
+static int decrement_max_forwards(struct sipmsg_edits *ed, const struct sipmsg *m, char *buf,
+                                  size_t bufsz)
+{
+    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_MAX_FORWARDS);
+    uint64_t v;
+
+    if (!h)
+        return sipmsg_edit_add(ed, SIPMSG_POS_END, 0, SLICE_LIT("Max-Forwards"),
+                               SLICE_LIT("70"));
+    if (slice_to_u64(slice_trim(h->value), &v) < 0)
+        v = 70;
+    if (v == 0)
+        return -ELOOP;
+    snprintf(buf, bufsz, "%" PRIu64, (v > 255 ? 255 : v) - 1);
+    return sipmsg_edit_replace(ed, (unsigned)(h - m->hdrs), slice_cstr(buf));
+}
+
+static void reply(struct router *r, const struct sipmsg *m, const struct ua_addr *ua,
+                  unsigned status, const char *why)
+{
+    char buf[4096], tag[20];
+    size_t n;
+
+    log_info("request_refused", "method=%.*s status=%u reason=\"%s\"", (int)m->method.n,
+             m->method.p, status, why);
+    if (slice_eq(m->method, SLICE_LIT("ACK")))
+        return;
+    rand_hex(tag, sizeof(tag), 16);
+    if (sipmsg_build_response(m, status, SLICE_NULL, slice_cstr(tag), NULL, 0, buf,
+                              sizeof(buf), &n) == 0)
+        r->env.send_ua(ua, buf, n, r->env.arg);
+}
+
+static int send_edited(const struct sipmsg *m, const struct sipmsg_edits *ed,
+                       int (*sendfn)(void *ctx, const char *buf, size_t len), void *ctx)
+{
+    char *buf = malloc(ROUTER_MSG_MAX);
+    size_t n;
+    int err = buf ? sipmsg_serialize(m, ed, buf, ROUTER_MSG_MAX, &n) : -ENOMEM;
+
+    if (!err)
+        err = sendfn(ctx, buf, n);
+    free(buf);
+    return err;
+}
+
+struct flow_dst {
+    struct binding *b;
+    unsigned idx;
+};
+
+static int send_on_flow(void *ctx, const char *buf, size_t len)
+{
+    struct flow_dst *d = ctx;
+
+    return binding_flow_send(d->b, d->idx, buf, len);
+}
+
+struct ua_dst {
+    struct router *r;
+    const struct ua_addr *ua;
+};
+
+static int send_to_ua(void *ctx, const char *buf, size_t len)
+{
+    struct ua_dst *d = ctx;
+
+    d->r->env.send_ua(d->ua, buf, len, d->r->env.arg);
+    return 0;
+}
+
+/* ---- UA -> service ---- */
+
+static bool is_dialog_forming(const struct sipmsg *m)
+{
+    struct sipparam_addr to;
+    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_TO);
+    struct slice tag;
+
+    if (sipparam_parse_addr(&to, h->value) == 0 && slice_present(to.params) &&
+        sipparam_find(to.params, "tag", &tag) == 0)
+        return false;
+    return slice_eq(m->method, SLICE_LIT("INVITE")) ||
+           slice_eq(m->method, SLICE_LIT("SUBSCRIBE")) ||
+           slice_eq(m->method, SLICE_LIT("REFER"));
+}
+
+/* §4.3: a dialog-forming request's Contact gets "ob" so that in-dialog
+ * requests come back over the flow. */
+static int add_ob(struct sipmsg_edits *ed, const struct sipmsg *m, char *buf, size_t bufsz)
+{
+    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_CONTACT);
+    size_t n;
+    int err;
+
+    if (!h)
+        return 0;
+    err = sipparam_set_uri(h->value, "ob", SLICE_NULL, buf, bufsz, &n);
+    if (err < 0)
+        return err == -EPROTONOSUPPORT ? 0 : err;
+    return sipmsg_edit_replace(ed, (unsigned)(h - m->hdrs), (struct slice){ buf, n });
+}
+
+static bool supports_outbound(const struct sipmsg *m)
+{
+    struct sipmsg_valit it;
+    struct slice v;
+
+    sipmsg_valit_init(&it, m, SIPMSG_HDR_SUPPORTED);
+    while (sipmsg_valit_next(&it, &v, NULL)) {
+        if (slice_eq_ci_str(slice_trim(v), "outbound"))
+            return true;
+    }
+    return false;
+}
+
+/* Copies the UA's Via values (all elements of all Via lines, in order). */
+static unsigned collect_vias(const struct sipmsg *m, struct slice *vias, unsigned max)
+{
+    struct sipmsg_valit it;
+    struct slice v;
+    unsigned n = 0;
+
+    sipmsg_valit_init(&it, m, SIPMSG_HDR_VIA);
+    while (n < max + 1 && sipmsg_valit_next(&it, &v, NULL))
+        if (n < max)
+            vias[n++] = v;
+        else
+            n++;
+    return n;
+}
+
+static void make_upstream_branch(struct router *r, const struct sipmsg *m,
+                                 const struct ua_addr *ua, char *out, size_t outsz)
+{
+    struct slice elem, branch;
+
+    if (top_via(m, &elem, &branch) < 0 || !slice_present(branch))
+        branch = SLICE_NULL;
+    if (!slice_present(branch)) {
+        /* RFC 2543 peer without a branch: unique per request. */
+        snprintf(out, outsz, "z9hG4bKr%016" PRIx64, rand_u64());
+        return;
+    }
+    snprintf(out, outsz, "z9hG4bKu%016" PRIx64, hash64(r->secret, branch, &ua->src,
+                                                       sizeof(ua->src)));
+}
+
+static int build_our_via(struct binding *b, unsigned idx, const char *branch, char *out,
+                         size_t outsz)
+{
+    struct sockaddr_storage local;
+    const char *tp;
+    char host[ADDR_STR_MAX];
+    int err = binding_flow_via(b, idx, &local, &tp);
+
+    if (err < 0)
+        return err;
+    snprintf(out, outsz, "SIP/2.0/%s %s;rport;branch=%s", tp,
+             addr_format((struct sockaddr *)&local, true, host, sizeof(host)), branch);
+    return 0;
+}
+
+static int upstream_edits(struct sipmsg_edits *ed, const struct sipmsg *m, const char *via,
+                          char *mf, size_t mfsz, char *contact, size_t csz)
+{
+    int err = decrement_max_forwards(ed, m, mf, mfsz);
+
+    if (err < 0)
+        return err;
+    sipmsg_edit_remove_all(ed, SIPMSG_HDR_VIA);
+    err = sipmsg_edit_add(ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), slice_cstr(via));
+    if (!err && !supports_outbound(m) && !slice_eq(m->method, SLICE_LIT("ACK")) &&
+        !slice_eq(m->method, SLICE_LIT("CANCEL")))
+        err = sipmsg_edit_add(ed, SIPMSG_POS_END, 0, SLICE_LIT("Supported"),
+                              SLICE_LIT("outbound"));
+    if (!err && is_dialog_forming(m))
+        err = add_ob(ed, m, contact, csz);
+    return err;
+}
+
+static void ua_request(struct router *r, const struct sipmsg *m, const struct ua_addr *ua)
+{
+    struct slice from = SLICE_NULL, vias[TXN_MAX_VIAS];
+    struct sipparam_addr fa;
+    struct binding *b;
+    struct sipmsg_edits ed;
+    char branch[TXN_BRANCH_MAX], via[200], mf[8], contact[1200];
+    unsigned idx, nvias;
+    struct flow_dst dst;
+    int err;
+
+    if (sipparam_parse_addr(&fa, sipmsg_hdr_find(m, SIPMSG_HDR_FROM)->value) == 0)
+        from = fa.uri;
+    b = regagent_find_ua(r->ra, (const struct sockaddr *)&ua->src, from);
+    if (!b) {
+        reply(r, m, ua, 403, "UA has no registration through sipkeep");
+        return;
+    }
+    if (binding_pick_flow(b, &idx) < 0) {
+        reply(r, m, ua, 503, "no flow is up");
+        return;
+    }
+    nvias = collect_vias(m, vias, TXN_MAX_VIAS);
+    if (nvias > TXN_MAX_VIAS) {
+        reply(r, m, ua, 400, "too many Via headers");
+        return;
+    }
+    make_upstream_branch(r, m, ua, branch, sizeof(branch));
+    sipmsg_edits_init(&ed, m, SIPMSG_SER_CLEN);
+    err = build_our_via(b, idx, branch, via, sizeof(via));
+    if (!err)
+        err = upstream_edits(&ed, m, via, mf, sizeof(mf), contact, sizeof(contact));
+    if (err == -ELOOP) {
+        reply(r, m, ua, 483, "Max-Forwards reached 0");
+        return;
+    }
+    if (!err && !slice_eq(m->method, SLICE_LIT("ACK")))
+        err = txn_put(r->txns, branch, slice_eq(m->method, SLICE_LIT("INVITE")) ||
+                      slice_eq(m->method, SLICE_LIT("CANCEL")), ua, binding_id(b), vias, nvias);
+    dst = (struct flow_dst){ b, idx };
+    if (!err)
+        err = send_edited(m, &ed, send_on_flow, &dst);
+    if (err < 0) {
+        reply(r, m, ua, 500, strerror(-err));
+        return;
+    }
+    log_debug("ua_request_relayed", "method=%.*s binding=%" PRIu32 " reg_id=%u",
+              (int)m->method.n, m->method.p, binding_id(b), idx + 1);
+}
+
+/* A response from the UA to a request we relayed to it from a flow. */
+static void ua_response(struct router *r, const struct sipmsg *m)
+{
+    struct slice elem, branch;
+    unsigned long id, idx;
+    char tail[TXN_BRANCH_MAX];
+    struct binding *b;
+    struct sipmsg_edits ed;
+    struct flow_dst dst;
+    int err;
+
+    if (top_via(m, &elem, &branch) < 0 || branch.n <= sizeof(INBOUND_PREFIX) - 1 ||
+        memcmp(branch.p, INBOUND_PREFIX, sizeof(INBOUND_PREFIX) - 1) != 0 ||
+        slice_copy_cstr((struct slice){ branch.p + sizeof(INBOUND_PREFIX) - 1,
+                                        branch.n - (sizeof(INBOUND_PREFIX) - 1) },
+                        tail, sizeof(tail)) < 0 ||
+        sscanf(tail, "%lu.%lu.", &id, &idx) != 2) {
+        log_info("ua_response_dropped", "reason=\"top Via is not ours\" status=%u", m->status);
+        return;
+    }
+    b = regagent_binding(r->ra, (uint32_t)id);
+    if (!b) {
+        log_info("ua_response_dropped", "reason=\"binding gone\" status=%u", m->status);
+        return;
+    }
+    sipmsg_edits_init(&ed, m, SIPMSG_SER_CLEN);
+    err = pop_top_via(&ed, m);
+    dst = (struct flow_dst){ b, (unsigned)idx };
+    if (!err)
+        err = send_edited(m, &ed, send_on_flow, &dst);
+    if (err < 0)
+        log_info("ua_response_dropped", "binding=%lu reg_id=%lu status=%u err=\"%s\"", id,
+                 idx + 1, m->status, strerror(-err));
+}
+
+void router_from_ua(struct router *r, const char *buf, size_t len, const struct ua_addr *ua)
+{
+    struct sipmsg *m;
+    char who[ADDR_STR_MAX];
+    struct sipuri u;
+    const struct cfg_service *svc;
+
+    if (!cfg_ua_allowed(r->env.cfg, (const struct sockaddr *)&ua->src)) {
+        log_info("ua_denied", "src=%s reason=\"not in ua.allow\"",
+                 addr_format((const struct sockaddr *)&ua->src, true, who, sizeof(who)));
+        return;
+    }
+    if (len <= 4 && (len == 0 || buf[0] == '\r' || buf[0] == '\n' || buf[0] == '\0'))
+        return; /* a UA's own NAT keep-alive (CRLF or NUL): nothing to do */
+    m = malloc(sizeof(*m));
+    if (!m)
+        return;
+    if (sipmsg_parse(m, buf, len, 0) < 0) {
+        log_info("ua_msg_dropped", "src=%s reason=\"%s\" offset=%zu len=%zu",
+                 addr_format((const struct sockaddr *)&ua->src, true, who, sizeof(who)),
+                 sipmsg_strerror(m->err), m->err_off, len);
+    } else if (!m->is_request) {
+        ua_response(r, m);
+    } else if (slice_eq(m->method, SLICE_LIT("REGISTER"))) {
+        if (sipuri_parse(&u, m->ruri) < 0)
+            reply(r, m, ua, 416, "Request-URI is not a sip/sips URI");
+        else if (!(svc = cfg_service_for_domain(r->env.cfg, u.host)))
+            reply(r, m, ua, 404, "no service for this domain");
+        else
+            regagent_register(r->ra, svc, m, ua);
+    } else {
+        ua_request(r, m, ua);
+    }
+    free(m);
+}
+
+/* ---- service -> UA ---- */
+
+static void flow_request(struct router *r, struct binding *b, unsigned idx,
+                         const struct sipmsg *m)
+{
+    const struct ua_addr *ua = binding_ua(b);
+    struct slice elem, branch;
+    struct sipmsg_edits ed;
+    char via[200], mf[8], host[ADDR_STR_MAX];
+    struct ua_dst dst = { r, ua };
+    int err;
+
+    if (top_via(m, &elem, &branch) < 0)
+        return;
+    snprintf(via, sizeof(via), "SIP/2.0/UDP %s;rport;branch=" INBOUND_PREFIX "%" PRIu32
+             ".%u.%016" PRIx64, addr_format((const struct sockaddr *)&ua->local, true, host,
+             sizeof(host)), binding_id(b), idx,
+             hash64(r->secret, slice_present(branch) ? branch : elem, NULL, 0));
+    sipmsg_edits_init(&ed, m, 0);
+    err = decrement_max_forwards(&ed, m, mf, sizeof(mf));
+    if (err == -ELOOP) {
+        log_info("flow_request_dropped", "reason=\"Max-Forwards reached 0\"");
+        return;
+    }
+    if (!err)
+        err = sipmsg_edit_add(&ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), slice_cstr(via));
+    if (!err)
+        err = send_edited(m, &ed, send_to_ua, &dst);
+    if (err < 0)
+        log_warn("flow_request_dropped", "binding=%" PRIu32 " err=\"%s\"", binding_id(b),
+                 strerror(-err));
+    else
+        log_debug("flow_request_relayed", "method=%.*s binding=%" PRIu32, (int)m->method.n,
+                  m->method.p, binding_id(b));
+}
+
+static void flow_response(struct router *r, const struct sipmsg *m)
+{
+    struct slice elem, branch;
+    const struct txn *t;
+    struct sipmsg_edits ed;
+    struct ua_dst dst;
+    int err = 0;
+
+    if (top_via(m, &elem, &branch) < 0 || !(t = txn_get(r->txns, branch))) {
+        log_info("flow_response_dropped", "status=%u reason=\"no transaction\"", m->status);
+        return;
+    }
+    dst = (struct ua_dst){ r, &t->ua };
+    sipmsg_edits_init(&ed, m, 0);
+    sipmsg_edit_remove_all(&ed, SIPMSG_HDR_VIA);
+    for (unsigned i = t->nvias; i-- > 0 && !err;)
+        err = sipmsg_edit_add(&ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), t->vias[i]);
+    if (!err)
+        err = send_edited(m, &ed, send_to_ua, &dst);
+    if (err < 0)
+        log_warn("flow_response_dropped", "status=%u err=\"%s\"", m->status, strerror(-err));
+}
+
+static void on_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m, void *arg)
+{
+    struct router *r = arg;
+
+    if (m->is_request)
+        flow_request(r, b, idx, m);
+    else
+        flow_response(r, m);
+}
+
+/* ---- life cycle ---- */
+
+static void send_ua_cb(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
+{
+    struct router *r = arg;
+
+    r->env.send_ua(ua, buf, len, r->env.arg);
+}
+
+static int check_service(const struct cfg_service *s, SSL_CTX **tls, char *err, size_t errsz)
+{
+    bool need_tls = false;
+
+    for (size_t i = 0; i < s->n_outbound_proxies; i++) {
+        if (s->outbound_proxies[i].transport == CFG_TRANSPORT_UDP) {
+            snprintf(err, errsz, "service %s: outbound proxy %s: UDP flows are not supported "
+                     "yet; use transport=tcp or a sips: URI", s->name, s->outbound_proxies[i].uri);
+            return -ENOTSUP;
+        }
+        need_tls |= s->outbound_proxies[i].transport == CFG_TRANSPORT_TLS;
+    }
+    if (!need_tls)
+        return 0;
+    return stream_tls_ctx_new(s->tls.ca_file, s->tls.verify, tls, err, errsz);
+}
+
+int router_new(struct router **out, const struct router_env *env, char *err, size_t errsz)
+{
+    struct router *r = calloc(1, sizeof(*r));
+    struct regagent_env ra_env;
+    int rc = r ? 0 : -ENOMEM;
+
+    for (size_t i = 0; !rc && i < env->cfg->n_services; i++)
+        rc = check_service(&env->cfg->services[i], &r->tls[i], err, errsz);
+    if (!rc) {
+        r->env = *env;
+        r->secret = rand_u64();
+        ra_env = (struct regagent_env){ env->loop, env->cfg, env->ids, r->tls, send_ua_cb,
+                                        on_flow_msg, r };
+        rc = txn_table_new(&r->txns, env->loop);
+    }
+    if (!rc)
+        rc = regagent_new(&r->ra, &ra_env);
+    if (rc < 0) {
+        if (rc == -ENOMEM)
+            snprintf(err, errsz, "out of memory");
+        router_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void router_free(struct router *r)
+{
+    if (!r)
+        return;
+    regagent_free(r->ra);
+    txn_table_free(r->txns);
+    for (size_t i = 0; i < CFG_MAX_SERVICES; i++)
+        stream_tls_ctx_free(r->tls[i]);
+    free(r);
+}
+
+size_t router_bindings(const struct router *r)
+{
+    return regagent_count(r->ra);
+}

@@ -1,0 +1,49 @@
+/* router.h - proxy logic between legacy UAs and their flows.
+ *
+ * From the UA (router_from_ua): policy (ua.allow, known service), then
+ * REGISTER to the registration agent, other requests out on the UA's flow
+ * with a single Via (ours; the UA's Via stack waits in a transaction table
+ * and comes back on the response), `Supported: outbound` and, for
+ * dialog-forming requests, `ob` in the Contact (RFC 5626 §4.3).  Responses
+ * from the UA to requests that came in on a flow go back on that flow.
+ *
+ * From a flow: requests (INVITE, MESSAGE, NOTIFY, OPTIONS, BYE, CANCEL ...)
+ * go to the UA that owns the flow with our Via pushed; responses to the
+ * UA's requests get the UA's Vias back.  Media and dialogs are untouched.
+ */
+#ifndef SIPKEEP_PROXY_ROUTER_H
+#define SIPKEEP_PROXY_ROUTER_H
+
+#include <stddef.h>
+
+#include "config/config.h"
+#include "core/addr.h"
+#include "core/loop.h"
+#include "state/instid.h"
+
+struct router;
+
+struct router_env {
+    struct loop *loop;
+    const struct cfg *cfg;
+    struct instid_store *ids;
+    /* Sends a SIP message to a UA through the ingress it used. */
+    void (*send_ua)(const struct ua_addr *ua, const char *buf, size_t len, void *arg);
+    void *arg;
+};
+
+/* Creates the router with its registration agent and the TLS contexts of
+ * the configured services.  Returns 0, or -errno with a message in err
+ * (e.g. an unreadable tls.ca_file, a UDP outbound proxy not supported). */
+int router_new(struct router **out, const struct router_env *env, char *err, size_t errsz);
+/* Closes every flow and frees everything. */
+void router_free(struct router *r);
+
+/* A datagram from a legacy UA.  Never fails: bad input is logged and
+ * dropped, or answered (400/403/404/483/503) where SIP says so. */
+void router_from_ua(struct router *r, const char *buf, size_t len, const struct ua_addr *ua);
+
+/* Registered legacy UA bindings (status, benchmarks). */
+size_t router_bindings(const struct router *r);
+
+#endif
