@@ -1,0 +1,197 @@
+/* config.c - reading the file, freeing, and the lookups used at run time.
+ * Parsing and validation are in config_parse.c and config_validate.c. */
+#include "config/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int cannot_open(const char *path, int e, char *err, size_t errsz)
+{
+    if (err && errsz)
+        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(e));
+    return -e;
+}
+
+/* Reads all of fd (at most CFG_MAX_FILE_SIZE bytes) into a new buffer. */
+static int read_all(int fd, char **out, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+
+    while (buf) {
+        ssize_t r = read(fd, buf + n, cap - n);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            return -e;
+        }
+        if (r == 0) {
+            *out = buf;
+            *len = n;
+            return 0;
+        }
+        n += (size_t)r;
+        if (n > CFG_MAX_FILE_SIZE) {
+            free(buf);
+            return -EFBIG;
+        }
+        if (n == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                free(buf);
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    return -ENOMEM;
+}
+
+static int read_file(const char *path, char **buf, size_t *len, char *err,
+                     size_t errsz)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0)
+        return cannot_open(path, errno, err, errsz);
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+        rc = -EISDIR;
+    else
+        rc = read_all(fd, buf, len);
+    close(fd);
+    if (rc == -EFBIG) {
+        if (err && errsz)
+            snprintf(err, errsz, "%s: file too large (max %d bytes)", path,
+                     CFG_MAX_FILE_SIZE);
+        return -EINVAL;
+    }
+    return rc ? cannot_open(path, -rc, err, errsz) : 0;
+}
+
+int cfg_load_file(const char *path, struct cfg **out, char *err, size_t errsz)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (err && errsz)
+        err[0] = '\0';
+    if (!path || !out) {
+        if (err && errsz)
+            snprintf(err, errsz, "cfg_load_file: invalid argument");
+        return -EINVAL;
+    }
+    rc = read_file(path, &buf, &len, err, errsz);
+    if (rc)
+        return rc;
+    rc = cfg_load_buffer(path, buf, len, out, err, errsz);
+    free(buf);
+    return rc;
+}
+
+static void free_service(struct cfg_service *s)
+{
+    for (size_t i = 0; i < s->n_outbound_proxies; i++) {
+        free(s->outbound_proxies[i].uri);
+        free(s->outbound_proxies[i].host);
+    }
+    free(s->outbound_proxies);
+    free(s->name);
+    free(s->domain);
+    free(s->tls.ca_file);
+}
+
+void cfg_free(struct cfg *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_listen; i++)
+        free(cfg->listen[i].text);
+    free(cfg->listen);
+    free(cfg->state_dir);
+    free(cfg->ua.allow);
+    for (size_t i = 0; i < cfg->n_services; i++)
+        free_service(&cfg->services[i]);
+    free(cfg->services);
+    free(cfg);
+}
+
+const struct cfg_service *cfg_service_for_domain(const struct cfg *cfg,
+                                                 struct slice domain)
+{
+    if (!cfg || !domain.p)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_services; i++) {
+        if (slice_eq_ci_str(domain, cfg->services[i].domain))
+            return &cfg->services[i];
+    }
+    return NULL;
+}
+
+/* The first prefix bits of a and net are equal. */
+static bool prefix_match(const uint8_t *a, const uint8_t *net, unsigned prefix)
+{
+    unsigned full = prefix / 8, rest = prefix % 8;
+    uint8_t mask = (uint8_t)(0xff00u >> rest);
+
+    if (memcmp(a, net, full) != 0)
+        return false;
+    return rest == 0 || (a[full] & mask) == net[full];
+}
+
+static bool in_allow(const struct cfg *cfg, int family, const uint8_t *a)
+{
+    for (size_t i = 0; i < cfg->ua.n_allow; i++) {
+        const struct cfg_cidr *n = &cfg->ua.allow[i];
+
+        if (n->family == family && prefix_match(a, n->addr, n->prefix))
+            return true;
+    }
+    return false;
+}
+
+bool cfg_ua_allowed(const struct cfg *cfg, const struct sockaddr *sa)
+{
+    if (!cfg || !sa)
+        return false;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in sin;
+
+        memcpy(&sin, sa, sizeof(sin));
+        return in_allow(cfg, AF_INET, (const uint8_t *)&sin.sin_addr);
+    }
+    if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 sin6;
+        const uint8_t *b;
+
+        memcpy(&sin6, sa, sizeof(sin6));
+        b = sin6.sin6_addr.s6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr) && in_allow(cfg, AF_INET, b + 12))
+            return true;
+        return in_allow(cfg, AF_INET6, b);
+    }
+    return false;
+}
+
+const char *cfg_transport_name(enum cfg_transport t)
+{
+    switch (t) {
+    case CFG_TRANSPORT_UDP:
+        return "udp";
+    case CFG_TRANSPORT_TCP:
+        return "tcp";
+    case CFG_TRANSPORT_TLS:
+        return "tls";
+    }
+    return "?";
+}

@@ -1,0 +1,146 @@
+/* config.h - sipkeep.yaml -> an immutable struct cfg.
+ *
+ *   char err[256];
+ *   struct cfg *cfg;
+ *   int rc = cfg_load_file("/etc/sipkeep/sipkeep.yaml", &cfg, err, sizeof(err));
+ *   if (rc) { fprintf(stderr, "%s\n", err); exit(1); }
+ *   ...
+ *   cfg_free(cfg);
+ *
+ * The whole file is read, checked against the schema and turned into plain
+ * structs in one go; the first problem stops the load and is reported as
+ * "FILE:LINE:COL: message" (1-based, pointing at the offending key or value;
+ * for a missing key, at the mapping that should hold it).  Nothing partial
+ * is ever returned, so a reload can parse into a new cfg and keep the old
+ * one when that fails.
+ *
+ * A loaded cfg is never modified: pass it around as `const struct cfg *`.
+ * Every string and array in it is owned by it and freed by cfg_free().
+ * The keys, their types and defaults are listed in config/sipkeep.yaml.
+ */
+#ifndef SIPKEEP_CONFIG_CONFIG_H
+#define SIPKEEP_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/log.h"
+#include "core/slice.h"
+
+/* Schema limits (each key's own range is in config/sipkeep.yaml). */
+#define CFG_MAX_OUTBOUND_PROXIES 8 /* flows per service: reg-id 1..8 */
+#define CFG_MAX_SERVICES 64
+#define CFG_MAX_LISTEN 16
+#define CFG_MAX_ALLOW 256
+#define CFG_SERVICE_NAME_MAX 32
+#define CFG_MAX_FILE_SIZE (1024 * 1024) /* cfg_load_file refuses larger files */
+#define CFG_KEEPALIVE_AUTO 0u           /* keepalive.interval: "auto" */
+
+enum cfg_mode { CFG_MODE_PROXY, CFG_MODE_TRANSPARENT };
+enum cfg_transport { CFG_TRANSPORT_UDP, CFG_TRANSPORT_TCP, CFG_TRANSPORT_TLS };
+
+/* A LAN socket legacy UAs send SIP to ("udp:ADDR:PORT"). */
+struct cfg_listen {
+    enum cfg_transport transport; /* always UDP for now */
+    struct sockaddr_storage addr; /* sockaddr_in or sockaddr_in6, port set */
+    socklen_t addrlen;
+    char *text;                   /* as written in the file */
+};
+
+/* A source network allowed to use sipkeep. */
+struct cfg_cidr {
+    int family;         /* AF_INET or AF_INET6 */
+    uint8_t addr[16];   /* network order; first 4 bytes for AF_INET */
+    unsigned prefix;    /* 0..32 or 0..128; host bits of addr are zero */
+};
+
+/* An edge proxy of a service: one RFC 5626 flow each. */
+struct cfg_proxy {
+    char *uri;                    /* as written, e.g. "sip:edge1.example.net;lr" */
+    bool sips;                    /* scheme was sips: */
+    char *host;                   /* name or address, IPv6 without brackets */
+    int host_family;              /* 0 for a name, AF_INET or AF_INET6 for a literal */
+    uint16_t port;                /* as written, else 5061 for TLS, 5060 otherwise */
+    bool port_explicit;           /* false: RFC 3263 SRV lookup may apply */
+    enum cfg_transport transport; /* transport= param; sips => TLS; default UDP */
+};
+
+struct cfg_tls {
+    char *ca_file; /* absolute path of the CA bundle */
+    bool verify;   /* verify the edge proxy's certificate */
+};
+
+struct cfg_keepalive {
+    unsigned interval;     /* seconds between keep-alives without a Flow-Timer,
+                              CFG_KEEPALIVE_AUTO = auto */
+    unsigned pong_timeout; /* seconds to wait for a pong (RFC 5626 §4.4.1) */
+};
+
+struct cfg_service {
+    char *name;   /* [A-Za-z0-9_-]{1,32}, unique */
+    char *domain; /* unique (case-insensitively) */
+    struct cfg_proxy *outbound_proxies; /* reg-id i+1 for entry i */
+    size_t n_outbound_proxies;          /* 1..CFG_MAX_OUTBOUND_PROXIES */
+    struct cfg_tls tls;
+    struct cfg_keepalive keepalive;
+};
+
+struct cfg_log {
+    enum log_level level;
+    enum log_target target;
+};
+
+struct cfg_ua {
+    struct cfg_cidr *allow;    /* never empty: sipkeep is not an open relay */
+    size_t n_allow;
+    unsigned register_expires; /* seconds, the most sipkeep grants a legacy UA */
+};
+
+struct cfg {
+    enum cfg_mode mode;
+    struct cfg_listen *listen; /* 1..CFG_MAX_LISTEN entries */
+    size_t n_listen;
+    char *state_dir;           /* absolute path */
+    struct cfg_log log;
+    struct cfg_ua ua;
+    struct cfg_service *services; /* 1..CFG_MAX_SERVICES entries */
+    size_t n_services;
+};
+
+/* Parses and validates the YAML in data[0..len) (need not be NUL-terminated);
+ * name is used in error messages only (NULL gives "<config>").
+ * On success returns 0 and sets *out to a new cfg (free with cfg_free()).
+ * On failure *out is untouched, nothing is leaked, and, when errsz > 0, err
+ * holds one NUL-terminated line "NAME:LINE:COL: message" (truncated to errsz).
+ * Returns -EINVAL for any problem in the configuration (or a NULL out / data
+ * with len > 0), -ENOMEM when out of memory. */
+int cfg_load_buffer(const char *name, const char *data, size_t len,
+                    struct cfg **out, char *err, size_t errsz);
+
+/* Reads the file at path (at most CFG_MAX_FILE_SIZE bytes) and loads it as
+ * cfg_load_buffer() does, with path as the name in messages.
+ * When the file cannot be read returns -errno (e.g. -ENOENT, -EACCES,
+ * -EISDIR) with err "PATH: cannot open: <strerror>"; a file that is too
+ * large gives -EINVAL.  Other results as for cfg_load_buffer(). */
+int cfg_load_file(const char *path, struct cfg **out, char *err, size_t errsz);
+
+/* Frees cfg and everything it owns.  NULL is a no-op. */
+void cfg_free(struct cfg *cfg);
+
+/* The service whose domain equals domain, ASCII case-insensitively, or NULL.
+ * The result points into cfg. */
+const struct cfg_service *cfg_service_for_domain(const struct cfg *cfg,
+                                                 struct slice domain);
+
+/* True when the source address sa (AF_INET or AF_INET6, port ignored) lies in
+ * one of ua.allow.  An IPv4-mapped IPv6 address (::ffff:a.b.c.d) matches the
+ * IPv4 networks as a.b.c.d (and IPv6 networks as itself).  Any other family,
+ * or NULL, is not allowed. */
+bool cfg_ua_allowed(const struct cfg *cfg, const struct sockaddr *sa);
+
+/* "udp", "tcp" or "tls" (for logs and status); "?" for a bad value. */
+const char *cfg_transport_name(enum cfg_transport t);
+
+#endif
