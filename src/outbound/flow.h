@@ -15,12 +15,18 @@
  * one pong came back; flow_working() tells.  Failure of the connection, a
  * missing pong (§4.4.1), a failed registration or flow_fail() all count as
  * a consecutive failure; the back-off before the next attempt follows
- * §4.5: W = min(max, base * 2^failures), then a random 50-100 % of W, with
- * the first retry immediate (Appendix A, "0 failures: 0 s").
+ * §4.5: W = min(max, base * 2^n), then a random 50-100 % of W, where n is
+ * the Appendix A row: the number of failed attempts to (re)form the flow
+ * since it last worked.  The death of a working flow is a failure but not
+ * a failed attempt, so the first retry after it is immediate (row 0: 0 s)
+ * and each further failure moves one row down (30-60 s, 1-2 min, ...).  At
+ * boot the first attempt is the immediate one, so its failure waits 30-60 s
+ * (§4.5: "when the UA boots, it immediately tries to register.  If this
+ * fails ..., the first retry happens somewhere between 30 and 60 seconds").
  *
- * Callbacks run from the event loop.  on_ready and on_message may call any
- * flow_* function on their flow, including flow_free(); on_down may not
- * free the flow (the flow re-arms its back-off timer after it returns).
+ * Callbacks run from the event loop.  Every callback may call any flow_*
+ * function on its flow, including flow_free(): on_down runs after the
+ * back-off timer is armed, with the flow's state settled (FLOW_BACKOFF).
  */
 #ifndef SIPKEEP_OUTBOUND_FLOW_H
 #define SIPKEEP_OUTBOUND_FLOW_H
@@ -85,8 +91,10 @@ struct flow_params {
     struct loop *loop;
     const struct cfg_proxy *proxy;      /* must outlive the flow */
     unsigned reg_id;                    /* 1-based, for logs */
-    SSL_CTX *tls;                       /* required when proxy is TLS */
-    struct cfg_keepalive keepalive;     /* interval (0 = auto), pong timeout */
+    SSL_CTX *tls;                       /* required when proxy is TLS; the
+                                           flow holds its own reference */
+    struct cfg_keepalive keepalive;     /* interval (0 = auto), pong timeout
+                                           (seconds; 0 means 10, §4.4.1) */
     struct flow_recovery recovery;
     struct flow_rng rng;                /* next == NULL: getrandom-seeded */
     const struct flow_cbs *cbs;         /* referenced, must outlive the flow */
@@ -99,28 +107,42 @@ int flow_new(struct flow **out, const struct flow_params *p);
 /* Closes the connection, cancels timers and frees.  NULL is fine. */
 void flow_free(struct flow *f);
 
-/* Starts connecting now (IDLE or BACKOFF).  Resolves the proxy host
- * (a literal, or getaddrinfo for a name). */
+/* Starts connecting now (IDLE or BACKOFF; a no-op in other states).
+ * Resolves the proxy host (a literal, or a blocking getaddrinfo for a
+ * name; no RFC 3263 SRV lookup yet).  A failure to resolve or to open the
+ * socket is reported through on_down from the loop, never from inside
+ * this call. */
 void flow_start(struct flow *f);
 
 /* Sends bytes on the flow's connection.  Returns 0, -ENOTCONN when the
- * transport is not up, or the stream's error. */
+ * transport is not up (anything but REGISTERING or ACTIVE), or the
+ * stream's error; -ENOBUFS (the proxy is not reading) also fails the flow,
+ * reported from the loop.  While REGISTERING, each send restarts the 32 s
+ * registration timeout (RFC 3261 Timer F runs per REGISTER transaction, so
+ * a REGISTER resent after a 401 gets its own). */
 int flow_send(struct flow *f, const void *buf, size_t len);
 
-/* The REGISTER on this flow got a 2xx.  outbound: the response carried
- * Require: outbound (§4.2.1), so keep-alives are mandatory and a missing
- * pong is a failure.  flow_timer_s: the Flow-Timer value, 0 when absent.
- * Arms the keep-alive timer: with Flow-Timer, each interval a random
- * 80-100 % of it (§4.4); without, the configured interval, else 95-120 s
- * (§4.4.1).  Also used for refreshes: re-arms with the new values. */
+/* The REGISTER on this flow got a 2xx (ignored unless REGISTERING or
+ * ACTIVE).  outbound: the response carried Require: outbound (§4.2.1), so
+ * keep-alives are mandatory and a missing pong is a failure.  Without it,
+ * CRLF pings are still sent (RFC 3261 §7.5) but a missing pong is a
+ * failure only once this proxy has been seen to pong (remembered across
+ * reconnects); a warning `outbound_unsupported` is logged once per flow.
+ * flow_timer_s: the Flow-Timer value, 0 when absent.  Arms the keep-alive
+ * timer: with Flow-Timer, each interval a random 80-100 % of it (§4.4);
+ * without, 80-100 % of the configured interval, else 95-120 s (§4.4.1).
+ * Also used for refreshes: takes the new values, and brings the next ping
+ * forward if the new interval ends sooner (never postpones it). */
 void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s);
 
 /* The registration attempt on this flow failed (non-2xx final response or
  * timeout): counts as a failure; the flow is closed and retried after the
- * back-off. */
+ * back-off.  on_down is called before this returns.  No-op unless
+ * REGISTERING or ACTIVE. */
 void flow_register_failed(struct flow *f, const char *reason);
 
-/* Declares the flow failed for another reason (e.g. 430 Flow Failed). */
+/* Declares the flow failed for another reason (e.g. 430 Flow Failed).
+ * on_down is called before this returns.  No-op in IDLE and BACKOFF. */
 void flow_fail(struct flow *f, const char *reason);
 
 enum flow_state flow_state(const struct flow *f);
@@ -128,14 +150,17 @@ enum flow_state flow_state(const struct flow *f);
 bool flow_working(const struct flow *f);
 unsigned flow_reg_id(const struct flow *f);
 const struct cfg_proxy *flow_proxy(const struct flow *f);
+/* Failures since the flow last worked (§4.5), the death of a working flow
+ * included; 0 once it works again. */
 unsigned flow_consecutive_failures(const struct flow *f);
 /* The local address of the current connection; -ENOTCONN when down. */
 int flow_local_addr(const struct flow *f, struct sockaddr_storage *out);
 
-/* The §4.5 wait in ms before the next attempt after `failures`
- * consecutive failures (0 gives 0), with `others_working` choosing the
- * base time, and r a uniform random 32-bit value picking 50-100 % of W.
- * Pure function, exposed for tests. */
+/* The §4.5 wait in ms for Appendix A row `failures` (the number of failed
+ * attempts, see the top of this file; 0 gives 0), with `others_working`
+ * choosing the base time, and r a uniform random 32-bit value picking
+ * 50-100 % of W (0: 50 %, UINT32_MAX: 100 %).  Pure function, exposed for
+ * tests. */
 uint64_t flow_backoff_ms(const struct flow_recovery *rc, unsigned failures,
                          bool others_working, uint32_t r);
 

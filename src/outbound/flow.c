@@ -1,0 +1,615 @@
+/* flow.c - one RFC 5626 flow to one edge proxy: connect, keep alive,
+ * detect failure, back off, reconnect.  See flow.h. */
+#include "outbound/flow.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/addr.h"
+#include "core/log.h"
+#include "core/rand.h"
+#include "transport/stream.h"
+
+/* RFC 3261 §17.1.2.2 Timer F = 64*T1: a REGISTER transaction gives up after
+ * 32 s without a final response. */
+#define FLOW_REG_TIMEOUT_MS (64u * 500u)
+/* §4.4.1: "If a pong is not received within 10 seconds after sending a ping
+ * ... the client MUST treat the flow as failed." */
+#define FLOW_PONG_TIMEOUT_DEFAULT_S 10u
+/* See on_pong_timer(): the pause that lets the loop read once more. */
+#define FLOW_PONG_GRACE_MS 1u
+/* Failure reasons: the stream's own are up to 200 bytes.  A deferred one
+ * is kept in the flow (10,000 flows per daemon), so it is shorter. */
+#define FLOW_WHY_MAX 256
+#define FLOW_DEFER_MAX 128
+
+struct flow {
+    struct loop *loop;
+    const struct cfg_proxy *proxy;
+    unsigned reg_id;
+    SSL_CTX *tls;                 /* own reference, or NULL for TCP */
+    struct cfg_keepalive ka;
+    struct flow_recovery rc;
+    struct flow_rng rng;
+    const struct flow_cbs *cbs;
+    void *arg;
+
+    enum flow_state state;
+    struct stream *s;             /* non-NULL in CONNECTING..ACTIVE */
+    /* REGISTERING: registration timeout; BACKOFF: next attempt; any
+     * other state: a failure noticed inside an owner's call (why[0]). */
+    struct loop_timer t_state;
+    struct loop_timer t_ka;       /* next ping (ACTIVE) */
+    struct loop_timer t_pong;     /* pong deadline of the oldest ping */
+    unsigned flow_timer;          /* Flow-Timer of the last 2xx, 0: none */
+    unsigned failures;            /* consecutive, since the flow last worked */
+    bool outbound;                /* last 2xx had Require: outbound */
+    bool pong_seen;               /* this proxy has answered a ping (ever) */
+    bool working;                 /* §4.5 success since the last failure */
+    bool lost_working;            /* the current run of failures began
+                                     with a working flow dying */
+    bool pong_grace;              /* t_pong is in its grace period */
+    bool warned_no_outbound;
+    char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
+};
+
+static void on_state_timer(struct loop_timer *t);
+static void on_ka_timer(struct loop_timer *t);
+static void on_pong_timer(struct loop_timer *t);
+
+/* ---- pure computations ---- */
+
+/* lo + (hi - lo) * r / UINT32_MAX without overflowing 64 bits: r = 0 gives
+ * lo, r = UINT32_MAX gives hi. */
+static uint64_t uniform(uint64_t lo, uint64_t hi, uint32_t r)
+{
+    uint64_t span = hi - lo;
+    uint64_t q = span / UINT32_MAX, rem = span % UINT32_MAX;
+
+    return lo + q * r + rem * r / UINT32_MAX;
+}
+
+uint64_t flow_backoff_ms(const struct flow_recovery *rc, unsigned failures,
+                         bool others_working, uint32_t r)
+{
+    unsigned base = others_working ? rc->base_not_failed : rc->base_all_failed;
+    uint64_t w;
+
+    /* Appendix A: "0 [failures]: 0 s". */
+    if (failures == 0)
+        return 0;
+    /* §4.5: "W = min (max-time, (base-time * (2 ^ consecutive-failures)))"
+     * (the shift is done only when it cannot pass max-time or overflow). */
+    if (failures >= 32 || base > (rc->max_time >> failures))
+        w = rc->max_time;
+    else
+        w = (uint64_t)base << failures;
+    /* §4.5: "a uniform random time between 50 and 100% of the upper-bound
+     * wait time". */
+    w *= 1000u;
+    return uniform(w / 2, w, r);
+}
+
+uint64_t flow_keepalive_ms(const struct cfg_keepalive *ka, unsigned flow_timer_s,
+                           uint32_t r)
+{
+    uint64_t upper;
+
+    /* §4.4: with Flow-Timer, each interval "randomly distributed between 80%
+     * and 100% of the server-provided time". */
+    if (flow_timer_s > 0)
+        upper = (uint64_t)flow_timer_s * 1000u;
+    /* A configured interval is an upper bound chosen by the operator; it is
+     * jittered the same way so that many flows do not ping in lock-step
+     * (§4.4.1 asks for a random lower bound 20 % below the upper one). */
+    else if (ka->interval != CFG_KEEPALIVE_AUTO)
+        upper = (uint64_t)ka->interval * 1000u;
+    /* §4.4.1 default for TCP/TLS: 95-120 s. */
+    else
+        return uniform(FLOW_KA_DEFAULT_MIN_MS, FLOW_KA_DEFAULT_MAX_MS, r);
+    return uniform(upper * 4 / 5, upper, r);
+}
+
+const char *flow_state_name(enum flow_state s)
+{
+    switch (s) {
+    case FLOW_IDLE:
+        return "idle";
+    case FLOW_CONNECTING:
+        return "connecting";
+    case FLOW_REGISTERING:
+        return "registering";
+    case FLOW_ACTIVE:
+        return "active";
+    case FLOW_BACKOFF:
+        return "backoff";
+    }
+    return "?";
+}
+
+/* ---- helpers ---- */
+
+static uint32_t rng_next(struct flow *f)
+{
+    if (f->rng.next)
+        return f->rng.next(f->rng.ctx);
+    return (uint32_t)rand_u64();
+}
+
+/* §4.4: a pong may be expected only with outbound in force or another
+ * explicit indication; a proxy that has answered a ping before is one. */
+static bool expect_pong(const struct flow *f)
+{
+    return f->outbound || f->pong_seen;
+}
+
+static unsigned pong_timeout_s(const struct flow *f)
+{
+    return f->ka.pong_timeout ? f->ka.pong_timeout : FLOW_PONG_TIMEOUT_DEFAULT_S;
+}
+
+static bool others_working(const struct flow *f)
+{
+    return f->cbs->others_working && f->cbs->others_working(f, f->arg);
+}
+
+/* Closes the connection and disarms every timer. */
+static void close_io(struct flow *f)
+{
+    stream_free(f->s);
+    f->s = NULL;
+    loop_timer_cancel(f->loop, &f->t_state);
+    loop_timer_cancel(f->loop, &f->t_ka);
+    loop_timer_cancel(f->loop, &f->t_pong);
+    f->pong_grace = false;
+    f->why[0] = '\0';
+}
+
+/* §4.5 success: "outbound registration succeeded, and if keep-alives are
+ * in use on this flow, at least one subsequent keep-alive response was
+ * received". */
+static void become_working(struct flow *f)
+{
+    f->working = true;
+    f->failures = 0;
+    f->lost_working = false;
+    log_info("flow_working", "reg_id=%u proxy=%s pong_expected=%s", f->reg_id,
+             f->proxy->uri, expect_pong(f) ? "yes" : "no");
+}
+
+/* The Appendix A row for the wait before the next attempt.  The table
+ * counts failed attempts to (re)form the flow: the death of a working flow
+ * is a failure (counted in f->failures) but not a failed attempt, so the
+ * first retry after it is immediate (row 0); if that retry fails too the
+ * wait is 30-60 s (row 1), and so on.  At boot no flow has worked: the
+ * first attempt itself was the immediate one, so its failure is row 1 (§4.5:
+ * "when the UA boots, it immediately tries to register.  If this fails
+ * ..., the first retry happens somewhere between 30 and 60 seconds"). */
+static unsigned backoff_row(const struct flow *f)
+{
+    return f->lost_working ? f->failures - 1 : f->failures;
+}
+
+/* Any failure: close, count, schedule the next attempt, tell the owner.
+ * The owner is told last, with everything settled, so on_down may call
+ * any flow_* function, including flow_free(). */
+static void flow_failed(struct flow *f, const char *why)
+{
+    char reason[FLOW_WHY_MAX];
+    uint64_t wait;
+
+    snprintf(reason, sizeof(reason), "%s", why); /* why may be f->why */
+    if (f->failures == 0)
+        f->lost_working = f->working;
+    close_io(f);
+    f->working = false;
+    if (f->failures < UINT_MAX)
+        f->failures++;
+    wait = flow_backoff_ms(&f->rc, backoff_row(f), others_working(f), rng_next(f));
+    f->state = FLOW_BACKOFF;
+    if (loop_timer_set(f->loop, &f->t_state, wait) < 0)
+        log_error("flow_stuck", "reg_id=%u proxy=%s reason=\"no memory for the retry timer\"",
+                  f->reg_id, f->proxy->uri);
+    log_warn("flow_down", "reg_id=%u proxy=%s reason=\"%s\" failures=%u retry_in_ms=%" PRIu64,
+             f->reg_id, f->proxy->uri, reason, f->failures, wait);
+    f->cbs->on_down(f, reason, f->arg);
+}
+
+/* A failure noticed inside a call from the owner (or before a stream
+ * exists) is reported from the loop, so that on_down never runs inside
+ * flow_start() or flow_send(). */
+static void defer_failure(struct flow *f, const char *why)
+{
+    if (f->why[0])
+        return;
+    snprintf(f->why, sizeof(f->why), "%s", why);
+    if (loop_timer_set(f->loop, &f->t_state, 0) < 0)
+        log_error("flow_stuck", "reg_id=%u proxy=%s reason=\"no memory for a timer: %s\"",
+                  f->reg_id, f->proxy->uri, why);
+}
+
+/* ---- the stream's callbacks ---- */
+
+static void st_connected(struct stream *s, void *arg)
+{
+    struct flow *f = arg;
+    struct sockaddr_storage local;
+    char buf[ADDR_STR_MAX];
+
+    f->state = FLOW_REGISTERING;
+    if (loop_timer_set(f->loop, &f->t_state, FLOW_REG_TIMEOUT_MS) < 0 ||
+        stream_local_addr(s, &local) < 0) {
+        defer_failure(f, "cannot arm the registration timer or read the local address");
+        return;
+    }
+    log_info("flow_connected", "reg_id=%u proxy=%s local=%s", f->reg_id, f->proxy->uri,
+             addr_format((const struct sockaddr *)&local, true, buf, sizeof(buf)));
+    f->cbs->on_ready(f, &local, f->arg); /* last: it may free f */
+}
+
+static void st_message(struct stream *s, const char *msg, size_t len, void *arg)
+{
+    struct flow *f = arg;
+
+    (void)s;
+    f->cbs->on_message(f, msg, len, f->arg); /* last: it may free f */
+}
+
+static void st_pong(struct stream *s, void *arg)
+{
+    struct flow *f = arg;
+
+    (void)s;
+    f->pong_seen = true;
+    f->pong_grace = false;
+    loop_timer_cancel(f->loop, &f->t_pong);
+    if (f->state == FLOW_ACTIVE && !f->working)
+        become_working(f);
+}
+
+static void st_close(struct stream *s, int err, const char *reason, void *arg)
+{
+    struct flow *f = arg;
+
+    (void)err;
+    stream_free(s);
+    f->s = NULL;
+    flow_failed(f, reason);
+}
+
+static const struct stream_cbs flow_stream_cbs = {
+    .on_connected = st_connected,
+    .on_message = st_message,
+    .on_pong = st_pong,
+    .on_close = st_close,
+};
+
+/* ---- connecting ---- */
+
+static int resolve_literal(const struct cfg_proxy *p, struct sockaddr_storage *ss,
+                           socklen_t *len)
+{
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+    if (p->host_family == AF_INET && inet_pton(AF_INET, p->host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons(p->port);
+        *len = sizeof(*in);
+        return 0;
+    }
+    if (p->host_family == AF_INET6 && inet_pton(AF_INET6, p->host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(p->port);
+        *len = sizeof(*in6);
+        return 0;
+    }
+    return -EINVAL;
+}
+
+/* A name: getaddrinfo(), which blocks the loop while it runs (acceptable
+ * for now: it happens once per attempt and per flow).  The first address
+ * is used; RFC 3263 SRV/NAPTR selection is not done. */
+static int resolve_name(const struct cfg_proxy *p, struct sockaddr_storage *ss,
+                        socklen_t *len, char *why, size_t whysz)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+    char port[8];
+    int rc;
+
+    snprintf(port, sizeof(port), "%u", (unsigned)p->port);
+    rc = getaddrinfo(p->host, port, &hints, &res);
+    if (rc != 0 || !res || res->ai_addrlen > sizeof(*ss)) {
+        snprintf(why, whysz, "cannot resolve %s: %s", p->host,
+                 rc ? gai_strerror(rc) : "no usable address");
+        if (res)
+            freeaddrinfo(res);
+        return -EHOSTUNREACH;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int resolve(const struct cfg_proxy *p, struct sockaddr_storage *ss, socklen_t *len,
+                   char *why, size_t whysz)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (p->host_family == 0)
+        return resolve_name(p, ss, len, why, whysz);
+    if (resolve_literal(p, ss, len) == 0)
+        return 0;
+    snprintf(why, whysz, "bad address literal %s", p->host);
+    return -EINVAL;
+}
+
+/* One attempt to form the flow (§4.2, and §4.5 after a failure). */
+static void connect_now(struct flow *f)
+{
+    struct sockaddr_storage dst;
+    socklen_t len = 0;
+    char why[FLOW_WHY_MAX], buf[ADDR_STR_MAX];
+    int err;
+
+    f->state = FLOW_CONNECTING;
+    err = resolve(f->proxy, &dst, &len, why, sizeof(why));
+    if (err == 0) {
+        err = stream_open(&f->s, f->loop, (const struct sockaddr *)&dst, len, f->tls,
+                          f->tls ? f->proxy->host : NULL, &flow_stream_cbs, f);
+        if (err < 0)
+            snprintf(why, sizeof(why), "cannot open a connection: %s", strerror(-err));
+    }
+    if (err < 0) {
+        f->s = NULL;
+        defer_failure(f, why);
+        return;
+    }
+    log_info("flow_connecting", "reg_id=%u proxy=%s addr=%s tls=%s", f->reg_id, f->proxy->uri,
+             addr_format((const struct sockaddr *)&dst, true, buf, sizeof(buf)),
+             f->tls ? "yes" : "no");
+}
+
+/* ---- timers ---- */
+
+static void on_state_timer(struct loop_timer *t)
+{
+    struct flow *f = container_of(t, struct flow, t_state);
+
+    if (f->why[0])
+        flow_failed(f, f->why);
+    else if (f->state == FLOW_REGISTERING)
+        flow_failed(f, "registration timed out (no final response within 32 s)");
+    else if (f->state == FLOW_BACKOFF)
+        connect_now(f);
+}
+
+/* §4.4.1: ping with a double CRLF; with a pong expected, the oldest
+ * unanswered ping's deadline runs (a newer ping does not push it back). */
+static void on_ka_timer(struct loop_timer *t)
+{
+    struct flow *f = container_of(t, struct flow, t_ka);
+    char why[FLOW_WHY_MAX];
+    int err = stream_send_ping(f->s);
+
+    if (err < 0) {
+        snprintf(why, sizeof(why), "keep-alive send failed: %s", strerror(-err));
+        flow_failed(f, why);
+        return;
+    }
+    if (expect_pong(f) && !loop_timer_armed(&f->t_pong)) {
+        f->pong_grace = false;
+        err = loop_timer_set(f->loop, &f->t_pong, (uint64_t)pong_timeout_s(f) * 1000u);
+    }
+    if (err == 0)
+        err = loop_timer_set(f->loop, &f->t_ka,
+                             flow_keepalive_ms(&f->ka, f->flow_timer, rng_next(f)));
+    if (err < 0)
+        flow_failed(f, "no memory for the keep-alive timers");
+}
+
+/* §4.4.1: no pong "within 10 seconds after sending a ping (or immediately
+ * after processing any incoming message being received when that 10
+ * seconds expires)" means failure.  When the deadline fires, bytes may
+ * already wait in the socket (loop_run_once reads descriptors before it
+ * runs timers, but only what was ready at its epoll_wait).  So the deadline
+ * does not fail the flow itself: it arms a 1 ms grace timer, which the loop
+ * cannot fire in the same pass (loop_run_timers fires only what was due
+ * when it began), hence one more epoll_wait and read happen first; a pong
+ * among those bytes cancels the grace.  Only then is the flow failed. */
+static void on_pong_timer(struct loop_timer *t)
+{
+    struct flow *f = container_of(t, struct flow, t_pong);
+    char why[FLOW_WHY_MAX];
+
+    if (!f->pong_grace) {
+        f->pong_grace = true;
+        if (loop_timer_set(f->loop, &f->t_pong, FLOW_PONG_GRACE_MS) == 0)
+            return;
+    }
+    snprintf(why, sizeof(why), "no pong within %u s of the keep-alive ping (RFC 5626 §4.4.1)",
+             pong_timeout_s(f));
+    flow_failed(f, why);
+}
+
+/* ---- public API ---- */
+
+static int check_params(const struct flow_params *p)
+{
+    const struct flow_cbs *c = p->cbs;
+
+    if (!p->loop || !p->proxy || !c || !c->on_ready || !c->on_message || !c->on_down)
+        return -EINVAL;
+    if (p->proxy->transport == CFG_TRANSPORT_UDP || !p->proxy->host)
+        return -EINVAL;
+    if (p->proxy->transport == CFG_TRANSPORT_TLS && !p->tls)
+        return -EINVAL;
+    return 0;
+}
+
+int flow_new(struct flow **out, const struct flow_params *p)
+{
+    struct flow *f;
+
+    if (!out || !p || check_params(p) < 0)
+        return -EINVAL;
+    f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    f->loop = p->loop;
+    f->proxy = p->proxy;
+    f->reg_id = p->reg_id;
+    f->ka = p->keepalive;
+    f->rc = p->recovery;
+    f->rng = p->rng;
+    f->cbs = p->cbs;
+    f->arg = p->arg;
+    f->state = FLOW_IDLE;
+    loop_timer_init(&f->t_state, on_state_timer);
+    loop_timer_init(&f->t_ka, on_ka_timer);
+    loop_timer_init(&f->t_pong, on_pong_timer);
+    if (p->proxy->transport == CFG_TRANSPORT_TLS) {
+        if (!SSL_CTX_up_ref(p->tls)) {
+            free(f);
+            return -ENOMEM;
+        }
+        f->tls = p->tls;
+    }
+    *out = f;
+    return 0;
+}
+
+void flow_free(struct flow *f)
+{
+    if (!f)
+        return;
+    close_io(f);
+    SSL_CTX_free(f->tls);
+    free(f);
+}
+
+void flow_start(struct flow *f)
+{
+    if (f->state != FLOW_IDLE && f->state != FLOW_BACKOFF)
+        return;
+    loop_timer_cancel(f->loop, &f->t_state);
+    connect_now(f);
+}
+
+int flow_send(struct flow *f, const void *buf, size_t len)
+{
+    int err;
+
+    if (!f->s || (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE))
+        return -ENOTCONN;
+    err = stream_send(f->s, buf, len);
+    /* stream.h: -ENOBUFS means the proxy is not reading; other errors
+     * reach us through on_close. */
+    if (err == -ENOBUFS)
+        defer_failure(f, "send queue full: the proxy is not reading");
+    /* Timer F runs per REGISTER transaction (RFC 3261 §17.1.2.2): a
+     * REGISTER resent after a challenge gets its own 32 s. */
+    else if (err == 0 && f->state == FLOW_REGISTERING && !f->why[0] &&
+             loop_timer_set(f->loop, &f->t_state, FLOW_REG_TIMEOUT_MS) < 0)
+        defer_failure(f, "no memory for the registration timer");
+    return err;
+}
+
+static void warn_no_outbound(struct flow *f)
+{
+    if (f->warned_no_outbound)
+        return;
+    f->warned_no_outbound = true;
+    log_warn("outbound_unsupported",
+             "reg_id=%u proxy=%s detail=\"the registrar did not answer with Require: outbound "
+             "(RFC 5626 §4.2.1); keep-alive pings are still sent, but until this proxy answers "
+             "one with a pong a dead connection cannot be detected by them\"",
+             f->reg_id, f->proxy->uri);
+}
+
+/* Arms the next ping; on a refresh only ever brings it forward, so that
+ * frequent refreshes cannot postpone keep-alives forever. */
+static int arm_keepalive(struct flow *f)
+{
+    uint64_t d = flow_keepalive_ms(&f->ka, f->flow_timer, rng_next(f));
+
+    if (loop_timer_armed(&f->t_ka) && f->t_ka.due_ms <= loop_now(f->loop) + d)
+        return 0;
+    return loop_timer_set(f->loop, &f->t_ka, d);
+}
+
+void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s)
+{
+    if (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE)
+        return; /* a late answer on a flow that has failed since */
+    f->outbound = outbound;
+    f->flow_timer = flow_timer_s;
+    if (!outbound)
+        warn_no_outbound(f);
+    if (f->state == FLOW_REGISTERING) {
+        loop_timer_cancel(f->loop, &f->t_state);
+        f->state = FLOW_ACTIVE;
+        /* Without pongs to wait for, the registration is the success. */
+        if (!expect_pong(f))
+            become_working(f);
+    }
+    if (!expect_pong(f)) {
+        loop_timer_cancel(f->loop, &f->t_pong); /* a refresh dropped outbound */
+        f->pong_grace = false;
+    }
+    if (arm_keepalive(f) < 0)
+        defer_failure(f, "no memory for the keep-alive timer");
+}
+
+void flow_register_failed(struct flow *f, const char *reason)
+{
+    if (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE)
+        return;
+    flow_failed(f, reason ? reason : "registration failed");
+}
+
+void flow_fail(struct flow *f, const char *reason)
+{
+    if (f->state == FLOW_IDLE || f->state == FLOW_BACKOFF)
+        return;
+    flow_failed(f, reason ? reason : "failed");
+}
+
+enum flow_state flow_state(const struct flow *f)
+{
+    return f->state;
+}
+
+bool flow_working(const struct flow *f)
+{
+    return f->state == FLOW_ACTIVE && f->working;
+}
+
+unsigned flow_reg_id(const struct flow *f)
+{
+    return f->reg_id;
+}
+
+const struct cfg_proxy *flow_proxy(const struct flow *f)
+{
+    return f->proxy;
+}
+
+unsigned flow_consecutive_failures(const struct flow *f)
+{
+    return f->failures;
+}
+
+int flow_local_addr(const struct flow *f, struct sockaddr_storage *out)
+{
+    if (!f->s || (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE))
+        return -ENOTCONN;
+    return stream_local_addr(f->s, out);
+}
