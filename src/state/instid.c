@@ -1,0 +1,642 @@
+/* instid.c - persistent RFC 5626 instance-ids; see instid.h.
+ *
+ * Entries are allocated one by one so the URN pointers handed out never
+ * move.  Two open-addressing hash tables (by key, by URN) index the entry
+ * array; both hold entry index + 1, 0 meaning an empty slot, and are kept at
+ * most half full so probes stay short for 10,000+ UAs.
+ */
+#include "state/instid.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+#define FILE_NAME "instance-ids"
+#define TMP_SUFFIX ".tmp"
+#define URN_PREFIX "urn:uuid:"
+#define URN_PREFIX_LEN (sizeof(URN_PREFIX) - 1)
+#define LOAD_WARN_MAX 10 /* per-line warnings before we only count */
+
+static const char file_header[] =
+    "# sipkeep RFC 5626 instance-ids, one '<urn:uuid> <ua-key>' per line; "
+    "ids must never change: do not edit while sipkeep runs\n";
+
+struct instid_entry {
+    char urn[INSTID_URN_LEN + 1];
+    size_t key_len;
+    char key[]; /* NUL-terminated for logging */
+};
+
+struct instid_store {
+    char *dir;
+    char *path;     /* dir/instance-ids */
+    char *tmp_path; /* dir/instance-ids.tmp: same directory, so rename is atomic */
+    struct instid_entry **ents;
+    size_t n, cap;
+    uint32_t *by_key; /* 2 * cap slots */
+    uint32_t *by_urn;
+    size_t mask;
+    uint64_t seed; /* per store, so bucket positions are not predictable */
+};
+
+/* Per-load bookkeeping for warnings. */
+struct load_ctx {
+    const char *path;
+    unsigned long lineno;
+    unsigned long skipped;
+};
+
+/* ---- validation ---- */
+
+static bool key_valid(struct slice k)
+{
+    if (!k.p || k.n == 0 || k.n > INSTID_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < k.n; i++) {
+        unsigned char c = (unsigned char)k.p[i];
+        if (c < 0x21 || c > 0x7e) /* the file format splits on whitespace */
+            return false;
+    }
+    return true;
+}
+
+static bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* RFC 4122 §3 syntax: "urn:uuid:" 8-4-4-4-12 hex digits.  Hex and the
+ * prefix are case-insensitive on input, and any version is accepted: an id
+ * carried over from elsewhere must be kept, not replaced. */
+static bool urn_valid(struct slice u)
+{
+    if (u.n != INSTID_URN_LEN || strncasecmp(u.p, URN_PREFIX, URN_PREFIX_LEN) != 0)
+        return false;
+    for (size_t i = URN_PREFIX_LEN; i < u.n; i++) {
+        size_t pos = i - URN_PREFIX_LEN;
+        bool dash = pos == 8 || pos == 13 || pos == 18 || pos == 23;
+        if (dash ? u.p[i] != '-' : !is_hex(u.p[i]))
+            return false;
+    }
+    return true;
+}
+
+/* ---- hash tables ---- */
+
+/* FNV-1a, seeded, with a final avalanche so the low bits used for the
+ * bucket depend on every byte.  fold lowercases ASCII (URN lookups: two
+ * URNs differing only in hex case are the same UUID, RFC 4122 §3). */
+static uint64_t hash_slice(uint64_t seed, struct slice s, bool fold)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (fold && c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + ('a' - 'A'));
+        h = (h ^ c) * 0x100000001b3ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static bool entry_matches(const struct instid_entry *e, struct slice want, bool by_urn)
+{
+    if (by_urn)
+        return slice_eq_ci(slice_cstr(e->urn), want);
+    return slice_eq((struct slice){ e->key, e->key_len }, want);
+}
+
+/* Returns the slot holding the entry matching want, or the empty slot where
+ * it would go.  The table is never full (at most half), so this ends. */
+static size_t table_find(const struct instid_store *s, const uint32_t *tab,
+                         struct slice want, bool by_urn)
+{
+    size_t i = (size_t)hash_slice(s->seed, want, by_urn) & s->mask;
+
+    for (;; i = (i + 1) & s->mask) {
+        if (tab[i] == 0 || entry_matches(s->ents[tab[i] - 1], want, by_urn))
+            return i;
+    }
+}
+
+static const struct instid_entry *lookup(const struct instid_store *s,
+                                         struct slice want, bool by_urn)
+{
+    const uint32_t *tab = by_urn ? s->by_urn : s->by_key;
+
+    if (s->n == 0)
+        return NULL;
+    uint32_t v = tab[table_find(s, tab, want, by_urn)];
+    return v ? s->ents[v - 1] : NULL;
+}
+
+/* Indexes ents[idx] in both tables; capacity was reserved beforehand. */
+static void table_put(struct instid_store *s, size_t idx)
+{
+    const struct instid_entry *e = s->ents[idx];
+    struct slice key = { e->key, e->key_len };
+
+    s->by_key[table_find(s, s->by_key, key, false)] = (uint32_t)idx + 1;
+    s->by_urn[table_find(s, s->by_urn, slice_cstr(e->urn), true)] = (uint32_t)idx + 1;
+}
+
+/* Makes room for one more entry.  Any failure leaves the store usable as it
+ * was (a grown array with the old tables is still consistent), so the
+ * insert that follows a success cannot fail. */
+static int store_reserve(struct instid_store *s)
+{
+    if (s->n < s->cap)
+        return 0;
+    size_t cap = s->cap ? s->cap * 2 : 64;
+    struct instid_entry **ents = realloc(s->ents, cap * sizeof(*ents));
+    if (!ents)
+        return -ENOMEM;
+    s->ents = ents;
+    uint32_t *bk = calloc(cap * 2, sizeof(*bk));
+    uint32_t *bu = calloc(cap * 2, sizeof(*bu));
+    if (!bk || !bu) {
+        free(bk);
+        free(bu);
+        return -ENOMEM;
+    }
+    free(s->by_key);
+    free(s->by_urn);
+    s->by_key = bk;
+    s->by_urn = bu;
+    s->mask = cap * 2 - 1;
+    s->cap = cap;
+    for (size_t i = 0; i < s->n; i++)
+        table_put(s, i);
+    return 0;
+}
+
+static void store_insert(struct instid_store *s, struct instid_entry *e)
+{
+    s->ents[s->n] = e;
+    table_put(s, s->n);
+    s->n++;
+}
+
+static struct instid_entry *entry_new(struct slice urn, struct slice key)
+{
+    struct instid_entry *e = malloc(sizeof(*e) + key.n + 1);
+
+    if (!e)
+        return NULL;
+    memcpy(e->urn, urn.p, urn.n); /* urn.n is INSTID_URN_LEN, or 0 to fill later */
+    e->urn[urn.n] = '\0';
+    memcpy(e->key, key.p, key.n);
+    e->key[key.n] = '\0';
+    e->key_len = key.n;
+    return e;
+}
+
+/* ---- UUIDs ---- */
+
+static int random_bytes(void *buf, size_t n)
+{
+    ssize_t r;
+
+    /* n <= 256: getrandom() returns all of it or fails. */
+    do {
+        r = getrandom(buf, n, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -errno;
+    return (size_t)r == n ? 0 : -EIO;
+}
+
+/* A version-4 (random) UUID URN, RFC 4122 §4.4, lowercase per §3. */
+static int make_urn(char out[INSTID_URN_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    size_t pos = URN_PREFIX_LEN;
+    int rc = random_bytes(b, sizeof(b));
+
+    if (rc)
+        return rc;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* variant 10xx */
+    memcpy(out, URN_PREFIX, URN_PREFIX_LEN);
+    for (size_t i = 0; i < sizeof(b); i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[pos++] = '-';
+        out[pos++] = hex[b[i] >> 4];
+        out[pos++] = hex[b[i] & 15];
+    }
+    out[pos] = '\0';
+    return 0;
+}
+
+/* A URN no other UA has.  122 random bits never collide in practice; the
+ * check is cheap insurance for "distinct UAs get distinct ids". */
+static int fresh_urn(const struct instid_store *s, char out[INSTID_URN_LEN + 1])
+{
+    for (int tries = 0; tries < 4; tries++) {
+        int rc = make_urn(out);
+        if (rc)
+            return rc;
+        if (!lookup(s, slice_cstr(out), true))
+            return 0;
+    }
+    return -EAGAIN;
+}
+
+/* ---- writing ---- */
+
+struct wbuf {
+    int fd;
+    int err;
+    size_t len;
+    char buf[16384];
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void wbuf_flush(struct wbuf *w)
+{
+    if (w->err == 0)
+        w->err = write_all(w->fd, w->buf, w->len);
+    w->len = 0;
+}
+
+/* Pieces are at most one line (< INSTID_LINE_MAX), far below the buffer. */
+static void wbuf_put(struct wbuf *w, const char *p, size_t n)
+{
+    if (w->len + n > sizeof(w->buf))
+        wbuf_flush(w);
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+
+static void wbuf_entry(struct wbuf *w, const struct instid_entry *e)
+{
+    wbuf_put(w, e->urn, INSTID_URN_LEN);
+    wbuf_put(w, " ", 1);
+    wbuf_put(w, e->key, e->key_len);
+    wbuf_put(w, "\n", 1);
+}
+
+/* Writes the header, every entry in load/creation order, then extra, and
+ * makes the data durable before the caller renames the file into place. */
+static int write_contents(const struct instid_store *s, int fd,
+                          const struct instid_entry *extra)
+{
+    struct wbuf *w = malloc(sizeof(*w));
+
+    if (!w)
+        return -ENOMEM;
+    w->fd = fd;
+    w->err = 0;
+    w->len = 0;
+    wbuf_put(w, file_header, sizeof(file_header) - 1);
+    for (size_t i = 0; i < s->n; i++)
+        wbuf_entry(w, s->ents[i]);
+    wbuf_entry(w, extra);
+    wbuf_flush(w);
+    int rc = w->err;
+    free(w);
+    if (rc == 0 && fchmod(fd, 0600) != 0) /* a stale tmp file may have another mode */
+        rc = -errno;
+    if (rc == 0 && fsync(fd) != 0)
+        rc = -errno;
+    return rc;
+}
+
+/* Without this the rename itself may be lost on power failure. */
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0)
+        return -errno;
+    /* EINVAL: the filesystem cannot sync directories; nothing more to do. */
+    if (fsync(fd) != 0 && errno != EINVAL)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+/* Replaces the file with the store's entries plus extra.  The whole file is
+ * rewritten (tmp + fsync + rename + fsync dir) rather than appended to: a
+ * crash leaves either the old or the new file, never a torn line.  With
+ * 10,000 UAs that is ~1 MB per write, acceptable because it happens only
+ * when a new UA appears, which is rare.  If only the final directory
+ * fsync fails, the new file is already in place although the caller will
+ * forget the entry: a restart adopts it, the next write drops it; the URN
+ * was never handed out either way. */
+static int persist(const struct instid_store *s, const struct instid_entry *extra)
+{
+    int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int rc;
+
+    if (fd < 0)
+        return -errno;
+    rc = write_contents(s, fd, extra);
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(s->tmp_path, s->path) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        unlink(s->tmp_path);
+        return rc;
+    }
+    return fsync_dir(s->dir);
+}
+
+/* ---- loading ---- */
+
+static void load_skip(struct load_ctx *lc, const char *reason)
+{
+    if (lc->skipped++ < LOAD_WARN_MAX)
+        log_warn("instid_line_skipped", "at=%s:%lu reason=%s", lc->path, lc->lineno,
+                 reason);
+}
+
+/* Splits "<urn> <key>"; returns NULL, or why the line is unusable. */
+static const char *parse_line(struct slice line, struct slice *urn, struct slice *key)
+{
+    size_t i = 0;
+
+    while (i < line.n && line.p[i] != ' ' && line.p[i] != '\t')
+        i++;
+    *urn = (struct slice){ line.p, i };
+    while (i < line.n && (line.p[i] == ' ' || line.p[i] == '\t'))
+        i++;
+    *key = (struct slice){ line.p + i, line.n - i };
+    if (!urn_valid(*urn))
+        return "bad_urn";
+    if (!key_valid(*key))
+        return "bad_key";
+    return NULL;
+}
+
+/* Adds one line's entry, or skips it.  Only -ENOMEM is fatal. */
+static int load_line(struct instid_store *s, struct load_ctx *lc, struct slice line)
+{
+    struct slice urn, key;
+    const char *why;
+
+    line = slice_trim(line); /* also tolerates CRLF from a hand edit */
+    if (line.n == 0 || line.p[0] == '#')
+        return 0;
+    why = parse_line(line, &urn, &key);
+    if (!why && lookup(s, key, false))
+        why = "duplicate_key"; /* the first line wins */
+    if (!why && lookup(s, urn, true))
+        why = "duplicate_urn"; /* two UAs must never share an id */
+    if (!why && s->n >= INSTID_MAX_ENTRIES)
+        why = "too_many_entries";
+    if (why) {
+        load_skip(lc, why);
+        return 0;
+    }
+    int rc = store_reserve(s);
+    struct instid_entry *e = rc ? NULL : entry_new(urn, key);
+    if (!e)
+        return -ENOMEM;
+    store_insert(s, e);
+    return 0;
+}
+
+/* Reads one line without its '\n' into buf (INSTID_LINE_MAX bytes, not
+ * NUL-terminated; NUL bytes are kept and later rejected as controls).
+ * Returns 1 for a line, 0 at end of file, -EIO.  *overlong is set, and the
+ * rest of the line consumed, when the line does not fit. */
+static int read_line(FILE *f, char *buf, size_t *len, bool *overlong)
+{
+    size_t n = 0;
+    bool any = false;
+    int c;
+
+    *overlong = false;
+    while ((c = getc(f)) != EOF) {
+        any = true;
+        if (c == '\n')
+            break;
+        if (n < INSTID_LINE_MAX)
+            buf[n++] = (char)c;
+        else
+            *overlong = true;
+    }
+    if (c == EOF && ferror(f))
+        return -EIO;
+    *len = n;
+    return any ? 1 : 0;
+}
+
+static int load_lines(struct instid_store *s, FILE *f)
+{
+    struct load_ctx lc = { s->path, 0, 0 };
+    char *buf = malloc(INSTID_LINE_MAX);
+    size_t len;
+    bool overlong;
+    int rc;
+
+    if (!buf)
+        return -ENOMEM;
+    while ((rc = read_line(f, buf, &len, &overlong)) == 1) {
+        lc.lineno++;
+        if (overlong)
+            load_skip(&lc, "line_too_long");
+        else if ((rc = load_line(s, &lc, (struct slice){ buf, len })) != 0)
+            break;
+    }
+    free(buf);
+    if (lc.skipped > LOAD_WARN_MAX)
+        log_warn("instid_lines_skipped", "file=%s skipped=%lu", s->path, lc.skipped);
+    return rc < 0 ? rc : 0;
+}
+
+/* The file must be a regular file of sane size: every entry is kept in RAM. */
+static int check_file(FILE *f)
+{
+    struct stat st;
+
+    if (fstat(fileno(f), &st) != 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
+        return -EISDIR;
+    if (!S_ISREG(st.st_mode))
+        return -EINVAL;
+    return st.st_size > INSTID_FILE_MAX ? -EFBIG : 0;
+}
+
+static int store_load(struct instid_store *s)
+{
+    FILE *f = fopen(s->path, "re");
+    int rc;
+
+    if (!f)
+        return errno == ENOENT ? 0 : -errno;
+    rc = check_file(f);
+    if (rc == 0)
+        rc = load_lines(s, f);
+    fclose(f);
+    if (rc != 0)
+        log_error("instid_load_failed", "file=%s err=%s", s->path, strerror(-rc));
+    else
+        log_info("instid_loaded", "file=%s count=%zu", s->path, s->n);
+    return rc;
+}
+
+/* ---- open / free ---- */
+
+/* Creates the state directory 0700 (it will hold per-UA identities). */
+static int ensure_dir(const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -errno;
+    if (stat(dir, &st) != 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + 1 + strlen(name) + 1;
+    char *p = malloc(n);
+
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int store_init(struct instid_store *s, const char *state_dir)
+{
+    s->dir = strdup(state_dir);
+    s->path = path_join(state_dir, FILE_NAME);
+    s->tmp_path = path_join(state_dir, FILE_NAME TMP_SUFFIX);
+    if (!s->dir || !s->path || !s->tmp_path)
+        return -ENOMEM;
+    int rc = random_bytes(&s->seed, sizeof(s->seed));
+    if (rc == 0)
+        rc = ensure_dir(state_dir);
+    if (rc == 0)
+        rc = store_load(s);
+    return rc;
+}
+
+int instid_store_open(struct instid_store **out, const char *state_dir)
+{
+    struct instid_store *s;
+    int rc;
+
+    if (!state_dir || !*state_dir)
+        return -EINVAL;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    rc = store_init(s, state_dir);
+    if (rc != 0) {
+        instid_store_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void instid_store_free(struct instid_store *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        free(s->ents[i]);
+    free(s->ents);
+    free(s->by_key);
+    free(s->by_urn);
+    free(s->dir);
+    free(s->path);
+    free(s->tmp_path);
+    free(s);
+}
+
+size_t instid_count(const struct instid_store *s)
+{
+    return s->n;
+}
+
+/* ---- lookup / create ---- */
+
+/* Mints, persists and only then remembers a new entry, so that a failed
+ * write leaves the store exactly as it was. */
+static int create_entry(struct instid_store *s, struct slice key,
+                        const struct instid_entry **out)
+{
+    struct instid_entry *e;
+    int rc;
+
+    if (s->n >= INSTID_MAX_ENTRIES)
+        return -ENOSPC;
+    rc = store_reserve(s);
+    if (rc)
+        return rc;
+    e = entry_new(SLICE_LIT(""), key);
+    if (!e)
+        return -ENOMEM;
+    rc = fresh_urn(s, e->urn);
+    if (rc == 0)
+        rc = persist(s, e);
+    if (rc != 0) {
+        free(e);
+        return rc;
+    }
+    store_insert(s, e);
+    *out = e;
+    return 0;
+}
+
+int instid_get(struct instid_store *s, struct slice ua_key, const char **urn_out,
+               bool *created)
+{
+    const struct instid_entry *e;
+    bool made = false;
+    int rc;
+
+    if (!key_valid(ua_key))
+        return -EINVAL;
+    e = lookup(s, ua_key, false);
+    if (!e) {
+        rc = create_entry(s, ua_key, &e);
+        if (rc != 0) {
+            log_error("instid_create_failed", "file=%s err=%s", s->path, strerror(-rc));
+            return rc;
+        }
+        log_info("instid_created", "urn=%s key=%s", e->urn, e->key);
+        made = true;
+    }
+    *urn_out = e->urn;
+    if (created)
+        *created = made;
+    return 0;
+}

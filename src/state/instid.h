@@ -1,0 +1,86 @@
+/* instid.h - persistent RFC 5626 instance-ids for the legacy UAs we serve.
+ *
+ * RFC 5626 §4.1: a UA that registers with SIP Outbound carries a
+ * "+sip.instance" Contact parameter that identifies the device, is created
+ * once and never changes, and SHOULD be a UUID URN (RFC 4122).  The legacy
+ * phones behind sipkeep have none, so sipkeep mints one per UA and must hand
+ * out the very same string after every restart: registrars compare it
+ * case-sensitively, and a changed id leaves stale flows bound to the old one.
+ *
+ * Storage: the text file STATE_DIR/instance-ids, one UA per line
+ *
+ *   urn:uuid:f81d4fae-7dec-41d0-a765-00a0c91e6bf6 sip:alice@example.net|sip:...
+ *
+ * (lines starting with '#' are comments).  The file is written only when a
+ * new UA appears, never on lookups, since routers keep it on flash; each
+ * write replaces the whole file atomically (tmp file, fsync, rename, fsync
+ * of the directory), mode 0600.
+ *
+ * A store is used from one thread (the event loop); it has no locking.
+ */
+#ifndef SIPKEEP_STATE_INSTID_H
+#define SIPKEEP_STATE_INSTID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/slice.h"
+
+/* Length of "urn:uuid:" + 36-character UUID, without the NUL. */
+#define INSTID_URN_LEN 45
+/* Longest accepted ua-key, in bytes. */
+#define INSTID_KEY_MAX 400
+/* Lines longer than this (without the '\n') are skipped when loading. */
+#define INSTID_LINE_MAX 512
+/* Most UAs a store holds; further new keys get -ENOSPC. */
+#define INSTID_MAX_ENTRIES 100000
+/* A larger file is refused (-EFBIG): we never write one that big
+ * (INSTID_MAX_ENTRIES full-length lines are about 45 MB). */
+#define INSTID_FILE_MAX (64L * 1024 * 1024)
+
+struct instid_store;
+
+/* Opens the store kept in state_dir, creating that directory (mode 0700,
+ * the last path component only) if it is missing, and loads
+ * state_dir/instance-ids if it exists.  A missing file gives an empty store
+ * and is not created until the first new UA.  Unusable lines (bad URN, bad
+ * key, longer than INSTID_LINE_MAX, a key or URN already seen, beyond
+ * INSTID_MAX_ENTRIES) are skipped with a log_warn naming file:line; they are
+ * dropped from the file at its next rewrite.  URNs are kept byte for byte
+ * as read, whatever their hex case.
+ *
+ * Returns 0 and sets *out (free with instid_store_free), or -errno with *out
+ * untouched: -EINVAL (state_dir NULL or empty), -ENOTDIR (state_dir or a
+ * parent is not a directory), -EACCES, -EISDIR / -EINVAL (instance-ids is
+ * not a regular file), -EFBIG (file larger than INSTID_FILE_MAX), -EIO,
+ * -ENOMEM, or a getrandom(2) / mkdir(2) error. */
+int instid_store_open(struct instid_store **out, const char *state_dir);
+
+/* Frees the store and every URN string it handed out.  NULL is a no-op. */
+void instid_store_free(struct instid_store *s);
+
+/* Number of UAs known to the store. */
+size_t instid_count(const struct instid_store *s);
+
+/* Returns in *urn_out the instance-id of the UA named by ua_key.  A known
+ * key gives its stored URN and touches nothing on disk.  An unknown key
+ * gets a fresh random version-4 UUID URN (lowercase hex, RFC 4122 §4.4),
+ * which is persisted before it is returned.
+ *
+ * ua_key is an opaque name chosen by the caller, 1..INSTID_KEY_MAX bytes of
+ * visible ASCII (0x21..0x7e: no whitespace, controls or non-ASCII bytes;
+ * percent-encode anything else).  It is copied; compared byte for byte.
+ *
+ * *urn_out points into the store (NUL-terminated, INSTID_URN_LEN bytes) and
+ * stays valid until instid_store_free.  *created (created may be NULL) tells
+ * whether the id was minted by this call.
+ *
+ * Returns 0, or -errno with nothing remembered (a retry mints and persists
+ * a new id): -EINVAL (bad key), -ENOSPC (INSTID_MAX_ENTRIES reached),
+ * -ENOMEM, or the error of the failed write/fsync/rename.  Writing the file
+ * may block for the duration of an fsync; getrandom(2) may block once at
+ * early boot until the kernel's entropy pool is initialised. */
+int instid_get(struct instid_store *s, struct slice ua_key, const char **urn_out,
+               bool *created);
+
+#endif
