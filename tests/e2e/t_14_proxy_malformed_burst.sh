@@ -11,7 +11,8 @@ USER_AOR=1005
 BURST=1000
 
 # burst N: N malformed datagrams from the phone's host to sipkeep (bash's
-# /dev/udp: each from a fresh source port, all from an allowed address).
+# /dev/udp: each from a fresh source port, all from an allowed address; dd
+# makes each one a single write, so a single datagram).
 burst() {
     local n=$1 i big
     big=$(head -c 20000 /dev/zero | tr '\0' 'A')
@@ -23,7 +24,7 @@ burst() {
             3) printf 'OPTIONS sip:x@%s SIP/2.0\r\nVia: SIP/2.0/UDP 192.168.77.10:5099;branch=z9hG4bK%d\r\nFrom: <sip:x@%s>;tag=1\r\nTo: <sip:x@%s>\r\nCall-ID: %d@b\r\nCSeq: 1 OPTIONS\r\nContent-Length: 99999\r\n\r\nshort' \
                 "$SIP_DOMAIN" "$i" "$SIP_DOMAIN" "$SIP_DOMAIN" "$i" ;;
             4) printf 'SIP/2.0 200 OK\r\nContent-Length: -1\r\n\r\n' ;;
-        esac >/dev/udp/"$ROUTER_LAN_IP"/5060 2>/dev/null || true
+        esac | dd bs=65000 count=1 iflag=fullblock status=none >/dev/udp/"$ROUTER_LAN_IP"/5060 2>/dev/null || true
     done
 }
 export -f burst
@@ -54,8 +55,11 @@ sipp_ua_answer_wait 15 || die "the UA did not complete the call during the burst
 wait_for "! kill -0 $burst_pid" 60 "the burst to finish" || die "the burst did not finish"
 kill -0 "$SK_PID" 2>/dev/null || die "sipkeep died during the burst"
 dropped=$(grep -c 'event=ua_msg_dropped' "$SK_LOG" || true)
-log_step "sipkeep logged $dropped malformed datagrams as dropped"
-[[ "$dropped" -ge $((BURST * 3 / 5)) ]] || die "expected the malformed datagrams to be seen and dropped"
+oversized=$(grep -c 'event=ua_datagram_dropped .*reason=oversized' "$SK_LOG" || true)
+log_step "sipkeep dropped $dropped malformed and $oversized oversized datagrams"
+[[ "$oversized" -eq $((BURST / 5)) ]] || die "expected $((BURST / 5)) oversized datagrams dropped, got $oversized"
+[[ "$dropped" -ge $((BURST * 3 / 5)) && "$dropped" -le $((BURST * 4 / 5)) ]] ||
+    die "expected every malformed datagram seen and dropped once, got $dropped"
 
 rss1=$(sk_rss_kib)
 log_step "sipkeep RSS after the burst: ${rss1} KiB (growth $((rss1 - rss0)) KiB, limit 1024)"

@@ -1,0 +1,806 @@
+# shellcheck shell=bash disable=SC2034  # the variables are the lab's API, used by scenarios
+# sipkeep end-to-end lab: network namespaces, a NAT that forgets, Kamailio as an
+# RFC 5626 edge proxy + registrar, sipp as the legacy UA and as the far caller,
+# baresip as the reference RFC 5626 client.  Source it from a bash scenario:
+#
+#     . "$(dirname "$0")/lib.sh"
+#     lab_up; kam_start registrar; kam_start edge; ...
+#
+# Topology (one lab per scenario; names carry the scenario's PID: skt-<pid>-*):
+#
+#   skt-<pid>-lan               skt-<pid>-router                  skt-<pid>-wan
+#  +------------------+        +-------------------------+       +-------------------------------+
+#  | legacy UA (sipp, |        | sipkeep (proxy mode,    |       | edge proxy (Kamailio)         |
+#  |  UDP only) or    |  eth0  |  later) + MASQUERADE    |  eth0 |  198.51.100.10 udp/tcp 5060,  |
+#  |  baresip         |--------|lan0               wan0 |-------|  tls 5061 (edge.test cert),   |
+#  | 192.168.77.10    |  veth  | 192.168.77.1            | veth  |  5062 (wrong.test), 5063      |
+#  | 192.168.77.11    |        |          198.51.100.1   |       |  (edge.test, untrusted CA)    |
+#  +------------------+        | conntrack: udp 10 s,    |       | registrar (Kamailio)          |
+#   route 198.51.100.0/24      |  tcp established 30 s,  |       |  198.51.100.11 udp/tcp 5060   |
+#   via 192.168.77.1           |  tcp_loose=0, INVALID   |       | far caller (sipp UAC)         |
+#   (no default route          |  dropped, NEW from wan0 |       |  198.51.100.20 udp 5060       |
+#    anywhere)                 |  dropped: a NAT that    |       |                               |
+#                              |  really forgets         |       |                               |
+#                              +-------------------------+       +-------------------------------+
+#
+# Traffic never leaves these namespaces: the veths are created inside them and no
+# namespace has a default route.  Everything the lab starts (namespaces, processes,
+# the temp dir $LAB_DIR with configs, certificates and logs) is removed by
+# lab_down, which lab_up installs as the EXIT/INT/TERM trap.  Namespaces left by a
+# killed run (owner PID gone) are removed by the next lab_up.
+#
+# Kamailio (tests/e2e/kamailio/, rendered into $LAB_DIR by kam_start): the edge
+# (edge.cfg + edge-tls.cfg) is README.outbound's edge proxy: outbound, path, rr,
+# stun, flow tokens in Path (;ob) and Record-Route, Flow-Timer 20 added to REGISTER
+# 2xx that carry Require: outbound, tcp_connection_lifetime $EDGE_TCP_LIFETIME.  The
+# registrar (registrar.cfg) is README.outbound's registrar: outbound_mode 1,
+# use_path 1, usrloc in memory, received_avp for REGISTERs that reach it directly.
+# Each runs in the wan namespace with its own pid file, runtime dir, log
+# ($LAB_DIR/edge.log, registrar.log) and ctl socket ($LAB_DIR/edge.ctl,
+# registrar.ctl):  kamcmd -s unix:$LAB_DIR/registrar.ctl ul.dump  (= kam_location).
+#
+# Calls: the far caller sends INVITE sip:USER@sip.test to the edge over UDP; the edge
+# forwards it to the registrar, which looks the AOR up and sends it back to the edge
+# with the Path as Route; the edge relays it over the flow (flow token) or, for a
+# legacy UDP registration, to the NAT address it recorded (Path ;received=).
+#
+# Environment knobs: LAB_MAX_SECONDS (hard bound on every background process,
+# default 600), E2E_ARTIFACTS (a directory: lab_down copies $LAB_DIR there before
+# removing it), E2E_PCAP=1 (tcpdump on the router's wan0 into $LAB_DIR/wan.pcap),
+# LAB_VERBOSE=1 (log every lab command).  A scenario may change a lab variable
+# (e.g. EDGE_TCP_LIFETIME) after sourcing this file and before kam_start.
+#
+# API (each function has a comment where it is defined):
+#   log_step MSG | die MSG | wait_for COND TIMEOUT [WHAT] | idle SECONDS
+#   lab_up | lab_down | ns_exec NS CMD... | start_in_ns NS CMD... (sets LAST_PID)
+#   stop_pid PID [GRACE] | run_bounded SECONDS NS CMD...
+#   kam_start edge|registrar | kam_stop [edge|registrar] | kam_restart edge|registrar
+#   kam_cmd edge|registrar RPC... | kam_location | kam_location_has USER [ERE]
+#   kam_tcp_conns
+#   sipp_ua_register TARGET USER [EXPIRES] | sipp_ua_answer_start [CALLS] [USER]
+#   sipp_ua_answer_wait TIMEOUT | sipp_ua_answer_stop | sipp_ua_invites_seen
+#   sipp_ob_ua_start USER [TARGET] | sipp_uac_call AOR [TIMEOUT] (sets SIPP_UAC_STATUS)
+#   baresip_start USER tcp|tls|udp [ACCOUNT_PARAMS] (sets BARESIP_UUID) | baresip_stop
+#   ka_watch_start [PORT] | ka_watch_stop (sets KA_PINGS KA_PONGS KA_INTERVALS)
+#   stun_mapped NS IP PORT | nat_mappings [udp|tcp]
+
+if [[ -n "${_SKT_LIB_LOADED:-}" ]]; then
+    return 0
+fi
+_SKT_LIB_LOADED=1
+export LC_ALL=C   # stable number formats and tool output to parse
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# ---------------------------------------------------------------- addressing
+LAB_ID=$$
+NS_LAN=skt-$LAB_ID-lan
+NS_ROUTER=skt-$LAB_ID-router
+NS_WAN=skt-$LAB_ID-wan
+
+LAN_NET=192.168.77.0/24
+LAN_PREFIX=24
+LAN_UA_IP=192.168.77.10         # the legacy UA (sipp) / baresip
+LAN_UA2_IP=192.168.77.11        # a second LAN host, for multi-UA scenarios
+LAN_UA_PORT=5060
+ROUTER_LAN_IP=192.168.77.1      # sipkeep's proxy address (the UA's outbound proxy)
+ROUTER_LAN_IF=lan0
+ROUTER_WAN_IF=wan0
+
+WAN_NET=198.51.100.0/24         # TEST-NET-2
+WAN_PREFIX=24
+ROUTER_WAN_IP=198.51.100.1      # the NAT's public address
+EDGE_IP=198.51.100.10
+EDGE_UDP_PORT=5060
+EDGE_TCP_PORT=5060
+EDGE_TLS_PORT=5061              # certificate edge.test, signed by $CA_FILE
+EDGE_TLS_WRONG_NAME_PORT=5062   # certificate wrong.test, signed by $CA_FILE
+EDGE_TLS_UNTRUSTED_PORT=5063    # certificate edge.test, signed by an unknown CA
+EDGE_TLS_NAME=edge.test
+EDGE_TLS_WRONG_NAME=wrong.test
+REGISTRAR_IP=198.51.100.11
+REGISTRAR_PORT=5060             # udp and tcp
+WAN_UAC_IP=198.51.100.20        # the far caller (sipp UAC)
+WAN_UAC_PORT=5060
+
+SIP_DOMAIN=sip.test             # AOR domain: sip:USER@sip.test
+FLOW_TIMER=20                   # Flow-Timer the edge puts in REGISTER 2xx
+EDGE_TCP_LIFETIME=$((FLOW_TIMER + 10))
+EDGE_FLOW_TOKEN_SECRET=sipkeep-e2e-flow-token-secret
+NAT_UDP_TIMEOUT=10              # conntrack udp (and udp stream) timeout, seconds
+NAT_TCP_ESTABLISHED_TIMEOUT=30  # conntrack tcp established timeout, seconds
+
+LAB_MAX_SECONDS=${LAB_MAX_SECONDS:-600}
+
+# Set by lab_up (empty before): the run's temp dir and the TLS material in it.
+LAB_DIR=
+CA_FILE=            # CA that signed the edge.test and wrong.test certificates
+CA_KEY=
+UNTRUSTED_CA_FILE=  # CA that signed the certificate on $EDGE_TLS_UNTRUSTED_PORT
+EDGE_CERT=
+EDGE_KEY=
+
+_LAB_T0=$(date +%s%N)
+_LAB_PIDS=()        # every background process start_in_ns started
+declare -A _KAM_PID=()
+_SIPP_UAS_PID=
+_SIPP_UAS_TRACE=
+_BARESIP_PID=
+_LAB_UP=
+
+# ------------------------------------------------------------------- logging
+
+# log_step MSG...: one timestamped line (wall clock and seconds since start) on stdout.
+log_step() {
+    local now
+    now=$(date +%s%N)
+    printf '[%s +%6.1fs] %s\n' "$(date +%T)" \
+        "$(( (now - _LAB_T0) / 1000000 ))e-3" "$*"
+}
+
+# die MSG...: log MSG as a failure and exit 1 (the trap tears the lab down).
+die() {
+    log_step "FAIL: $*"
+    exit 1
+}
+
+_lab_run() {
+    if [[ -n "${LAB_VERBOSE:-}" ]]; then
+        log_step "+ $*"
+    fi
+    "$@"
+}
+
+# wait_for COND TIMEOUT [WHAT]: evaluate the shell condition COND every 0.2 s (TIMEOUT: whole seconds)
+# until it succeeds (return 0) or TIMEOUT seconds pass (return 1, logged).
+wait_for() {
+    local cond=$1 timeout=$2 what=${3:-$1}
+    local deadline=$(( $(date +%s%N) + timeout * 1000000000 ))
+    while :; do
+        if eval "$cond" >/dev/null 2>&1; then
+            return 0
+        fi
+        if (( $(date +%s%N) >= deadline )); then
+            log_step "timed out after ${timeout}s waiting for: $what"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# --------------------------------------------------------------- processes
+
+# ns_exec NS CMD...: run CMD inside namespace NS (foreground).
+ns_exec() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" "$@"
+}
+
+# start_in_ns NS CMD...: start CMD in the background inside NS, bounded by
+# LAB_MAX_SECONDS, stdout+stderr to $START_LOG (default $LAB_DIR/bg-N.log).
+# Sets LAST_PID (do not call it in $(...): the PID must be tracked by this shell).
+# lab_down stops every process started so.
+LAST_PID=
+start_in_ns() {
+    local ns=$1
+    shift
+    local log=${START_LOG:-$LAB_DIR/bg-${#_LAB_PIDS[@]}.log}
+    if [[ -n "${LAB_VERBOSE:-}" ]]; then
+        log_step "+ [$ns] $* > $log"
+    fi
+    timeout -k 5 "$LAB_MAX_SECONDS" ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null &
+    LAST_PID=$!
+    _LAB_PIDS+=("$LAST_PID")
+}
+
+# stop_pid PID [GRACE]: SIGTERM, wait up to GRACE seconds (default 5), then
+# SIGKILL to PID and its process group (start_in_ns/run_bounded start each command
+# under timeout(1), which leads a group of its own).  Safe on a PID that ended.
+stop_pid() {
+    local pid=$1 grace=${2:-5} i
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for (( i = 0; i < grace * 10; i++ )); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+# run_bounded SECONDS NS CMD...: run CMD in NS in the foreground, killed after
+# SECONDS, yet interruptible (Ctrl-C reaches the trap at once).  Returns CMD's
+# status (124 on timeout).  Output goes to the caller's stdout/stderr.
+run_bounded() {
+    local secs=$1 ns=$2 rc=0
+    shift 2
+    if [[ -n "${LAB_VERBOSE:-}" ]]; then
+        log_step "+ [$ns] $*"
+    fi
+    timeout -k 5 "$secs" ip netns exec "$ns" "$@" </dev/null &
+    local pid=$!
+    _LAB_PIDS+=("$pid")
+    wait "$pid" || rc=$?
+    return "$rc"
+}
+
+# idle SECONDS: sleep, interruptibly.  Only for idle time a scenario is about.
+idle() {
+    sleep "$1" &
+    local pid=$!
+    _LAB_PIDS+=("$pid")
+    wait "$pid"
+}
+
+# -------------------------------------------------------------- lab up/down
+
+# Remove skt-* namespaces and /tmp/skt-* dirs whose owner PID no longer runs.
+_lab_clean_stale() {
+    local ns pid dir
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+        [[ "$ns" == skt-* ]] || continue
+        pid=${ns#skt-}
+        pid=${pid%%-*}
+        if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+            continue
+        fi
+        log_step "removing stale namespace $ns"
+        _ns_kill_all "$ns"
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    for dir in /tmp/skt-*; do
+        [[ -d "$dir" ]] || continue
+        pid=${dir#/tmp/skt-}
+        pid=${pid%%.*}
+        if [[ "$pid" =~ ^[0-9]+$ ]] && ! kill -0 "$pid" 2>/dev/null; then
+            rm -rf -- "$dir"
+        fi
+    done
+}
+
+# Kill (by PID) every process still inside namespace NS.
+_ns_kill_all() {
+    local ns=$1 pids
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [[ -n "$pids" ]] || return 0
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null || true
+    sleep 0.3
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    # shellcheck disable=SC2086
+    [[ -z "$pids" ]] || kill -KILL $pids 2>/dev/null || true
+}
+
+_lab_trap_exit() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ -n "$_LAB_UP" && $rc -ne 0 ]]; then
+        _lab_dump_logs
+    fi
+    lab_down
+    exit "$rc"
+}
+
+_lab_trap_signal() {
+    log_step "interrupted by SIG$1"
+    exit $(( 128 + $2 ))
+}
+
+# lab_up: create the three namespaces, links, NAT and TLS material; install the
+# cleanup trap.  Kamailio is not started: use kam_start.
+lab_up() {
+    trap _lab_trap_exit EXIT
+    trap '_lab_trap_signal INT 2' INT
+    trap '_lab_trap_signal TERM 15' TERM
+    [[ $(id -u) -eq 0 ]] || die "the e2e lab needs root (network namespaces)"
+    local tool
+    for tool in ip iptables sysctl conntrack tcpdump openssl kamailio kamcmd sipp baresip ss timeout; do
+        command -v "$tool" >/dev/null || die "missing tool '$tool' (sh packaging/deps.sh e2e installs the lab's packages)"
+    done
+    _lab_clean_stale
+    LAB_DIR=$(mktemp -d "/tmp/skt-$LAB_ID.XXXXXX")
+    _LAB_UP=1
+    log_step "lab up: $NS_LAN $NS_ROUTER $NS_WAN, dir $LAB_DIR"
+    _lab_netns
+    _lab_nat
+    _lab_certs
+    if [[ -n "${E2E_PCAP:-}" ]]; then
+        START_LOG=$LAB_DIR/tcpdump.log start_in_ns "$NS_ROUTER" \
+            tcpdump -i "$ROUTER_WAN_IF" -n -U -s 0 -Z root -w "$LAB_DIR/wan.pcap"
+    fi
+}
+
+_lab_netns() {
+    local ns
+    for ns in "$NS_LAN" "$NS_ROUTER" "$NS_WAN"; do
+        _lab_run ip netns add "$ns"
+        _lab_run ip -n "$ns" link set lo up
+        ns_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+        ns_exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    done
+    # Both veth ends are created inside the namespaces: nothing touches the host's.
+    _lab_run ip -n "$NS_LAN" link add eth0 type veth peer name "$ROUTER_LAN_IF" netns "$NS_ROUTER"
+    _lab_run ip -n "$NS_ROUTER" link add "$ROUTER_WAN_IF" type veth peer name eth0 netns "$NS_WAN"
+    _lab_run ip -n "$NS_LAN" addr add "$LAN_UA_IP/$LAN_PREFIX" dev eth0
+    _lab_run ip -n "$NS_LAN" addr add "$LAN_UA2_IP/$LAN_PREFIX" dev eth0
+    _lab_run ip -n "$NS_ROUTER" addr add "$ROUTER_LAN_IP/$LAN_PREFIX" dev "$ROUTER_LAN_IF"
+    _lab_run ip -n "$NS_ROUTER" addr add "$ROUTER_WAN_IP/$WAN_PREFIX" dev "$ROUTER_WAN_IF"
+    _lab_run ip -n "$NS_WAN" addr add "$EDGE_IP/$WAN_PREFIX" dev eth0
+    _lab_run ip -n "$NS_WAN" addr add "$REGISTRAR_IP/$WAN_PREFIX" dev eth0
+    _lab_run ip -n "$NS_WAN" addr add "$WAN_UAC_IP/$WAN_PREFIX" dev eth0
+    _lab_run ip -n "$NS_LAN" link set eth0 up
+    _lab_run ip -n "$NS_ROUTER" link set "$ROUTER_LAN_IF" up
+    _lab_run ip -n "$NS_ROUTER" link set "$ROUTER_WAN_IF" up
+    _lab_run ip -n "$NS_WAN" link set eth0 up
+    # The LAN reaches the WAN only through the router; the WAN needs no route back
+    # (the NAT's address is on its link).  No default route anywhere.
+    _lab_run ip -n "$NS_LAN" route add "$WAN_NET" via "$ROUTER_LAN_IP"
+}
+
+_lab_nat() {
+    local r=(ip netns exec "$NS_ROUTER")
+    _lab_run "${r[@]}" sysctl -qw net.ipv4.ip_forward=1
+    _lab_run "${r[@]}" iptables -t nat -A POSTROUTING -o "$ROUTER_WAN_IF" -j MASQUERADE
+    # A NAT that forgets: with tcp_loose=0 a segment of an expired connection is
+    # INVALID (not silently re-adopted) and dropped, in the forward path and for
+    # the router's own connections (sipkeep's flows) alike.
+    _lab_run "${r[@]}" iptables -A FORWARD -m conntrack --ctstate INVALID -j DROP
+    _lab_run "${r[@]}" iptables -A INPUT ! -i lo -m conntrack --ctstate INVALID -j DROP
+    _lab_run "${r[@]}" iptables -A OUTPUT ! -o lo -m conntrack --ctstate INVALID -j DROP
+    # Like a home router's firewall: nothing unsolicited from the WAN, so a UDP
+    # mapping (the router's own too) is gone once its conntrack entry expired.
+    _lab_run "${r[@]}" iptables -A FORWARD -i "$ROUTER_WAN_IF" -m conntrack --ctstate NEW -j DROP
+    _lab_run "${r[@]}" iptables -A INPUT -i "$ROUTER_WAN_IF" -m conntrack --ctstate NEW -j DROP
+    # Conntrack sysctls exist in the namespace once a conntrack rule is in: set them now.
+    _lab_run "${r[@]}" sysctl -qw \
+        net.netfilter.nf_conntrack_udp_timeout="$NAT_UDP_TIMEOUT" \
+        net.netfilter.nf_conntrack_udp_timeout_stream="$NAT_UDP_TIMEOUT" \
+        net.netfilter.nf_conntrack_tcp_loose=0 \
+        net.netfilter.nf_conntrack_tcp_timeout_established="$NAT_TCP_ESTABLISHED_TIMEOUT"
+    [[ $("${r[@]}" sysctl -n net.netfilter.nf_conntrack_udp_timeout) == "$NAT_UDP_TIMEOUT" ]] ||
+        die "could not set the NAT's udp timeout"
+}
+
+# Test CA, edge.test and wrong.test certificates from it, and edge.test from an
+# unknown CA.  EC P-256 keys: quick to generate.
+_lab_certs() {
+    local d=$LAB_DIR/tls
+    mkdir -p "$d"
+    CA_FILE=$d/ca.pem
+    CA_KEY=$d/ca.key
+    UNTRUSTED_CA_FILE=$d/untrusted-ca.pem
+    EDGE_CERT=$d/edge.pem
+    EDGE_KEY=$d/edge.key
+    _cert_ca "$d/ca" "sipkeep e2e test CA"
+    _cert_ca "$d/untrusted-ca" "sipkeep e2e untrusted CA"
+    _cert_leaf "$d/edge" "$EDGE_TLS_NAME" "$d/ca"
+    _cert_leaf "$d/wrong" "$EDGE_TLS_WRONG_NAME" "$d/ca"
+    _cert_leaf "$d/untrusted-edge" "$EDGE_TLS_NAME" "$d/untrusted-ca"
+}
+
+_cert_ca() {
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$1.key" -out "$1.pem" -days 2 -subj "/CN=$2" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>"$LAB_DIR/openssl.log" ||
+        die "openssl: cannot make CA $2"
+}
+
+_cert_leaf() {
+    local out=$1 name=$2 ca=$3
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$out.key" -out "$out.csr" -subj "/CN=$name" 2>>"$LAB_DIR/openssl.log" ||
+        die "openssl: cannot make a key for $name"
+    printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n' \
+        "$name" >"$out.ext"
+    openssl x509 -req -in "$out.csr" -CA "$ca.pem" -CAkey "$ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+        -days 2 -extfile "$out.ext" -out "$out.pem" 2>>"$LAB_DIR/openssl.log" ||
+        die "openssl: cannot sign $name"
+}
+
+# Print the tail of the lab's logs (called on failure, before cleanup): Kamailio,
+# baresip, tcpdump, and sipp's unexpected messages (its screen logs say less).
+_lab_dump_logs() {
+    local f
+    [[ -n "$LAB_DIR" && -d "$LAB_DIR" ]] || return 0
+    for f in "$LAB_DIR"/*.log "$LAB_DIR"/*.err; do
+        [[ -s "$f" ]] || continue
+        case "${f##*/}" in
+            openssl.log | *.check.log | sipp-*.log) continue ;;
+        esac
+        printf -- '----- %s (last 40 lines) -----\n' "${f##*/}"
+        tail -n 40 "$f"
+    done
+    printf -- '----- end of logs -----\n'
+}
+
+# lab_down: stop everything the lab started, delete the namespaces and $LAB_DIR.
+# Idempotent; installed as the EXIT trap by lab_up.
+lab_down() {
+    local ns i
+    [[ -z "$_LAB_UP" ]] || log_step "lab down"
+    # Newest first: clients end (and unregister) while the servers still run.
+    for (( i = ${#_LAB_PIDS[@]} - 1; i >= 0; i-- )); do
+        stop_pid "${_LAB_PIDS[i]}" 3
+    done
+    _LAB_PIDS=()
+    for ns in "$NS_LAN" "$NS_ROUTER" "$NS_WAN"; do
+        ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$ns" || continue
+        _ns_kill_all "$ns"
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    if [[ -n "$LAB_DIR" && -d "$LAB_DIR" ]]; then
+        if [[ -n "${E2E_ARTIFACTS:-}" ]] && mkdir -p "$E2E_ARTIFACTS"; then
+            cp -a "$LAB_DIR" "$E2E_ARTIFACTS/$(basename "$0" .sh)-$LAB_ID" 2>/dev/null || true
+        fi
+        rm -rf -- "$LAB_DIR"
+    fi
+    LAB_DIR=
+    _LAB_UP=
+}
+
+# --------------------------------------------------------------- Kamailio
+
+# Render tests/e2e/kamailio/NAME.cfg into $LAB_DIR, replacing %VAR% by the lab's values.
+_kam_render() {
+    local src=$E2E_DIR/kamailio/$1 dst=$2 v
+    local vars=(EDGE_IP EDGE_UDP_PORT EDGE_TCP_PORT EDGE_TLS_PORT EDGE_TLS_WRONG_NAME_PORT
+        EDGE_TLS_UNTRUSTED_PORT REGISTRAR_IP REGISTRAR_PORT SIP_DOMAIN FLOW_TIMER
+        EDGE_TCP_LIFETIME EDGE_FLOW_TOKEN_SECRET LAB_DIR)
+    local args=()
+    for v in "${vars[@]}"; do
+        args+=(-e "s|%$v%|${!v}|g")
+    done
+    sed "${args[@]}" "$src" >"$dst"
+    if grep -q '%[A-Z_]*%' "$dst"; then
+        die "unrendered placeholder in $dst: $(grep -o '%[A-Z_]*%' "$dst" | head -n 1)"
+    fi
+}
+
+# kam_cmd edge|registrar RPC [ARGS...]: a kamcmd RPC on that instance's ctl socket.
+kam_cmd() {
+    local which=$1
+    shift
+    timeout 5 kamcmd -s "unix:$LAB_DIR/$which.ctl" "$@"
+}
+
+# kam_start edge|registrar: start that Kamailio in the wan namespace (foreground
+# mode, own pid file, runtime dir and ctl socket $LAB_DIR/NAME.ctl; log
+# $LAB_DIR/NAME.log) and wait until it answers on its ctl socket and listens.
+kam_start() {
+    local which=$1 cfg rundir ip port
+    case "$which" in
+        edge) ip=$EDGE_IP; port=$EDGE_UDP_PORT ;;
+        registrar) ip=$REGISTRAR_IP; port=$REGISTRAR_PORT ;;
+        *) die "kam_start: edge or registrar, not '$which'" ;;
+    esac
+    [[ -z "${_KAM_PID[$which]:-}" ]] || die "kam_start: $which already running"
+    cfg=$LAB_DIR/$which.cfg
+    rundir=$LAB_DIR/$which.run
+    mkdir -p "$rundir"
+    _kam_render "$which.cfg" "$cfg"
+    if [[ "$which" == edge ]]; then
+        _kam_render edge-tls.cfg "$LAB_DIR/edge-tls.cfg"
+    fi
+    ns_exec "$NS_WAN" kamailio -c -f "$cfg" >"$LAB_DIR/$which.check.log" 2>&1 ||
+        { cat "$LAB_DIR/$which.check.log"; die "kamailio $which: config check failed"; }
+    START_LOG=$LAB_DIR/$which.log start_in_ns "$NS_WAN" \
+        kamailio -DD -E -f "$cfg" -P "$rundir/kamailio.pid" -Y "$rundir" -w "$rundir" -m 64 -M 8
+    _KAM_PID[$which]=$LAST_PID
+    wait_for "kam_cmd $which core.version && _ns_listens $NS_WAN udp $ip:$port &&
+        _ns_listens $NS_WAN tcp $ip:$port" 15 \
+        "kamailio $which up" || die "kamailio $which did not start (see $which.log)"
+    log_step "kamailio $which up (pid $LAST_PID)"
+}
+
+# _ns_listens NS udp|tcp ADDR:PORT: is a socket listening there?
+_ns_listens() {
+    local flag=-lnu
+    [[ "$2" == tcp ]] && flag=-lnt
+    ns_exec "$1" ss -H "$flag" "src $3" | grep -q .
+}
+
+# kam_stop [edge|registrar]: stop that Kamailio (both without argument).
+kam_stop() {
+    local which list=("$@")
+    [[ ${#list[@]} -gt 0 ]] || list=(edge registrar)
+    for which in "${list[@]}"; do
+        [[ -n "${_KAM_PID[$which]:-}" ]] || continue
+        stop_pid "${_KAM_PID[$which]}" 10
+        unset "_KAM_PID[$which]"
+        log_step "kamailio $which stopped"
+    done
+}
+
+# kam_restart edge|registrar: stop and start it again (its TCP/TLS flows die).
+kam_restart() {
+    kam_stop "$1"
+    kam_start "$1"
+}
+
+# kam_tcp_conns: print the edge's TCP/TLS connections (kamcmd core.tcp_list).
+kam_tcp_conns() {
+    kam_cmd edge core.tcp_list
+}
+
+# kam_location: print the registrar's location table (kamcmd ul.dump).
+kam_location() {
+    kam_cmd registrar ul.dump
+}
+
+# kam_location_has USER [PATTERN]: does the location table hold a binding for
+# AOR USER (whose dump also matches the extended regexp PATTERN, if given)?
+kam_location_has() {
+    local user=$1 pattern=${2:-} dump
+    dump=$(kam_location 2>/dev/null | _ul_aor_block "$user") || return 1
+    grep -q 'Contact:' <<<"$dump" || return 1
+    [[ -z "$pattern" ]] || grep -Eq -- "$pattern" <<<"$dump"
+}
+
+# Print the ul.dump lines that belong to AOR USER (from its "AoR:" line to the next).
+_ul_aor_block() {
+    awk -v aor="$1" '
+        tolower($1) == "aor:" { inside = ($2 == aor) }
+        inside { print; found = 1 }
+        END { exit !found }'
+}
+
+# ------------------------------------------------------------------ sipp
+
+_SIPP_DIR=$E2E_DIR/sipp
+
+# sipp_ua_register TARGET USER [EXPIRES]: the legacy UA (sipp, UDP, one socket on
+# ${SIPP_UA_IP:-$LAN_UA_IP}:${SIPP_UA_PORT:-$LAN_UA_PORT} in the lan namespace)
+# sends one REGISTER for sip:USER@$SIP_DOMAIN with Contact <sip:USER@its address>
+# to TARGET (ip[:port]) and waits for 200.  Returns 0 on 200 OK.
+sipp_ua_register() {
+    local target=$1 user=$2 expires=${3:-3600} rc=0
+    local ip=${SIPP_UA_IP:-$LAN_UA_IP} port=${SIPP_UA_PORT:-$LAN_UA_PORT}
+    local tag=reg-$user-$((++_SIPP_SEQ))
+    run_bounded 20 "$NS_LAN" sipp -sf "$_SIPP_DIR/ua_register.xml" -t u1 -m 1 \
+        -i "$ip" -p "$port" -s "$user" -key domain "$SIP_DOMAIN" -key expires "$expires" \
+        -nostdin -timeout 15s -timeout_error -recv_timeout 10000 \
+        -trace_msg -message_file "$LAB_DIR/sipp-$tag.msg" \
+        -trace_err -error_file "$LAB_DIR/sipp-$tag.err" \
+        "$target" >"$LAB_DIR/sipp-$tag.log" 2>&1 || rc=$?
+    log_step "legacy UA $user REGISTER to $target (expires $expires): $(_sipp_last_status "$LAB_DIR/sipp-$tag.msg") (sipp rc $rc)"
+    return "$rc"
+}
+_SIPP_SEQ=0
+
+# Status code of the last response in a sipp message trace ("none" if none).
+_sipp_last_status() {
+    local s
+    s=$(grep -Eo '^SIP/2\.0 [0-9]{3}' "$1" 2>/dev/null | tail -n 1 | cut -d' ' -f2)
+    echo "${s:-none}"
+}
+
+# sipp_ua_answer_start [CALLS] [USER]: the legacy UA (same address as
+# sipp_ua_register) waits in the background for CALLS (default 1) INVITEs and
+# answers each: 180, 200 with SDP, ACK, then the caller's BYE.
+sipp_ua_answer_start() {
+    local calls=${1:-1} user=${2:-ua}
+    local ip=${SIPP_UA_IP:-$LAN_UA_IP} port=${SIPP_UA_PORT:-$LAN_UA_PORT}
+    local tag=uas-$((++_SIPP_SEQ))
+    [[ -z "$_SIPP_UAS_PID" ]] || die "sipp_ua_answer_start: one is already running"
+    _SIPP_UAS_TRACE=$LAB_DIR/sipp-$tag.msg
+    : >"$_SIPP_UAS_TRACE"
+    START_LOG=$LAB_DIR/sipp-$tag.log start_in_ns "$NS_LAN" \
+        sipp -sf "$_SIPP_DIR/ua_answer.xml" -t u1 -m "$calls" -i "$ip" -p "$port" -s "$user" \
+        -mp 16000 -nostdin -trace_msg -message_file "$_SIPP_UAS_TRACE" \
+        -trace_err -error_file "$LAB_DIR/sipp-$tag.err"
+    _SIPP_UAS_PID=$LAST_PID
+    wait_for "_ns_listens $NS_LAN udp $ip:$port" 10 "legacy UA listening on $ip:$port" ||
+        die "legacy UA (sipp UAS) did not start"
+}
+
+# sipp_ua_answer_wait TIMEOUT: wait for the answering UA to finish its CALLS;
+# returns sipp's status (0: every call answered and ended with BYE), 124 on timeout.
+sipp_ua_answer_wait() {
+    local t=$1 rc=0
+    [[ -n "$_SIPP_UAS_PID" ]] || die "sipp_ua_answer_wait: none running"
+    wait_for "! kill -0 $_SIPP_UAS_PID" "$t" "legacy UA to finish its calls" || {
+        sipp_ua_answer_stop
+        return 124
+    }
+    wait "$_SIPP_UAS_PID" || rc=$?
+    _SIPP_UAS_PID=
+    return "$rc"
+}
+
+# sipp_ua_answer_stop: stop the answering UA (whatever it is doing).
+sipp_ua_answer_stop() {
+    [[ -n "$_SIPP_UAS_PID" ]] || return 0
+    stop_pid "$_SIPP_UAS_PID" 3
+    _SIPP_UAS_PID=
+}
+
+# sipp_ua_invites_seen: how many INVITEs (retransmissions included) reached the
+# answering UA started last.
+sipp_ua_invites_seen() {
+    grep -c '^INVITE ' "$_SIPP_UAS_TRACE" 2>/dev/null || true
+}
+
+# sipp_ob_ua_start USER [TARGET]: an RFC 5626 UA over TCP that never sends
+# keep-alives (sipp, in lan on the same address as the legacy UA): it registers
+# sip:USER@$SIP_DOMAIN with Supported: outbound, +sip.instance ($SIPP_OB_UUID) and
+# reg-id 1 to TARGET (default the edge's TCP port), holds that connection and
+# answers INVITEs arriving over it.  Runs until sipp_ua_answer_stop;
+# sipp_ua_invites_seen counts the INVITEs it got.
+SIPP_OB_UUID=
+sipp_ob_ua_start() {
+    local user=$1 target=${2:-$EDGE_IP:$EDGE_TCP_PORT}
+    local ip=${SIPP_UA_IP:-$LAN_UA_IP} port=${SIPP_UA_PORT:-$LAN_UA_PORT}
+    local tag=obua-$((++_SIPP_SEQ))
+    [[ -z "$_SIPP_UAS_PID" ]] || die "sipp_ob_ua_start: a UA is already running"
+    SIPP_OB_UUID=$(cat /proc/sys/kernel/random/uuid)
+    _SIPP_UAS_TRACE=$LAB_DIR/sipp-$tag.msg
+    : >"$_SIPP_UAS_TRACE"
+    # -l 1 and a pause of -d: the REGISTER "call" holds the flow and no second
+    # one starts; INVITEs are out-of-call messages, answered by -oocsf.
+    START_LOG=$LAB_DIR/sipp-$tag.log start_in_ns "$NS_LAN" \
+        sipp -sf "$_SIPP_DIR/ua_outbound_tcp.xml" -oocsf "$_SIPP_DIR/ua_answer.xml" \
+        -t t1 -m 1 -l 1 -d $((LAB_MAX_SECONDS * 1000)) -i "$ip" -p "$port" -s "$user" \
+        -key domain "$SIP_DOMAIN" -key expires 3600 -key instance "$SIPP_OB_UUID" \
+        -mp 16000 -nostdin -trace_msg -message_file "$_SIPP_UAS_TRACE" \
+        -trace_err -error_file "$LAB_DIR/sipp-$tag.err" "$target"
+    _SIPP_UAS_PID=$LAST_PID
+}
+
+# sipp_uac_call AOR [TIMEOUT]: the far caller in wan (sipp, UDP) calls AOR
+# (USER or sip:USER@domain) through the edge proxy: INVITE, ACK, 0.5 s, BYE.
+# Returns 0 when the call was answered and the BYE got 200, 1 otherwise.
+# Logs the INVITE's final status; sets SIPP_UAC_STATUS to it ("none" on timeout).
+SIPP_UAC_STATUS=
+sipp_uac_call() {
+    local aor=$1 secs=${2:-40} rc=0 tag=uac-$((++_SIPP_SEQ))
+    [[ "$aor" == sip:* ]] || aor=sip:$aor@$SIP_DOMAIN
+    local msg=$LAB_DIR/sipp-$tag.msg
+    run_bounded $((secs + 5)) "$NS_WAN" sipp -sf "$_SIPP_DIR/uac_call.xml" -t u1 -m 1 \
+        -i "$WAN_UAC_IP" -p "$WAN_UAC_PORT" -mp 26000 -key ruri "$aor" \
+        -nostdin -timeout "${secs}s" -timeout_error -recv_timeout $((secs * 1000)) \
+        -trace_msg -message_file "$msg" -trace_err -error_file "$LAB_DIR/sipp-$tag.err" \
+        "$EDGE_IP:$EDGE_UDP_PORT" >"$LAB_DIR/sipp-$tag.log" 2>&1 || rc=$?
+    SIPP_UAC_STATUS=$(_sipp_invite_final "$msg")
+    local bye_ok=no
+    if grep -Eq '^CSeq: *2 BYE' "$msg" && _sipp_bye_answered "$msg"; then
+        bye_ok=yes
+    fi
+    log_step "call to $aor: INVITE final $SIPP_UAC_STATUS, BYE answered: $bye_ok (sipp rc $rc)"
+    [[ $rc -eq 0 && $bye_ok == yes ]]
+}
+
+# Final status of the INVITE in a sipp trace: the last >=200 response with CSeq INVITE.
+_sipp_invite_final() {
+    awk '
+        /^SIP\/2\.0 [0-9][0-9][0-9]/ { code = $2 }
+        /^CSeq: *[0-9]+ INVITE/ && code >= 200 { final = code }
+        /^$/ { code = 0 }
+        END { print (final ? final : "none") }' "$1" 2>/dev/null
+}
+
+# Did a 200 for the BYE arrive?
+_sipp_bye_answered() {
+    awk '
+        /^SIP\/2\.0 [0-9][0-9][0-9]/ { code = $2 }
+        /^CSeq: *[0-9]+ BYE/ && code == 200 { ok = 1 }
+        /^$/ { code = 0 }
+        END { exit !ok }' "$1"
+}
+
+# --------------------------------------------------------------- baresip
+
+# baresip_start USER TRANSPORT [EXTRA_ACCOUNT_PARAMS (";name=value...")]: baresip in lan as an
+# RFC 5626 client (sipnat=outbound) for sip:USER@$SIP_DOMAIN, outbound proxy the
+# edge over TRANSPORT (tcp|tls|udp), auto-answer, no audio device (ausine source,
+# aufile player into $LAB_DIR).  Config dir $LAB_DIR/baresip, log baresip.log.
+# Sets BARESIP_UUID (its instance-id uuid).
+BARESIP_UUID=
+baresip_start() {
+    local user=$1 transport=$2 extra=${3:-} d=$LAB_DIR/baresip ob
+    case "$transport" in
+        tcp) ob="sip:$EDGE_IP:$EDGE_TCP_PORT;transport=tcp" ;;
+        tls) ob="sip:$EDGE_IP:$EDGE_TLS_PORT;transport=tls" ;;
+        udp) ob="sip:$EDGE_IP:$EDGE_UDP_PORT;transport=udp" ;;
+        *) die "baresip_start: transport tcp|tls|udp" ;;
+    esac
+    [[ -z "$_BARESIP_PID" ]] || die "baresip_start: already running"
+    mkdir -p "$d"
+    BARESIP_UUID=$(cat /proc/sys/kernel/random/uuid)
+    printf '%s' "$BARESIP_UUID" >"$d/uuid"   # no trailing newline: it would be in the instance-id
+    sed -e "s|%LAN_UA_IP%|$LAN_UA_IP|g" -e "s|%CA_FILE%|$CA_FILE|g" \
+        -e "s|%LAB_DIR%|$LAB_DIR|g" "$E2E_DIR/baresip/config" >"$d/config"
+    printf '<sip:%s@%s;transport=%s>;sipnat=outbound;outbound="%s";regint=3600;answermode=auto;audio_codecs=pcmu%s\n' \
+        "$user" "$SIP_DOMAIN" "$transport" "$ob" "$extra" >"$d/accounts"
+    : >"$d/contacts"
+    START_LOG=$LAB_DIR/baresip.log start_in_ns "$NS_LAN" baresip -f "$d" -v -s
+    _BARESIP_PID=$LAST_PID
+}
+
+# baresip_stop: stop baresip.
+baresip_stop() {
+    [[ -n "$_BARESIP_PID" ]] || return 0
+    stop_pid "$_BARESIP_PID" 5
+    _BARESIP_PID=
+}
+
+# ------------------------------------------------------------ keep-alives
+
+# ka_watch_start [PORT]: record the RFC 5626 CRLF keep-alives on TCP between the
+# NAT and the edge's PORT (default $EDGE_TCP_PORT), seen on the router's wan0:
+# pings (CRLFCRLF towards the edge) and pongs (CRLF back).  Plain TCP only: TLS
+# keep-alives are encrypted.  Use ka_watch_stop to read the result.
+_KA_PID=
+_KA_LOG=
+ka_watch_start() {
+    local port=${1:-$EDGE_TCP_PORT}
+    local hl='((tcp[12:1] & 0xf0) >> 2)'
+    local plen="(ip[2:2] - ((ip[0] & 0x0f) << 2) - $hl)"
+    local filter="tcp and host $EDGE_IP and port $port and"
+    filter+=" (($plen = 4 and tcp[$hl:4] = 0x0d0a0d0a) or ($plen = 2 and tcp[$hl:2] = 0x0d0a))"
+    [[ -z "$_KA_PID" ]] || die "ka_watch_start: already watching"
+    _KA_LOG=$LAB_DIR/keepalives-$((++_SIPP_SEQ)).log
+    START_LOG=$_KA_LOG start_in_ns "$NS_ROUTER" \
+        tcpdump -i "$ROUTER_WAN_IF" -n -l -tt -U -Z root "$filter"
+    _KA_PID=$LAST_PID
+    wait_for "grep -q 'listening on' '$_KA_LOG'" 10 "tcpdump to listen" ||
+        die "tcpdump did not start (see ${_KA_LOG##*/})"
+}
+
+# ka_watch_stop: stop watching; sets KA_PINGS and KA_PONGS (counts), KA_PING_TIMES
+# (epoch seconds, space separated) and KA_INTERVALS (seconds between pings).
+KA_PINGS=0
+KA_PONGS=0
+KA_PING_TIMES=
+KA_INTERVALS=
+ka_watch_stop() {
+    [[ -n "$_KA_PID" ]] || die "ka_watch_stop: not watching"
+    sleep 0.3   # let a pong in flight behind the last ping be printed
+    stop_pid "$_KA_PID" 3
+    _KA_PID=
+    # "<epoch> IP <src>.<port> > <dst>.<port>: Flags [P.], ..., length N"
+    KA_PING_TIMES=$(awk -v e="$EDGE_IP" '$2 == "IP" && index($5, e ".") == 1 && $NF == 4 { printf "%s ", $1 }' "$_KA_LOG")
+    KA_PINGS=$(wc -w <<<"$KA_PING_TIMES")
+    KA_PONGS=$(awk -v e="$EDGE_IP" '$2 == "IP" && index($3, e ".") == 1 && $NF == 2 { n++ } END { print n + 0 }' "$_KA_LOG")
+    KA_INTERVALS=$(awk '{ for (i = 2; i <= NF; i++) printf "%.1f ", $i - $(i - 1) }' <<<"$KA_PING_TIMES")
+}
+
+# ------------------------------------------------------------------ STUN
+
+# stun_mapped NS IP PORT: send one STUN Binding request (RFC 5389) over UDP from
+# namespace NS to IP:PORT and print the XOR-MAPPED-ADDRESS of the success
+# response as ADDR:PORT.  Returns 1 on no answer (2 s) or no such attribute.
+stun_mapped() {
+    local ns=$1 ip=$2 port=$3 hex i type len
+    # bash's /dev/udp gives a connected UDP socket; no STUN client needed.
+    # shellcheck disable=SC2016  # $1 $2 are the inner bash's arguments
+    hex=$(run_bounded 5 "$ns" bash -c 'exec 3<>"/dev/udp/$1/$2" &&
+        printf "\x00\x01\x00\x00\x21\x12\xa4\x42sipkeep-e2e!" >&3 &&
+        timeout 2 head -c 64 <&3 | od -An -v -tx1' _ "$ip" "$port") || return 1
+    local -a b
+    read -r -a b <<<"$(tr -s ' \n' ' ' <<<"$hex")"
+    [[ ${#b[@]} -ge 20 && "${b[0]}${b[1]}" == 0101 ]] || return 1
+    for (( i = 20; i + 4 <= ${#b[@]}; i += 4 + (len + 3) / 4 * 4 )); do
+        type=${b[i]}${b[i+1]}
+        len=$(( 16#${b[i+2]}${b[i+3]} ))
+        if [[ "$type" == 0020 && "${b[i+5]}" == 01 ]]; then
+            printf '%d.%d.%d.%d:%d\n' $(( 16#${b[i+8]} ^ 0x21 )) $(( 16#${b[i+9]} ^ 0x12 )) \
+                $(( 16#${b[i+10]} ^ 0xa4 )) $(( 16#${b[i+11]} ^ 0x42 )) \
+                $(( 16#${b[i+6]}${b[i+7]} ^ 0x2112 ))
+            return 0
+        fi
+    done
+    return 1
+}
+
+# ------------------------------------------------------------------ NAT
+
+# nat_mappings [udp|tcp]: the router's conntrack table (NAT mappings) for that protocol.
+nat_mappings() {
+    local proto=${1:-}
+    ns_exec "$NS_ROUTER" conntrack -L ${proto:+-p "$proto"} 2>/dev/null
+}
