@@ -1,4 +1,3 @@
-# >>> HELPERS WORKING IN PARALLEL: read /tmp/conventions.md NOW (house rules: no git commands, no make clean/check, slice.h usage, errors, tests, fuzz). The SIP message helper: your prompt lost its conventions section; they are in that file. (temporary line, the lead removes it)
 # sipkeep - build, test and benchmark.
 #   make          build/sipkeep (installs missing Debian build packages first)
 #   make check    unit tests (ASan+UBSan), fuzz smoke, end-to-end tests

@@ -129,6 +129,11 @@ int binding_flow_send(struct binding *b, unsigned idx, const char *buf, size_t l
     return flow_send(b->flows[idx].flow, buf, len);
 }
 
+static uint32_t clamp_expiry(const struct regagent *ra, uint32_t e)
+{
+    return e < ra->env.cfg->ua.register_expires ? e : ra->env.cfg->ua.register_expires;
+}
+
 static void send_ua(struct binding *b, const char *buf, size_t len)
 {
     char *copy = malloc(len);
@@ -303,6 +308,7 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
     bool outbound = header_has_token(m, SIPMSG_HDR_REQUIRE, "outbound");
     uint32_t granted = reg_granted_expiry(b, rf, m, b->expires_up);
     uint32_t clamp = b->ra->env.cfg->ua.register_expires;
+    uint32_t ua_granted = granted < clamp ? granted : clamp;
 
     if (b->removing) {
         if (b->ua_waiting)
@@ -314,9 +320,11 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
     log_info("registered", "binding=%" PRIu32 " reg_id=%u aor=%s outbound=%s flow_timer=%u "
              "expires=%" PRIu32, b->id, rf->idx + 1, b->aor, outbound ? "yes" : "no",
              flow_timer_of(m), granted);
-    loop_timer_set(b->ra->env.loop, &b->expiry, (uint64_t)granted * 1000u);
+    /* The binding lapses with the UA's own (clamped) registration, so that
+     * a phone that disappears is noticed within minutes. */
+    loop_timer_set(b->ra->env.loop, &b->expiry, (uint64_t)ua_granted * 1000u);
     if (b->ua_waiting)
-        answer_ua(b, m, granted < clamp ? granted : clamp);
+        answer_ua(b, m, ua_granted);
 }
 
 static void reg_failure(struct reg_flow *rf, const struct sipmsg *m)
@@ -495,6 +503,11 @@ static int binding_take_request(struct binding *b, const struct sipmsg *m, struc
     b->ua = *ua;
     b->expires_up = reg_requested_expiry(m, contact);
     b->ua_waiting = true;
+    /* Until a 2xx re-arms it, the binding lives as long as the UA would
+     * have been granted, plus a transaction's time (64*T1) to be answered:
+     * a UA that never completes its registration is not kept forever. */
+    loop_timer_set(b->ra->env.loop, &b->expiry,
+                   ((uint64_t)clamp_expiry(b->ra, b->expires_up) + 32u) * 1000u);
     b->ua_fails = 0;
     for (unsigned i = 0; i < b->nflows; i++)
         b->flows[i].answered_ua = false;

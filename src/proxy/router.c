@@ -98,21 +98,6 @@ static int decrement_max_forwards(struct sipmsg_edits *ed, const struct sipmsg *
     return sipmsg_edit_replace(ed, (unsigned)(h - m->hdrs), slice_cstr(buf));
 }
 
-static void reply(struct router *r, const struct sipmsg *m, const struct ua_addr *ua,
-                  unsigned status, const char *why)
-{
-    char buf[4096], tag[20];
-    size_t n;
-
-    log_info("request_refused", "method=%.*s status=%u reason=\"%s\"", (int)m->method.n,
-             m->method.p, status, why);
-    if (slice_eq(m->method, SLICE_LIT("ACK")))
-        return;
-    rand_hex(tag, sizeof(tag), 16);
-    if (sipmsg_build_response(m, status, SLICE_NULL, slice_cstr(tag), NULL, 0, buf,
-                              sizeof(buf), &n) == 0)
-        r->env.send_ua(ua, buf, n, r->env.arg);
-}
 
 static int send_edited(const struct sipmsg *m, const struct sipmsg_edits *ed,
                        int (*sendfn)(void *ctx, const char *buf, size_t len), void *ctx)
@@ -150,6 +135,33 @@ static int send_to_ua(void *ctx, const char *buf, size_t len)
 
     d->r->env.send_ua(d->ua, buf, len, d->r->env.arg);
     return 0;
+}
+
+typedef int (*send_fn)(void *ctx, const char *buf, size_t len);
+
+/* Answers request m with status through sendfn (never an ACK, §17.1.1.3). */
+static void reply_with(const struct sipmsg *m, unsigned status, const char *why,
+                       send_fn sendfn, void *ctx)
+{
+    char buf[4096], tag[20];
+    size_t n;
+
+    log_info("request_refused", "method=%.*s status=%u reason=\"%s\"", (int)m->method.n,
+             m->method.p, status, why);
+    if (slice_eq(m->method, SLICE_LIT("ACK")))
+        return;
+    rand_hex(tag, sizeof(tag), 16);
+    if (sipmsg_build_response(m, status, SLICE_NULL, slice_cstr(tag), NULL, 0, buf,
+                              sizeof(buf), &n) == 0)
+        sendfn(ctx, buf, n);
+}
+
+static void reply(struct router *r, const struct sipmsg *m, const struct ua_addr *ua,
+                  unsigned status, const char *why)
+{
+    struct ua_dst d = { r, ua };
+
+    reply_with(m, status, why, send_to_ua, &d);
 }
 
 /* ---- UA -> service ---- */
@@ -225,8 +237,10 @@ static void make_upstream_branch(struct router *r, const struct sipmsg *m,
         snprintf(out, outsz, "z9hG4bKr%016" PRIx64, rand_u64());
         return;
     }
-    snprintf(out, outsz, "z9hG4bKu%016" PRIx64, hash64(r->secret, branch, &ua->src,
-                                                       sizeof(ua->src)));
+    /* Only the concrete sockaddr: the rest of the storage is whatever the
+     * ingress left there, and a CANCEL must hash like its INVITE. */
+    snprintf(out, outsz, "z9hG4bKu%016" PRIx64,
+             hash64(r->secret, branch, &ua->src, addr_len((const struct sockaddr *)&ua->src)));
 }
 
 static int build_our_via(struct binding *b, unsigned idx, const char *branch, char *out,
@@ -313,7 +327,7 @@ static void ua_request(struct router *r, const struct sipmsg *m, const struct ua
 }
 
 /* A response from the UA to a request we relayed to it from a flow. */
-static void ua_response(struct router *r, const struct sipmsg *m)
+static void ua_response(struct router *r, const struct sipmsg *m, const struct ua_addr *ua)
 {
     struct slice elem, branch;
     unsigned long id, idx;
@@ -335,6 +349,13 @@ static void ua_response(struct router *r, const struct sipmsg *m)
     b = regagent_binding(r->ra, (uint32_t)id);
     if (!b) {
         log_info("ua_response_dropped", "reason=\"binding gone\" status=%u", m->status);
+        return;
+    }
+    /* Only the UA we relayed the request to may answer on its flow. */
+    if (!addr_equal((const struct sockaddr *)&binding_ua(b)->src,
+                    (const struct sockaddr *)&ua->src)) {
+        log_info("ua_response_dropped", "reason=\"not from the binding's UA\" status=%u",
+                 m->status);
         return;
     }
     sipmsg_edits_init(&ed, m, SIPMSG_SER_CLEN);
@@ -369,7 +390,7 @@ void router_from_ua(struct router *r, const char *buf, size_t len, const struct 
                  addr_format((const struct sockaddr *)&ua->src, true, who, sizeof(who)),
                  sipmsg_strerror(m->err), m->err_off, len);
     } else if (!m->is_request) {
-        ua_response(r, m);
+        ua_response(r, m, ua);
     } else if (slice_eq(m->method, SLICE_LIT("REGISTER"))) {
         if (sipuri_parse(&u, m->ruri) < 0)
             reply(r, m, ua, 416, "Request-URI is not a sip/sips URI");
@@ -404,7 +425,8 @@ static void flow_request(struct router *r, struct binding *b, unsigned idx,
     sipmsg_edits_init(&ed, m, 0);
     err = decrement_max_forwards(&ed, m, mf, sizeof(mf));
     if (err == -ELOOP) {
-        log_info("flow_request_dropped", "reason=\"Max-Forwards reached 0\"");
+        struct flow_dst fd = { b, idx };
+        reply_with(m, 483, "Max-Forwards reached 0", send_on_flow, &fd);
         return;
     }
     if (!err)
@@ -434,7 +456,8 @@ static void flow_response(struct router *r, const struct sipmsg *m)
     dst = (struct ua_dst){ r, &t->ua };
     sipmsg_edits_init(&ed, m, 0);
     sipmsg_edit_remove_all(&ed, SIPMSG_HDR_VIA);
-    for (unsigned i = t->nvias; i-- > 0 && !err;)
+    /* Adds at the same place come out in the order made: first Via first. */
+    for (unsigned i = 0; i < t->nvias && !err; i++)
         err = sipmsg_edit_add(&ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), t->vias[i]);
     if (!err)
         err = send_edited(m, &ed, send_to_ua, &dst);

@@ -251,6 +251,12 @@ _lab_clean_stale() {
         log_step "removing stale namespace $ns"
         _ns_kill_all "$ns"
         ip netns del "$ns" 2>/dev/null || true
+        rm -rf -- "/etc/netns/$ns"
+    done
+    for dir in /etc/netns/skt-*; do
+        [[ -d "$dir" ]] || continue
+        ns=${dir#/etc/netns/}
+        ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$ns" || rm -rf -- "$dir"
     done
     for dir in /tmp/skt-*; do
         [[ -d "$dir" ]] || continue
@@ -432,6 +438,9 @@ lab_down() {
         ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$ns" || continue
         _ns_kill_all "$ns"
         ip netns del "$ns" 2>/dev/null || true
+    done
+    for ns in "$NS_LAN" "$NS_ROUTER" "$NS_WAN"; do
+        rm -rf -- "/etc/netns/$ns"
     done
     if [[ -n "$LAB_DIR" && -d "$LAB_DIR" ]]; then
         if [[ -n "${E2E_ARTIFACTS:-}" ]] && mkdir -p "$E2E_ARTIFACTS"; then
@@ -798,6 +807,15 @@ stun_mapped() {
 }
 
 # ------------------------------------------------------------------ NAT
+
+# ns_hosts NS "ADDR NAME..."...: an /etc/hosts for namespace NS only (ip netns
+# exec bind-mounts /etc/netns/NS/hosts over /etc/hosts); removed by lab_down.
+ns_hosts() {
+    local ns=$1
+    shift
+    mkdir -p "/etc/netns/$ns"
+    printf '%s\n' "127.0.0.1 localhost" "$@" >"/etc/netns/$ns/hosts"
+}
 
 # nat_mappings [udp|tcp]: the router's conntrack table (NAT mappings) for that protocol.
 nat_mappings() {

@@ -1,0 +1,1358 @@
+/* Unit tests for the registration agent (RFC 5626 §4.1, §4.2): REGISTER
+ * rewriting towards the edge proxy, mapping of the answers back to the
+ * legacy UA, CSeq/Call-ID spaces, challenges, instance-id persistence,
+ * de-registration and requests arriving on a flow.
+ *
+ * The edge proxy / registrar is played by the test: a listening TCP socket
+ * on 127.0.0.1 whose connections are read without blocking between
+ * iterations of the event loop (fake clock, so no timer runs unless due at
+ * "now"; every wait is bounded by an iteration count). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "outbound/regagent.h"
+#include "sip/msg.h"
+#include "state/instid.h"
+
+#define MAX_LISTEN 2
+#define MAX_CONNS 8
+#define MAX_CAP 32
+#define CONN_BUF 65536
+#define PUMP_MAX 400      /* loop iterations before a wait gives up */
+#define PUMP_WAIT_MS 5    /* bounded epoll wait per iteration */
+#define SETTLE_ITERS 10   /* iterations to show that nothing happens */
+
+/* ---- fixture ---- */
+
+struct conn {
+    int fd;
+    int listener;         /* which listening socket accepted it */
+    bool closed;          /* the peer (sipkeep) closed the connection */
+    size_t n;
+    char buf[CONN_BUF];
+};
+
+struct fx {
+    struct loop *loop;
+    uint64_t now;
+    char root[64];
+    char dir[128];
+    struct cfg *cfg;
+    struct instid_store *ids;
+    SSL_CTX *tls[CFG_MAX_SERVICES];
+    struct regagent *ra;
+    struct ua_addr ua;
+    int nlisten;
+    int lfd[MAX_LISTEN];
+    unsigned port[MAX_LISTEN];
+    int nconns;
+    struct conn conns[MAX_CONNS];
+    /* what env.send_ua was given */
+    int nua;
+    char *ua_msg[MAX_CAP];
+    struct sockaddr_storage ua_dst[MAX_CAP];
+    /* what env.flow_msg was given */
+    int nflow;
+    struct binding *flow_b;
+    unsigned flow_idx;
+    bool flow_is_req;
+    char flow_first[128];
+};
+
+static uint64_t fake_now(void *ctx)
+{
+    return ((struct fx *)ctx)->now;
+}
+
+static void cap_send_ua(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
+{
+    struct fx *f = arg;
+    char *copy = malloc(len + 1);
+
+    assert_non_null(copy);
+    assert_true(f->nua < MAX_CAP);
+    memcpy(copy, buf, len);
+    copy[len] = '\0';
+    assert_int_equal(strlen(copy), len); /* no NUL inside a SIP message we send */
+    f->ua_dst[f->nua] = ua->src;
+    f->ua_msg[f->nua++] = copy;
+}
+
+static void cap_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m, void *arg)
+{
+    struct fx *f = arg;
+    size_t n = m->start_line.n < sizeof(f->flow_first) ? m->start_line.n
+                                                        : sizeof(f->flow_first) - 1;
+
+    f->nflow++;
+    f->flow_b = b;
+    f->flow_idx = idx;
+    f->flow_is_req = m->is_request;
+    memcpy(f->flow_first, m->start_line.p, n);
+    f->flow_first[n] = '\0';
+}
+
+static int listen_tcp(unsigned *port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static void load_cfg(struct fx *f)
+{
+    char yaml[2048], err[256];
+    int n = snprintf(yaml, sizeof(yaml),
+                     "state_dir: %s\n"
+                     "log:\n  level: error\n"
+                     "ua:\n  allow:\n    - \"127.0.0.0/8\"\n  register_expires: 300\n"
+                     "services:\n"
+                     "  - name: svc\n"
+                     "    domain: example.net\n"
+                     "    outbound_proxies:\n",
+                     f->dir);
+
+    for (int i = 0; i < f->nlisten; i++)
+        n += snprintf(yaml + n, sizeof(yaml) - (size_t)n,
+                      "      - \"sip:127.0.0.1:%u;transport=tcp\"\n", f->port[i]);
+    assert_true((size_t)n < sizeof(yaml));
+    if (cfg_load_buffer("t.yaml", yaml, (size_t)n, &f->cfg, err, sizeof(err)) != 0)
+        fail_msg("config: %s", err);
+}
+
+static void agent_start(struct fx *f)
+{
+    struct regagent_env env = {
+        .loop = f->loop, .cfg = f->cfg, .tls = f->tls,
+        .send_ua = cap_send_ua, .flow_msg = cap_flow_msg, .arg = f,
+    };
+
+    assert_int_equal(instid_store_open(&f->ids, f->dir), 0);
+    env.ids = f->ids;
+    assert_int_equal(regagent_new(&f->ra, &env), 0);
+}
+
+static void agent_stop(struct fx *f)
+{
+    regagent_free(f->ra);
+    f->ra = NULL;
+    instid_store_free(f->ids);
+    f->ids = NULL;
+}
+
+static int fx_setup_n(void **state, int nlisten)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct loop_clock clk = { fake_now, f };
+    struct sockaddr_in *src = (struct sockaddr_in *)&f->ua.src;
+    struct sockaddr_in *loc = (struct sockaddr_in *)&f->ua.local;
+
+    assert_non_null(f);
+    f->now = 1000000;
+    snprintf(f->root, sizeof(f->root), "/tmp/test_regagent-XXXXXX");
+    assert_non_null(mkdtemp(f->root));
+    snprintf(f->dir, sizeof(f->dir), "%s/state", f->root);
+    f->nlisten = nlisten;
+    for (int i = 0; i < nlisten; i++)
+        f->lfd[i] = listen_tcp(&f->port[i]);
+    load_cfg(f);
+    assert_int_equal(loop_new(&f->loop, &clk), 0);
+    src->sin_family = AF_INET;
+    src->sin_port = htons(5060);
+    inet_pton(AF_INET, "192.168.1.10", &src->sin_addr);
+    loc->sin_family = AF_INET;
+    loc->sin_port = htons(5060);
+    inet_pton(AF_INET, "192.168.1.1", &loc->sin_addr);
+    agent_start(f);
+    *state = f;
+    return 0;
+}
+
+static int fx_setup(void **state)
+{
+    return fx_setup_n(state, 1);
+}
+
+static int fx_setup2(void **state)
+{
+    return fx_setup_n(state, 2);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    agent_stop(f);
+    for (int i = 0; i < f->nconns; i++)
+        if (f->conns[i].fd >= 0)
+            close(f->conns[i].fd);
+    for (int i = 0; i < f->nlisten; i++)
+        close(f->lfd[i]);
+    for (int i = 0; i < f->nua; i++)
+        free(f->ua_msg[i]);
+    loop_free(f->loop);
+    cfg_free(f->cfg);
+    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* ---- the test's edge proxy ---- */
+
+static void srv_poll(struct fx *f)
+{
+    for (int l = 0; l < f->nlisten; l++) {
+        for (;;) {
+            int fd = accept4(f->lfd[l], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0)
+                break;
+            assert_true(f->nconns < MAX_CONNS);
+            f->conns[f->nconns].fd = fd;
+            f->conns[f->nconns].listener = l;
+            f->conns[f->nconns].closed = false;
+            f->conns[f->nconns].n = 0;
+            f->nconns++;
+        }
+    }
+    for (int i = 0; i < f->nconns; i++) {
+        struct conn *c = &f->conns[i];
+        while (!c->closed && c->n < CONN_BUF - 1) {
+            ssize_t r = recv(c->fd, c->buf + c->n, CONN_BUF - 1 - c->n, 0);
+            if (r > 0)
+                c->n += (size_t)r;
+            else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+                c->closed = true;
+            else
+                break;
+        }
+        c->buf[c->n] = '\0';
+    }
+}
+
+/* Runs the loop until cond holds (true) or PUMP_MAX iterations (false). */
+static bool pump(struct fx *f, bool (*cond)(struct fx *, const void *), const void *arg)
+{
+    for (int i = 0; i < PUMP_MAX; i++) {
+        srv_poll(f);
+        if (cond(f, arg))
+            return true;
+        assert_int_equal(loop_run_once(f->loop, PUMP_WAIT_MS), 0);
+    }
+    srv_poll(f);
+    return cond(f, arg);
+}
+
+/* A few iterations in which nothing is expected to happen. */
+static void settle(struct fx *f)
+{
+    for (int i = 0; i < SETTLE_ITERS; i++) {
+        assert_int_equal(loop_run_once(f->loop, 1), 0);
+        srv_poll(f);
+    }
+}
+
+/* The header value of the first Content-Length in hdrs[0..n), or -1. */
+static long clen_of(const char *hdrs, size_t n)
+{
+    const char *p = hdrs, *end = hdrs + n;
+
+    while (p < end) {
+        const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+        size_t ln = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        const char *colon = memchr(p, ':', ln);
+        if (colon) {
+            size_t nl = (size_t)(colon - p);
+            while (nl && (p[nl - 1] == ' ' || p[nl - 1] == '\t'))
+                nl--;
+            if ((nl == 14 && strncasecmp(p, "Content-Length", 14) == 0) ||
+                (nl == 1 && (p[0] == 'l' || p[0] == 'L')))
+                return strtol(colon + 1, NULL, 10);
+        }
+        if (!eol)
+            break;
+        p = eol + 2;
+    }
+    return -1;
+}
+
+/* Length of the first complete framed message of c (leading CRLFs, i.e.
+ * keep-alives, are skipped into *skip), 0 while incomplete. */
+static size_t frame(const struct conn *c, size_t *skip)
+{
+    size_t s = 0;
+    const char *hend;
+    long cl;
+
+    while (s < c->n && (c->buf[s] == '\r' || c->buf[s] == '\n'))
+        s++;
+    *skip = s;
+    hend = memmem(c->buf + s, c->n - s, "\r\n\r\n", 4);
+    if (!hend)
+        return 0;
+    cl = clen_of(c->buf + s, (size_t)(hend - (c->buf + s)) + 2);
+    if (cl < 0)
+        fail_msg("message on the flow without Content-Length: %s", c->buf + s);
+    if ((size_t)(hend + 4 - c->buf) + (size_t)cl > c->n)
+        return 0;
+    return (size_t)(hend + 4 - (c->buf + s)) + (size_t)cl;
+}
+
+static bool cond_srv_msg(struct fx *f, const void *arg)
+{
+    size_t skip;
+
+    (void)arg;
+    for (int i = 0; i < f->nconns; i++) {
+        if (frame(&f->conns[i], &skip))
+            return true;
+    }
+    return false;
+}
+
+/* Waits for the next complete message on any connection; returns it
+ * (malloc'd, NUL-terminated) and its connection index. */
+static char *srv_wait(struct fx *f, int *ci)
+{
+    if (!pump(f, cond_srv_msg, NULL))
+        fail_msg("the edge proxy received no message");
+    for (int i = 0; i < f->nconns; i++) {
+        struct conn *c = &f->conns[i];
+        size_t skip, n = frame(c, &skip);
+        char *msg;
+        if (!n)
+            continue;
+        msg = malloc(n + 1);
+        assert_non_null(msg);
+        memcpy(msg, c->buf + skip, n);
+        msg[n] = '\0';
+        memmove(c->buf, c->buf + skip + n, c->n - skip - n);
+        c->n -= skip + n;
+        c->buf[c->n] = '\0';
+        *ci = i;
+        return msg;
+    }
+    fail_msg("unreachable");
+    return NULL;
+}
+
+static void srv_send(struct fx *f, int ci, const char *msg)
+{
+    size_t len = strlen(msg), off = 0;
+
+    while (off < len) {
+        ssize_t r = send(f->conns[ci].fd, msg + off, len - off, MSG_NOSIGNAL);
+        assert_true(r > 0);
+        off += (size_t)r;
+    }
+}
+
+/* The edge proxy drops connection ci. */
+static void srv_drop(struct fx *f, int ci)
+{
+    close(f->conns[ci].fd);
+    f->conns[ci].fd = -1;
+    f->conns[ci].closed = true;
+}
+
+static bool cond_nua(struct fx *f, const void *arg)
+{
+    return f->nua >= *(const int *)arg;
+}
+
+/* Waits until the UA has received n messages in all; returns the n-th. */
+static const char *ua_wait(struct fx *f, int n)
+{
+    if (!pump(f, cond_nua, &n))
+        fail_msg("the UA received %d messages, expected %d", f->nua, n);
+    assert_int_equal(f->nua, n);
+    return f->ua_msg[n - 1];
+}
+
+/* ---- reading messages (NUL-terminated text) ---- */
+
+/* Value of the nth (0-based) header line called name (case-insensitive),
+ * trimmed; false when there is none.  Only the header section is read. */
+static bool hdr_get(const char *msg, const char *name, int nth, char *out, size_t outsz)
+{
+    const char *p = strstr(msg, "\r\n"), *end = strstr(msg, "\r\n\r\n");
+    size_t nl = strlen(name);
+
+    if (!p || !end)
+        return false;
+    for (p += 2; p <= end; ) {
+        const char *eol = strstr(p, "\r\n");
+        const char *colon = memchr(p, ':', (size_t)(eol - p));
+        if (colon && (size_t)(colon - p) == nl && strncasecmp(p, name, nl) == 0 && nth-- == 0) {
+            const char *v = colon + 1;
+            size_t vn;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            vn = (size_t)(eol - v);
+            while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+                vn--;
+            if (vn >= outsz)
+                fail_msg("header %s too long", name);
+            memcpy(out, v, vn);
+            out[vn] = '\0';
+            return true;
+        }
+        p = eol + 2;
+    }
+    return false;
+}
+
+static int hdr_count(const char *msg, const char *name)
+{
+    char tmp[2048];
+    int n = 0;
+
+    while (hdr_get(msg, name, n, tmp, sizeof(tmp)))
+        n++;
+    return n;
+}
+
+static void hdr_must(const char *msg, const char *name, char *out, size_t outsz)
+{
+    if (!hdr_get(msg, name, 0, out, outsz))
+        fail_msg("no %s header in:\n%s", name, msg);
+}
+
+/* Every Via element (comma-separated values of every Via line), in order. */
+static int via_list(const char *msg, char vias[][256], int max)
+{
+    char line[2048];
+    int n = 0;
+
+    for (int i = 0; hdr_get(msg, "Via", i, line, sizeof(line)); i++) {
+        char *save = NULL;
+        for (char *tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            size_t len;
+            while (*tok == ' ')
+                tok++;
+            len = strlen(tok);
+            while (len && tok[len - 1] == ' ')
+                tok[--len] = '\0';
+            assert_true(n < max);
+            assert_true(len < 256);
+            memcpy(vias[n++], tok, len + 1);
+        }
+    }
+    return n;
+}
+
+static void start_line(const char *msg, char *out, size_t outsz)
+{
+    const char *eol = strstr(msg, "\r\n");
+
+    assert_non_null(eol);
+    assert_true((size_t)(eol - msg) < outsz);
+    memcpy(out, msg, (size_t)(eol - msg));
+    out[eol - msg] = '\0';
+}
+
+/* The value of parameter name ("branch") in s, copied; false if absent. */
+static bool param_of(const char *s, const char *name, char *out, size_t outsz)
+{
+    char key[64];
+    const char *p;
+    size_t n;
+
+    snprintf(key, sizeof(key), ";%s=", name);
+    p = strstr(s, key);
+    if (!p)
+        return false;
+    p += strlen(key);
+    n = strcspn(p, ";, >");
+    assert_true(n < outsz);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* The instance URN inside a Contact value, checked for RFC 4122 form. */
+static void instance_of(const char *contact, char *out, size_t outsz)
+{
+    const char *p = strstr(contact, ";+sip.instance=\"<");
+    const char *e;
+
+    if (!p)
+        fail_msg("no +sip.instance in Contact %s", contact);
+    p += strlen(";+sip.instance=\"<");
+    e = strstr(p, ">\"");
+    assert_non_null(e);
+    assert_int_equal(e - p, 45);
+    assert_true((size_t)(e - p) < outsz);
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = '\0';
+    assert_memory_equal(out, "urn:uuid:", 9);
+    for (int i = 9; i < 45; i++) {
+        if (i == 17 || i == 22 || i == 27 || i == 32)
+            assert_int_equal(out[i], '-');
+        else
+            assert_true(isxdigit((unsigned char)out[i]) && !isupper((unsigned char)out[i]));
+    }
+}
+
+/* The response a registrar or proxy would build for req: its Vias, From,
+ * To (tagged), Call-ID and CSeq, then extra (CRLF-terminated lines). */
+static char *mk_response(const char *req, const char *status, const char *extra)
+{
+    char *out = malloc(8192), v[2048];
+    int n = snprintf(out, 8192, "SIP/2.0 %s\r\n", status);
+
+    assert_non_null(out);
+    for (int i = 0; hdr_get(req, "Via", i, v, sizeof(v)); i++)
+        n += snprintf(out + n, 8192 - (size_t)n, "Via: %s\r\n", v);
+    hdr_must(req, "From", v, sizeof(v));
+    n += snprintf(out + n, 8192 - (size_t)n, "From: %s\r\n", v);
+    hdr_must(req, "To", v, sizeof(v));
+    n += snprintf(out + n, 8192 - (size_t)n, "To: %s%s\r\n", v,
+                  strstr(v, ";tag=") ? "" : ";tag=srvtag1");
+    hdr_must(req, "Call-ID", v, sizeof(v));
+    n += snprintf(out + n, 8192 - (size_t)n, "Call-ID: %s\r\n", v);
+    hdr_must(req, "CSeq", v, sizeof(v));
+    n += snprintf(out + n, 8192 - (size_t)n, "CSeq: %s\r\n%sContent-Length: 0\r\n\r\n", v,
+                  extra ? extra : "");
+    assert_true(n < 8192);
+    return out;
+}
+
+/* ---- the legacy UA ---- */
+
+#define UA_CONTACT "<sip:alice@192.168.1.10:5060>"
+#define UA_VIA(cseq) "SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKua" #cseq ";rport"
+
+/* A REGISTER as a legacy phone sends it over UDP (no Content-Length). */
+static char *mk_register(unsigned cseq, const char *contact, const char *extra)
+{
+    char *out = malloc(4096);
+    int n = snprintf(out, 4096,
+                     "REGISTER sip:example.net SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKua%u;rport\r\n"
+                     "Route: <sip:192.168.1.1:5060;lr>\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:alice@example.net>;tag=uatag1\r\n"
+                     "To: <sip:alice@example.net>\r\n"
+                     "Call-ID: ua-call-1\r\n"
+                     "CSeq: %u REGISTER\r\n"
+                     "Contact: %s\r\n"
+                     "Expires: 3600\r\n"
+                     "User-Agent: LegacyPhone/1.0\r\n"
+                     "%s"
+                     "\r\n",
+                     cseq, cseq, contact, extra ? extra : "");
+
+    assert_non_null(out);
+    assert_true(n < 4096);
+    return out;
+}
+
+static void ua_send_register(struct fx *f, const char *text)
+{
+    struct sipmsg *m = malloc(sizeof(*m));
+
+    assert_non_null(m);
+    assert_int_equal(sipmsg_parse(m, text, strlen(text), 0), 0);
+    regagent_register(f->ra, &f->cfg->services[0], m, &f->ua);
+    free(m);
+}
+
+/* The 200 a registrar with outbound gives our REGISTER req. */
+static char *ok_for(const char *req, unsigned expires)
+{
+    char contact[2048], extra[4096];
+
+    hdr_must(req, "Contact", contact, sizeof(contact));
+    snprintf(extra, sizeof(extra),
+             "Require: outbound\r\n"
+             "Flow-Timer: 20\r\n"
+             "Path: <sip:edge-token@127.0.0.1;lr;ob>\r\n"
+             "Supported: outbound, path\r\n"
+             "Contact: %s;expires=%u\r\n"
+             "Contact: <sip:alice@198.51.100.7:5060>;expires=1800\r\n",
+             contact, expires);
+    return mk_response(req, "200 OK", extra);
+}
+
+struct reg_state {
+    int ci;                 /* connection of the flow */
+    char call_id[256];      /* upstream Call-ID */
+    char instance[64];
+    char branch[128];
+};
+
+/* UA REGISTER CSeq 7 -> upstream -> 200 -> UA; fills st. */
+static void register_ok(struct fx *f, struct reg_state *st)
+{
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up, *ok, contact[2048], via[512];
+    int nua = f->nua;
+
+    ua_send_register(f, reg);
+    up = srv_wait(f, &st->ci);
+    hdr_must(up, "Call-ID", st->call_id, sizeof(st->call_id));
+    hdr_must(up, "Contact", contact, sizeof(contact));
+    instance_of(contact, st->instance, sizeof(st->instance));
+    hdr_must(up, "Via", via, sizeof(via));
+    assert_true(param_of(via, "branch", st->branch, sizeof(st->branch)));
+    ok = ok_for(up, 3600);
+    srv_send(f, st->ci, ok);
+    ua_wait(f, nua + 1);
+    assert_memory_equal(f->ua_msg[nua], "SIP/2.0 200 OK\r\n", 16);
+    free(ok);
+    free(up);
+    free(reg);
+}
+
+/* ---- 1. upstream REGISTER (§4.2.1, §5.1) ---- */
+
+static void test_upstream_register(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up;
+    char sl[256], v[2048], vias[4][256], branch[128], expect[128], inst[64];
+    struct sockaddr_in peer;
+    socklen_t pl = sizeof(peer);
+    int ci;
+    const char *hend;
+
+    ua_send_register(f, reg);
+    up = srv_wait(f, &ci);
+    assert_int_equal(f->nconns, 1);
+
+    start_line(up, sl, sizeof(sl));
+    assert_string_equal(sl, "REGISTER sip:example.net SIP/2.0");
+    /* exactly one Via, ours: TCP from the flow's own local address */
+    assert_int_equal(via_list(up, vias, 4), 1);
+    assert_int_equal(getpeername(f->conns[ci].fd, (struct sockaddr *)&peer, &pl), 0);
+    snprintf(expect, sizeof(expect), "SIP/2.0/TCP 127.0.0.1:%u;", ntohs(peer.sin_port));
+    assert_memory_equal(vias[0], expect, strlen(expect));
+    assert_true(param_of(vias[0], "branch", branch, sizeof(branch)));
+    assert_memory_equal(branch, "z9hG4bK", 7);
+    assert_true(strlen(branch) > 7);
+    assert_null(strstr(up, "z9hG4bKua7"));
+    assert_null(strstr(up, "192.168.1.10:5060;branch"));
+    /* its own Call-ID and CSeq space */
+    hdr_must(up, "Call-ID", v, sizeof(v));
+    assert_string_not_equal(v, "ua-call-1");
+    assert_true(strlen(v) > 8);
+    assert_int_equal(hdr_count(up, "Call-ID"), 1);
+    hdr_must(up, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "1 REGISTER");
+    assert_int_equal(hdr_count(up, "CSeq"), 1);
+    /* Contact: the UA's URI with the instance-id and reg-id */
+    assert_int_equal(hdr_count(up, "Contact"), 1);
+    hdr_must(up, "Contact", v, sizeof(v));
+    assert_memory_equal(v, UA_CONTACT ";", strlen(UA_CONTACT) + 1);
+    instance_of(v, inst, sizeof(inst));
+    assert_true(param_of(v, "reg-id", expect, sizeof(expect)));
+    assert_string_equal(expect, "1");
+    hdr_must(up, "Supported", v, sizeof(v));
+    assert_string_equal(v, "outbound, path");
+    /* the UA's Route towards sipkeep is not for the edge */
+    assert_int_equal(hdr_count(up, "Route"), 0);
+    /* everything else kept */
+    hdr_must(up, "From", v, sizeof(v));
+    assert_string_equal(v, "<sip:alice@example.net>;tag=uatag1");
+    hdr_must(up, "To", v, sizeof(v));
+    assert_string_equal(v, "<sip:alice@example.net>");
+    hdr_must(up, "Expires", v, sizeof(v));
+    assert_string_equal(v, "3600");
+    hdr_must(up, "User-Agent", v, sizeof(v));
+    assert_string_equal(v, "LegacyPhone/1.0");
+    /* a stream needs Content-Length (RFC 3261 §18.3); the UA sent none */
+    assert_int_equal(hdr_count(up, "Content-Length"), 1);
+    hdr_must(up, "Content-Length", v, sizeof(v));
+    assert_string_equal(v, "0");
+    hend = strstr(up, "\r\n\r\n");
+    assert_int_equal((size_t)(hend + 4 - up), strlen(up));
+    /* nothing answered yet */
+    assert_int_equal(f->nua, 0);
+    assert_int_equal(regagent_count(f->ra), 1);
+    free(up);
+    free(reg);
+}
+
+/* ---- 2. the answer for the UA ---- */
+
+static void test_response_mapping(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up, *ok;
+    char sl[256], v[2048], vias[4][256];
+    const char *rsp;
+    int ci;
+
+    ua_send_register(f, reg);
+    up = srv_wait(f, &ci);
+    ok = ok_for(up, 3600);
+    srv_send(f, ci, ok);
+    rsp = ua_wait(f, 1);
+    assert_true(addr_equal((struct sockaddr *)&f->ua_dst[0], (struct sockaddr *)&f->ua.src));
+
+    start_line(rsp, sl, sizeof(sl));
+    assert_string_equal(sl, "SIP/2.0 200 OK");
+    assert_int_equal(via_list(rsp, vias, 4), 1);
+    assert_string_equal(vias[0], UA_VIA(7));
+    hdr_must(rsp, "Call-ID", v, sizeof(v));
+    assert_string_equal(v, "ua-call-1");
+    hdr_must(rsp, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "7 REGISTER");
+    /* only its own Contact, with the clamped expiry (ua.register_expires) */
+    assert_int_equal(hdr_count(rsp, "Contact"), 1);
+    hdr_must(rsp, "Contact", v, sizeof(v));
+    assert_string_equal(v, UA_CONTACT ";expires=300");
+    assert_int_equal(hdr_count(rsp, "Require"), 0);
+    assert_int_equal(hdr_count(rsp, "Flow-Timer"), 0);
+    assert_int_equal(hdr_count(rsp, "Path"), 0);
+    assert_null(strstr(rsp, "+sip.instance"));
+    assert_null(strstr(rsp, "reg-id"));
+    hdr_must(rsp, "To", v, sizeof(v));
+    assert_string_equal(v, "<sip:alice@example.net>;tag=srvtag1");
+    assert_int_equal(regagent_count(f->ra), 1);
+    free(ok);
+    free(up);
+    free(reg);
+}
+
+/* The registrar grants less than ua.register_expires: the UA gets that. */
+static void test_response_grant_below_clamp(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up, *ok;
+    char v[2048];
+    const char *rsp;
+    int ci;
+
+    ua_send_register(f, reg);
+    up = srv_wait(f, &ci);
+    ok = ok_for(up, 120);
+    srv_send(f, ci, ok);
+    rsp = ua_wait(f, 1);
+    hdr_must(rsp, "Contact", v, sizeof(v));
+    assert_string_equal(v, UA_CONTACT ";expires=120");
+    free(ok);
+    free(up);
+    free(reg);
+}
+
+/* ---- 3. CSeq mapping, retransmissions ---- */
+
+static void test_cseq_mapping(void **state)
+{
+    struct fx *f = *state;
+    struct reg_state st;
+    char *reg8 = mk_register(8, UA_CONTACT, NULL), *up, *ok, v[2048], branch[128];
+    const char *rsp;
+    char *first;
+    int ci;
+
+    register_ok(f, &st);
+    ua_send_register(f, reg8);
+    /* a retransmission before the answer is absorbed */
+    ua_send_register(f, reg8);
+    up = srv_wait(f, &ci);
+    assert_int_equal(ci, st.ci);
+    assert_int_equal(f->nconns, 1);
+    hdr_must(up, "Call-ID", v, sizeof(v));
+    assert_string_equal(v, st.call_id);
+    hdr_must(up, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "2 REGISTER");
+    hdr_must(up, "Via", v, sizeof(v));
+    assert_true(param_of(v, "branch", branch, sizeof(branch)));
+    assert_string_not_equal(branch, st.branch); /* a new transaction */
+    hdr_must(up, "Contact", v, sizeof(v));
+    assert_non_null(strstr(v, st.instance));
+    settle(f);
+    assert_false(cond_srv_msg(f, NULL)); /* one REGISTER only */
+    assert_int_equal(f->nua, 1);
+
+    ok = ok_for(up, 3600);
+    srv_send(f, ci, ok);
+    rsp = ua_wait(f, 2);
+    hdr_must(rsp, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "8 REGISTER");
+    hdr_must(rsp, "Call-ID", v, sizeof(v));
+    assert_string_equal(v, "ua-call-1");
+    first = strdup(rsp);
+
+    /* the UA did not get it and retransmits: the same answer, nothing upstream */
+    ua_send_register(f, reg8);
+    settle(f);
+    assert_false(cond_srv_msg(f, NULL));
+    assert_int_equal(f->nua, 3);
+    assert_string_equal(f->ua_msg[2], first);
+    free(first);
+    free(ok);
+    free(up);
+    free(reg8);
+}
+
+/* ---- 4. challenges ---- */
+
+#define CHALLENGE "Digest realm=\"example.net\", nonce=\"4b1f, 9a\", algorithm=MD5, qop=\"auth\""
+#define CREDENTIALS "Digest username=\"alice\", realm=\"example.net\", nonce=\"4b1f, 9a\", " \
+                    "uri=\"sip:example.net\", response=\"0123456789abcdef0123456789abcdef\", " \
+                    "algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\""
+
+static void test_challenge_passthrough(void **state)
+{
+    struct fx *f = *state;
+    char *reg7 = mk_register(7, UA_CONTACT, NULL);
+    char *reg8 = mk_register(8, UA_CONTACT, "Authorization: " CREDENTIALS "\r\n");
+    char *up, *up2, *rsp401, *ok, v[2048], cid[256], vias[4][256], sl[256];
+    const char *rsp;
+    int ci, ci2;
+
+    ua_send_register(f, reg7);
+    up = srv_wait(f, &ci);
+    hdr_must(up, "Call-ID", cid, sizeof(cid));
+    rsp401 = mk_response(up, "401 Unauthorized", "WWW-Authenticate: " CHALLENGE "\r\n");
+    srv_send(f, ci, rsp401);
+    rsp = ua_wait(f, 1);
+    start_line(rsp, sl, sizeof(sl));
+    assert_string_equal(sl, "SIP/2.0 401 Unauthorized");
+    hdr_must(rsp, "WWW-Authenticate", v, sizeof(v));
+    assert_string_equal(v, CHALLENGE);
+    assert_int_equal(via_list(rsp, vias, 4), 1);
+    assert_string_equal(vias[0], UA_VIA(7));
+    hdr_must(rsp, "Call-ID", v, sizeof(v));
+    assert_string_equal(v, "ua-call-1");
+    hdr_must(rsp, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "7 REGISTER");
+    assert_null(strstr(rsp, cid));
+
+    /* the retry goes out on the same connection, next upstream CSeq */
+    ua_send_register(f, reg8);
+    up2 = srv_wait(f, &ci2);
+    assert_int_equal(ci2, ci);
+    assert_int_equal(f->nconns, 1);
+    assert_false(f->conns[ci].closed);
+    hdr_must(up2, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "2 REGISTER");
+    hdr_must(up2, "Call-ID", v, sizeof(v));
+    assert_string_equal(v, cid);
+    hdr_must(up2, "Authorization", v, sizeof(v));
+    assert_string_equal(v, CREDENTIALS);
+    assert_int_equal(hdr_count(up2, "Via"), 1);
+
+    ok = ok_for(up2, 3600);
+    srv_send(f, ci, ok);
+    rsp = ua_wait(f, 2);
+    start_line(rsp, sl, sizeof(sl));
+    assert_string_equal(sl, "SIP/2.0 200 OK");
+    hdr_must(rsp, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "8 REGISTER");
+    assert_int_equal(via_list(rsp, vias, 4), 1);
+    assert_string_equal(vias[0], UA_VIA(8));
+    free(ok);
+    free(up2);
+    free(rsp401);
+    free(up);
+    free(reg8);
+    free(reg7);
+}
+
+/* ---- 5. instance-ids (§4.1) ---- */
+
+static bool cond_conn_closed(struct fx *f, const void *arg)
+{
+    return f->conns[*(const int *)arg].closed;
+}
+
+static void test_instance_persistence(void **state)
+{
+    struct fx *f = *state;
+    struct reg_state st1, st2;
+    char *reg, *up, contact[2048], inst_b[64];
+    int ci;
+
+    register_ok(f, &st1);
+    /* restart: new store and agent on the same state_dir */
+    agent_stop(f);
+    assert_true(pump(f, cond_conn_closed, &st1.ci));
+    agent_start(f);
+    register_ok(f, &st2);
+    assert_int_not_equal(st2.ci, st1.ci);
+    assert_string_equal(st2.instance, st1.instance);
+    /* a new Call-ID after the restart is fine; the instance must not change */
+
+    /* another phone: another instance-id */
+    reg = mk_register(3, "<sip:alice@192.168.1.11:5060>", NULL);
+    ua_send_register(f, reg);
+    up = srv_wait(f, &ci);
+    assert_int_not_equal(ci, st2.ci);
+    hdr_must(up, "Contact", contact, sizeof(contact));
+    assert_memory_equal(contact, "<sip:alice@192.168.1.11:5060>;", 30);
+    instance_of(contact, inst_b, sizeof(inst_b));
+    assert_string_not_equal(inst_b, st1.instance);
+    assert_int_equal(regagent_count(f->ra), 2);
+    free(up);
+    free(reg);
+}
+
+/* ---- 6. de-registration ---- */
+
+static void deregister(struct fx *f, const char *contact, const char *extra)
+{
+    struct reg_state st;
+    char *reg, *up, *ok, v[2048], inst[64], sl[256];
+    const char *rsp;
+    int ci;
+
+    register_ok(f, &st);
+    assert_int_equal(regagent_count(f->ra), 1);
+    reg = mk_register(8, contact, extra);
+    ua_send_register(f, reg);
+    up = srv_wait(f, &ci);
+    assert_int_equal(ci, st.ci);
+    hdr_must(up, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "2 REGISTER");
+    assert_int_equal(hdr_count(up, "Contact"), 1);
+    hdr_must(up, "Contact", v, sizeof(v));
+    assert_memory_equal(v, UA_CONTACT ";", strlen(UA_CONTACT) + 1);
+    assert_non_null(strstr(v, ";expires=0"));
+    assert_null(strstr(v, ";expires=3600"));
+    instance_of(v, inst, sizeof(inst));
+    assert_string_equal(inst, st.instance);
+    assert_non_null(strstr(v, ";reg-id=1"));
+    ok = mk_response(up, "200 OK", "Require: outbound\r\n");
+    srv_send(f, ci, ok);
+    rsp = ua_wait(f, 2);
+    start_line(rsp, sl, sizeof(sl));
+    assert_string_equal(sl, "SIP/2.0 200 OK");
+    hdr_must(rsp, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "8 REGISTER");
+    /* the binding goes away and its flow with it */
+    assert_true(pump(f, cond_conn_closed, &ci));
+    assert_int_equal(regagent_count(f->ra), 0);
+    assert_null(regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL));
+    free(ok);
+    free(up);
+    free(reg);
+}
+
+static void test_deregister_param(void **state)
+{
+    deregister(*state, UA_CONTACT ";expires=0", NULL);
+}
+
+static void test_deregister_header(void **state)
+{
+    struct fx *f = *state;
+    struct reg_state st;
+    char *reg, *up, *ok, v[2048];
+    int ci;
+
+    register_ok(f, &st);
+    /* Expires: 0 as a second Expires would be a bad message; build by hand */
+    reg = mk_register(8, UA_CONTACT, NULL);
+    memcpy(strstr(reg, "Expires: 3600"), "Expires:    0", 13);
+    ua_send_register(f, reg);
+    up = srv_wait(f, &ci);
+    hdr_must(up, "Contact", v, sizeof(v));
+    assert_non_null(strstr(v, ";expires=0"));
+    assert_non_null(strstr(v, st.instance));
+    ok = mk_response(up, "200 OK", NULL);
+    srv_send(f, ci, ok);
+    ua_wait(f, 2);
+    assert_true(pump(f, cond_conn_closed, &ci));
+    assert_int_equal(regagent_count(f->ra), 0);
+    free(ok);
+    free(up);
+    free(reg);
+}
+
+/* ---- 7. requests on the flow ---- */
+
+static bool cond_nflow(struct fx *f, const void *arg)
+{
+    return f->nflow >= *(const int *)arg;
+}
+
+static void test_flow_request(void **state)
+{
+    struct fx *f = *state;
+    struct reg_state st;
+    char invite[2048], stray[1024];
+    struct binding *b;
+    int one = 1, two = 2;
+
+    register_ok(f, &st);
+    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, slice_cstr("sip:alice@example.net"));
+    assert_non_null(b);
+    assert_ptr_equal(regagent_binding(f->ra, binding_id(b)), b);
+    snprintf(invite, sizeof(invite),
+             "INVITE sip:alice@192.168.1.10:5060;ob SIP/2.0\r\n"
+             "Via: SIP/2.0/TCP 127.0.0.1:%u;branch=z9hG4bKedge1\r\n"
+             "Max-Forwards: 69\r\n"
+             "From: <sip:bob@example.net>;tag=b1\r\n"
+             "To: <sip:alice@example.net>\r\n"
+             "Call-ID: inv-1@example.net\r\n"
+             "CSeq: 1 INVITE\r\n"
+             "Contact: <sip:bob@203.0.113.9>\r\n"
+             "Content-Length: 0\r\n\r\n",
+             f->port[0]);
+    srv_send(f, st.ci, invite);
+    assert_true(pump(f, cond_nflow, &one));
+    assert_ptr_equal(f->flow_b, b);
+    assert_int_equal(f->flow_idx, 0);
+    assert_true(f->flow_is_req);
+    assert_string_equal(f->flow_first, "INVITE sip:alice@192.168.1.10:5060;ob SIP/2.0\r\n");
+
+    /* a response that answers none of our REGISTERs goes there too */
+    snprintf(stray, sizeof(stray),
+             "SIP/2.0 200 OK\r\n"
+             "Via: SIP/2.0/TCP 127.0.0.1:1;branch=%s\r\n" /* the old REGISTER's */
+             "From: <sip:alice@example.net>;tag=uatag1\r\n"
+             "To: <sip:alice@example.net>;tag=x\r\n"
+             "Call-ID: %s\r\n"
+             "CSeq: 1 REGISTER\r\n"
+             "Content-Length: 0\r\n\r\n",
+             st.branch, st.call_id);
+    srv_send(f, st.ci, stray);
+    assert_true(pump(f, cond_nflow, &two));
+    assert_false(f->flow_is_req);
+    assert_ptr_equal(f->flow_b, b);
+    /* neither reached the UA through the agent */
+    assert_int_equal(f->nua, 1);
+}
+
+/* ---- more: several flows, third-party, Contact: *, queries ---- */
+
+static void test_two_flows(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up[2], *ok;
+    char c0[2048], c1[2048], id0[16], id1[16], i0[64], i1[64], cid0[256], cid1[256];
+    int ci[2];
+
+    ua_send_register(f, reg);
+    up[0] = srv_wait(f, &ci[0]);
+    up[1] = srv_wait(f, &ci[1]);
+    assert_int_equal(f->nconns, 2);
+    assert_int_not_equal(f->conns[ci[0]].listener, f->conns[ci[1]].listener);
+    if (f->conns[ci[0]].listener == 1) { /* order by reg-id */
+        char *t = up[0];
+        int tc = ci[0];
+        up[0] = up[1], up[1] = t, ci[0] = ci[1], ci[1] = tc;
+    }
+    hdr_must(up[0], "Contact", c0, sizeof(c0));
+    hdr_must(up[1], "Contact", c1, sizeof(c1));
+    assert_true(param_of(c0, "reg-id", id0, sizeof(id0)));
+    assert_true(param_of(c1, "reg-id", id1, sizeof(id1)));
+    assert_string_equal(id0, "1");
+    assert_string_equal(id1, "2");
+    instance_of(c0, i0, sizeof(i0));
+    instance_of(c1, i1, sizeof(i1));
+    assert_string_equal(i0, i1);
+    hdr_must(up[0], "Call-ID", cid0, sizeof(cid0));
+    hdr_must(up[1], "Call-ID", cid1, sizeof(cid1));
+    assert_string_not_equal(cid0, cid1);
+
+    /* the UA gets one answer, not two */
+    ok = ok_for(up[1], 3600);
+    srv_send(f, ci[1], ok);
+    free(ok);
+    ua_wait(f, 1);
+    ok = ok_for(up[0], 3600);
+    srv_send(f, ci[0], ok);
+    settle(f);
+    assert_int_equal(f->nua, 1);
+    free(ok);
+    free(up[0]);
+    free(up[1]);
+    free(reg);
+}
+
+static void test_third_party(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up, v[2048];
+    int ci;
+
+    memcpy(strstr(reg, "From: <sip:alice@"), "From: <sip:carol@", 17);
+    ua_send_register(f, reg);
+    up = srv_wait(f, &ci);
+    hdr_must(up, "Contact", v, sizeof(v));
+    assert_string_equal(v, UA_CONTACT); /* §4.2.3: neither id */
+    free(up);
+    free(reg);
+}
+
+static void test_contact_star(void **state)
+{
+    struct fx *f = *state;
+    struct reg_state st;
+    char *reg = mk_register(8, "*", NULL), *up, *ok, v[2048], sl[256];
+    const char *rsp;
+    int ci;
+
+    register_ok(f, &st);
+    memcpy(strstr(reg, "Expires: 3600"), "Expires:    0", 13);
+    ua_send_register(f, reg);
+    rsp = ua_wait(f, 2); /* answered at once */
+    start_line(rsp, sl, sizeof(sl));
+    assert_string_equal(sl, "SIP/2.0 200 OK");
+    hdr_must(rsp, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "8 REGISTER");
+    up = srv_wait(f, &ci);
+    hdr_must(up, "Contact", v, sizeof(v));
+    assert_memory_equal(v, UA_CONTACT ";", strlen(UA_CONTACT) + 1);
+    assert_non_null(strstr(v, ";expires=0"));
+    assert_non_null(strstr(v, st.instance));
+    ok = mk_response(up, "200 OK", NULL);
+    srv_send(f, ci, ok);
+    assert_true(pump(f, cond_conn_closed, &ci));
+    assert_int_equal(regagent_count(f->ra), 0);
+    assert_int_equal(f->nua, 2);
+    free(ok);
+    free(up);
+    free(reg);
+}
+
+static void test_deregister_unknown_and_query(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT ";expires=0", NULL), sl[256];
+    char *query = mk_register(9, UA_CONTACT, NULL);
+    char *c = strstr(query, "Contact: ");
+
+    ua_send_register(f, reg);
+    ua_wait(f, 1);
+    start_line(f->ua_msg[0], sl, sizeof(sl));
+    assert_string_equal(sl, "SIP/2.0 200 OK");
+    /* a query (no Contact) is answered without a binding */
+    memmove(c, strstr(c, "\r\n") + 2, strlen(strstr(c, "\r\n") + 2) + 1);
+    ua_send_register(f, query);
+    ua_wait(f, 2);
+    start_line(f->ua_msg[1], sl, sizeof(sl));
+    assert_string_equal(sl, "SIP/2.0 200 OK");
+    settle(f);
+    assert_int_equal(f->nconns, 0);
+    assert_int_equal(regagent_count(f->ra), 0);
+    free(query);
+    free(reg);
+}
+
+
+/* A UA behind another hop (several Via lines and elements): the whole
+ * stack comes back in order. */
+static void test_response_via_stack(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up, *ok, vias[6][256];
+    char *at = strstr(reg, "Route:");
+    char *full = malloc(8192);
+    const char *rsp;
+    int ci;
+
+    assert_non_null(full);
+    snprintf(full, 8192, "%.*sVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKin1, "
+             "SIP/2.0/TCP 10.0.0.6;branch=z9hG4bKin2\r\n"
+             "Via: SIP/2.0/UDP 10.0.0.7;branch=z9hG4bKin3\r\n%s",
+             (int)(at - reg), reg, at);
+    ua_send_register(f, full);
+    up = srv_wait(f, &ci);
+    assert_int_equal(via_list(up, vias, 6), 1);
+    assert_null(strstr(up, "z9hG4bKin"));
+    ok = ok_for(up, 3600);
+    srv_send(f, ci, ok);
+    rsp = ua_wait(f, 1);
+    assert_int_equal(via_list(rsp, vias, 6), 4);
+    assert_string_equal(vias[0], UA_VIA(7));
+    assert_string_equal(vias[1], "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKin1");
+    assert_string_equal(vias[2], "SIP/2.0/TCP 10.0.0.6;branch=z9hG4bKin2");
+    assert_string_equal(vias[3], "SIP/2.0/UDP 10.0.0.7;branch=z9hG4bKin3");
+    free(ok);
+    free(up);
+    free(full);
+    free(reg);
+}
+
+/* Upstream failure (not a challenge) with one flow: passed to the UA. */
+static void test_failure_passthrough(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up, *rsp403, sl[256], v[256];
+    const char *rsp;
+    int ci;
+
+    ua_send_register(f, reg);
+    up = srv_wait(f, &ci);
+    rsp403 = mk_response(up, "403 Forbidden", NULL);
+    srv_send(f, ci, rsp403);
+    rsp = ua_wait(f, 1);
+    start_line(rsp, sl, sizeof(sl));
+    assert_string_equal(sl, "SIP/2.0 403 Forbidden");
+    hdr_must(rsp, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "7 REGISTER");
+    hdr_must(rsp, "Call-ID", v, sizeof(v));
+    assert_string_equal(v, "ua-call-1");
+    /* a failed registration fails the flow (§4.5) */
+    assert_true(pump(f, cond_conn_closed, &ci));
+    free(rsp403);
+    free(up);
+    free(reg);
+}
+
+/* A phone that stops refreshing is dropped when the expiry it was granted
+ * (clamped to ua.register_expires) runs out, not the registrar's. */
+static void test_binding_lapses(void **state)
+{
+    struct fx *f = *state;
+    char *reg7 = mk_register(7, UA_CONTACT, NULL), *reg8 = mk_register(8, UA_CONTACT, NULL);
+    char *up, *ok, v[2048], contact[2048], extra[2200];
+    int ci, ci2;
+
+    ua_send_register(f, reg7);
+    up = srv_wait(f, &ci);
+    hdr_must(up, "Contact", contact, sizeof(contact));
+    /* no outbound: keep-alives without pongs, so jumping the clock is safe */
+    snprintf(extra, sizeof(extra), "Contact: %s;expires=3600\r\n", contact);
+    ok = mk_response(up, "200 OK", extra);
+    srv_send(f, ci, ok);
+    ua_wait(f, 1);
+    hdr_must(f->ua_msg[0], "Contact", v, sizeof(v));
+    assert_string_equal(v, UA_CONTACT ";expires=300");
+    free(ok);
+    free(up);
+
+    f->now += 200000;
+    settle(f);
+    assert_int_equal(regagent_count(f->ra), 1);
+    ua_send_register(f, reg8); /* refresh at 200 s */
+    up = srv_wait(f, &ci2);
+    assert_int_equal(ci2, ci);
+    ok = mk_response(up, "200 OK", extra);
+    srv_send(f, ci, ok);
+    ua_wait(f, 2);
+    f->now += 200000; /* 400 s: past the first grant, within the refreshed one */
+    settle(f);
+    assert_int_equal(regagent_count(f->ra), 1);
+    assert_false(f->conns[ci].closed);
+    f->now += 100001; /* 500 s + 1 ms: the refresh's 300 s are over */
+    assert_true(pump(f, cond_conn_closed, &ci));
+    assert_int_equal(regagent_count(f->ra), 0);
+    free(ok);
+    free(up);
+    free(reg8);
+    free(reg7);
+}
+
+static bool cond_nconns(struct fx *f, const void *arg)
+{
+    return f->nconns >= *(const int *)arg;
+}
+
+/* §4.5: a dead flow is formed again and sipkeep registers over it with the
+ * same Call-ID, the next CSeq, instance-id and reg-id; the UA is not
+ * bothered. */
+static void test_flow_recovery(void **state)
+{
+    struct fx *f = *state;
+    struct reg_state st;
+    char *up, *ok, v[2048], inst[64], branch[128];
+    int two = 2, ci;
+    bool again = false;
+    uint64_t t0;
+
+    register_ok(f, &st);
+    t0 = f->now;
+    srv_drop(f, st.ci);
+    settle(f);
+    /* jump the clock to each next timer: the §4.5 wait (30-60 s here) */
+    for (int i = 0; i < 50 && !again; i++) {
+        int64_t t = loop_next_timeout(f->loop);
+        if (t > 0)
+            f->now += (uint64_t)t;
+        assert_int_equal(loop_run_once(f->loop, PUMP_WAIT_MS), 0);
+        srv_poll(f);
+        again = cond_nconns(f, &two);
+    }
+    assert_true(f->now - t0 <= 60000);
+    assert_true(again);
+    up = srv_wait(f, &ci);
+    assert_int_equal(ci, 1);
+    hdr_must(up, "Call-ID", v, sizeof(v));
+    assert_string_equal(v, st.call_id);
+    hdr_must(up, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "2 REGISTER");
+    hdr_must(up, "Contact", v, sizeof(v));
+    instance_of(v, inst, sizeof(inst));
+    assert_string_equal(inst, st.instance);
+    assert_non_null(strstr(v, ";reg-id=1"));
+    assert_int_equal(hdr_count(up, "Via"), 1);
+    hdr_must(up, "Via", v, sizeof(v));
+    assert_true(param_of(v, "branch", branch, sizeof(branch)));
+    assert_string_not_equal(branch, st.branch);
+    ok = ok_for(up, 3600);
+    srv_send(f, ci, ok);
+    settle(f);
+    assert_int_equal(f->nua, 1);
+    assert_int_equal(regagent_count(f->ra), 1);
+    free(ok);
+    free(up);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+        T(test_upstream_register),
+        T(test_response_mapping),
+        T(test_response_grant_below_clamp),
+        T(test_cseq_mapping),
+        T(test_challenge_passthrough),
+        T(test_instance_persistence),
+        T(test_deregister_param),
+        T(test_deregister_header),
+        T(test_flow_request),
+        cmocka_unit_test_setup_teardown(test_two_flows, fx_setup2, fx_teardown),
+        T(test_third_party),
+        T(test_contact_star),
+        T(test_deregister_unknown_and_query),
+        T(test_response_via_stack),
+        T(test_failure_passthrough),
+        T(test_binding_lapses),
+        T(test_flow_recovery),
+#undef T
+    };
+
+    log_setup(getenv("TEST_LOG") ? LOG_LVL_DEBUG : LOG_LVL_ERROR, LOG_TARGET_STDERR, "test");
+    return cmocka_run_group_tests_name("regagent", tests, NULL, NULL);
+}
