@@ -185,13 +185,29 @@ static void on_flow_ready(struct flow *f, const struct sockaddr_storage *local, 
     send_register(rf, rf->b->removing ? 0 : UINT32_MAX);
 }
 
+static void reply_local(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
+                        unsigned status, const char *why);
+
+/* When every flow failed before the UA's REGISTER could be answered, tell
+ * the UA now (503, RFC 3261 §21.5.4) instead of leaving it to time out. */
 static void on_flow_down(struct flow *f, const char *reason, void *arg)
 {
     struct reg_flow *rf = arg;
+    struct binding *b = rf->b;
+    struct sipmsg *m;
 
     (void)f;
-    (void)reason;
     rf->branch[0] = '\0';
+    if (!b->ua_waiting || rf->answered_ua)
+        return;
+    rf->answered_ua = true;
+    if (++b->ua_fails < b->nflows)
+        return;
+    b->ua_waiting = false;
+    m = malloc(sizeof(*m));
+    if (m && sipmsg_parse(m, b->tmpl, b->tmpl_len, 0) == 0)
+        reply_local(b->ra, m, &b->ua, 503, reason);
+    free(m);
 }
 
 static bool on_flow_others(const struct flow *f, void *arg)
