@@ -3,29 +3,17 @@
  * legacy UA, CSeq/Call-ID spaces, challenges, instance-id persistence,
  * de-registration and requests arriving on a flow.
  *
- * The edge proxy / registrar is played by the test: a listening TCP socket
- * on 127.0.0.1 whose connections are read without blocking between
- * iterations of the event loop (fake clock, so no timer runs unless due at
- * "now"; every wait is bounded by an iteration count). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <arpa/inet.h>
+ * The edge proxy / registrar is played by the test (fake_edge.h): a
+ * listening TCP socket on 127.0.0.1 whose connections are read without
+ * blocking between iterations of the event loop (fake clock, so no timer
+ * runs unless due at "now"; every wait is bounded by an iteration count). */
 #include <ctype.h>
-#include <errno.h>
-#include <ftw.h>
-#include <netinet/in.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <stdint.h>
+
+/* No test here sends the UA more than a few messages; a lower bound than
+ * fake_edge.h's default catches a runaway sooner. */
+#define UA_SINK_MAX 32
+#include "fake_edge.h"
 
 #include "config/config.h"
 #include "core/log.h"
@@ -34,43 +22,19 @@
 #include "sip/msg.h"
 #include "state/instid.h"
 
-#define MAX_LISTEN 2
-#define MAX_CONNS 8
-#define MAX_CAP 32
-#define CONN_BUF 65536
-#define PUMP_MAX 400      /* loop iterations before a wait gives up */
-#define PUMP_WAIT_MS 5    /* bounded epoll wait per iteration */
-#define SETTLE_ITERS 10   /* iterations to show that nothing happens */
-
 /* ---- fixture ---- */
-
-struct conn {
-    int fd;
-    int listener;         /* which listening socket accepted it */
-    bool closed;          /* the peer (sipkeep) closed the connection */
-    size_t n;
-    char buf[CONN_BUF];
-};
 
 struct fx {
     struct loop *loop;
-    uint64_t now;
-    char root[64];
-    char dir[128];
+    uint64_t now;            /* the loop's clock (fake_now) */
+    struct test_dir dir;
     struct cfg *cfg;
     struct instid_store *ids;
     SSL_CTX *tls[CFG_MAX_SERVICES];
     struct regagent *ra;
     struct ua_addr ua;
-    int nlisten;
-    int lfd[MAX_LISTEN];
-    unsigned port[MAX_LISTEN];
-    int nconns;
-    struct conn conns[MAX_CONNS];
-    /* what env.send_ua was given */
-    int nua;
-    char *ua_msg[MAX_CAP];
-    struct sockaddr_storage ua_dst[MAX_CAP];
+    struct fake_edge edge;
+    struct ua_sink to_ua;    /* what env.send_ua was given */
     /* what env.flow_msg was given */
     int nflow;
     struct binding *flow_b;
@@ -79,23 +43,9 @@ struct fx {
     char flow_first[128];
 };
 
-static uint64_t fake_now(void *ctx)
-{
-    return ((struct fx *)ctx)->now;
-}
-
 static void cap_send_ua(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
 {
-    struct fx *f = arg;
-    char *copy = malloc(len + 1);
-
-    assert_non_null(copy);
-    assert_true(f->nua < MAX_CAP);
-    memcpy(copy, buf, len);
-    copy[len] = '\0';
-    assert_int_equal(strlen(copy), len); /* no NUL inside a SIP message we send */
-    f->ua_dst[f->nua] = ua->src;
-    f->ua_msg[f->nua++] = copy;
+    ua_sink_add(&((struct fx *)arg)->to_ua, ua, buf, len);
 }
 
 static void cap_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m, void *arg)
@@ -112,41 +62,6 @@ static void cap_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m
     f->flow_first[n] = '\0';
 }
 
-static int listen_tcp(unsigned *port)
-{
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t sl = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(fd, 16), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    *port = ntohs(sa.sin_port);
-    return fd;
-}
-
-static void load_cfg(struct fx *f)
-{
-    char yaml[2048], err[256];
-    int n = snprintf(yaml, sizeof(yaml),
-                     "state_dir: %s\n"
-                     "log:\n  level: error\n"
-                     "ua:\n  allow:\n    - \"127.0.0.0/8\"\n  register_expires: 300\n"
-                     "services:\n"
-                     "  - name: svc\n"
-                     "    domain: example.net\n"
-                     "    outbound_proxies:\n",
-                     f->dir);
-
-    for (int i = 0; i < f->nlisten; i++)
-        n += snprintf(yaml + n, sizeof(yaml) - (size_t)n,
-                      "      - \"sip:127.0.0.1:%u;transport=tcp\"\n", f->port[i]);
-    assert_true((size_t)n < sizeof(yaml));
-    if (cfg_load_buffer("t.yaml", yaml, (size_t)n, &f->cfg, err, sizeof(err)) != 0)
-        fail_msg("config: %s", err);
-}
-
 static void agent_start(struct fx *f)
 {
     struct regagent_env env = {
@@ -154,7 +69,7 @@ static void agent_start(struct fx *f)
         .send_ua = cap_send_ua, .flow_msg = cap_flow_msg, .arg = f,
     };
 
-    assert_int_equal(instid_store_open(&f->ids, f->dir), 0);
+    assert_int_equal(instid_store_open(&f->ids, f->dir.state), 0);
     env.ids = f->ids;
     assert_int_equal(regagent_new(&f->ra, &env), 0);
 }
@@ -170,26 +85,17 @@ static void agent_stop(struct fx *f)
 static int fx_setup_n(void **state, int nlisten)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    struct loop_clock clk = { fake_now, f };
-    struct sockaddr_in *src = (struct sockaddr_in *)&f->ua.src;
-    struct sockaddr_in *loc = (struct sockaddr_in *)&f->ua.local;
+    struct loop_clock clk;
 
     assert_non_null(f);
+    clk = (struct loop_clock){ fake_now, &f->now };
     f->now = 1000000;
-    snprintf(f->root, sizeof(f->root), "/tmp/test_regagent-XXXXXX");
-    assert_non_null(mkdtemp(f->root));
-    snprintf(f->dir, sizeof(f->dir), "%s/state", f->root);
-    f->nlisten = nlisten;
-    for (int i = 0; i < nlisten; i++)
-        f->lfd[i] = listen_tcp(&f->port[i]);
-    load_cfg(f);
+    test_dir_make(&f->dir, "test_regagent");
     assert_int_equal(loop_new(&f->loop, &clk), 0);
-    src->sin_family = AF_INET;
-    src->sin_port = htons(5060);
-    inet_pton(AF_INET, "192.168.1.10", &src->sin_addr);
-    loc->sin_family = AF_INET;
-    loc->sin_port = htons(5060);
-    inet_pton(AF_INET, "192.168.1.1", &loc->sin_addr);
+    edge_open(&f->edge, f->loop, nlisten);
+    edge_load_cfg(&f->edge, f->dir.state, &f->cfg);
+    set_in(&f->ua.src, "192.168.1.10", 5060);
+    set_in(&f->ua.local, "192.168.1.1", 5060);
     agent_start(f);
     *state = f;
     return 0;
@@ -205,304 +111,21 @@ static int fx_setup2(void **state)
     return fx_setup_n(state, 2);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int fx_teardown(void **state)
 {
     struct fx *f = *state;
 
     agent_stop(f);
-    for (int i = 0; i < f->nconns; i++)
-        if (f->conns[i].fd >= 0)
-            close(f->conns[i].fd);
-    for (int i = 0; i < f->nlisten; i++)
-        close(f->lfd[i]);
-    for (int i = 0; i < f->nua; i++)
-        free(f->ua_msg[i]);
+    edge_close(&f->edge);
+    ua_sink_free(&f->to_ua);
     loop_free(f->loop);
     cfg_free(f->cfg);
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_dir_remove(&f->dir);
     free(f);
     return 0;
 }
 
-/* ---- the test's edge proxy ---- */
-
-static void srv_poll(struct fx *f)
-{
-    for (int l = 0; l < f->nlisten; l++) {
-        for (;;) {
-            int fd = accept4(f->lfd[l], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd < 0)
-                break;
-            assert_true(f->nconns < MAX_CONNS);
-            f->conns[f->nconns].fd = fd;
-            f->conns[f->nconns].listener = l;
-            f->conns[f->nconns].closed = false;
-            f->conns[f->nconns].n = 0;
-            f->nconns++;
-        }
-    }
-    for (int i = 0; i < f->nconns; i++) {
-        struct conn *c = &f->conns[i];
-        while (!c->closed && c->n < CONN_BUF - 1) {
-            ssize_t r = recv(c->fd, c->buf + c->n, CONN_BUF - 1 - c->n, 0);
-            if (r > 0)
-                c->n += (size_t)r;
-            else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-                c->closed = true;
-            else
-                break;
-        }
-        c->buf[c->n] = '\0';
-    }
-}
-
-/* Runs the loop until cond holds (true) or PUMP_MAX iterations (false). */
-static bool pump(struct fx *f, bool (*cond)(struct fx *, const void *), const void *arg)
-{
-    for (int i = 0; i < PUMP_MAX; i++) {
-        srv_poll(f);
-        if (cond(f, arg))
-            return true;
-        assert_int_equal(loop_run_once(f->loop, PUMP_WAIT_MS), 0);
-    }
-    srv_poll(f);
-    return cond(f, arg);
-}
-
-/* A few iterations in which nothing is expected to happen. */
-static void settle(struct fx *f)
-{
-    for (int i = 0; i < SETTLE_ITERS; i++) {
-        assert_int_equal(loop_run_once(f->loop, 1), 0);
-        srv_poll(f);
-    }
-}
-
-/* The header value of the first Content-Length in hdrs[0..n), or -1. */
-static long clen_of(const char *hdrs, size_t n)
-{
-    const char *p = hdrs, *end = hdrs + n;
-
-    while (p < end) {
-        const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
-        size_t ln = eol ? (size_t)(eol - p) : (size_t)(end - p);
-        const char *colon = memchr(p, ':', ln);
-        if (colon) {
-            size_t nl = (size_t)(colon - p);
-            while (nl && (p[nl - 1] == ' ' || p[nl - 1] == '\t'))
-                nl--;
-            if ((nl == 14 && strncasecmp(p, "Content-Length", 14) == 0) ||
-                (nl == 1 && (p[0] == 'l' || p[0] == 'L')))
-                return strtol(colon + 1, NULL, 10);
-        }
-        if (!eol)
-            break;
-        p = eol + 2;
-    }
-    return -1;
-}
-
-/* Length of the first complete framed message of c (leading CRLFs, i.e.
- * keep-alives, are skipped into *skip), 0 while incomplete. */
-static size_t frame(const struct conn *c, size_t *skip)
-{
-    size_t s = 0;
-    const char *hend;
-    long cl;
-
-    while (s < c->n && (c->buf[s] == '\r' || c->buf[s] == '\n'))
-        s++;
-    *skip = s;
-    hend = memmem(c->buf + s, c->n - s, "\r\n\r\n", 4);
-    if (!hend)
-        return 0;
-    cl = clen_of(c->buf + s, (size_t)(hend - (c->buf + s)) + 2);
-    if (cl < 0)
-        fail_msg("message on the flow without Content-Length: %s", c->buf + s);
-    if ((size_t)(hend + 4 - c->buf) + (size_t)cl > c->n)
-        return 0;
-    return (size_t)(hend + 4 - (c->buf + s)) + (size_t)cl;
-}
-
-static bool cond_srv_msg(struct fx *f, const void *arg)
-{
-    size_t skip;
-
-    (void)arg;
-    for (int i = 0; i < f->nconns; i++) {
-        if (frame(&f->conns[i], &skip))
-            return true;
-    }
-    return false;
-}
-
-/* Waits for the next complete message on any connection; returns it
- * (malloc'd, NUL-terminated) and its connection index. */
-static char *srv_wait(struct fx *f, int *ci)
-{
-    if (!pump(f, cond_srv_msg, NULL))
-        fail_msg("the edge proxy received no message");
-    for (int i = 0; i < f->nconns; i++) {
-        struct conn *c = &f->conns[i];
-        size_t skip, n = frame(c, &skip);
-        char *msg;
-        if (!n)
-            continue;
-        msg = malloc(n + 1);
-        assert_non_null(msg);
-        memcpy(msg, c->buf + skip, n);
-        msg[n] = '\0';
-        memmove(c->buf, c->buf + skip + n, c->n - skip - n);
-        c->n -= skip + n;
-        c->buf[c->n] = '\0';
-        *ci = i;
-        return msg;
-    }
-    fail_msg("unreachable");
-    return NULL;
-}
-
-static void srv_send(struct fx *f, int ci, const char *msg)
-{
-    size_t len = strlen(msg), off = 0;
-
-    while (off < len) {
-        ssize_t r = send(f->conns[ci].fd, msg + off, len - off, MSG_NOSIGNAL);
-        assert_true(r > 0);
-        off += (size_t)r;
-    }
-}
-
-/* The edge proxy drops connection ci. */
-static void srv_drop(struct fx *f, int ci)
-{
-    close(f->conns[ci].fd);
-    f->conns[ci].fd = -1;
-    f->conns[ci].closed = true;
-}
-
-static bool cond_nua(struct fx *f, const void *arg)
-{
-    return f->nua >= *(const int *)arg;
-}
-
-/* Waits until the UA has received n messages in all; returns the n-th. */
-static const char *ua_wait(struct fx *f, int n)
-{
-    if (!pump(f, cond_nua, &n))
-        fail_msg("the UA received %d messages, expected %d", f->nua, n);
-    assert_int_equal(f->nua, n);
-    return f->ua_msg[n - 1];
-}
-
-/* ---- reading messages (NUL-terminated text) ---- */
-
-/* Value of the nth (0-based) header line called name (case-insensitive),
- * trimmed; false when there is none.  Only the header section is read. */
-static bool hdr_get(const char *msg, const char *name, int nth, char *out, size_t outsz)
-{
-    const char *p = strstr(msg, "\r\n"), *end = strstr(msg, "\r\n\r\n");
-    size_t nl = strlen(name);
-
-    if (!p || !end)
-        return false;
-    for (p += 2; p <= end; ) {
-        const char *eol = strstr(p, "\r\n");
-        const char *colon = memchr(p, ':', (size_t)(eol - p));
-        if (colon && (size_t)(colon - p) == nl && strncasecmp(p, name, nl) == 0 && nth-- == 0) {
-            const char *v = colon + 1;
-            size_t vn;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            vn = (size_t)(eol - v);
-            while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
-                vn--;
-            if (vn >= outsz)
-                fail_msg("header %s too long", name);
-            memcpy(out, v, vn);
-            out[vn] = '\0';
-            return true;
-        }
-        p = eol + 2;
-    }
-    return false;
-}
-
-static int hdr_count(const char *msg, const char *name)
-{
-    char tmp[2048];
-    int n = 0;
-
-    while (hdr_get(msg, name, n, tmp, sizeof(tmp)))
-        n++;
-    return n;
-}
-
-static void hdr_must(const char *msg, const char *name, char *out, size_t outsz)
-{
-    if (!hdr_get(msg, name, 0, out, outsz))
-        fail_msg("no %s header in:\n%s", name, msg);
-}
-
-/* Every Via element (comma-separated values of every Via line), in order. */
-static int via_list(const char *msg, char vias[][256], int max)
-{
-    char line[2048];
-    int n = 0;
-
-    for (int i = 0; hdr_get(msg, "Via", i, line, sizeof(line)); i++) {
-        char *save = NULL;
-        for (char *tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            size_t len;
-            while (*tok == ' ')
-                tok++;
-            len = strlen(tok);
-            while (len && tok[len - 1] == ' ')
-                tok[--len] = '\0';
-            assert_true(n < max);
-            assert_true(len < 256);
-            memcpy(vias[n++], tok, len + 1);
-        }
-    }
-    return n;
-}
-
-static void start_line(const char *msg, char *out, size_t outsz)
-{
-    const char *eol = strstr(msg, "\r\n");
-
-    assert_non_null(eol);
-    assert_true((size_t)(eol - msg) < outsz);
-    memcpy(out, msg, (size_t)(eol - msg));
-    out[eol - msg] = '\0';
-}
-
-/* The value of parameter name ("branch") in s, copied; false if absent. */
-static bool param_of(const char *s, const char *name, char *out, size_t outsz)
-{
-    char key[64];
-    const char *p;
-    size_t n;
-
-    snprintf(key, sizeof(key), ";%s=", name);
-    p = strstr(s, key);
-    if (!p)
-        return false;
-    p += strlen(key);
-    n = strcspn(p, ";, >");
-    assert_true(n < outsz);
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return true;
-}
+/* ---- reading messages (NUL-terminated text; the rest is in fake_edge.h) ---- */
 
 /* The instance URN inside a Contact value, checked for RFC 4122 form. */
 static void instance_of(const char *contact, char *out, size_t outsz)
@@ -526,30 +149,6 @@ static void instance_of(const char *contact, char *out, size_t outsz)
         else
             assert_true(isxdigit((unsigned char)out[i]) && !isupper((unsigned char)out[i]));
     }
-}
-
-/* The response a registrar or proxy would build for req: its Vias, From,
- * To (tagged), Call-ID and CSeq, then extra (CRLF-terminated lines). */
-static char *mk_response(const char *req, const char *status, const char *extra)
-{
-    char *out = malloc(8192), v[2048];
-    int n = snprintf(out, 8192, "SIP/2.0 %s\r\n", status);
-
-    assert_non_null(out);
-    for (int i = 0; hdr_get(req, "Via", i, v, sizeof(v)); i++)
-        n += snprintf(out + n, 8192 - (size_t)n, "Via: %s\r\n", v);
-    hdr_must(req, "From", v, sizeof(v));
-    n += snprintf(out + n, 8192 - (size_t)n, "From: %s\r\n", v);
-    hdr_must(req, "To", v, sizeof(v));
-    n += snprintf(out + n, 8192 - (size_t)n, "To: %s%s\r\n", v,
-                  strstr(v, ";tag=") ? "" : ";tag=srvtag1");
-    hdr_must(req, "Call-ID", v, sizeof(v));
-    n += snprintf(out + n, 8192 - (size_t)n, "Call-ID: %s\r\n", v);
-    hdr_must(req, "CSeq", v, sizeof(v));
-    n += snprintf(out + n, 8192 - (size_t)n, "CSeq: %s\r\n%sContent-Length: 0\r\n\r\n", v,
-                  extra ? extra : "");
-    assert_true(n < 8192);
-    return out;
 }
 
 /* ---- the legacy UA ---- */
@@ -620,19 +219,19 @@ struct reg_state {
 static void register_ok(struct fx *f, struct reg_state *st)
 {
     char *reg = mk_register(7, UA_CONTACT, NULL), *up, *ok, contact[2048], via[512];
-    int nua = f->nua;
+    int nua = f->to_ua.n;
 
     ua_send_register(f, reg);
-    up = srv_wait(f, &st->ci);
+    up = edge_wait_msg(&f->edge, &st->ci);
     hdr_must(up, "Call-ID", st->call_id, sizeof(st->call_id));
     hdr_must(up, "Contact", contact, sizeof(contact));
     instance_of(contact, st->instance, sizeof(st->instance));
     hdr_must(up, "Via", via, sizeof(via));
     assert_true(param_of(via, "branch", st->branch, sizeof(st->branch)));
     ok = ok_for(up, 3600);
-    srv_send(f, st->ci, ok);
-    ua_wait(f, nua + 1);
-    assert_memory_equal(f->ua_msg[nua], "SIP/2.0 200 OK\r\n", 16);
+    edge_send(&f->edge, st->ci, ok);
+    ua_wait(&f->edge, &f->to_ua, nua + 1);
+    assert_memory_equal(f->to_ua.msg[nua], "SIP/2.0 200 OK\r\n", 16);
     free(ok);
     free(up);
     free(reg);
@@ -651,14 +250,14 @@ static void test_upstream_register(void **state)
     const char *hend;
 
     ua_send_register(f, reg);
-    up = srv_wait(f, &ci);
-    assert_int_equal(f->nconns, 1);
+    up = edge_wait_msg(&f->edge, &ci);
+    assert_int_equal(f->edge.nconns, 1);
 
     start_line(up, sl, sizeof(sl));
     assert_string_equal(sl, "REGISTER sip:example.net SIP/2.0");
     /* exactly one Via, ours: TCP from the flow's own local address */
     assert_int_equal(via_list(up, vias, 4), 1);
-    assert_int_equal(getpeername(f->conns[ci].fd, (struct sockaddr *)&peer, &pl), 0);
+    assert_int_equal(getpeername(f->edge.conns[ci].fd, (struct sockaddr *)&peer, &pl), 0);
     snprintf(expect, sizeof(expect), "SIP/2.0/TCP 127.0.0.1:%u;", ntohs(peer.sin_port));
     assert_memory_equal(vias[0], expect, strlen(expect));
     assert_true(param_of(vias[0], "branch", branch, sizeof(branch)));
@@ -701,7 +300,7 @@ static void test_upstream_register(void **state)
     hend = strstr(up, "\r\n\r\n");
     assert_int_equal((size_t)(hend + 4 - up), strlen(up));
     /* nothing answered yet */
-    assert_int_equal(f->nua, 0);
+    assert_int_equal(f->to_ua.n, 0);
     assert_int_equal(regagent_count(f->ra), 1);
     free(up);
     free(reg);
@@ -718,11 +317,11 @@ static void test_response_mapping(void **state)
     int ci;
 
     ua_send_register(f, reg);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     ok = ok_for(up, 3600);
-    srv_send(f, ci, ok);
-    rsp = ua_wait(f, 1);
-    assert_true(addr_equal((struct sockaddr *)&f->ua_dst[0], (struct sockaddr *)&f->ua.src));
+    edge_send(&f->edge, ci, ok);
+    rsp = ua_wait(&f->edge, &f->to_ua, 1);
+    assert_true(addr_equal((struct sockaddr *)&f->to_ua.dst[0], (struct sockaddr *)&f->ua.src));
 
     start_line(rsp, sl, sizeof(sl));
     assert_string_equal(sl, "SIP/2.0 200 OK");
@@ -759,10 +358,10 @@ static void test_response_grant_below_clamp(void **state)
     int ci;
 
     ua_send_register(f, reg);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     ok = ok_for(up, 120);
-    srv_send(f, ci, ok);
-    rsp = ua_wait(f, 1);
+    edge_send(&f->edge, ci, ok);
+    rsp = ua_wait(&f->edge, &f->to_ua, 1);
     hdr_must(rsp, "Contact", v, sizeof(v));
     assert_string_equal(v, UA_CONTACT ";expires=120");
     free(ok);
@@ -785,9 +384,9 @@ static void test_cseq_mapping(void **state)
     ua_send_register(f, reg8);
     /* a retransmission before the answer is absorbed */
     ua_send_register(f, reg8);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     assert_int_equal(ci, st.ci);
-    assert_int_equal(f->nconns, 1);
+    assert_int_equal(f->edge.nconns, 1);
     hdr_must(up, "Call-ID", v, sizeof(v));
     assert_string_equal(v, st.call_id);
     hdr_must(up, "CSeq", v, sizeof(v));
@@ -797,13 +396,13 @@ static void test_cseq_mapping(void **state)
     assert_string_not_equal(branch, st.branch); /* a new transaction */
     hdr_must(up, "Contact", v, sizeof(v));
     assert_non_null(strstr(v, st.instance));
-    settle(f);
-    assert_false(cond_srv_msg(f, NULL)); /* one REGISTER only */
-    assert_int_equal(f->nua, 1);
+    edge_settle(&f->edge);
+    assert_false(edge_has_msg(&f->edge)); /* one REGISTER only */
+    assert_int_equal(f->to_ua.n, 1);
 
     ok = ok_for(up, 3600);
-    srv_send(f, ci, ok);
-    rsp = ua_wait(f, 2);
+    edge_send(&f->edge, ci, ok);
+    rsp = ua_wait(&f->edge, &f->to_ua, 2);
     hdr_must(rsp, "CSeq", v, sizeof(v));
     assert_string_equal(v, "8 REGISTER");
     hdr_must(rsp, "Call-ID", v, sizeof(v));
@@ -812,10 +411,10 @@ static void test_cseq_mapping(void **state)
 
     /* the UA did not get it and retransmits: the same answer, nothing upstream */
     ua_send_register(f, reg8);
-    settle(f);
-    assert_false(cond_srv_msg(f, NULL));
-    assert_int_equal(f->nua, 3);
-    assert_string_equal(f->ua_msg[2], first);
+    edge_settle(&f->edge);
+    assert_false(edge_has_msg(&f->edge));
+    assert_int_equal(f->to_ua.n, 3);
+    assert_string_equal(f->to_ua.msg[2], first);
     free(first);
     free(ok);
     free(up);
@@ -839,11 +438,11 @@ static void test_challenge_passthrough(void **state)
     int ci, ci2;
 
     ua_send_register(f, reg7);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     hdr_must(up, "Call-ID", cid, sizeof(cid));
     rsp401 = mk_response(up, "401 Unauthorized", "WWW-Authenticate: " CHALLENGE "\r\n");
-    srv_send(f, ci, rsp401);
-    rsp = ua_wait(f, 1);
+    edge_send(&f->edge, ci, rsp401);
+    rsp = ua_wait(&f->edge, &f->to_ua, 1);
     start_line(rsp, sl, sizeof(sl));
     assert_string_equal(sl, "SIP/2.0 401 Unauthorized");
     hdr_must(rsp, "WWW-Authenticate", v, sizeof(v));
@@ -858,10 +457,10 @@ static void test_challenge_passthrough(void **state)
 
     /* the retry goes out on the same connection, next upstream CSeq */
     ua_send_register(f, reg8);
-    up2 = srv_wait(f, &ci2);
+    up2 = edge_wait_msg(&f->edge, &ci2);
     assert_int_equal(ci2, ci);
-    assert_int_equal(f->nconns, 1);
-    assert_false(f->conns[ci].closed);
+    assert_int_equal(f->edge.nconns, 1);
+    assert_false(f->edge.conns[ci].closed);
     hdr_must(up2, "CSeq", v, sizeof(v));
     assert_string_equal(v, "2 REGISTER");
     hdr_must(up2, "Call-ID", v, sizeof(v));
@@ -871,8 +470,8 @@ static void test_challenge_passthrough(void **state)
     assert_int_equal(hdr_count(up2, "Via"), 1);
 
     ok = ok_for(up2, 3600);
-    srv_send(f, ci, ok);
-    rsp = ua_wait(f, 2);
+    edge_send(&f->edge, ci, ok);
+    rsp = ua_wait(&f->edge, &f->to_ua, 2);
     start_line(rsp, sl, sizeof(sl));
     assert_string_equal(sl, "SIP/2.0 200 OK");
     hdr_must(rsp, "CSeq", v, sizeof(v));
@@ -889,11 +488,6 @@ static void test_challenge_passthrough(void **state)
 
 /* ---- 5. instance-ids (§4.1) ---- */
 
-static bool cond_conn_closed(struct fx *f, const void *arg)
-{
-    return f->conns[*(const int *)arg].closed;
-}
-
 static void test_instance_persistence(void **state)
 {
     struct fx *f = *state;
@@ -904,7 +498,7 @@ static void test_instance_persistence(void **state)
     register_ok(f, &st1);
     /* restart: new store and agent on the same state_dir */
     agent_stop(f);
-    assert_true(pump(f, cond_conn_closed, &st1.ci));
+    assert_true(edge_wait_closed(&f->edge, st1.ci));
     agent_start(f);
     register_ok(f, &st2);
     assert_int_not_equal(st2.ci, st1.ci);
@@ -914,7 +508,7 @@ static void test_instance_persistence(void **state)
     /* another phone: another instance-id */
     reg = mk_register(3, "<sip:alice@192.168.1.11:5060>", NULL);
     ua_send_register(f, reg);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     assert_int_not_equal(ci, st2.ci);
     hdr_must(up, "Contact", contact, sizeof(contact));
     assert_memory_equal(contact, "<sip:alice@192.168.1.11:5060>;", 30);
@@ -938,7 +532,7 @@ static void deregister(struct fx *f, const char *contact, const char *extra)
     assert_int_equal(regagent_count(f->ra), 1);
     reg = mk_register(8, contact, extra);
     ua_send_register(f, reg);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     assert_int_equal(ci, st.ci);
     hdr_must(up, "CSeq", v, sizeof(v));
     assert_string_equal(v, "2 REGISTER");
@@ -951,14 +545,14 @@ static void deregister(struct fx *f, const char *contact, const char *extra)
     assert_string_equal(inst, st.instance);
     assert_non_null(strstr(v, ";reg-id=1"));
     ok = mk_response(up, "200 OK", "Require: outbound\r\n");
-    srv_send(f, ci, ok);
-    rsp = ua_wait(f, 2);
+    edge_send(&f->edge, ci, ok);
+    rsp = ua_wait(&f->edge, &f->to_ua, 2);
     start_line(rsp, sl, sizeof(sl));
     assert_string_equal(sl, "SIP/2.0 200 OK");
     hdr_must(rsp, "CSeq", v, sizeof(v));
     assert_string_equal(v, "8 REGISTER");
     /* the binding goes away and its flow with it */
-    assert_true(pump(f, cond_conn_closed, &ci));
+    assert_true(edge_wait_closed(&f->edge, ci));
     assert_int_equal(regagent_count(f->ra), 0);
     assert_null(regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL));
     free(ok);
@@ -983,14 +577,14 @@ static void test_deregister_header(void **state)
     reg = mk_register(8, UA_CONTACT, NULL);
     memcpy(strstr(reg, "Expires: 3600"), "Expires:    0", 13);
     ua_send_register(f, reg);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     hdr_must(up, "Contact", v, sizeof(v));
     assert_non_null(strstr(v, ";expires=0"));
     assert_non_null(strstr(v, st.instance));
     ok = mk_response(up, "200 OK", NULL);
-    srv_send(f, ci, ok);
-    ua_wait(f, 2);
-    assert_true(pump(f, cond_conn_closed, &ci));
+    edge_send(&f->edge, ci, ok);
+    ua_wait(&f->edge, &f->to_ua, 2);
+    assert_true(edge_wait_closed(&f->edge, ci));
     assert_int_equal(regagent_count(f->ra), 0);
     free(ok);
     free(up);
@@ -999,8 +593,10 @@ static void test_deregister_header(void **state)
 
 /* ---- 7. requests on the flow ---- */
 
-static bool cond_nflow(struct fx *f, const void *arg)
+static bool cond_nflow(void *ctx, const void *arg)
 {
+    const struct fx *f = ctx;
+
     return f->nflow >= *(const int *)arg;
 }
 
@@ -1026,9 +622,9 @@ static void test_flow_request(void **state)
              "CSeq: 1 INVITE\r\n"
              "Contact: <sip:bob@203.0.113.9>\r\n"
              "Content-Length: 0\r\n\r\n",
-             f->port[0]);
-    srv_send(f, st.ci, invite);
-    assert_true(pump(f, cond_nflow, &one));
+             f->edge.port[0]);
+    edge_send(&f->edge, st.ci, invite);
+    assert_true(edge_pump(&f->edge, cond_nflow, f, &one));
     assert_ptr_equal(f->flow_b, b);
     assert_int_equal(f->flow_idx, 0);
     assert_true(f->flow_is_req);
@@ -1044,12 +640,12 @@ static void test_flow_request(void **state)
              "CSeq: 1 REGISTER\r\n"
              "Content-Length: 0\r\n\r\n",
              st.branch, st.call_id);
-    srv_send(f, st.ci, stray);
-    assert_true(pump(f, cond_nflow, &two));
+    edge_send(&f->edge, st.ci, stray);
+    assert_true(edge_pump(&f->edge, cond_nflow, f, &two));
     assert_false(f->flow_is_req);
     assert_ptr_equal(f->flow_b, b);
     /* neither reached the UA through the agent */
-    assert_int_equal(f->nua, 1);
+    assert_int_equal(f->to_ua.n, 1);
 }
 
 /* ---- more: several flows, third-party, Contact: *, queries ---- */
@@ -1062,11 +658,11 @@ static void test_two_flows(void **state)
     int ci[2];
 
     ua_send_register(f, reg);
-    up[0] = srv_wait(f, &ci[0]);
-    up[1] = srv_wait(f, &ci[1]);
-    assert_int_equal(f->nconns, 2);
-    assert_int_not_equal(f->conns[ci[0]].listener, f->conns[ci[1]].listener);
-    if (f->conns[ci[0]].listener == 1) { /* order by reg-id */
+    up[0] = edge_wait_msg(&f->edge, &ci[0]);
+    up[1] = edge_wait_msg(&f->edge, &ci[1]);
+    assert_int_equal(f->edge.nconns, 2);
+    assert_int_not_equal(f->edge.conns[ci[0]].listener, f->edge.conns[ci[1]].listener);
+    if (f->edge.conns[ci[0]].listener == 1) { /* order by reg-id */
         char *t = up[0];
         int tc = ci[0];
         up[0] = up[1], up[1] = t, ci[0] = ci[1], ci[1] = tc;
@@ -1086,13 +682,13 @@ static void test_two_flows(void **state)
 
     /* the UA gets one answer, not two */
     ok = ok_for(up[1], 3600);
-    srv_send(f, ci[1], ok);
+    edge_send(&f->edge, ci[1], ok);
     free(ok);
-    ua_wait(f, 1);
+    ua_wait(&f->edge, &f->to_ua, 1);
     ok = ok_for(up[0], 3600);
-    srv_send(f, ci[0], ok);
-    settle(f);
-    assert_int_equal(f->nua, 1);
+    edge_send(&f->edge, ci[0], ok);
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 1);
     free(ok);
     free(up[0]);
     free(up[1]);
@@ -1107,7 +703,7 @@ static void test_third_party(void **state)
 
     memcpy(strstr(reg, "From: <sip:alice@"), "From: <sip:carol@", 17);
     ua_send_register(f, reg);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     hdr_must(up, "Contact", v, sizeof(v));
     assert_string_equal(v, UA_CONTACT); /* §4.2.3: neither id */
     free(up);
@@ -1125,21 +721,21 @@ static void test_contact_star(void **state)
     register_ok(f, &st);
     memcpy(strstr(reg, "Expires: 3600"), "Expires:    0", 13);
     ua_send_register(f, reg);
-    rsp = ua_wait(f, 2); /* answered at once */
+    rsp = ua_wait(&f->edge, &f->to_ua, 2); /* answered at once */
     start_line(rsp, sl, sizeof(sl));
     assert_string_equal(sl, "SIP/2.0 200 OK");
     hdr_must(rsp, "CSeq", v, sizeof(v));
     assert_string_equal(v, "8 REGISTER");
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     hdr_must(up, "Contact", v, sizeof(v));
     assert_memory_equal(v, UA_CONTACT ";", strlen(UA_CONTACT) + 1);
     assert_non_null(strstr(v, ";expires=0"));
     assert_non_null(strstr(v, st.instance));
     ok = mk_response(up, "200 OK", NULL);
-    srv_send(f, ci, ok);
-    assert_true(pump(f, cond_conn_closed, &ci));
+    edge_send(&f->edge, ci, ok);
+    assert_true(edge_wait_closed(&f->edge, ci));
     assert_int_equal(regagent_count(f->ra), 0);
-    assert_int_equal(f->nua, 2);
+    assert_int_equal(f->to_ua.n, 2);
     free(ok);
     free(up);
     free(reg);
@@ -1153,17 +749,17 @@ static void test_deregister_unknown_and_query(void **state)
     char *c = strstr(query, "Contact: ");
 
     ua_send_register(f, reg);
-    ua_wait(f, 1);
-    start_line(f->ua_msg[0], sl, sizeof(sl));
+    ua_wait(&f->edge, &f->to_ua, 1);
+    start_line(f->to_ua.msg[0], sl, sizeof(sl));
     assert_string_equal(sl, "SIP/2.0 200 OK");
     /* a query (no Contact) is answered without a binding */
     memmove(c, strstr(c, "\r\n") + 2, strlen(strstr(c, "\r\n") + 2) + 1);
     ua_send_register(f, query);
-    ua_wait(f, 2);
-    start_line(f->ua_msg[1], sl, sizeof(sl));
+    ua_wait(&f->edge, &f->to_ua, 2);
+    start_line(f->to_ua.msg[1], sl, sizeof(sl));
     assert_string_equal(sl, "SIP/2.0 200 OK");
-    settle(f);
-    assert_int_equal(f->nconns, 0);
+    edge_settle(&f->edge);
+    assert_int_equal(f->edge.nconns, 0);
     assert_int_equal(regagent_count(f->ra), 0);
     free(query);
     free(reg);
@@ -1187,12 +783,12 @@ static void test_response_via_stack(void **state)
              "Via: SIP/2.0/UDP 10.0.0.7;branch=z9hG4bKin3\r\n%s",
              (int)(at - reg), reg, at);
     ua_send_register(f, full);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     assert_int_equal(via_list(up, vias, 6), 1);
     assert_null(strstr(up, "z9hG4bKin"));
     ok = ok_for(up, 3600);
-    srv_send(f, ci, ok);
-    rsp = ua_wait(f, 1);
+    edge_send(&f->edge, ci, ok);
+    rsp = ua_wait(&f->edge, &f->to_ua, 1);
     assert_int_equal(via_list(rsp, vias, 6), 4);
     assert_string_equal(vias[0], UA_VIA(7));
     assert_string_equal(vias[1], "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKin1");
@@ -1213,10 +809,10 @@ static void test_failure_passthrough(void **state)
     int ci;
 
     ua_send_register(f, reg);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     rsp403 = mk_response(up, "403 Forbidden", NULL);
-    srv_send(f, ci, rsp403);
-    rsp = ua_wait(f, 1);
+    edge_send(&f->edge, ci, rsp403);
+    rsp = ua_wait(&f->edge, &f->to_ua, 1);
     start_line(rsp, sl, sizeof(sl));
     assert_string_equal(sl, "SIP/2.0 403 Forbidden");
     hdr_must(rsp, "CSeq", v, sizeof(v));
@@ -1224,7 +820,7 @@ static void test_failure_passthrough(void **state)
     hdr_must(rsp, "Call-ID", v, sizeof(v));
     assert_string_equal(v, "ua-call-1");
     /* a failed registration fails the flow (§4.5) */
-    assert_true(pump(f, cond_conn_closed, &ci));
+    assert_true(edge_wait_closed(&f->edge, ci));
     free(rsp403);
     free(up);
     free(reg);
@@ -1240,43 +836,38 @@ static void test_binding_lapses(void **state)
     int ci, ci2;
 
     ua_send_register(f, reg7);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     hdr_must(up, "Contact", contact, sizeof(contact));
     /* no outbound: keep-alives without pongs, so jumping the clock is safe */
     snprintf(extra, sizeof(extra), "Contact: %s;expires=3600\r\n", contact);
     ok = mk_response(up, "200 OK", extra);
-    srv_send(f, ci, ok);
-    ua_wait(f, 1);
-    hdr_must(f->ua_msg[0], "Contact", v, sizeof(v));
+    edge_send(&f->edge, ci, ok);
+    ua_wait(&f->edge, &f->to_ua, 1);
+    hdr_must(f->to_ua.msg[0], "Contact", v, sizeof(v));
     assert_string_equal(v, UA_CONTACT ";expires=300");
     free(ok);
     free(up);
 
     f->now += 200000;
-    settle(f);
+    edge_settle(&f->edge);
     assert_int_equal(regagent_count(f->ra), 1);
     ua_send_register(f, reg8); /* refresh at 200 s */
-    up = srv_wait(f, &ci2);
+    up = edge_wait_msg(&f->edge, &ci2);
     assert_int_equal(ci2, ci);
     ok = mk_response(up, "200 OK", extra);
-    srv_send(f, ci, ok);
-    ua_wait(f, 2);
+    edge_send(&f->edge, ci, ok);
+    ua_wait(&f->edge, &f->to_ua, 2);
     f->now += 200000; /* 400 s: past the first grant, within the refreshed one */
-    settle(f);
+    edge_settle(&f->edge);
     assert_int_equal(regagent_count(f->ra), 1);
-    assert_false(f->conns[ci].closed);
+    assert_false(f->edge.conns[ci].closed);
     f->now += 100001; /* 500 s + 1 ms: the refresh's 300 s are over */
-    assert_true(pump(f, cond_conn_closed, &ci));
+    assert_true(edge_wait_closed(&f->edge, ci));
     assert_int_equal(regagent_count(f->ra), 0);
     free(ok);
     free(up);
     free(reg8);
     free(reg7);
-}
-
-static bool cond_nconns(struct fx *f, const void *arg)
-{
-    return f->nconns >= *(const int *)arg;
 }
 
 /* §4.5: a dead flow is formed again and sipkeep registers over it with the
@@ -1287,26 +878,26 @@ static void test_flow_recovery(void **state)
     struct fx *f = *state;
     struct reg_state st;
     char *up, *ok, v[2048], inst[64], branch[128];
-    int two = 2, ci;
+    int ci;
     bool again = false;
     uint64_t t0;
 
     register_ok(f, &st);
     t0 = f->now;
-    srv_drop(f, st.ci);
-    settle(f);
+    edge_drop(&f->edge, st.ci);
+    edge_settle(&f->edge);
     /* jump the clock to each next timer: the §4.5 wait (30-60 s here) */
     for (int i = 0; i < 50 && !again; i++) {
         int64_t t = loop_next_timeout(f->loop);
         if (t > 0)
             f->now += (uint64_t)t;
         assert_int_equal(loop_run_once(f->loop, PUMP_WAIT_MS), 0);
-        srv_poll(f);
-        again = cond_nconns(f, &two);
+        edge_poll(&f->edge);
+        again = f->edge.nconns >= 2;
     }
     assert_true(f->now - t0 <= 60000);
     assert_true(again);
-    up = srv_wait(f, &ci);
+    up = edge_wait_msg(&f->edge, &ci);
     assert_int_equal(ci, 1);
     hdr_must(up, "Call-ID", v, sizeof(v));
     assert_string_equal(v, st.call_id);
@@ -1321,9 +912,9 @@ static void test_flow_recovery(void **state)
     assert_true(param_of(v, "branch", branch, sizeof(branch)));
     assert_string_not_equal(branch, st.branch);
     ok = ok_for(up, 3600);
-    srv_send(f, ci, ok);
-    settle(f);
-    assert_int_equal(f->nua, 1);
+    edge_send(&f->edge, ci, ok);
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 1);
     assert_int_equal(regagent_count(f->ra), 1);
     free(ok);
     free(up);
