@@ -3,6 +3,9 @@
 #   make check    unit tests (ASan+UBSan), fuzz smoke, end-to-end tests
 #   make unit     unit tests only          make fuzz    fuzz smoke only
 #   make e2e      end-to-end tests only    make bench   benchmarks (prints figures)
+#   make demo     narrated demo in a throw-away network-namespace lab (root, ~2 min)
+#   make install  PREFIX=/usr/local DESTDIR=   make deb   build/sipkeep_*.deb
+#   make packaging-check   lintian, systemd unit, man pages, OpenWrt init script
 
 CC       ?= cc
 FUZZCC   ?= clang
@@ -31,7 +34,8 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps check-deps unit fuzz fuzz-build e2e check bench clean
+.PHONY: all deps check-deps unit fuzz fuzz-build e2e check bench clean \
+        install deb packaging-check
 all: deps $(BUILD)/sipkeep
 
 deps:
@@ -40,11 +44,11 @@ check-deps:
 	@sh packaging/deps.sh check
 
 $(BUILD)/sipkeep: $(LIB_OBJ) $(BUILD)/obj/src/main.o
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 # Sanitizer objects for unit tests: same warnings, no optimisation surprises.
 $(BUILD)/san/%.o: %.c
@@ -73,11 +77,36 @@ fuzz-build: check-deps $(FUZZ_BIN)
 fuzz: fuzz-build
 	@sh tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-e2e: $(BUILD)/sipkeep
+# deb: t_30_deb_install.sh installs the package built from this tree.
+e2e: $(BUILD)/sipkeep deb
 	@sh packaging/deps.sh e2e
 	@sh tests/e2e/run.sh $(BUILD)/sipkeep
 
-check: all unit fuzz e2e
+check: all unit fuzz e2e packaging-check
+
+# Not `all`: installing must not call apt-get (deps.sh).
+PREFIX  ?= /usr/local
+install: $(BUILD)/sipkeep
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/doc/sipkeep
+	install -m 0755 $(BUILD)/sipkeep $(DESTDIR)$(PREFIX)/sbin/sipkeep
+	install -m 0644 packaging/man/sipkeep.8 $(DESTDIR)$(PREFIX)/share/man/man8/sipkeep.8
+	install -m 0644 packaging/man/sipkeep.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/sipkeep.yaml.5
+	install -m 0644 config/sipkeep.yaml $(DESTDIR)$(PREFIX)/share/doc/sipkeep/sipkeep.yaml
+
+# From a copy of the tree in build/deb-src/ with packaging/debian/ as debian/.
+deb:
+	@sh packaging/deps.sh pkg
+	@sh packaging/deb.sh
+
+packaging-check: deb
+	@sh packaging/check.sh
+
+# The README's first command: deps, build, then the narrated lab (tests/demo/demo.sh).
+.PHONY: demo
+demo: all
+	@sh packaging/deps.sh e2e
+	@bash tests/demo/demo.sh $(BUILD)/sipkeep
 
 bench: all $(BENCH_BIN)
 	@sh tests/bench/run.sh $(BUILD)/sipkeep $(BENCH_BIN)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages sipkeep needs to build and test, only when missing.
-# Usage: packaging/deps.sh build|check|e2e
+# Usage: packaging/deps.sh build|check|e2e|pkg
 # Idempotent and quiet when everything is present, so `make` may call it every time.
 set -eu
 
@@ -9,13 +9,17 @@ want=build
 
 build_pkgs="gcc make pkg-config libssl-dev libyaml-dev libnetfilter-queue-dev"
 check_pkgs="$build_pkgs clang libclang-rt-14-dev libcmocka-dev"
-e2e_pkgs="$check_pkgs kamailio kamailio-outbound-modules kamailio-tls-modules sip-tester baresip-core iproute2 iptables openssl tcpdump procps conntrack"
+# pkg: make deb and make packaging-check (Debian package, lintian, the systemd
+# unit, man pages, lint and an ash run of the OpenWrt init script).
+pkg_pkgs="$build_pkgs dpkg-dev debhelper fakeroot lintian adduser systemd man-db groff-base shellcheck busybox"
+e2e_pkgs="$check_pkgs kamailio kamailio-outbound-modules kamailio-tls-modules sip-tester baresip-core iproute2 iptables openssl tcpdump procps conntrack jq"
 
 case "$want" in
     build) pkgs=$build_pkgs ;;
     check) pkgs=$check_pkgs ;;
     e2e) pkgs=$e2e_pkgs ;;
-    *) echo "deps.sh: unknown set '$want' (build|check|e2e)" >&2; exit 2 ;;
+    pkg) pkgs=$pkg_pkgs ;;
+    *) echo "deps.sh: unknown set '$want' (build|check|e2e|pkg)" >&2; exit 2 ;;
 esac
 
 missing=""

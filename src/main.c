@@ -12,6 +12,11 @@
 #include "core/addr.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/privdrop.h"
+#include "core/stats.h"
+#include "ctl/client.h"
+#include "ctl/ctl.h"
+#include "ctl/status.h"
 #include "intercept/listen.h"
 #include "proxy/router.h"
 #include "state/instid.h"
@@ -36,12 +41,19 @@ struct daemon_ctx {
     struct instid_store *ids;
     struct router *router;
     struct listener *listeners[CFG_MAX_LISTEN];
+    struct sk_stats stats;          /* counters, handed down by pointer */
+    struct ctl_server *ctl;         /* control socket (status, metrics) */
+    struct ctl_source ctl_src;
+    struct privdrop_plan priv;      /* who we run as once everything is open */
+    struct loop_timer log_timer;    /* writes rate-limit summaries when due */
 };
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: sipkeep [-c FILE] [--check-config]\n"
+            "       sipkeep status [--json] [-c FILE | -s SOCKET]\n"
+            "       sipkeep metrics [-c FILE | -s SOCKET]\n"
             "       sipkeep --version | --help\n"
             "\n"
             "Keeps RFC 5626 (SIP Outbound) flows on behalf of legacy SIP user agents.\n"
@@ -53,7 +65,8 @@ static void usage(FILE *out)
             "  -h, --help          print this help and exit\n"
             "\n"
             "Runs in the foreground; logs go to stderr or syslog (log.target).\n"
-            "SIGTERM or SIGINT stop it cleanly.\n");
+            "SIGTERM or SIGINT stop it cleanly.  `status` and `metrics` ask the\n"
+            "running daemon over its control_socket (see `sipkeep status --help`).\n");
 }
 
 /* Returns 0 to go on, 1 to exit successfully, -1 on a usage error. */
@@ -163,7 +176,8 @@ static void on_datagram(struct listener *ln, const struct listen_dgram *dg, void
 static int open_listeners(struct daemon_ctx *d)
 {
     for (size_t i = 0; i < d->cfg->n_listen; i++) {
-        int err = listener_open(&d->listeners[i], d->loop, &d->cfg->listen[i], on_datagram, d);
+        int err = listener_open(&d->listeners[i], d->loop, &d->cfg->listen[i], on_datagram, d,
+                                &d->stats);
         if (err < 0) {
             log_error("start_failed", "step=listen listen=%s err=\"%s\"",
                       d->cfg->listen[i].text, strerror(-err));
@@ -174,11 +188,152 @@ static int open_listeners(struct daemon_ctx *d)
     return 0;
 }
 
-/* Start-up order: state, then the router (TLS contexts), then the sockets
- * UAs talk to, so that nothing arrives before it can be handled. */
+static int open_control(struct daemon_ctx *d)
+{
+    int err;
+
+    d->ctl_src = (struct ctl_source){ d->router, &d->stats, d->loop, loop_now(d->loop),
+                                      SIPKEEP_VERSION };
+    err = ctl_server_open(&d->ctl, d->loop, d->cfg->control_socket, NULL, ctl_status_answer,
+                          &d->ctl_src);
+    if (err < 0)
+        log_error("start_failed", "step=control_socket path=%s err=\"%s\"",
+                  d->cfg->control_socket, strerror(-err));
+    return err;
+}
+
+/* ---- who we run as (see core/privdrop.h) ---- */
+
+/* Before anything is opened, so that a missing user fails fast. */
+static int plan_privileges(struct daemon_ctx *d)
+{
+    char err[256];
+    int rc = privdrop_plan(&d->priv, geteuid(), d->cfg->user,
+                           privdrop_caps_for_mode(d->cfg->mode), err, sizeof(err));
+
+    if (rc < 0)
+        log_error("start_failed", "step=user user=%s err=\"%s\"", d->cfg->user, err);
+    return rc;
+}
+
+/* The unprivileged daemon still writes instance-ids into state_dir and
+ * removes its control socket at exit: give it those directories when they
+ * are sipkeep's own (privdrop_hand_over refuses shared ones). */
+static void hand_over(struct daemon_ctx *d)
+{
+    const char *sock = d->cfg->control_socket, *base = strrchr(sock, '/') + 1;
+    char sockdir[108]; /* the key is validated to fit a sun_path */
+    const char *state_names[] = { "instance-ids", "instance-ids.tmp", NULL, NULL };
+    const char *sock_names[] = { base, NULL };
+    uid_t uid = d->priv.uid;
+    gid_t gid = d->priv.gid;
+
+    snprintf(sockdir, sizeof(sockdir), "%.*s", (int)(base - sock - 1), sock);
+    if (strcmp(sockdir, d->cfg->state_dir) == 0)
+        state_names[2] = base; /* the socket may live in state_dir */
+    if (privdrop_hand_over(d->cfg->state_dir, state_names, uid, gid) < 0)
+        log_debug("state_dir_kept", "dir=%s reason=\"holds other files\"", d->cfg->state_dir);
+    /* Its own file at least, for a sticky directory such as /tmp. */
+    if (lchown(sock, uid, gid) < 0)
+        log_warn("control_socket_not_handed_over", "path=%s err=\"%s\"", sock, strerror(errno));
+    if (sockdir[0] && privdrop_hand_over(sockdir, sock_names, uid, gid) < 0)
+        log_debug("control_dir_kept", "dir=%s reason=\"holds other files\"", sockdir);
+}
+
+static void log_privileges(const struct daemon_ctx *d, bool bounding_kept)
+{
+    const struct privdrop_plan *p = &d->priv;
+    char caps[64];
+
+    privdrop_caps_format(p->caps, caps, sizeof(caps));
+    if (p->action == PRIVDROP_SWITCH)
+        log_info("privileges_dropped", "user=%s uid=%lu gid=%lu caps=%s%s", p->user,
+                 (unsigned long)p->uid, (unsigned long)p->gid, caps,
+                 bounding_kept ? " bounding=kept" : "");
+    else if (p->action == PRIVDROP_STAY_ROOT)
+        log_warn("privileges_kept", "user=root uid=0 reason=\"user: root\"");
+    else
+        log_info("privileges_kept", "user=%s uid=%lu caps=%s reason=not_root", p->user,
+                 (unsigned long)p->uid, caps);
+}
+
+/* After every socket is open: from here on the daemon runs as d->priv. */
+static int drop_privileges(struct daemon_ctx *d)
+{
+    bool bounding_kept = false;
+    int rc;
+
+    if (d->priv.action == PRIVDROP_SWITCH)
+        hand_over(d);
+    rc = privdrop_apply(&d->priv, &bounding_kept);
+    if (rc < 0) {
+        log_error("start_failed", "step=privileges user=%s err=\"%s\"", d->priv.user,
+                  strerror(-rc));
+        return rc;
+    }
+    log_privileges(d, bounding_kept);
+    /* Checked now rather than when the first new phone appears. */
+    if (access(d->cfg->state_dir, W_OK | X_OK) < 0) {
+        rc = -errno;
+        log_error("start_failed", "step=state_dir dir=%s user=%s err=\"%s\" hint=\"%s\"",
+                  d->cfg->state_dir, d->priv.user, strerror(-rc),
+                  d->priv.action == PRIVDROP_SWITCH
+                      ? "sipkeep hands state_dir over only when it holds nothing but its "
+                        "own files: chown it to the user or give sipkeep a directory of "
+                        "its own"
+                      : "make it writable for the user sipkeep runs as");
+    }
+    return rc;
+}
+
+/* "mode=proxy services=1 flows_per_ua=2 listen=udp:...,udp:..." for the
+ * first and the last start-up line.  A UA uses the flows of one service:
+ * one per outbound proxy of it, so the count is a range over services. */
+static void format_summary(const struct cfg *c, char *buf, size_t sz)
+{
+    size_t lo = SIZE_MAX, hi = 0, pos;
+
+    for (size_t i = 0; i < c->n_services; i++) {
+        lo = c->services[i].n_outbound_proxies < lo ? c->services[i].n_outbound_proxies : lo;
+        hi = c->services[i].n_outbound_proxies > hi ? c->services[i].n_outbound_proxies : hi;
+    }
+    pos = (size_t)snprintf(buf, sz, "mode=%s services=%zu flows_per_ua=%zu",
+                           c->mode == CFG_MODE_PROXY ? "proxy" : "transparent",
+                           c->n_services, lo == SIZE_MAX ? 0 : lo);
+    if (hi > lo && pos < sz)
+        pos += (size_t)snprintf(buf + pos, sz - pos, "-%zu", hi);
+    for (size_t i = 0; i < c->n_listen && pos < sz; i++)
+        pos += (size_t)snprintf(buf + pos, sz - pos, "%s%s", i ? "," : " listen=",
+                                c->listen[i].text);
+}
+
+/* ---- log rate-limit summaries ---- */
+
+static void on_log_timer(struct loop_timer *t)
+{
+    struct daemon_ctx *d = container_of(t, struct daemon_ctx, log_timer);
+    int64_t next = log_flush_suppressed();
+
+    if (next >= 0)
+        loop_timer_set(d->loop, &d->log_timer, (uint64_t)next);
+}
+
+/* log.c tells when a name starts being suppressed; its summary is due at
+ * the end of its window.  An armed timer re-arms itself for later ones. */
+static void on_log_pending(void *arg, uint64_t delay_ms)
+{
+    struct daemon_ctx *d = arg;
+
+    if (!loop_timer_armed(&d->log_timer))
+        loop_timer_set(d->loop, &d->log_timer, delay_ms);
+}
+
+/* Start-up order: state, then the router (TLS contexts), the control
+ * socket, then the sockets UAs talk to, so that nothing arrives before it
+ * can be handled. */
 static int start_services(struct daemon_ctx *d)
 {
-    struct router_env env = { d->loop, d->cfg, NULL, send_ua, d };
+    struct router_env env = { d->loop, d->cfg, NULL, send_ua, d, &d->stats };
     char err[512] = "";
     int rc;
 
@@ -199,11 +354,13 @@ static int start_services(struct daemon_ctx *d)
         log_error("start_failed", "step=router err=\"%s\"", err[0] ? err : strerror(-rc));
         return rc;
     }
-    return open_listeners(d);
+    rc = open_control(d);
+    return rc < 0 ? rc : open_listeners(d);
 }
 
 static void stop_services(struct daemon_ctx *d)
 {
+    ctl_server_free(d->ctl);
     for (size_t i = 0; i < CFG_MAX_LISTEN; i++)
         listener_free(d->listeners[i]);
     router_free(d->router);
@@ -212,25 +369,40 @@ static void stop_services(struct daemon_ctx *d)
 
 static int run(struct daemon_ctx *d)
 {
-    int err = loop_new(&d->loop, NULL);
+    char summary[1400]; /* CFG_MAX_LISTEN listen texts fit */
+    bool ran = false;
+    int err;
 
+    format_summary(d->cfg, summary, sizeof(summary));
+    log_info("starting", "version=%s config=%s %s user=%s", SIPKEEP_VERSION, d->config_path,
+             summary, d->cfg->user);
+    if (plan_privileges(d) < 0)
+        return -1;
+    err = loop_new(&d->loop, NULL);
     if (err < 0) {
         log_error("start_failed", "step=loop err=\"%s\"", strerror(-err));
         return err;
     }
+    loop_timer_init(&d->log_timer, on_log_timer);
+    log_set_pending_hook(on_log_pending, d);
     err = setup_signals(d);
     if (err < 0)
         log_error("start_failed", "step=signals err=\"%s\"", strerror(-err));
     else
         err = start_services(d);
+    if (!err)
+        err = drop_privileges(d);
     if (!err) {
-        log_info("started", "version=%s config=%s mode=%s services=%zu", SIPKEEP_VERSION,
-                 d->config_path, d->cfg->mode == CFG_MODE_PROXY ? "proxy" : "transparent",
-                 d->cfg->n_services);
+        log_info("started", "version=%s %s user=%s", SIPKEEP_VERSION, summary, d->priv.user);
         err = loop_run(d->loop);
-        log_info("stopped", NULL);
+        ran = true;
     }
     stop_services(d);
+    log_set_pending_hook(NULL, NULL);
+    loop_timer_cancel(d->loop, &d->log_timer);
+    log_flush_all(); /* what the rate limit still holds, before the last line */
+    if (ran)
+        log_info("stopped", NULL);
     if (d->sigfd >= 0) {
         loop_fd_del(d->loop, &d->sigh);
         close(d->sigfd);
@@ -243,8 +415,11 @@ int main(int argc, char **argv)
 {
     struct options o;
     struct daemon_ctx d = { .sigfd = -1 };
-    int rc = parse_args(argc, argv, &o);
+    int rc;
 
+    if (argc > 1 && ctl_cli_is_command(argv[1]))
+        return ctl_cli_main(argc - 1, argv + 1, DEFAULT_CONFIG);
+    rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     if (load_config(o.config, &d.cfg) < 0)
@@ -255,6 +430,7 @@ int main(int argc, char **argv)
         return 0;
     }
     log_setup(d.cfg->log.level, d.cfg->log.target, "sipkeep");
+    log_set_rate_limit(true);
     d.config_path = o.config;
     rc = run(&d);
     cfg_free(d.cfg);

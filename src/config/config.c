@@ -119,6 +119,8 @@ void cfg_free(struct cfg *cfg)
         free(cfg->listen[i].text);
     free(cfg->listen);
     free(cfg->state_dir);
+    free(cfg->control_socket);
+    free(cfg->user);
     free(cfg->ua.allow);
     for (size_t i = 0; i < cfg->n_services; i++)
         free_service(&cfg->services[i]);

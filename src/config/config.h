@@ -37,6 +37,8 @@
 #define CFG_SERVICE_NAME_MAX 32
 #define CFG_MAX_FILE_SIZE (1024 * 1024) /* cfg_load_file refuses larger files */
 #define CFG_KEEPALIVE_AUTO 0u           /* keepalive.interval: "auto" */
+#define CFG_DEFAULT_CONTROL_SOCKET "/run/sipkeep/sipkeep.sock"
+#define CFG_USER_MAX 32                 /* user: longest name (useradd's limit) */
 
 enum cfg_mode { CFG_MODE_PROXY, CFG_MODE_TRANSPARENT };
 enum cfg_transport { CFG_TRANSPORT_UDP, CFG_TRANSPORT_TCP, CFG_TRANSPORT_TLS };
@@ -107,6 +109,11 @@ struct cfg {
     struct cfg_ua ua;
     struct cfg_service *services; /* 1..CFG_MAX_SERVICES entries */
     size_t n_services;
+    char *control_socket;      /* absolute path of the status/metrics socket
+                                  (fits a sockaddr_un) */
+    char *user;                /* account to run as when started as root
+                                  ([A-Za-z0-9._-], 1..CFG_USER_MAX, not
+                                  starting with '-'); "root" keeps root */
 };
 
 /* Parses and validates the YAML in data[0..len) (need not be NUL-terminated);

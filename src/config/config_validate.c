@@ -175,6 +175,40 @@ static int val_abspath(const struct cfg_key *k, struct slice v, void *dst,
     return dup_slice(v, dst);
 }
 
+/* An absolute path that fits a UNIX socket address (sun_path: 108 bytes
+ * with its NUL). */
+static int val_sockpath(const struct cfg_key *k, struct slice v, void *dst,
+                        char *why, size_t whysz)
+{
+    char q[QSZ];
+
+    if (v.n >= 108)
+        return why_fmt(why, whysz, "must be shorter than 108 bytes, a UNIX socket "
+                       "path limit (got '%s')", cfg_quote(v, q, sizeof(q)));
+    return val_abspath(k, v, dst, why, whysz);
+}
+
+/* A user name as useradd accepts it (portable subset), so that a typo
+ * shows up here rather than as a failed lookup at start. */
+static int val_user(const struct cfg_key *k, struct slice v, void *dst,
+                    char *why, size_t whysz)
+{
+    char q[QSZ];
+    bool ok = v.n >= 1 && v.n <= CFG_USER_MAX && v.p[0] != '-';
+
+    (void)k;
+    for (size_t i = 0; ok && i < v.n; i++) {
+        char ch = v.p[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+             (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+    }
+    if (!ok)
+        return why_fmt(why, whysz, "must be a user name: 1-%d of A-Z a-z 0-9 . _ -, "
+                       "not starting with - (got '%s')", CFG_USER_MAX,
+                       cfg_quote(v, q, sizeof(q)));
+    return dup_slice(v, dst);
+}
+
 static int val_name(const struct cfg_key *k, struct slice v, void *dst,
                     char *why, size_t whysz)
 {
@@ -625,6 +659,8 @@ static const struct cfg_key root_keys[] = {
     SEQ(struct cfg, services, struct cfg_service, .map = &service_schema,
         .flags = CFG_K_REQUIRED, .min = 1, .max = CFG_MAX_SERVICES,
         .hint = "configure at least one SIP service"),
+    SCALAR(struct cfg, control_socket, val_sockpath, .def = CFG_DEFAULT_CONTROL_SOCKET),
+    SCALAR(struct cfg, user, val_user, .def = "sipkeep"),
 };
 _Static_assert(sizeof(root_keys) / sizeof(root_keys[0]) <= CFG_MAX_KEYS, "root");
 const struct cfg_schema cfg_schema_root = {

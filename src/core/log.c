@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,12 +12,32 @@
 
 #define LOG_LINE_MAX 2048
 #define LOG_SIP_MAX 8192
+/* Distinct event names the rate limiter tracks at once.  sipkeep's names
+ * are a fixed set from the code, well under this; when the table is full
+ * and no window has ended, a new name is let through untracked. */
+#define RATE_SLOTS 64
+#define RATE_NAME_MAX 48 /* longer names are let through untracked */
+
+/* One event name's current window. */
+struct rate_slot {
+    char name[RATE_NAME_MAX]; /* "" when free */
+    uint64_t start_ms;        /* window start */
+    unsigned lines;           /* written in this window */
+    unsigned suppressed;      /* counted, not written */
+    enum log_level worst;     /* most severe suppressed level */
+};
 
 /* Process-wide sink; see the note in log.h. */
 static struct {
     enum log_level level;
     enum log_target target;
-} sink = { LOG_LVL_INFO, LOG_TARGET_STDERR };
+    bool rate_on;
+    uint64_t (*now_ms)(void *ctx);
+    void *now_ctx;
+    log_pending_fn pending;
+    void *pending_arg;
+    struct rate_slot slots[RATE_SLOTS];
+} sink = { .level = LOG_LVL_INFO, .target = LOG_TARGET_STDERR };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -24,6 +45,7 @@ void log_setup(enum log_level level, enum log_target target, const char *ident)
 {
     sink.level = level;
     sink.target = target;
+    memset(sink.slots, 0, sizeof(sink.slots));
     if (target == LOG_TARGET_SYSLOG)
         openlog(ident ? ident : "sipkeep", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -113,11 +135,148 @@ static void vlog_event(enum log_level level, const char *event, const char *extr
     emit(level, line);
 }
 
+/* ---- rate limit ---- */
+
+static uint64_t mono_ms(void *ctx)
+{
+    struct timespec ts;
+
+    (void)ctx;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void log_set_rate_limit(bool on)
+{
+    sink.rate_on = on;
+}
+
+void log_set_clock(uint64_t (*now_ms)(void *ctx), void *ctx)
+{
+    sink.now_ms = now_ms;
+    sink.now_ctx = ctx;
+}
+
+void log_set_pending_hook(log_pending_fn fn, void *arg)
+{
+    sink.pending = fn;
+    sink.pending_arg = arg;
+}
+
+static uint64_t rate_now(void)
+{
+    return sink.now_ms ? sink.now_ms(sink.now_ctx) : mono_ms(NULL);
+}
+
+static void log_unlimited(enum log_level level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void log_unlimited(enum log_level level, const char *event, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog_event(level, event, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+/* Writes the slot's summary, if it has one, and starts a new window at now. */
+static void rate_roll(struct rate_slot *r, uint64_t now)
+{
+    if (r->suppressed)
+        log_unlimited(r->worst, "log_suppressed", "name=%s count=%u window_s=%u", r->name,
+                      r->suppressed, LOG_RATE_WINDOW_MS / 1000u);
+    r->start_ms = now;
+    r->lines = 0;
+    r->suppressed = 0;
+    r->worst = LOG_LVL_INFO;
+}
+
+static bool rate_ended(const struct rate_slot *r, uint64_t now)
+{
+    return now - r->start_ms >= LOG_RATE_WINDOW_MS;
+}
+
+/* The slot of event: its own, else a free one, else one whose window has
+ * ended (its summary written first); NULL when every slot is busy. */
+static struct rate_slot *rate_slot(const char *event, uint64_t now)
+{
+    struct rate_slot *spare = NULL;
+
+    for (size_t i = 0; i < RATE_SLOTS; i++) {
+        struct rate_slot *r = &sink.slots[i];
+
+        if (strcmp(r->name, event) == 0 && r->name[0])
+            return r;
+        if (!spare && (!r->name[0] || rate_ended(r, now)))
+            spare = r;
+    }
+    if (spare) {
+        rate_roll(spare, now);
+        snprintf(spare->name, sizeof(spare->name), "%s", event);
+    }
+    return spare;
+}
+
+/* Whether a warn/info line of event may be written now. */
+static bool rate_admit(enum log_level level, const char *event)
+{
+    uint64_t now = rate_now();
+    struct rate_slot *r;
+
+    if (strlen(event) >= RATE_NAME_MAX || !(r = rate_slot(event, now)))
+        return true;
+    if (rate_ended(r, now))
+        rate_roll(r, now);
+    if (r->lines < LOG_RATE_BURST) {
+        r->lines++;
+        return true;
+    }
+    if (level < r->worst)
+        r->worst = level;
+    if (r->suppressed++ == 0 && sink.pending)
+        sink.pending(sink.pending_arg, r->start_ms + LOG_RATE_WINDOW_MS - now);
+    return false;
+}
+
+int64_t log_flush_suppressed(void)
+{
+    uint64_t now = rate_now();
+    int64_t next = -1;
+
+    for (size_t i = 0; i < RATE_SLOTS; i++) {
+        struct rate_slot *r = &sink.slots[i];
+
+        if (!r->suppressed)
+            continue;
+        if (rate_ended(r, now)) {
+            rate_roll(r, now);
+        } else {
+            int64_t due = (int64_t)(r->start_ms + LOG_RATE_WINDOW_MS - now);
+            if (next < 0 || due < next)
+                next = due;
+        }
+    }
+    return next;
+}
+
+void log_flush_all(void)
+{
+    uint64_t now = rate_now();
+
+    for (size_t i = 0; i < RATE_SLOTS; i++)
+        if (sink.slots[i].suppressed)
+            rate_roll(&sink.slots[i], now);
+}
+
 void log_event(enum log_level level, const char *event, const char *fmt, ...)
 {
     va_list ap;
 
     if (!log_enabled(level))
+        return;
+    if (sink.rate_on && (level == LOG_LVL_WARN || level == LOG_LVL_INFO) &&
+        !rate_admit(level, event))
         return;
     va_start(ap, fmt);
     vlog_event(level, event, NULL, 0, fmt, ap);

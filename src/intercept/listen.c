@@ -17,6 +17,7 @@ struct listener {
     const struct cfg_listen *cfg;
     listen_cb cb;
     void *arg;
+    struct sk_stats *stats;         /* may be NULL */
     char buf[LISTEN_MAX_DGRAM + 1]; /* +1 to see oversize without MSG_TRUNC games */
 };
 
@@ -105,7 +106,9 @@ static void on_readable(struct loop_fd *h, unsigned events)
             log_warn("udp_recv_failed", "listen=%s err=\"%s\"", ln->cfg->text, strerror((int)-n));
             return;
         }
+        SK_STAT_INC(ln->stats, msg_ua_in);
         if ((size_t)n > LISTEN_MAX_DGRAM) {
+            SK_STAT_INC(ln->stats, parse_errors);
             log_info("ua_datagram_dropped", "listen=%s reason=oversized len=%zd", ln->cfg->text, n);
             continue;
         }
@@ -116,7 +119,7 @@ static void on_readable(struct loop_fd *h, unsigned events)
 }
 
 int listener_open(struct listener **out, struct loop *l, const struct cfg_listen *lc,
-                  listen_cb cb, void *arg)
+                  listen_cb cb, void *arg, struct sk_stats *stats)
 {
     struct listener *ln = calloc(1, sizeof(*ln));
     int fd, err;
@@ -132,6 +135,7 @@ int listener_open(struct listener **out, struct loop *l, const struct cfg_listen
     ln->cfg = lc;
     ln->cb = cb;
     ln->arg = arg;
+    ln->stats = stats;
     loop_fd_init(&ln->h, on_readable);
     err = loop_fd_add(l, &ln->h, fd, LOOP_READ);
     if (err < 0) {
@@ -163,6 +167,7 @@ int listener_send(struct listener *ln, const void *buf, size_t len,
 
     if (n < 0)
         return -errno;
+    SK_STAT_INC(ln->stats, msg_ua_out);
     return (size_t)n == len ? 0 : -EMSGSIZE;
 }
 

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "core/loop.h"
+#include "core/stats.h"
 
 /* The largest SIP datagram accepted from a UA (RFC 3261 §18.1.1 keeps UDP
  * messages well below this; anything larger is garbage or an attack). */
@@ -35,10 +36,11 @@ struct listen_dgram {
 typedef void (*listen_cb)(struct listener *ln, const struct listen_dgram *d, void *arg);
 
 /* Opens and binds a non-blocking UDP socket for lc and registers it with
- * the loop.  Returns 0 and *out, or -errno (e.g. -EADDRINUSE, -EACCES) with
+ * the loop.  stats (may be NULL) counts datagrams in and out and oversized
+ * ones.  Returns 0 and *out, or -errno (e.g. -EADDRINUSE, -EACCES) with
  * nothing left open. */
 int listener_open(struct listener **out, struct loop *l, const struct cfg_listen *lc,
-                  listen_cb cb, void *arg);
+                  listen_cb cb, void *arg, struct sk_stats *stats);
 /* Unregisters, closes and frees (NULL is fine). */
 void listener_free(struct listener *ln);
 

@@ -39,8 +39,10 @@ struct flow {
     struct flow_rng rng;
     const struct flow_cbs *cbs;
     void *arg;
+    struct sk_stats *stats;       /* may be NULL */
 
     enum flow_state state;
+    uint64_t state_since;         /* loop time of the last state change */
     struct stream *s;             /* non-NULL in CONNECTING..ACTIVE */
     /* REGISTERING: registration timeout; BACKOFF: next attempt; any
      * other state: a failure noticed inside an owner's call (why[0]). */
@@ -56,6 +58,9 @@ struct flow {
                                      with a working flow dying */
     bool pong_grace;              /* t_pong is in its grace period */
     bool warned_no_outbound;
+    bool ping_out;                /* a ping awaits its pong (RTT) */
+    uint64_t ping_sent;           /* loop time of that ping */
+    int64_t rtt_ms;               /* last ping->pong time, -1: none */
     char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
 };
 
@@ -159,11 +164,20 @@ static bool others_working(const struct flow *f)
     return f->cbs->others_working && f->cbs->others_working(f, f->arg);
 }
 
+/* Every state change goes through here, so status can tell how long a
+ * flow has been in its state. */
+static void set_state(struct flow *f, enum flow_state s)
+{
+    f->state = s;
+    f->state_since = loop_now(f->loop);
+}
+
 /* Closes the connection and disarms every timer. */
 static void close_io(struct flow *f)
 {
     stream_free(f->s);
     f->s = NULL;
+    f->ping_out = false;
     loop_timer_cancel(f->loop, &f->t_state);
     loop_timer_cancel(f->loop, &f->t_ka);
     loop_timer_cancel(f->loop, &f->t_pong);
@@ -176,6 +190,8 @@ static void close_io(struct flow *f)
  * received". */
 static void become_working(struct flow *f)
 {
+    if (f->failures > 0)
+        SK_STAT_INC(f->stats, flow_recoveries);
     f->working = true;
     f->failures = 0;
     f->lost_working = false;
@@ -212,7 +228,7 @@ static void flow_failed(struct flow *f, const char *why)
     if (f->failures < UINT_MAX)
         f->failures++;
     wait = flow_backoff_ms(&f->rc, backoff_row(f), others_working(f), rng_next(f));
-    f->state = FLOW_BACKOFF;
+    set_state(f, FLOW_BACKOFF);
     if (loop_timer_set(f->loop, &f->t_state, wait) < 0)
         log_error("flow_stuck", "reg_id=%u proxy=%s reason=\"no memory for the retry timer\"",
                   f->reg_id, f->proxy->uri);
@@ -242,7 +258,7 @@ static void st_connected(struct stream *s, void *arg)
     struct sockaddr_storage local;
     char buf[ADDR_STR_MAX];
 
-    f->state = FLOW_REGISTERING;
+    set_state(f, FLOW_REGISTERING);
     if (loop_timer_set(f->loop, &f->t_state, FLOW_REG_TIMEOUT_MS) < 0 ||
         stream_local_addr(s, &local) < 0) {
         defer_failure(f, "cannot arm the registration timer or read the local address");
@@ -258,6 +274,7 @@ static void st_message(struct stream *s, const char *msg, size_t len, void *arg)
     struct flow *f = arg;
 
     (void)s;
+    SK_STAT_INC(f->stats, msg_flow_in);
     f->cbs->on_message(f, msg, len, f->arg); /* last: it may free f */
 }
 
@@ -266,6 +283,10 @@ static void st_pong(struct stream *s, void *arg)
     struct flow *f = arg;
 
     (void)s;
+    if (f->ping_out) {
+        f->rtt_ms = (int64_t)(loop_now(f->loop) - f->ping_sent);
+        f->ping_out = false;
+    }
     f->pong_seen = true;
     f->pong_grace = false;
     loop_timer_cancel(f->loop, &f->t_pong);
@@ -359,7 +380,7 @@ static void connect_now(struct flow *f)
     char why[FLOW_WHY_MAX], buf[ADDR_STR_MAX];
     int err;
 
-    f->state = FLOW_CONNECTING;
+    set_state(f, FLOW_CONNECTING);
     err = resolve(f->proxy, &dst, &len, why, sizeof(why));
     if (err == 0) {
         err = stream_open(&f->s, f->loop, (const struct sockaddr *)&dst, len, f->tls,
@@ -385,8 +406,10 @@ static void on_state_timer(struct loop_timer *t)
 
     if (f->why[0])
         flow_failed(f, f->why);
-    else if (f->state == FLOW_REGISTERING)
+    else if (f->state == FLOW_REGISTERING) {
+        SK_STAT_INC(f->stats, reg_failed);
         flow_failed(f, "registration timed out (no final response within 32 s)");
+    }
     else if (f->state == FLOW_BACKOFF)
         connect_now(f);
 }
@@ -403,6 +426,12 @@ static void on_ka_timer(struct loop_timer *t)
         snprintf(why, sizeof(why), "keep-alive send failed: %s", strerror(-err));
         flow_failed(f, why);
         return;
+    }
+    SK_STAT_INC(f->stats, ka_sent);
+    /* The RTT is timed from the oldest unanswered ping. */
+    if (!f->ping_out) {
+        f->ping_out = true;
+        f->ping_sent = loop_now(f->loop);
     }
     if (expect_pong(f) && !loop_timer_armed(&f->t_pong)) {
         f->pong_grace = false;
@@ -436,6 +465,7 @@ static void on_pong_timer(struct loop_timer *t)
     }
     snprintf(why, sizeof(why), "no pong within %u s of the keep-alive ping (RFC 5626 §4.4.1)",
              pong_timeout_s(f));
+    SK_STAT_INC(f->stats, ka_lost);
     flow_failed(f, why);
 }
 
@@ -471,7 +501,9 @@ int flow_new(struct flow **out, const struct flow_params *p)
     f->rng = p->rng;
     f->cbs = p->cbs;
     f->arg = p->arg;
-    f->state = FLOW_IDLE;
+    f->stats = p->stats;
+    f->rtt_ms = -1;
+    set_state(f, FLOW_IDLE);
     loop_timer_init(&f->t_state, on_state_timer);
     loop_timer_init(&f->t_ka, on_ka_timer);
     loop_timer_init(&f->t_pong, on_pong_timer);
@@ -510,6 +542,8 @@ int flow_send(struct flow *f, const void *buf, size_t len)
     if (!f->s || (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE))
         return -ENOTCONN;
     err = stream_send(f->s, buf, len);
+    if (err == 0)
+        SK_STAT_INC(f->stats, msg_flow_out);
     /* stream.h: -ENOBUFS means the proxy is not reading; other errors
      * reach us through on_close. */
     if (err == -ENOBUFS)
@@ -555,7 +589,7 @@ void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s)
         warn_no_outbound(f);
     if (f->state == FLOW_REGISTERING) {
         loop_timer_cancel(f->loop, &f->t_state);
-        f->state = FLOW_ACTIVE;
+        set_state(f, FLOW_ACTIVE);
         /* Without pongs to wait for, the registration is the success. */
         if (!expect_pong(f))
             become_working(f);
@@ -612,4 +646,18 @@ int flow_local_addr(const struct flow *f, struct sockaddr_storage *out)
     if (!f->s || (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE))
         return -ENOTCONN;
     return stream_local_addr(f->s, out);
+}
+
+void flow_get_info(const struct flow *f, struct flow_info *out)
+{
+    uint64_t now = loop_now(f->loop);
+
+    out->state = f->state;
+    out->since_ms = now >= f->state_since ? now - f->state_since : 0;
+    out->rtt_ms = f->rtt_ms;
+    out->flow_timer = f->flow_timer;
+    out->failures = f->failures;
+    out->retry_in_ms = -1;
+    if (f->state == FLOW_BACKOFF && loop_timer_armed(&f->t_state))
+        out->retry_in_ms = f->t_state.due_ms > now ? (int64_t)(f->t_state.due_ms - now) : 0;
 }

@@ -40,6 +40,7 @@
 
 #include "config/config.h"
 #include "core/loop.h"
+#include "core/stats.h"
 
 /* RFC 5626 §4.4.1: without Flow-Timer, keep-alives every 95-120 s. */
 #define FLOW_KA_DEFAULT_MIN_MS 95000u
@@ -99,6 +100,8 @@ struct flow_params {
     struct flow_rng rng;                /* next == NULL: getrandom-seeded */
     const struct flow_cbs *cbs;         /* referenced, must outlive the flow */
     void *arg;
+    struct sk_stats *stats;             /* counters (keep-alives, messages,
+                                           recoveries, timeouts); may be NULL */
 };
 
 /* Creates an IDLE flow.  Returns 0, -EINVAL (missing callbacks, TLS proxy
@@ -155,6 +158,20 @@ const struct cfg_proxy *flow_proxy(const struct flow *f);
 unsigned flow_consecutive_failures(const struct flow *f);
 /* The local address of the current connection; -ENOTCONN when down. */
 int flow_local_addr(const struct flow *f, struct sockaddr_storage *out);
+
+/* A read-only snapshot for status output. */
+struct flow_info {
+    enum flow_state state;
+    uint64_t since_ms;       /* time spent in this state so far */
+    int64_t rtt_ms;          /* last keep-alive ping->pong time, -1: none yet
+                                (kept across reconnects: the proxy's last) */
+    unsigned flow_timer;     /* Flow-Timer of the last 2xx, 0: none */
+    unsigned failures;       /* as flow_consecutive_failures() */
+    int64_t retry_in_ms;     /* BACKOFF: time until the next attempt; else -1 */
+};
+
+/* Fills *out for f at the loop's current time. */
+void flow_get_info(const struct flow *f, struct flow_info *out);
 
 /* The §4.5 wait in ms for Appendix A row `failures` (the number of failed
  * attempts, see the top of this file; 0 gives 0), with `others_working`

@@ -53,6 +53,50 @@ const struct ua_addr *binding_ua(const struct binding *b)
     return &b->ua;
 }
 
+const struct binding *regagent_next(const struct regagent *ra, const struct binding *prev)
+{
+    return prev ? prev->next_all : ra->all;
+}
+
+const char *binding_aor(const struct binding *b)
+{
+    return b->aor;
+}
+
+const char *binding_contact(const struct binding *b)
+{
+    return b->contact_uri;
+}
+
+const char *binding_instance(const struct binding *b)
+{
+    return b->third_party ? NULL : b->instance;
+}
+
+const struct cfg_service *binding_service(const struct binding *b)
+{
+    return b->svc;
+}
+
+int64_t binding_expires_in_ms(const struct binding *b)
+{
+    uint64_t now = loop_now(b->ra->env.loop);
+
+    if (b->removing || !loop_timer_armed(&b->expiry))
+        return -1;
+    return b->expiry.due_ms > now ? (int64_t)(b->expiry.due_ms - now) : 0;
+}
+
+size_t binding_nflows(const struct binding *b)
+{
+    return b->nflows;
+}
+
+const struct flow *binding_flow(const struct binding *b, unsigned idx)
+{
+    return idx < b->nflows ? b->flows[idx].flow : NULL;
+}
+
 /* user@host of a sip/sips URI, for comparing AORs regardless of params. */
 static bool same_aor(struct slice a, struct slice b)
 {
@@ -248,6 +292,7 @@ static void on_flow_message(struct flow *f, const char *msg, size_t len, void *a
         return;
     err = sipmsg_parse(m, msg, len, SIPMSG_F_STREAM);
     if (err < 0) {
+        SK_STAT_INC(rf->b->ra->env.stats, parse_errors);
         log_info("flow_msg_dropped", "binding=%" PRIu32 " reg_id=%u reason=\"%s\"",
                  rf->b->id, rf->idx + 1, sipmsg_strerror(m->err));
     } else if (!m->is_request && top_via_branch_is(m, rf->branch)) {
@@ -326,6 +371,7 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
     uint32_t clamp = b->ra->env.cfg->ua.register_expires;
     uint32_t ua_granted = granted < clamp ? granted : clamp;
 
+    SK_STAT_INC(b->ra->env.stats, reg_ok);
     if (b->removing) {
         if (b->ua_waiting)
             answer_ua(b, m, 0);
@@ -350,6 +396,8 @@ static void reg_failure(struct reg_flow *rf, const struct sipmsg *m)
     bool challenge = m->status == 401 || m->status == 407;
 
     snprintf(reason, sizeof(reason), "REGISTER answered %u", m->status);
+    if (!challenge)
+        SK_STAT_INC(b->ra->env.stats, reg_failed);
     log_warn("register_failed", "binding=%" PRIu32 " reg_id=%u aor=%s status=%u%s", b->id,
              rf->idx + 1, b->aor, m->status,
              m->status == 439 ? " hint=\"first hop lacks outbound support (RFC 5626 §11.6)\"" : "");
@@ -418,7 +466,7 @@ static int binding_flows_new(struct binding *b, SSL_CTX *tls)
             .reg_id = (unsigned)i + 1, .tls = tls, .keepalive = svc->keepalive,
             .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
                           FLOW_BACKOFF_MAX },
-            .cbs = &reg_flow_cbs, .arg = rf,
+            .cbs = &reg_flow_cbs, .arg = rf, .stats = b->ra->env.stats,
         };
         int err;
 

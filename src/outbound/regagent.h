@@ -24,6 +24,8 @@
 #include "config/config.h"
 #include "core/addr.h"
 #include "core/loop.h"
+#include "core/stats.h"
+#include "outbound/flow.h"
 #include "sip/msg.h"
 #include "state/instid.h"
 
@@ -44,6 +46,9 @@ struct regagent_env {
     void (*flow_msg)(struct binding *b, unsigned flow_idx, const struct sipmsg *m,
                      void *arg);
     void *arg;
+    /* Counters (registrations, parse errors; handed on to the flows); may
+     * be NULL. */
+    struct sk_stats *stats;
 };
 
 /* Creates an agent; env is copied.  Returns 0, -ENOMEM. */
@@ -67,8 +72,27 @@ struct binding *regagent_binding(struct regagent *ra, uint32_t id);
 /* Number of bindings (for status and benchmarks). */
 size_t regagent_count(const struct regagent *ra);
 
+/* Iterates over the bindings, newest first: prev NULL gives the first,
+ * NULL means no more.  Read-only; nothing may change between calls (one
+ * walk within one event-loop callback). */
+const struct binding *regagent_next(const struct regagent *ra, const struct binding *prev);
+
 uint32_t binding_id(const struct binding *b);
 const struct ua_addr *binding_ua(const struct binding *b);
+
+/* Read-only views for status output; strings belong to the binding. */
+const char *binding_aor(const struct binding *b);          /* To URI as the UA wrote it */
+const char *binding_contact(const struct binding *b);      /* the UA's Contact URI */
+/* "urn:uuid:..." sent upstream as +sip.instance, or NULL for a third-party
+ * registration (From != To, §4.2.3: no instance-id is sent). */
+const char *binding_instance(const struct binding *b);
+const struct cfg_service *binding_service(const struct binding *b);
+/* Milliseconds until the binding lapses without a UA refresh, -1 if its
+ * removal is under way. */
+int64_t binding_expires_in_ms(const struct binding *b);
+size_t binding_nflows(const struct binding *b);
+/* Flow idx (reg-id idx + 1), idx < binding_nflows(b). */
+const struct flow *binding_flow(const struct binding *b, unsigned idx);
 /* Picks the flow to send a UA request on (§4.3: any working flow, lowest
  * reg-id first; else any flow whose transport is up).  Returns 0 and *idx,
  * or -ENOTCONN when no flow is up. */

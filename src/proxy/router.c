@@ -291,6 +291,7 @@ static void ua_request(struct router *r, const struct sipmsg *m, const struct ua
         from = fa.uri;
     b = regagent_find_ua(r->ra, (const struct sockaddr *)&ua->src, from);
     if (!b) {
+        SK_STAT_INC(r->env.stats, policy_drops);
         reply(r, m, ua, 403, "UA has no registration through sipkeep");
         return;
     }
@@ -376,6 +377,7 @@ void router_from_ua(struct router *r, const char *buf, size_t len, const struct 
     const struct cfg_service *svc;
 
     if (!cfg_ua_allowed(r->env.cfg, (const struct sockaddr *)&ua->src)) {
+        SK_STAT_INC(r->env.stats, policy_drops);
         log_info("ua_denied", "src=%s reason=\"not in ua.allow\"",
                  addr_format((const struct sockaddr *)&ua->src, true, who, sizeof(who)));
         return;
@@ -386,18 +388,21 @@ void router_from_ua(struct router *r, const char *buf, size_t len, const struct 
     if (!m)
         return;
     if (sipmsg_parse(m, buf, len, 0) < 0) {
+        SK_STAT_INC(r->env.stats, parse_errors);
         log_info("ua_msg_dropped", "src=%s reason=\"%s\" offset=%zu len=%zu",
                  addr_format((const struct sockaddr *)&ua->src, true, who, sizeof(who)),
                  sipmsg_strerror(m->err), m->err_off, len);
     } else if (!m->is_request) {
         ua_response(r, m, ua);
     } else if (slice_eq(m->method, SLICE_LIT("REGISTER"))) {
-        if (sipuri_parse(&u, m->ruri) < 0)
+        if (sipuri_parse(&u, m->ruri) < 0) {
             reply(r, m, ua, 416, "Request-URI is not a sip/sips URI");
-        else if (!(svc = cfg_service_for_domain(r->env.cfg, u.host)))
+        } else if (!(svc = cfg_service_for_domain(r->env.cfg, u.host))) {
+            SK_STAT_INC(r->env.stats, policy_drops);
             reply(r, m, ua, 404, "no service for this domain");
-        else
+        } else {
             regagent_register(r->ra, svc, m, ua);
+        }
     } else {
         ua_request(r, m, ua);
     }
@@ -513,7 +518,7 @@ int router_new(struct router **out, const struct router_env *env, char *err, siz
         r->env = *env;
         r->secret = rand_u64();
         ra_env = (struct regagent_env){ env->loop, env->cfg, env->ids, r->tls, send_ua_cb,
-                                        on_flow_msg, r };
+                                        on_flow_msg, r, env->stats };
         rc = txn_table_new(&r->txns, env->loop);
     }
     if (!rc)
@@ -542,4 +547,9 @@ void router_free(struct router *r)
 size_t router_bindings(const struct router *r)
 {
     return regagent_count(r->ra);
+}
+
+const struct regagent *router_agent(const struct router *r)
+{
+    return r->ra;
 }

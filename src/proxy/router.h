@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "core/addr.h"
 #include "core/loop.h"
+#include "core/stats.h"
 #include "state/instid.h"
 
 struct router;
@@ -30,6 +31,9 @@ struct router_env {
     /* Sends a SIP message to a UA through the ingress it used. */
     void (*send_ua)(const struct ua_addr *ua, const char *buf, size_t len, void *arg);
     void *arg;
+    /* Counters (policy drops, parse errors; handed on to the registration
+     * agent and the flows); may be NULL. */
+    struct sk_stats *stats;
 };
 
 /* Creates the router with its registration agent and the TLS contexts of
@@ -45,5 +49,10 @@ void router_from_ua(struct router *r, const char *buf, size_t len, const struct 
 
 /* Registered legacy UA bindings (status, benchmarks). */
 size_t router_bindings(const struct router *r);
+
+struct regagent;
+/* The registration agent, read-only, to walk the bindings for status
+ * (see regagent_next()). */
+const struct regagent *router_agent(const struct router *r);
 
 #endif

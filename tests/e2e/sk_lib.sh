@@ -3,10 +3,16 @@
 # watch its log.  Source after lib.sh.  Needs $SIPKEEP (the binary; run.sh sets it).
 #
 # API: sk_config FILE [PROXY_URI...] (writes a proxy-mode config), sk_start FILE,
-# sk_stop, sk_log_has ERE, sk_wait_log ERE TIMEOUT, sk_rss_kib, SK_PID, SK_LOG.
+# sk_stop, sk_log_has ERE, sk_wait_log ERE TIMEOUT, sk_rss_kib, sk_daemon_pid,
+# sk_event_count NAME, SK_PID, SK_LOG,
+# SK_CTL (the control socket of the config sk_config wrote).
 
 SK_PID=
 SK_LOG=
+# The control socket every lab config uses (sipkeep status -s "$SK_CTL"); a
+# path under $LAB_DIR, so that the lab never touches /run/sipkeep; in a
+# directory of its own, which sipkeep creates, as /run/sipkeep would be.
+SK_CTL=
 
 # sk_config FILE [PROXY_URI...]: proxy-mode config for the lab.  The phone at
 # $LAN_UA_IP is the only one allowed (SK_ALLOW overrides); the default flow is
@@ -16,11 +22,16 @@ sk_config() {
     local file=$1
     shift
     local proxies=("$@")
+    SK_CTL=$LAB_DIR/run/sipkeep.sock
     [[ ${#proxies[@]} -gt 0 ]] || proxies=("sip:$EDGE_IP:$EDGE_TCP_PORT;transport=tcp")
     {
         echo "mode: proxy"
         echo "listen: [\"udp:$ROUTER_LAN_IP:5060\"]"
         echo "state_dir: $LAB_DIR/sipkeep-state"
+        echo "control_socket: $SK_CTL"
+        # This is a test lab: sipkeep runs as root there unless a scenario
+        # asks for a user (SK_USER; t_21 tests the privilege drop itself).
+        echo "user: ${SK_USER:-root}"
         echo "log: { level: ${SK_LOG_LEVEL:-debug}, target: stderr }"
         echo "ua:"
         echo "  allow: [\"${SK_ALLOW:-$LAN_UA_IP/32}\"]"
@@ -63,15 +74,38 @@ sk_log_has() {
     grep -Eq -- "$1" "$SK_LOG"
 }
 
+# sk_event_count NAME: how many NAME events sipkeep had, written or counted
+# by its log rate limit (event=log_suppressed name=NAME count=N lines; they
+# are all out once sipkeep has stopped).
+sk_event_count() {
+    awk -v ev="event=$1" -v nm="name=$1" '
+        { for (i = 1; i <= NF; i++) if ($i == ev) n++ }
+        / event=log_suppressed / {
+            hit = 0
+            for (i = 1; i <= NF; i++) {
+                if ($i == nm) hit = 1
+                if (hit && $i ~ /^count=/) { n += substr($i, 7); hit = 0 }
+            }
+        }
+        END { print n + 0 }' "$SK_LOG"
+}
+
 # sk_wait_log ERE TIMEOUT: wait until sipkeep's log matches ERE.
 sk_wait_log() {
     wait_for "sk_log_has '$1'" "$2" "sipkeep log line /$1/"
+}
+
+# sk_daemon_pid: the pid of the sipkeep process itself (start_in_ns puts
+# timeout(1) around it; ip netns exec execs it, so it is timeout's child).
+sk_daemon_pid() {
+    pgrep -x -P "$SK_PID" sipkeep
 }
 
 # sk_rss_kib: sipkeep's resident set size in KiB (VmRSS of the daemon itself,
 # not of the timeout/ip-netns wrappers start_in_ns puts around it).
 sk_rss_kib() {
     local pid
-    pid=$(pgrep -x -n sipkeep) || return 1
+    # Its own child, not the newest sipkeep on the machine (another lab's).
+    pid=$(sk_daemon_pid) || return 1
     awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"
 }

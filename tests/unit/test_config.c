@@ -108,6 +108,8 @@ static void test_example_file(void **state)
                         &any, sizeof(any));
     assert_int_equal(port_of(&cfg->listen[0].addr), 5060);
     assert_string_equal(cfg->state_dir, "/var/lib/sipkeep");
+    assert_string_equal(cfg->control_socket, "/run/sipkeep/sipkeep.sock");
+    assert_string_equal(cfg->user, "sipkeep");
     assert_int_equal(cfg->log.level, LOG_LVL_INFO);
     assert_int_equal(cfg->log.target, LOG_TARGET_STDERR);
     assert_int_equal(cfg->ua.n_allow, 2);
@@ -146,6 +148,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->listen[0].addrlen, sizeof(struct sockaddr_in));
     assert_int_equal(port_of(&cfg->listen[0].addr), 5060);
     assert_string_equal(cfg->state_dir, "/var/lib/sipkeep");
+    assert_string_equal(cfg->user, "sipkeep");
     assert_int_equal(cfg->log.level, LOG_LVL_INFO);
     assert_int_equal(cfg->log.target, LOG_TARGET_STDERR);
     assert_int_equal(cfg->ua.n_allow, 1);
@@ -164,6 +167,7 @@ static void test_every_key_set_flow_style(void **state)
     struct cfg *cfg = load_ok(
         "{mode: transparent, listen: [\"udp:[::]:5062\", \"UDP:127.0.0.1:5070\"],\n"
         " state_dir: /tmp/sk, log: {level: debug, target: syslog},\n"
+        " control_socket: /tmp/sk/ctl.sock, user: sip_keep.2-x,\n"
         " ua: {allow: [\"10.0.0.0/8\", \"fd00::/8\"], register_expires: 86400},\n"
         " services: [{name: a_1, domain: a.example, outbound_proxies: [\"sip:x.a.example\"],\n"
         "             tls: {ca_file: /etc/ca.pem, verify: false},\n"
@@ -185,6 +189,8 @@ static void test_every_key_set_flow_style(void **state)
     assert_int_equal(ntohs(sin->sin_port), 5070);
     assert_string_equal(cfg->listen[1].text, "UDP:127.0.0.1:5070");
     assert_string_equal(cfg->state_dir, "/tmp/sk");
+    assert_string_equal(cfg->control_socket, "/tmp/sk/ctl.sock");
+    assert_string_equal(cfg->user, "sip_keep.2-x");
     assert_int_equal(cfg->log.level, LOG_LVL_DEBUG);
     assert_int_equal(cfg->log.target, LOG_TARGET_SYSLOG);
     assert_int_equal(cfg->ua.register_expires, 86400);
@@ -263,7 +269,7 @@ static void test_unknown_key(void **state)
     (void)state;
     check_err(MIN "foo: 1\n",
               "t.yaml:7:1: unknown key 'foo' (allowed: mode, listen, state_dir, "
-              "log, ua, services)");
+              "log, ua, services, control_socket, user)");
     check_err("log:\n  levle: info\n" MIN,
               "t.yaml:2:3: unknown key 'levle' in log (allowed: level, target)");
     check_err(UA "services:\n  - name: p\n    domian: x\n",
@@ -273,9 +279,9 @@ static void test_unknown_key(void **state)
               "t.yaml:7:11: unknown key 'ca' in services[0].tls (allowed: ca_file, verify)");
     /* Keys are case-sensitive; odd bytes are escaped in the message. */
     check_err("Mode: proxy\n" MIN, "t.yaml:1:1: unknown key 'Mode' (allowed: mode, "
-                                  "listen, state_dir, log, ua, services)");
+                                  "listen, state_dir, log, ua, services, control_socket, user)");
     check_err("\"a\\tb\": 1\n", "t.yaml:1:1: unknown key 'a\\x09b' (allowed: mode, "
-                                "listen, state_dir, log, ua, services)");
+                                "listen, state_dir, log, ua, services, control_socket, user)");
 }
 
 static void test_wrong_type(void **state)
@@ -557,6 +563,11 @@ static void test_too_many_proxies(void **state)
               "t.yaml:6:96: services[0].outbound_proxies has too many entries (max 8)");
 }
 
+#define AAAA_10 "aaaaaaaaaa"
+#define AAAA_59 AAAA_10 AAAA_10 AAAA_10 AAAA_10 AAAA_10 "aaaaaaaaa"
+#define AAAA_60 AAAA_59 "a"
+#define AAAA_110 AAAA_60 AAAA_10 AAAA_10 AAAA_10 AAAA_10 AAAA_10
+
 static void test_bad_strings(void **state)
 {
     (void)state;
@@ -571,6 +582,18 @@ static void test_bad_strings(void **state)
               "sip.example.net (got 'sip example')");
     check_err("state_dir: var/lib/sipkeep\n" MIN,
               "t.yaml:1:12: state_dir must be an absolute path (got 'var/lib/sipkeep')");
+    check_err("control_socket: run/sk.sock\n" MIN,
+              "t.yaml:1:17: control_socket must be an absolute path (got 'run/sk.sock')");
+    check_err("control_socket: /" AAAA_110 "\n" MIN,
+              "t.yaml:1:17: control_socket must be shorter than 108 bytes, a UNIX socket "
+              "path limit (got '/" AAAA_59 "...')");
+    check_err("user: \"-x\"\n" MIN, "t.yaml:1:7: user must be a user name: 1-32 of "
+              "A-Z a-z 0-9 . _ -, not starting with - (got '-x')");
+    check_err("user: \"a b\"\n" MIN, "t.yaml:1:7: user must be a user name: 1-32 of "
+              "A-Z a-z 0-9 . _ -, not starting with - (got 'a b')");
+    check_err("user: abcdefghijabcdefghijabcdefghij123\n" MIN, "t.yaml:1:7: user must be a "
+              "user name: 1-32 of A-Z a-z 0-9 . _ -, not starting with - "
+              "(got 'abcdefghijabcdefghijabcdefghij123')");
     check_err(MIN "    tls: {ca_file: \"\"}\n",
               "t.yaml:7:20: services[0].tls.ca_file must be an absolute path (got '')");
     check_err("mode: \"pro\\0xy\"\n" MIN, "t.yaml:1:7: mode must not contain NUL bytes");
