@@ -106,6 +106,13 @@ static void free_service(struct cfg_service *s)
         free(s->outbound_proxies[i].host);
     }
     free(s->outbound_proxies);
+    for (size_t i = 0; i < s->n_credentials; i++) {
+        free(s->credentials[i].aor);
+        free(s->credentials[i].username);
+        free(s->credentials[i].password_file);
+        free(s->credentials[i].realm);
+    }
+    free(s->credentials);
     free(s->name);
     free(s->domain);
     free(s->tls.ca_file);

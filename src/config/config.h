@@ -32,6 +32,7 @@
 /* Schema limits (each key's own range is in config/sipkeep.yaml). */
 #define CFG_MAX_OUTBOUND_PROXIES 8 /* flows per service: reg-id 1..8 */
 #define CFG_MAX_SERVICES 64
+#define CFG_MAX_CREDENTIALS 1024 /* credentials: entries per service */
 #define CFG_MAX_LISTEN 16
 #define CFG_MAX_ALLOW 256
 #define CFG_SERVICE_NAME_MAX 32
@@ -80,6 +81,25 @@ struct cfg_keepalive {
     unsigned pong_timeout; /* seconds to wait for a pong (RFC 5626 §4.4.1) */
 };
 
+/* RFC 5626 §4.5 flow recovery back-off, seconds (defaults: the RFC's). */
+struct cfg_recovery {
+    unsigned base_time_all_failed; /* base while no flow of the binding works */
+    unsigned base_time_not_failed; /* base while another flow works */
+    unsigned max_time;             /* upper bound of the wait */
+};
+
+/* Credentials sipkeep answers a registrar's challenge with when it
+ * re-registers on its own (flow recovery), for one AOR of a service.  The
+ * password stays in password_file (read at each use, so it never sits in
+ * the parsed config, can be rotated without a reload, and must be
+ * readable by the account sipkeep runs as). */
+struct cfg_credential {
+    char *aor;           /* "sip:user@domain" as the UA's To header has it */
+    char *username;      /* digest username */
+    char *password_file; /* absolute path; its first line is the password */
+    char *realm;         /* only challenges of this realm; NULL: any */
+};
+
 struct cfg_service {
     char *name;   /* [A-Za-z0-9_-]{1,32}, unique */
     char *domain; /* unique (case-insensitively) */
@@ -87,6 +107,11 @@ struct cfg_service {
     size_t n_outbound_proxies;          /* 1..CFG_MAX_OUTBOUND_PROXIES */
     struct cfg_tls tls;
     struct cfg_keepalive keepalive;
+    struct cfg_recovery recovery;
+    struct cfg_credential *credentials; /* 0..CFG_MAX_CREDENTIALS */
+    size_t n_credentials;
+    bool outbound_fallback; /* on 439, register that flow without reg-id
+                               (RFC 5626 §11.6) instead of failing it */
 };
 
 struct cfg_log {

@@ -6,6 +6,7 @@
  * then document it in config/sipkeep.yaml and the README.
  */
 #include "config/config_internal.h"
+#include "sip/uri.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -581,6 +582,39 @@ static int val_domain(const struct cfg_key *k, struct slice v, void *dst,
                    cfg_quote(v, q, sizeof(q)));
 }
 
+/* A credentials entry's AOR: a sip:/sips: URI with a user part, as the
+ * phones write it in To (compared by user@host at run time). */
+static int val_aor(const struct cfg_key *k, struct slice v, void *dst,
+                   char *why, size_t whysz)
+{
+    struct sipuri u;
+    char q[QSZ];
+
+    (void)k;
+    if (v.n < 512 && sipuri_parse(&u, v) == 0 && u.user.n > 0)
+        return dup_slice(v, dst);
+    return why_fmt(why, whysz, "must be a SIP URI with a user, e.g. sip:alice@example.net "
+                   "(got '%s')", cfg_quote(v, q, sizeof(q)));
+}
+
+/* A digest username or realm: printable, no '"' or '\\', so that it
+ * quotes into an Authorization header as is. */
+static int val_digest_text(const struct cfg_key *k, struct slice v, void *dst,
+                           char *why, size_t whysz)
+{
+    char q[QSZ];
+    bool ok = v.n >= 1 && v.n <= 255;
+
+    (void)k;
+    for (size_t i = 0; ok && i < v.n; i++)
+        ok = (unsigned char)v.p[i] >= 0x20 && v.p[i] != 0x7f && v.p[i] != '"' &&
+             v.p[i] != '\\';
+    if (ok)
+        return dup_slice(v, dst);
+    return why_fmt(why, whysz, "must be 1 to 255 printable characters without '\"' or "
+                   "'\\' (got '%s')", cfg_quote(v, q, sizeof(q)));
+}
+
 /* ---- the schema --------------------------------------------------------- */
 
 #define SCALAR(T, f, fn, ...)                                                  \
@@ -634,6 +668,23 @@ static const struct cfg_key keepalive_keys[] = {
 };
 SCHEMA(keepalive_schema, keepalive_keys);
 
+static const struct cfg_key recovery_keys[] = {
+    SCALAR(struct cfg_recovery, base_time_all_failed, val_uint, .min = 1, .max = 86400,
+           .def = "30"),
+    SCALAR(struct cfg_recovery, base_time_not_failed, val_uint, .min = 1, .max = 86400,
+           .def = "90"),
+    SCALAR(struct cfg_recovery, max_time, val_uint, .min = 1, .max = 86400, .def = "1800"),
+};
+SCHEMA(recovery_schema, recovery_keys);
+
+static const struct cfg_key credential_keys[] = {
+    SCALAR(struct cfg_credential, aor, val_aor, .flags = CFG_K_REQUIRED | CFG_K_UNIQUE),
+    SCALAR(struct cfg_credential, username, val_digest_text, .flags = CFG_K_REQUIRED),
+    SCALAR(struct cfg_credential, password_file, val_abspath, .flags = CFG_K_REQUIRED),
+    SCALAR(struct cfg_credential, realm, val_digest_text),
+};
+SCHEMA(credential_schema, credential_keys);
+
 static const struct cfg_key service_keys[] = {
     SCALAR(struct cfg_service, name, val_name,
            .flags = CFG_K_REQUIRED | CFG_K_UNIQUE),
@@ -645,6 +696,10 @@ static const struct cfg_key service_keys[] = {
         .hint = "list the service's edge proxies, e.g. [\"sip:edge.example.net;transport=tcp\"]"),
     MAP(struct cfg_service, tls, tls_schema),
     MAP(struct cfg_service, keepalive, keepalive_schema),
+    MAP(struct cfg_service, recovery, recovery_schema),
+    SEQ(struct cfg_service, credentials, struct cfg_credential, .map = &credential_schema,
+        .max = CFG_MAX_CREDENTIALS),
+    SCALAR(struct cfg_service, outbound_fallback, val_bool, .def = "true"),
 };
 SCHEMA(service_schema, service_keys);
 

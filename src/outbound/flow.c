@@ -59,6 +59,8 @@ struct flow {
     bool pong_grace;              /* t_pong is in its grace period */
     bool warned_no_outbound;
     bool ping_out;                /* a ping awaits its pong (RTT) */
+    bool retried_at_once;         /* the current attempt is a Retry-After: 0
+                                     retry that skipped the back-off */
     uint64_t ping_sent;           /* loop time of that ping */
     int64_t rtt_ms;               /* last ping->pong time, -1: none */
     char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
@@ -195,6 +197,7 @@ static void become_working(struct flow *f)
     f->working = true;
     f->failures = 0;
     f->lost_working = false;
+    f->retried_at_once = false;
     log_info("flow_working", "reg_id=%u proxy=%s pong_expected=%s", f->reg_id,
              f->proxy->uri, expect_pong(f) ? "yes" : "no");
 }
@@ -212,10 +215,32 @@ static unsigned backoff_row(const struct flow *f)
     return f->lost_working ? f->failures - 1 : f->failures;
 }
 
+/* The wait before the next attempt: the §4.5 back-off, which a server's
+ * Retry-After (retry_after_s >= 0, else -1) may lengthen, up to max-time;
+ * "Retry-After: 0" asks for a retry at once, granted once in a row so that
+ * a server always saying 0 cannot make the flow spin. */
+static uint64_t next_wait(struct flow *f, int64_t retry_after_s)
+{
+    uint64_t wait = flow_backoff_ms(&f->rc, backoff_row(f), others_working(f), rng_next(f));
+    bool at_once = retry_after_s == 0 && !f->retried_at_once;
+
+    f->retried_at_once = at_once;
+    if (at_once)
+        return 0;
+    if (retry_after_s > 0) {
+        uint64_t ra = (uint64_t)retry_after_s < f->rc.max_time ? (uint64_t)retry_after_s
+                                                                : f->rc.max_time;
+        if (ra * 1000u > wait)
+            wait = ra * 1000u;
+    }
+    return wait;
+}
+
 /* Any failure: close, count, schedule the next attempt, tell the owner.
  * The owner is told last, with everything settled, so on_down may call
- * any flow_* function, including flow_free(). */
-static void flow_failed(struct flow *f, const char *why)
+ * any flow_* function, including flow_free().  retry_after_s: a server's
+ * Retry-After, -1 for none. */
+static void flow_failed_after(struct flow *f, const char *why, int64_t retry_after_s)
 {
     char reason[FLOW_WHY_MAX];
     uint64_t wait;
@@ -227,7 +252,7 @@ static void flow_failed(struct flow *f, const char *why)
     f->working = false;
     if (f->failures < UINT_MAX)
         f->failures++;
-    wait = flow_backoff_ms(&f->rc, backoff_row(f), others_working(f), rng_next(f));
+    wait = next_wait(f, retry_after_s);
     set_state(f, FLOW_BACKOFF);
     if (loop_timer_set(f->loop, &f->t_state, wait) < 0)
         log_error("flow_stuck", "reg_id=%u proxy=%s reason=\"no memory for the retry timer\"",
@@ -235,6 +260,11 @@ static void flow_failed(struct flow *f, const char *why)
     log_warn("flow_down", "reg_id=%u proxy=%s reason=\"%s\" failures=%u retry_in_ms=%" PRIu64,
              f->reg_id, f->proxy->uri, reason, f->failures, wait);
     f->cbs->on_down(f, reason, f->arg);
+}
+
+static void flow_failed(struct flow *f, const char *why)
+{
+    flow_failed_after(f, why, -1);
 }
 
 /* A failure noticed inside a call from the owner (or before a stream
@@ -609,11 +639,29 @@ void flow_register_failed(struct flow *f, const char *reason)
     flow_failed(f, reason ? reason : "registration failed");
 }
 
+void flow_register_failed_after(struct flow *f, const char *reason, int64_t retry_after_s)
+{
+    if (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE)
+        return;
+    flow_failed_after(f, reason ? reason : "registration failed",
+                      retry_after_s < 0 ? -1 : retry_after_s);
+}
+
 void flow_fail(struct flow *f, const char *reason)
 {
     if (f->state == FLOW_IDLE || f->state == FLOW_BACKOFF)
         return;
     flow_failed(f, reason ? reason : "failed");
+}
+
+void flow_ping_now(struct flow *f)
+{
+    if (f->state != FLOW_ACTIVE)
+        return;
+    /* From the loop, not from inside the caller: a send error fails the
+     * flow, whose callbacks must not run under the caller's feet. */
+    if (loop_timer_set(f->loop, &f->t_ka, 0) < 0)
+        flow_failed(f, "no memory for the keep-alive timers");
 }
 
 enum flow_state flow_state(const struct flow *f)

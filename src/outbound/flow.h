@@ -144,9 +144,25 @@ void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s);
  * REGISTERING or ACTIVE. */
 void flow_register_failed(struct flow *f, const char *reason);
 
+/* As flow_register_failed(), for a final response carrying Retry-After
+ * (RFC 3261 §20.33; e.g. a 503, §21.5.4) of retry_after_s seconds (< 0:
+ * none, the same as flow_register_failed).  The value may lengthen the §4.5
+ * back-off, never beyond recovery.max_time, but never shortens it, except
+ * "Retry-After: 0": the next attempt starts at once (resolving the proxy's
+ * name again, as every attempt does).  Granted once in a row: if that
+ * immediate attempt fails too, the back-off applies, so a server always
+ * answering "Retry-After: 0" cannot make the flow spin. */
+void flow_register_failed_after(struct flow *f, const char *reason, int64_t retry_after_s);
+
 /* Declares the flow failed for another reason (e.g. 430 Flow Failed).
  * on_down is called before this returns.  No-op in IDLE and BACKOFF. */
 void flow_fail(struct flow *f, const char *reason);
+/* Sends a keep-alive ping at once (from the loop; the regular schedule
+ * resumes after it), to check a flow suspected dead, e.g. after a 430 Flow
+ * Failed answered a request sent on it (RFC 5626 §11.5).  With a pong
+ * expected, a missing one fails the flow as any missing pong does.  No-op
+ * unless ACTIVE. */
+void flow_ping_now(struct flow *f);
 
 enum flow_state flow_state(const struct flow *f);
 /* §4.5: registered and, when pongs are expected, one pong seen since. */

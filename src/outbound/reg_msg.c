@@ -52,7 +52,8 @@ static int build_contact(const struct reg_flow *rf, uint32_t expires_override,
     struct slice cur = slice_cstr(b->contact);
     int err;
 
-    if (!b->third_party) {
+    /* A flow whose first hop answered 439 registers as plain RFC 3261. */
+    if (!b->third_party && !rf->no_regid) {
         snprintf(inst, sizeof(inst), "\"<%s>\"", b->instance);
         snprintf(regid, sizeof(regid), "%u", rf->idx + 1);
         err = sipparam_set(cur, SIPPARAM_ADDR, "+sip.instance", slice_cstr(inst), a,
@@ -108,6 +109,9 @@ int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
     memcpy(branch, z9, sizeof(z9) - 1);
     rand_hex(branch + sizeof(z9) - 1, sizeof(branch) - (sizeof(z9) - 1), 24);
     memcpy(rf->branch, branch, sizeof(branch));
+    /* After a 423 the registrar's minimum holds for every later REGISTER. */
+    if (expires_override == UINT32_MAX && rf->b->min_expires > rf->b->expires_up)
+        expires_override = rf->b->min_expires;
     err = build_via(rf, via, sizeof(via));
     if (!err)
         err = build_contact(rf, expires_override, contact, sizeof(contact), &ncontact);
@@ -132,6 +136,15 @@ int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
     if (!err)
         err = sipmsg_edit_add(&ed, SIPMSG_POS_END, 0, SLICE_LIT("Supported"),
                               SLICE_LIT("outbound, path"));
+    /* sipkeep's own answer to a challenge replaces the UA's credentials. */
+    if (!err && rf->auth) {
+        sipmsg_edit_remove_all(&ed, SIPMSG_HDR_AUTHORIZATION);
+        sipmsg_edit_remove_all(&ed, SIPMSG_HDR_PROXY_AUTHORIZATION);
+        err = sipmsg_edit_add(&ed, SIPMSG_POS_END, 0,
+                              rf->auth_proxy ? SLICE_LIT("Proxy-Authorization")
+                                             : SLICE_LIT("Authorization"),
+                              slice_cstr(rf->auth));
+    }
     if (!err)
         err = sipmsg_serialize(m, &ed, out, outsz, outlen);
     if (err < 0) {

@@ -173,6 +173,12 @@ int binding_flow_send(struct binding *b, unsigned idx, const char *buf, size_t l
     return flow_send(b->flows[idx].flow, buf, len);
 }
 
+void binding_flow_check(struct binding *b, unsigned idx)
+{
+    if (idx < b->nflows)
+        flow_ping_now(b->flows[idx].flow);
+}
+
 static uint32_t clamp_expiry(const struct regagent *ra, uint32_t e)
 {
     return e < ra->env.cfg->ua.register_expires ? e : ra->env.cfg->ua.register_expires;
@@ -200,15 +206,25 @@ static void send_register(struct reg_flow *rf, uint32_t expires_override)
     size_t n;
     int err = buf ? reg_build_upstream(rf, expires_override, buf, RA_MSG_MAX, &n) : -ENOMEM;
 
-    if (!err)
+    bool built = err == 0;
+
+    if (built)
         err = flow_send(rf->flow, buf, n);
     if (err < 0)
         log_warn("register_send_failed", "binding=%" PRIu32 " reg_id=%u err=\"%s\"",
                  rf->b->id, rf->idx + 1, strerror(-err));
-    else
+    /* A transport error on send is a flow failure (issue 4). */
+    if (err < 0 && built && err != -ENOTCONN && err != -ENOBUFS)
+        flow_fail(rf->flow, "REGISTER could not be sent");
+    else if (err >= 0)
         log_debug("register_sent", "binding=%" PRIu32 " reg_id=%u cseq=%" PRIu32,
                   rf->b->id, rf->idx + 1, rf->cseq);
     free(buf);
+}
+
+void reg_send_register(struct reg_flow *rf, uint32_t expires_override)
+{
+    send_register(rf, expires_override);
 }
 
 static bool flow_up(const struct reg_flow *rf)
@@ -335,6 +351,23 @@ static unsigned flow_timer_of(const struct sipmsg *m)
     return (unsigned)v;
 }
 
+/* RFC 3261 §20.33: "Retry-After: delta-seconds [comment] *(;param)";
+ * the seconds, or -1 when absent or malformed. */
+static int64_t retry_after_of(const struct sipmsg *m)
+{
+    int i = sipmsg_hdr_next_name(m, slice_cstr("Retry-After"), -1);
+    struct slice v;
+    int64_t secs = 0;
+    size_t n = 0;
+
+    if (i < 0)
+        return -1;
+    v = slice_trim(m->hdrs[i].value);
+    for (; n < v.n && v.p[n] >= '0' && v.p[n] <= '9' && n < 9; n++)
+        secs = secs * 10 + (v.p[n] - '0');
+    return n ? secs : -1;
+}
+
 static void answer_ua(struct binding *b, const struct sipmsg *rsp, uint32_t granted)
 {
     char *buf = malloc(RA_MSG_MAX);
@@ -395,6 +428,8 @@ static void reg_failure(struct reg_flow *rf, const struct sipmsg *m)
     char reason[64];
     bool challenge = m->status == 401 || m->status == 407;
 
+    if (reg_retry(rf, m))
+        return;
     snprintf(reason, sizeof(reason), "REGISTER answered %u", m->status);
     if (!challenge)
         SK_STAT_INC(b->ra->env.stats, reg_failed);
@@ -408,7 +443,7 @@ static void reg_failure(struct reg_flow *rf, const struct sipmsg *m)
     }
     /* A challenge is the UA's to answer: its retry comes on this flow. */
     if (!challenge)
-        flow_register_failed(rf->flow, reason);
+        flow_register_failed_after(rf->flow, reason, retry_after_of(m));
 }
 
 static void handle_reg_response(struct reg_flow *rf, const struct sipmsg *m)
@@ -416,6 +451,8 @@ static void handle_reg_response(struct reg_flow *rf, const struct sipmsg *m)
     if (m->status < 200)
         return;
     rf->branch[0] = '\0';
+    if (m->status < 300)
+        reg_retry_success(rf);
     if (m->status < 300)
         reg_success(rf, m);
     else
@@ -436,8 +473,10 @@ static void binding_free(struct binding *b)
     ra->count--;
     loop_timer_cancel(ra->env.loop, &b->expiry);
     loop_timer_cancel(ra->env.loop, &b->reap);
-    for (unsigned i = 0; i < b->nflows; i++)
+    for (unsigned i = 0; i < b->nflows; i++) {
         flow_free(b->flows[i].flow);
+        reg_retry_free(&b->flows[i]);
+    }
     free(b->aor);
     free(b->contact);
     free(b->contact_uri);
@@ -464,8 +503,8 @@ static int binding_flows_new(struct binding *b, SSL_CTX *tls)
         struct flow_params p = {
             .loop = b->ra->env.loop, .proxy = &svc->outbound_proxies[i],
             .reg_id = (unsigned)i + 1, .tls = tls, .keepalive = svc->keepalive,
-            .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
-                          FLOW_BACKOFF_MAX },
+            .recovery = { svc->recovery.base_time_all_failed,
+                          svc->recovery.base_time_not_failed, svc->recovery.max_time },
             .cbs = &reg_flow_cbs, .arg = rf, .stats = b->ra->env.stats,
         };
         int err;
@@ -586,8 +625,10 @@ static void binding_register(struct binding *b)
         struct reg_flow *rf = &b->flows[i];
         if (flow_up(rf))
             send_register(rf, b->removing ? 0 : UINT32_MAX);
-        else if (flow_state(rf->flow) == FLOW_IDLE)
-            flow_start(rf->flow);
+        else if (flow_state(rf->flow) == FLOW_IDLE ||
+                 (rf->await_ua && flow_state(rf->flow) == FLOW_BACKOFF))
+            flow_start(rf->flow); /* a flow waiting for fresh credentials: now */
+        rf->await_ua = false;
     }
 }
 

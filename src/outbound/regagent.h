@@ -102,5 +102,8 @@ int binding_flow_via(const struct binding *b, unsigned idx, struct sockaddr_stor
                      const char **transport);
 /* Sends bytes on flow idx.  Returns 0 or -errno (-ENOTCONN when down). */
 int binding_flow_send(struct binding *b, unsigned idx, const char *buf, size_t len);
+/* Checks flow idx with an immediate keep-alive (flow_ping_now); for a 430
+ * Flow Failed answering a request sent on it.  Out-of-range idx: no-op. */
+void binding_flow_check(struct binding *b, unsigned idx);
 
 #endif

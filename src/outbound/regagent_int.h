@@ -18,6 +18,15 @@ struct reg_flow {
     uint32_t cseq;                   /* last upstream CSeq sent */
     char branch[RA_BRANCH_MAX];      /* pending REGISTER's branch, "" = none */
     bool answered_ua;                /* this flow's answer already counted */
+    /* Error-response handling (reg_retry.c). */
+    bool no_regid;       /* 439: this flow registers without instance/reg-id */
+    bool await_ua;       /* challenged without credentials: the UA's next
+                            REGISTER restarts the flow */
+    char *auth;          /* one-shot credentials for the next REGISTER, or NULL */
+    bool auth_proxy;     /* ... as Proxy-Authorization (a 407's) */
+    char *auth_nonce;    /* the nonce last answered, for the nonce-count */
+    uint32_t auth_nc;    /* nonce-count used with auth_nonce */
+    unsigned auth_tries; /* challenges answered since the last 2xx */
 };
 
 struct binding {
@@ -38,6 +47,7 @@ struct binding {
     size_t last_resp_len;
     bool removing;       /* de-registration in progress */
     uint32_t expires_up; /* expiry the UA asked for (upstream) */
+    uint32_t min_expires;/* the registrar's Min-Expires (423), 0 = none */
     struct loop_timer expiry;   /* the binding lapses without UA refreshes */
     struct loop_timer reap;     /* deferred free after de-registration */
     struct binding *next_id, *next_all;
@@ -67,6 +77,24 @@ uint32_t reg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
 /* The expiry a REGISTER asks for its contact element elem (the contact's
  * expires parameter, else the Expires header, else 3600, RFC 3261 §10.2.1). */
 uint32_t reg_requested_expiry(const struct sipmsg *m, struct slice elem);
+
+/* Sends the REGISTER for b->tmpl on rf (regagent.c; expires_override as
+ * in reg_build_upstream).  A send error fails the flow. */
+void reg_send_register(struct reg_flow *rf, uint32_t expires_override);
+
+/* Handles a final failure response m to rf's own REGISTER when sipkeep can
+ * answer it itself (reg_retry.c): 423 (again with Min-Expires, RFC 3261
+ * §10.2.8), 439 (again without instance/reg-id, RFC 5626 §11.6) and
+ * 401/407 to a REGISTER the UA is not waiting for (digest with configured
+ * credentials; else the flow waits for the UA).  Returns true when m is
+ * dealt with (the caller does nothing more), false to fail as usual. */
+bool reg_retry(struct reg_flow *rf, const struct sipmsg *m);
+
+/* A 2xx on rf: resets the challenge counter. */
+void reg_retry_success(struct reg_flow *rf);
+
+/* Frees rf's retry state (binding teardown). */
+void reg_retry_free(struct reg_flow *rf);
 
 /* The URI of a To/From header value (the name-addr's URI), or SLICE_NULL. */
 struct slice reg_addr_uri(struct slice value);

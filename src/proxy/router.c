@@ -474,10 +474,15 @@ static void on_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m,
 {
     struct router *r = arg;
 
-    if (m->is_request)
+    if (m->is_request) {
         flow_request(r, b, idx, m);
-    else
-        flow_response(r, m);
+        return;
+    }
+    /* §11.5: 430 is for proxies; a legacy UA gets it unchanged, and sipkeep
+     * only checks its own flow at once rather than tearing it down. */
+    if (m->status == 430)
+        binding_flow_check(b, idx);
+    flow_response(r, m);
 }
 
 /* ---- life cycle ---- */

@@ -34,7 +34,7 @@
 #include "core/addr.h"
 #include "core/loop.h"
 
-#define EDGE_MAX_LISTEN 2
+#define EDGE_MAX_LISTEN 4
 #define EDGE_MAX_CONNS 8
 #define EDGE_CONN_BUF 65536
 #define PUMP_MAX 400      /* loop iterations before a wait gives up */
@@ -179,11 +179,12 @@ static inline void edge_close(struct fake_edge *e)
 }
 
 /* A configuration with one service, example.net, whose outbound proxies
- * are the edge's listeners over TCP, in listener order. */
-static inline void edge_load_cfg(const struct fake_edge *e, const char *state_dir,
-                                 struct cfg **cfg)
+ * are the edge's listeners over TCP, in listener order; svc_extra (YAML
+ * lines indented for the service's mapping, may be "") is appended to it. */
+static inline void edge_load_cfg_extra(const struct fake_edge *e, const char *state_dir,
+                                       const char *svc_extra, struct cfg **cfg)
 {
-    char yaml[2048], err[256];
+    char yaml[4096], err[256];
     int n = snprintf(yaml, sizeof(yaml),
                      "state_dir: %s\n"
                      "log:\n  level: error\n"
@@ -197,9 +198,16 @@ static inline void edge_load_cfg(const struct fake_edge *e, const char *state_di
     for (int i = 0; i < e->nlisten; i++)
         n += snprintf(yaml + n, sizeof(yaml) - (size_t)n,
                       "      - \"sip:127.0.0.1:%u;transport=tcp\"\n", e->port[i]);
+    n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "%s", svc_extra);
     assert_true((size_t)n < sizeof(yaml));
     if (cfg_load_buffer("t.yaml", yaml, (size_t)n, cfg, err, sizeof(err)) != 0)
         fail_msg("config: %s", err);
+}
+
+static inline void edge_load_cfg(const struct fake_edge *e, const char *state_dir,
+                                 struct cfg **cfg)
+{
+    edge_load_cfg_extra(e, state_dir, "", cfg);
 }
 
 /* Accepts what sipkeep connected and reads what it sent, without blocking. */

@@ -131,6 +131,10 @@ static void test_example_file(void **state)
     assert_true(s->tls.verify);
     assert_int_equal(s->keepalive.interval, CFG_KEEPALIVE_AUTO);
     assert_int_equal(s->keepalive.pong_timeout, 10);
+    /* RFC 5626 §4.5's values. */
+    assert_int_equal(s->recovery.base_time_all_failed, 30);
+    assert_int_equal(s->recovery.base_time_not_failed, 90);
+    assert_int_equal(s->recovery.max_time, 1800);
     cfg_free(cfg);
 }
 
@@ -212,6 +216,8 @@ static void test_range_bounds_accepted(void **state)
 {
     struct cfg *cfg = load_ok("ua:\n  allow: [\"10.0.0.0/8\"]\n  register_expires: 60\n" SVC
                               "    keepalive: {interval: auto, pong_timeout: 1}\n"
+                              "    recovery: {base_time_all_failed: 1, base_time_not_failed: 86400,\n"
+                              "               max_time: 1}\n"
                               "    tls: {verify: FALSE}\n");
 
     (void)state;
@@ -219,6 +225,9 @@ static void test_range_bounds_accepted(void **state)
     assert_int_equal(cfg->services[0].keepalive.interval, CFG_KEEPALIVE_AUTO);
     assert_int_equal(cfg->services[0].keepalive.pong_timeout, 1);
     assert_false(cfg->services[0].tls.verify);
+    assert_int_equal(cfg->services[0].recovery.base_time_all_failed, 1);
+    assert_int_equal(cfg->services[0].recovery.base_time_not_failed, 86400);
+    assert_int_equal(cfg->services[0].recovery.max_time, 1);
     cfg_free(cfg);
 }
 
@@ -274,7 +283,8 @@ static void test_unknown_key(void **state)
               "t.yaml:2:3: unknown key 'levle' in log (allowed: level, target)");
     check_err(UA "services:\n  - name: p\n    domian: x\n",
               "t.yaml:5:5: unknown key 'domian' in services[0] (allowed: name, "
-              "domain, outbound_proxies, tls, keepalive)");
+              "domain, outbound_proxies, tls, keepalive, recovery, credentials, "
+              "outbound_fallback)");
     check_err(MIN "    tls: {ca: /x}\n",
               "t.yaml:7:11: unknown key 'ca' in services[0].tls (allowed: ca_file, verify)");
     /* Keys are case-sensitive; odd bytes are escaped in the message. */
@@ -342,6 +352,12 @@ static void test_out_of_range(void **state)
     check_err(MIN "    keepalive:\n      pong_timeout: 61\n",
               "t.yaml:8:21: services[0].keepalive.pong_timeout must be an integer "
               "between 1 and 60 (got '61')");
+    check_err(MIN "    recovery: {max_time: 0}\n",
+              "t.yaml:7:26: services[0].recovery.max_time must be an integer "
+              "between 1 and 86400 (got '0')");
+    check_err(MIN "    recovery: {base_time_all_failed: 86401}\n",
+              "t.yaml:7:38: services[0].recovery.base_time_all_failed must be an integer "
+              "between 1 and 86400 (got '86401')");
 }
 
 static void test_bad_listen(void **state)
@@ -552,6 +568,49 @@ static void test_duplicate_service(void **state)
                   "  - name: r\n    domain: SIP.Example.NET\n"
                   "    outbound_proxies: [\"sip:e\"]\n",
               "t.yaml:11:13: services[2].domain 'SIP.Example.NET' is already used by services[0]");
+}
+
+/* credentials: per-AOR digest accounts; the password stays in its file. */
+static void test_credentials(void **state)
+{
+    struct cfg *cfg;
+    const struct cfg_service *s;
+
+    (void)state;
+    cfg = load_ok(MIN "    credentials:\n"
+                      "      - aor: \"sip:alice@sip.example.net\"\n"
+                      "        username: alice\n"
+                      "        password_file: /etc/sipkeep/alice.pw\n"
+                      "        realm: sip.example.net\n"
+                      "      - {aor: \"sip:bob@sip.example.net\", username: b, "
+                      "password_file: /b}\n");
+    s = &cfg->services[0];
+    assert_int_equal(s->n_credentials, 2);
+    assert_string_equal(s->credentials[0].aor, "sip:alice@sip.example.net");
+    assert_string_equal(s->credentials[0].username, "alice");
+    assert_string_equal(s->credentials[0].password_file, "/etc/sipkeep/alice.pw");
+    assert_string_equal(s->credentials[0].realm, "sip.example.net");
+    assert_null(s->credentials[1].realm);
+    cfg_free(cfg);
+    cfg = load_ok(MIN);
+    assert_int_equal(cfg->services[0].n_credentials, 0);
+    assert_true(cfg->services[0].outbound_fallback);
+    cfg_free(cfg);
+    cfg = load_ok(MIN "    outbound_fallback: false\n");
+    assert_false(cfg->services[0].outbound_fallback);
+    cfg_free(cfg);
+    check_err(MIN "    credentials:\n      - {aor: \"sip:example.net\", username: a, "
+                  "password_file: /a}\n",
+              "t.yaml:8:15: services[0].credentials[0].aor must be a SIP URI with a user, "
+              "e.g. sip:alice@example.net (got 'sip:example.net')");
+    check_err(MIN "    credentials:\n      - {aor: \"sip:a@x\", username: \"a\\\"b\", "
+                  "password_file: /a}\n",
+              "t.yaml:8:36: services[0].credentials[0].username must be 1 to 255 printable "
+              "characters without '\"' or '\\' (got 'a\"b')");
+    check_err(MIN "    credentials:\n      - {aor: \"sip:a@x\", username: a, "
+                  "password_file: rel}\n",
+              "t.yaml:8:54: services[0].credentials[0].password_file must be an absolute "
+              "path (got 'rel')");
 }
 
 static void test_too_many_proxies(void **state)
@@ -826,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_missing_required),
         cmocka_unit_test(test_empty_lists),
         cmocka_unit_test(test_duplicate_service),
+        cmocka_unit_test(test_credentials),
         cmocka_unit_test(test_too_many_proxies),
         cmocka_unit_test(test_bad_strings),
         cmocka_unit_test(test_deep_nesting),

@@ -25,6 +25,7 @@
 #include "core/addr.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/rand.h"
 #include "outbound/flow.h"
 #include "transport/stream.h"
 
@@ -395,6 +396,28 @@ static void test_backoff_range_and_config(void **state)
                                      UINT32_MAX), (uint64_t)UINT32_MAX * 1000u);
 }
 
+/* §4.5's jitter exists so that 1,000 UAs failing together do not come
+ * back together: with the daemon's own random source, 1,000 first waits
+ * (row 1, W = 60 s) cover 50-100 % of W, and no 1 % of W (600 ms; 50
+ * buckets, 20 waits each on average) holds more than 5 % of them. */
+static void test_backoff_spread_1000(void **state)
+{
+    unsigned bucket[50] = { 0 };
+    uint64_t lo = UINT64_MAX, hi = 0;
+
+    (void)state;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t w = flow_backoff_ms(&defaults, 1, false, (uint32_t)rand_u64());
+        assert_true(w >= 30000 && w <= 60000);
+        lo = w < lo ? w : lo;
+        hi = w > hi ? w : hi;
+        bucket[w == 60000 ? 49 : (w - 30000) / 600]++;
+    }
+    assert_true(lo < 31800 && hi > 58200); /* both ends reached (3 % of W) */
+    for (int b = 0; b < 50; b++)
+        assert_true(bucket[b] <= 50);
+}
+
 static void test_keepalive_bounds(void **state)
 {
     const struct cfg_keepalive autok = { CFG_KEEPALIVE_AUTO, 10 };
@@ -696,6 +719,55 @@ static void test_working_failure_then_backoff(void **state)
     expect_reconnect(t);
 }
 
+/* Retry-After (a 503's): 0 retries at once, once in a row; a longer one
+ * lengthens the back-off, capped at max_time; a shorter one does not
+ * shorten it. */
+static void test_register_failed_retry_after(void **state)
+{
+    struct fx *t = *state;
+    uint64_t t0;
+
+    start_connected(t);
+    flow_register_failed_after(t->o.f, "REGISTER answered 503", 0);
+    assert_int_equal(t->o.downs, 1);
+    expect_reconnect(t); /* at once, without the clock moving */
+
+    flow_register_failed_after(t->o.f, "REGISTER answered 503", 0);
+    t0 = t->now; /* the second 0 in a row: row 2 back-off, 60 s at r = 0 */
+    clock_to(t, t0 + 59999);
+    assert_false(srv_accept(t, 5));
+    clock_to(t, t0 + 60000);
+    expect_reconnect(t);
+
+    flow_register_failed_after(t->o.f, "REGISTER answered 503", 300);
+    t0 = t->now; /* row 3 is 120 s: Retry-After lengthens it */
+    clock_to(t, t0 + 299999);
+    assert_false(srv_accept(t, 5));
+    clock_to(t, t0 + 300000);
+    expect_reconnect(t);
+
+    flow_register_failed_after(t->o.f, "REGISTER answered 503", 5);
+    t0 = t->now; /* row 4 is 240 s: a shorter Retry-After changes nothing */
+    clock_to(t, t0 + 239999);
+    assert_false(srv_accept(t, 5));
+    clock_to(t, t0 + 240000);
+    expect_reconnect(t);
+
+    flow_register_failed_after(t->o.f, "REGISTER answered 503", 1000000);
+    t0 = t->now; /* capped at max_time (1800 s) */
+    clock_to(t, t0 + 1799999);
+    assert_false(srv_accept(t, 5));
+    clock_to(t, t0 + 1800000);
+    expect_reconnect(t);
+
+    flow_register_failed_after(t->o.f, "REGISTER answered 503", -1); /* none */
+    t0 = t->now; /* row 6: 900 s at r = 0 */
+    clock_to(t, t0 + 899999);
+    assert_false(srv_accept(t, 5));
+    clock_to(t, t0 + 900000);
+    expect_reconnect(t);
+}
+
 /* Captures stderr (the log) into a temporary file. */
 static void capture_begin(struct fx *t)
 {
@@ -891,6 +963,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_appendix_a),
         cmocka_unit_test(test_backoff_range_and_config),
+        cmocka_unit_test(test_backoff_spread_1000),
         cmocka_unit_test(test_keepalive_bounds),
         cmocka_unit_test_setup_teardown(test_new_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_ready_local_addr, setup, teardown),
@@ -901,6 +974,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_register_resend_restarts_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_overflow_fails_from_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_working_failure_then_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_failed_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_outbound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),

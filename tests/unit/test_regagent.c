@@ -111,6 +111,11 @@ static int fx_setup2(void **state)
     return fx_setup_n(state, 2);
 }
 
+static int fx_setup4(void **state)
+{
+    return fx_setup_n(state, 4);
+}
+
 static int fx_teardown(void **state)
 {
     struct fx *f = *state;
@@ -920,6 +925,122 @@ static void test_flow_recovery(void **state)
     free(up);
 }
 
+/* §4.2.1 with four proxies: one flow each (reg-id = position), each
+ * REGISTER with its own Call-ID, one instance-id; a request arriving on
+ * any flow is handed on with that flow's index. */
+static void test_four_flows(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up[4] = { NULL }, *ok, invite[1024];
+    char c[2048], id[16], inst[4][64], cid[4][256];
+    int ci[4], one = 1;
+    struct binding *b;
+    unsigned idx = 99;
+
+    ua_send_register(f, reg);
+    for (int i = 0; i < 4; i++) {
+        int k, conn;
+        char *m = edge_wait_msg(&f->edge, &conn);
+
+        k = f->edge.conns[conn].listener;
+        assert_null(up[k]); /* one REGISTER per proxy */
+        up[k] = m;
+        ci[k] = conn;
+        hdr_must(m, "Contact", c, sizeof(c));
+        assert_true(param_of(c, "reg-id", id, sizeof(id)));
+        assert_int_equal(atoi(id), k + 1);
+        instance_of(c, inst[k], sizeof(inst[k]));
+        hdr_must(m, "Call-ID", cid[k], sizeof(cid[k]));
+    }
+    assert_int_equal(f->edge.nconns, 4);
+    for (int i = 1; i < 4; i++) {
+        assert_string_equal(inst[i], inst[0]);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(cid[i], cid[j]);
+    }
+    for (int i = 0; i < 4; i++) {
+        ok = ok_for(up[i], 3600);
+        edge_send(&f->edge, ci[i], ok);
+        free(ok);
+        free(up[i]);
+    }
+    ua_wait(&f->edge, &f->to_ua, 1);
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 1);
+
+    snprintf(invite, sizeof(invite),
+             "INVITE sip:alice@192.168.1.10:5060;ob SIP/2.0\r\n"
+             "Via: SIP/2.0/TCP 127.0.0.1:%u;branch=z9hG4bKedge4\r\n"
+             "Max-Forwards: 69\r\n"
+             "From: <sip:bob@example.net>;tag=b1\r\n"
+             "To: <sip:alice@example.net>\r\n"
+             "Call-ID: inv-4@example.net\r\n"
+             "CSeq: 1 INVITE\r\n"
+             "Content-Length: 0\r\n\r\n",
+             f->edge.port[3]);
+    edge_send(&f->edge, ci[3], invite);
+    assert_true(edge_pump(&f->edge, cond_nflow, f, &one));
+    assert_true(f->flow_is_req);
+    assert_int_equal(f->flow_idx, 3);
+
+    /* §4.3: the UA's requests go on a working flow, else on any that is up */
+    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    assert_non_null(b);
+    assert_int_equal(binding_pick_flow(b, &idx), 0);
+    assert_int_equal(idx, 0); /* none works yet (no pong): the first up */
+    edge_drop(&f->edge, ci[0]);
+    edge_drop(&f->edge, ci[1]);
+    edge_settle(&f->edge); /* flows 1 and 2 back off (30-60 s) */
+    assert_int_equal(flow_state(binding_flow(b, 0)), FLOW_BACKOFF);
+    assert_int_equal(flow_state(binding_flow(b, 1)), FLOW_BACKOFF);
+    assert_int_equal(binding_pick_flow(b, &idx), 0);
+    assert_int_equal(idx, 2);
+    edge_send(&f->edge, ci[3], "\r\n"); /* a pong: flow 4 works */
+    for (int i = 0; i < 50 && !flow_working(binding_flow(b, 3)); i++)
+        edge_settle(&f->edge);
+    assert_true(flow_working(binding_flow(b, 3)));
+    assert_int_equal(binding_pick_flow(b, &idx), 0);
+    assert_int_equal(idx, 3);
+    free(reg);
+}
+
+/* RFC 3261 §21.5.4: a 503's Retry-After: 0 retries at once (same Call-ID,
+ * next CSeq); a longer one holds the next attempt back that long. */
+static void test_retry_after(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up, *rsp, v[256];
+    int ci, ci2;
+    uint64_t t0;
+
+    ua_send_register(f, reg);
+    up = edge_wait_msg(&f->edge, &ci);
+    rsp = mk_response(up, "503 Service Unavailable", "Retry-After: 0\r\n");
+    edge_send(&f->edge, ci, rsp);
+    free(rsp);
+    free(up);
+    assert_true(edge_wait_closed(&f->edge, ci));
+    assert_true(edge_wait_conns(&f->edge, 2)); /* the clock has not moved */
+    up = edge_wait_msg(&f->edge, &ci2);
+    assert_int_equal(ci2, 1);
+    hdr_must(up, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "2 REGISTER");
+
+    rsp = mk_response(up, "503 Service Unavailable",
+                      "Retry-After: 240 (maintenance);duration=60\r\n");
+    edge_send(&f->edge, ci2, rsp);
+    free(rsp);
+    free(up);
+    assert_true(edge_wait_closed(&f->edge, ci2));
+    t0 = f->now; /* the back-off alone would be 60-120 s (row 2) */
+    f->now = t0 + 239999;
+    edge_settle(&f->edge);
+    assert_int_equal(f->edge.nconns, 2);
+    f->now = t0 + 240000;
+    assert_true(edge_wait_conns(&f->edge, 3));
+    free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -941,6 +1062,8 @@ int main(void)
         T(test_failure_passthrough),
         T(test_binding_lapses),
         T(test_flow_recovery),
+        cmocka_unit_test_setup_teardown(test_four_flows, fx_setup4, fx_teardown),
+        T(test_retry_after),
 #undef T
     };
 

@@ -664,6 +664,55 @@ static void test_malformed(void **state)
     free(inv);
 }
 
+/* §11.5: 430 Flow Failed is meant for proxies, not endpoints: the UA gets
+ * it unchanged, and sipkeep checks its own flow with an immediate ping
+ * (whose missing pong then fails the flow), without dropping it at once. */
+static bool cond_ping(void *ctx, const void *arg)
+{
+    const struct fake_edge *e = ctx;
+
+    return strstr(e->conns[*(const int *)arg].buf, "\r\n\r\n") != NULL;
+}
+
+static void test_flow_failed_430(void **state)
+{
+    struct fx *f = *state;
+    int ci = register_ok(f), ci2;
+    char *inv = mk_invite("INVITE", 1, "70"), *up, *r430, v[256], sl[256];
+    uint64_t t0;
+
+    ua_send(f, inv);
+    up = edge_wait_msg(&f->edge, &ci2);
+    assert_int_equal(ci2, ci);
+    assert_null(strstr(f->edge.conns[ci].buf, "\r\n\r\n")); /* no ping due yet */
+    r430 = mk_response(up, "430 Flow Failed", NULL);
+    edge_send(&f->edge, ci, r430);
+    ua_wait(&f->edge, &f->to_ua, 2);
+    start_line(f->to_ua.msg[1], sl, sizeof(sl));
+    assert_string_equal(sl, "SIP/2.0 430 Flow Failed");
+    assert_ua_vias(f->to_ua.msg[1]);
+    hdr_must(f->to_ua.msg[1], "CSeq", v, sizeof(v));
+    assert_string_equal(v, "1 INVITE");
+    /* the ping goes out without the clock moving */
+    assert_true(edge_pump(&f->edge, cond_ping, &f->edge, &ci));
+    assert_false(f->edge.conns[ci].closed);
+    /* no pong: the flow fails after the pong timeout (10 s, plus the
+     * flow's short grace), not at the next regular keep-alive */
+    t0 = f->now;
+    for (int i = 0; i < 20 && !f->edge.conns[ci].closed; i++) {
+        int64_t t = loop_next_timeout(f->loop);
+        if (t > 0)
+            f->now += (uint64_t)t;
+        assert_int_equal(loop_run_once(f->loop, PUMP_WAIT_MS), 0);
+        edge_poll(&f->edge);
+    }
+    assert_true(f->edge.conns[ci].closed);
+    assert_true(f->now - t0 < 16000);
+    free(r430);
+    free(up);
+    free(inv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +727,7 @@ int main(void)
         T(test_no_flow_503),
         T(test_max_forwards_zero),
         T(test_malformed),
+        T(test_flow_failed_430),
 #undef T
     };
 

@@ -1,0 +1,238 @@
+/* reg_retry.c - the error responses to its REGISTERs that the registration
+ * agent answers itself instead of passing them on (RFC 3261 §10.2.8 423,
+ * RFC 5626 §11.6 439, and challenges to the re-registrations sipkeep makes
+ * without the UA, e.g. after a flow recovered); see regagent_int.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "core/log.h"
+#include "core/rand.h"
+#include "outbound/regagent_int.h"
+#include "sip/digest.h"
+#include "sip/uri.h"
+
+/* Challenges answered in a row without a 2xx before sipkeep gives up (a
+ * wrong password, or a registrar that never accepts): the first, one with
+ * a fresh or the same nonce (nc 2), and one after a stale nonce. */
+#define REG_AUTH_MAX_TRIES 3u
+#define REG_PASSWORD_MAX 256
+#define REG_AUTH_MAX 2048
+
+/* 423 Interval Too Brief: again with the registrar's Min-Expires, which
+ * then holds for every later REGISTER of the binding (reg_build_upstream).
+ * Only when it asks for more than was sent, so a confused registrar
+ * cannot make us loop. */
+static bool retry_min_expires(struct reg_flow *rf, const struct sipmsg *m)
+{
+    struct binding *b = rf->b;
+    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_MIN_EXPIRES);
+    uint32_t asked = b->min_expires > b->expires_up ? b->min_expires : b->expires_up;
+    uint64_t v;
+
+    if (b->removing || !h || slice_to_u64(slice_trim(h->value), &v) < 0 || v <= asked ||
+        v >= UINT32_MAX)
+        return false;
+    b->min_expires = (uint32_t)v;
+    log_info("register_min_expires", "binding=%" PRIu32 " reg_id=%u asked=%" PRIu32
+             " min_expires=%" PRIu32, b->id, rf->idx + 1, asked, b->min_expires);
+    reg_send_register(rf, UINT32_MAX);
+    return true;
+}
+
+/* 439 First Hop Lacks Outbound Support: this flow registers as a plain
+ * RFC 3261 binding (no instance-id or reg-id); its keep-alives go on, but
+ * a missing pong is not a failure unless the proxy answers pings (see
+ * flow_registered).  The other flows keep outbound.  Local policy
+ * (outbound_fallback: false) may rather fail the flow as any failure. */
+static bool retry_no_outbound(struct reg_flow *rf)
+{
+    struct binding *b = rf->b;
+
+    if (rf->no_regid || b->third_party || !b->svc->outbound_fallback)
+        return false;
+    rf->no_regid = true;
+    log_warn("outbound_unsupported_first_hop", "binding=%" PRIu32 " reg_id=%u proxy=%s "
+             "action=\"registering this flow without reg-id (RFC 5626 §11.6)\"",
+             b->id, rf->idx + 1, flow_proxy(rf->flow)->uri);
+    reg_send_register(rf, b->removing ? 0 : UINT32_MAX);
+    return true;
+}
+
+/* The configured credentials for b's AOR (user@host compared), or NULL. */
+static const struct cfg_credential *find_credential(const struct binding *b)
+{
+    struct sipuri want, have;
+
+    if (sipuri_parse(&want, slice_cstr(b->aor)) < 0)
+        return NULL;
+    for (size_t i = 0; i < b->svc->n_credentials; i++) {
+        const struct cfg_credential *c = &b->svc->credentials[i];
+
+        if (sipuri_parse(&have, slice_cstr(c->aor)) == 0 && slice_eq(have.user, want.user) &&
+            slice_eq_ci(have.host, want.host))
+            return c;
+    }
+    return NULL;
+}
+
+/* The first line of path into pw (NUL-terminated, line end stripped).
+ * Returns 0, -ENODATA (empty), -ENAMETOOLONG or -errno of open/read. */
+static int read_password(const char *path, char *pw, size_t pwsz)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    ssize_t n;
+
+    if (fd < 0)
+        return -errno;
+    n = read(fd, pw, pwsz - 1);
+    close(fd);
+    if (n < 0)
+        return -errno;
+    pw[n] = '\0';
+    pw[strcspn(pw, "\r\n")] = '\0';
+    if (pw[0] == '\0')
+        return -ENODATA;
+    return strlen(pw) == (size_t)n && (size_t)n == pwsz - 1 ? -ENAMETOOLONG : 0;
+}
+
+/* The first challenge of m that we can answer for cred's realm. */
+static int pick_challenge(const struct sipmsg *m, const struct cfg_credential *cred,
+                          struct digest_challenge *c)
+{
+    enum sipmsg_hdr_id id = m->status == 407 ? SIPMSG_HDR_PROXY_AUTHENTICATE
+                                             : SIPMSG_HDR_WWW_AUTHENTICATE;
+
+    for (int i = sipmsg_hdr_next(m, id, -1); i >= 0; i = sipmsg_hdr_next(m, id, i)) {
+        if (digest_parse_challenge(c, m->hdrs[i].value) == 0 &&
+            (!cred->realm || strcmp(cred->realm, c->realm) == 0))
+            return 0;
+    }
+    return -ENOENT;
+}
+
+/* The nonce-count for c's nonce: 1 for a new nonce, else the next one. */
+static uint32_t next_nc(struct reg_flow *rf, const struct digest_challenge *c)
+{
+    char *copy;
+
+    if (rf->auth_nonce && strcmp(rf->auth_nonce, c->nonce) == 0)
+        return ++rf->auth_nc;
+    copy = strdup(c->nonce);
+    if (!copy)
+        return 0;
+    free(rf->auth_nonce);
+    rf->auth_nonce = copy;
+    rf->auth_nc = 1;
+    return 1;
+}
+
+/* Builds rf->auth for challenge c.  Returns 0 or -errno (logged by the
+ * caller, without the secret). */
+static int build_auth(struct reg_flow *rf, const struct cfg_credential *cred,
+                      const struct digest_challenge *c, uint32_t nc)
+{
+    struct sipmsg *tm = malloc(sizeof(*tm));
+    char pw[REG_PASSWORD_MAX], uri[1024], cnonce[17], *out = malloc(REG_AUTH_MAX);
+    size_t n;
+    int err = !tm || !out ? -ENOMEM : read_password(cred->password_file, pw, sizeof(pw));
+
+    if (!err)
+        err = sipmsg_parse(tm, rf->b->tmpl, rf->b->tmpl_len, 0);
+    if (!err)
+        err = slice_copy_cstr(tm->ruri, uri, sizeof(uri)) < 0 ? -ENAMETOOLONG : 0;
+    rand_hex(cnonce, sizeof(cnonce), 16);
+    if (!err)
+        err = digest_authorize(c, cred->username, pw, "REGISTER", uri, nc, cnonce, out,
+                               REG_AUTH_MAX, &n);
+    OPENSSL_cleanse(pw, sizeof(pw));
+    free(tm);
+    if (err < 0) {
+        free(out);
+        return err;
+    }
+    free(rf->auth);
+    rf->auth = out;
+    return 0;
+}
+
+/* Nobody can answer: the flow fails (its back-off bounds the retries, each
+ * carrying the UA's last Authorization) and the UA's next REGISTER, with
+ * fresh credentials, restarts it at once (binding_register). */
+static bool wait_for_ua(struct reg_flow *rf, const char *why)
+{
+    rf->await_ua = true;
+    log_warn("reregister_challenged", "binding=%" PRIu32 " reg_id=%u aor=%s reason=\"%s\" "
+             "action=\"waiting for the UA's next REGISTER\"", rf->b->id, rf->idx + 1,
+             rf->b->aor, why);
+    flow_register_failed(rf->flow, "challenged; waiting for the UA's credentials");
+    return true;
+}
+
+static bool answer_challenge(struct reg_flow *rf, const struct sipmsg *m)
+{
+    struct binding *b = rf->b;
+    const struct cfg_credential *cred;
+    struct digest_challenge *c;
+    uint32_t nc;
+    int err;
+
+    if (b->ua_waiting && !rf->answered_ua)
+        return false; /* the UA's own request: its challenge to answer */
+    cred = find_credential(b);
+    if (!cred)
+        return wait_for_ua(rf, "no credentials configured for this AOR");
+    if (++rf->auth_tries > REG_AUTH_MAX_TRIES)
+        return wait_for_ua(rf, "credentials rejected");
+    c = malloc(sizeof(*c));
+    err = !c ? -ENOMEM : pick_challenge(m, cred, c);
+    if (!err)
+        err = (nc = next_nc(rf, c)) ? build_auth(rf, cred, c, nc) : -ENOMEM;
+    if (err < 0) {
+        free(c);
+        return wait_for_ua(rf, err == -ENOENT ? "no usable Digest challenge"
+                                              : "cannot answer the challenge");
+    }
+    log_info("reregister_authenticating", "binding=%" PRIu32 " reg_id=%u aor=%s username=%s "
+             "algorithm=%s nc=%08" PRIx32, b->id, rf->idx + 1, b->aor, cred->username,
+             c->alg == DIGEST_SHA256 ? "SHA-256" : "MD5", nc);
+    rf->auth_proxy = m->status == 407;
+    free(c);
+    reg_send_register(rf, b->removing ? 0 : UINT32_MAX);
+    free(rf->auth);
+    rf->auth = NULL;
+    return true;
+}
+
+bool reg_retry(struct reg_flow *rf, const struct sipmsg *m)
+{
+    switch (m->status) {
+    case 423:
+        return retry_min_expires(rf, m);
+    case 439:
+        return retry_no_outbound(rf);
+    case 401:
+    case 407:
+        return answer_challenge(rf, m);
+    default:
+        return false;
+    }
+}
+
+void reg_retry_success(struct reg_flow *rf)
+{
+    rf->auth_tries = 0;
+    rf->await_ua = false;
+}
+
+void reg_retry_free(struct reg_flow *rf)
+{
+    free(rf->auth);
+    free(rf->auth_nonce);
+    rf->auth = rf->auth_nonce = NULL;
+}

@@ -1,0 +1,480 @@
+/* Unit tests for the error responses the registration agent answers itself
+ * (reg_retry.c): 423 Interval Too Brief (RFC 3261 §10.2.8), 439 First Hop
+ * Lacks Outbound Support (RFC 5626 §11.6), and challenges to sipkeep's own
+ * re-registration after a flow recovered: digest with configured
+ * credentials (never logging the password), else waiting for the UA.
+ *
+ * Same world as test_regagent.c (fake_edge.h: a TCP "edge" on 127.0.0.1
+ * read between loop iterations, a fake clock, bounded waits). */
+#include <fcntl.h>
+#include <stdint.h>
+
+#define UA_SINK_MAX 32
+#include "fake_edge.h"
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "outbound/regagent.h"
+#include "sip/digest.h"
+#include "sip/msg.h"
+#include "state/instid.h"
+
+#define PASSWORD "s3cret-Pa55"
+
+struct fx {
+    struct loop *loop;
+    uint64_t now;
+    struct test_dir dir;
+    struct cfg *cfg;
+    struct instid_store *ids;
+    SSL_CTX *tls[CFG_MAX_SERVICES];
+    struct regagent *ra;
+    struct ua_addr ua;
+    struct fake_edge edge;
+    struct ua_sink to_ua;
+};
+
+static void cap_send_ua(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
+{
+    ua_sink_add(&((struct fx *)arg)->to_ua, ua, buf, len);
+}
+
+static void cap_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m, void *arg)
+{
+    (void)b;
+    (void)idx;
+    (void)m;
+    (void)arg;
+}
+
+/* Loads the config (with svc_extra) and starts an agent on it. */
+static void agent_start(struct fx *f, const char *svc_extra)
+{
+    struct regagent_env env = {
+        .loop = f->loop, .tls = f->tls, .send_ua = cap_send_ua, .flow_msg = cap_flow_msg,
+        .arg = f,
+    };
+
+    edge_load_cfg_extra(&f->edge, f->dir.state, svc_extra, &f->cfg);
+    env.cfg = f->cfg;
+    assert_int_equal(instid_store_open(&f->ids, f->dir.state), 0);
+    env.ids = f->ids;
+    assert_int_equal(regagent_new(&f->ra, &env), 0);
+}
+
+static int fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct loop_clock clk;
+
+    assert_non_null(f);
+    clk = (struct loop_clock){ fake_now, &f->now };
+    f->now = 1000000;
+    test_dir_make(&f->dir, "test_reg_retry");
+    assert_int_equal(loop_new(&f->loop, &clk), 0);
+    edge_open(&f->edge, f->loop, 1);
+    set_in(&f->ua.src, "192.168.1.10", 5060);
+    set_in(&f->ua.local, "192.168.1.1", 5060);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    regagent_free(f->ra);
+    instid_store_free(f->ids);
+    edge_close(&f->edge);
+    ua_sink_free(&f->to_ua);
+    loop_free(f->loop);
+    cfg_free(f->cfg);
+    test_dir_remove(&f->dir);
+    free(f);
+    return 0;
+}
+
+#define UA_CONTACT "<sip:alice@192.168.1.10:5060>"
+
+static char *mk_register(unsigned cseq, const char *extra)
+{
+    char *out = malloc(4096);
+    int n = snprintf(out, 4096,
+                     "REGISTER sip:example.net SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKua%u;rport\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:alice@example.net>;tag=uatag1\r\n"
+                     "To: <sip:alice@example.net>\r\n"
+                     "Call-ID: ua-call-1\r\n"
+                     "CSeq: %u REGISTER\r\n"
+                     "Contact: " UA_CONTACT "\r\n"
+                     "Expires: 3600\r\n"
+                     "%s"
+                     "\r\n",
+                     cseq, cseq, extra ? extra : "");
+
+    assert_non_null(out);
+    assert_true(n < 4096);
+    return out;
+}
+
+static void ua_send_register(struct fx *f, unsigned cseq, const char *extra)
+{
+    char *text = mk_register(cseq, extra);
+    struct sipmsg *m = malloc(sizeof(*m));
+
+    assert_non_null(m);
+    assert_int_equal(sipmsg_parse(m, text, strlen(text), 0), 0);
+    regagent_register(f->ra, &f->cfg->services[0], m, &f->ua);
+    free(m);
+    free(text);
+}
+
+/* A 200 for req granting its Contact 3600 s; with Require: outbound when
+ * outbound. */
+static void send_ok(struct fx *f, int ci, const char *req, bool outbound)
+{
+    char contact[2048], extra[4096], *ok;
+
+    hdr_must(req, "Contact", contact, sizeof(contact));
+    snprintf(extra, sizeof(extra), "%sContact: %s;expires=3600\r\n",
+             outbound ? "Require: outbound\r\nFlow-Timer: 20\r\n" : "", contact);
+    ok = mk_response(req, "200 OK", extra);
+    edge_send(&f->edge, ci, ok);
+    free(ok);
+}
+
+static void send_rsp(struct fx *f, int ci, const char *req, const char *status,
+                     const char *extra)
+{
+    char *r = mk_response(req, status, extra);
+
+    edge_send(&f->edge, ci, r);
+    free(r);
+}
+
+static void expect_cseq(const char *req, const char *want)
+{
+    char v[256];
+
+    hdr_must(req, "CSeq", v, sizeof(v));
+    assert_string_equal(v, want);
+}
+
+/* The value of auth-param name in a credentials value (quotes removed). */
+static void auth_param(const char *v, const char *name, char *out, size_t outsz)
+{
+    char key[64];
+    const char *p;
+    size_t n;
+
+    snprintf(key, sizeof(key), "%s=", name);
+    for (p = strstr(v, key); p && p != v && p[-1] != ' '; p = strstr(p + 1, key))
+        ;
+    if (!p)
+        fail_msg("no %s in %s", name, v);
+    p += strlen(key);
+    if (*p == '"') {
+        p++;
+        n = strcspn(p, "\"");
+    } else {
+        n = strcspn(p, ", ");
+    }
+    assert_true(n < outsz);
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* The UA registers (CSeq 7, extra headers), answered 200 with outbound. */
+static int register_ok(struct fx *f, const char *extra)
+{
+    char *up;
+    int ci, nua = f->to_ua.n;
+
+    ua_send_register(f, 7, extra);
+    up = edge_wait_msg(&f->edge, &ci);
+    send_ok(f, ci, up, true);
+    ua_wait(&f->edge, &f->to_ua, nua + 1);
+    free(up);
+    return ci;
+}
+
+/* The edge drops connection ci; the clock jumps to each next timer until
+ * sipkeep has connected again (§4.5: at once after a working flow died). */
+static char *recover(struct fx *f, int ci, int *ci2)
+{
+    int want = f->edge.nconns + 1;
+
+    edge_drop(&f->edge, ci);
+    for (int i = 0; i < 50 && f->edge.nconns < want; i++) {
+        int64_t t = loop_next_timeout(f->loop);
+        if (t > 0)
+            f->now += (uint64_t)t;
+        assert_int_equal(loop_run_once(f->loop, PUMP_WAIT_MS), 0);
+        edge_poll(&f->edge);
+    }
+    assert_true(f->edge.nconns >= want);
+    return edge_wait_msg(&f->edge, ci2);
+}
+
+/* ---- 423 ---- */
+
+static void test_interval_too_brief(void **state)
+{
+    struct fx *f = *state;
+    char *up, *up2, v[2048];
+    const char *rsp;
+    int ci, ci2;
+
+    agent_start(f, "");
+    ua_send_register(f, 7, NULL);
+    up = edge_wait_msg(&f->edge, &ci);
+    send_rsp(f, ci, up, "423 Interval Too Brief", "Min-Expires: 7200\r\n");
+    up2 = edge_wait_msg(&f->edge, &ci2);
+    assert_int_equal(ci2, ci);
+    expect_cseq(up2, "2 REGISTER");
+    hdr_must(up2, "Contact", v, sizeof(v));
+    assert_non_null(strstr(v, ";expires=7200"));
+    assert_int_equal(f->to_ua.n, 0); /* the UA is answered once, with the 200 */
+    send_ok(f, ci, up2, true);
+    rsp = ua_wait(&f->edge, &f->to_ua, 1);
+    assert_memory_equal(rsp, "SIP/2.0 200 OK\r\n", 16);
+    free(up2);
+    /* a second 423 asking no more than was sent is the UA's to see */
+    ua_send_register(f, 8, NULL);
+    up2 = edge_wait_msg(&f->edge, &ci2);
+    hdr_must(up2, "Contact", v, sizeof(v));
+    assert_non_null(strstr(v, ";expires=7200")); /* the minimum sticks */
+    send_rsp(f, ci, up2, "423 Interval Too Brief", "Min-Expires: 7200\r\n");
+    rsp = ua_wait(&f->edge, &f->to_ua, 2);
+    assert_memory_equal(rsp, "SIP/2.0 423 Interval Too Brief\r\n", 32);
+    free(up2);
+    free(up);
+}
+
+/* ---- 439 ---- */
+
+static void test_first_hop_lacks_outbound(void **state)
+{
+    struct fx *f = *state;
+    char *up, *up2, v[2048];
+    const char *rsp;
+    int ci, ci2;
+
+    agent_start(f, "");
+    ua_send_register(f, 7, NULL);
+    up = edge_wait_msg(&f->edge, &ci);
+    hdr_must(up, "Contact", v, sizeof(v));
+    assert_non_null(strstr(v, ";reg-id=1"));
+    send_rsp(f, ci, up, "439 First Hop Lacks Outbound Support", NULL);
+    up2 = edge_wait_msg(&f->edge, &ci2);
+    assert_int_equal(ci2, ci);
+    expect_cseq(up2, "2 REGISTER");
+    hdr_must(up2, "Contact", v, sizeof(v));
+    assert_null(strstr(v, "reg-id"));
+    assert_null(strstr(v, "+sip.instance"));
+    assert_int_equal(f->to_ua.n, 0);
+    send_ok(f, ci, up2, false);
+    rsp = ua_wait(&f->edge, &f->to_ua, 1);
+    assert_memory_equal(rsp, "SIP/2.0 200 OK\r\n", 16);
+    /* keep-alives go on without pongs, and the connection stays: 250 s in
+     * 5 s steps (two ping intervals of 95-120 s and their pong timeouts),
+     * within the binding's 300 s */
+    for (int i = 0; i < 50; i++) {
+        f->now += 5000;
+        assert_int_equal(loop_run_once(f->loop, PUMP_WAIT_MS), 0);
+        edge_poll(&f->edge);
+    }
+    assert_false(f->edge.conns[ci].closed);
+    assert_non_null(strstr(f->edge.conns[ci].buf, "\r\n\r\n"));
+    assert_int_equal(f->edge.nconns, 1);
+    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(flow_state(binding_flow(regagent_next(f->ra, NULL), 0)), FLOW_ACTIVE);
+    free(up2);
+    free(up);
+}
+
+/* Local policy outbound_fallback: false: the 439 fails the flow and, with
+ * one flow, reaches the UA. */
+static void test_439_policy_off(void **state)
+{
+    struct fx *f = *state;
+    char *up;
+    const char *rsp;
+    int ci;
+
+    agent_start(f, "    outbound_fallback: false\n");
+    ua_send_register(f, 7, NULL);
+    up = edge_wait_msg(&f->edge, &ci);
+    send_rsp(f, ci, up, "439 First Hop Lacks Outbound Support", NULL);
+    rsp = ua_wait(&f->edge, &f->to_ua, 1);
+    assert_memory_equal(rsp, "SIP/2.0 439 ", 12);
+    assert_true(edge_wait_closed(&f->edge, ci));
+    free(up);
+}
+
+/* ---- re-registration with credentials ---- */
+
+static void write_password(struct fx *f, char *path, size_t pathsz)
+{
+    int fd;
+
+    snprintf(path, pathsz, "%s/alice.pw", f->dir.root);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, PASSWORD "\n", sizeof(PASSWORD)), (ssize_t)sizeof(PASSWORD));
+    close(fd);
+}
+
+/* Checks the Authorization of req against challenge chal and nc. */
+static void check_digest(const char *req, const char *chal, const char *nc)
+{
+    char v[2048], p[256], cnonce[128], resp[65];
+    struct digest_challenge c;
+
+    assert_int_equal(hdr_count(req, "Authorization"), 1);
+    hdr_must(req, "Authorization", v, sizeof(v));
+    assert_null(strstr(v, PASSWORD));
+    assert_memory_equal(v, "Digest ", 7);
+    auth_param(v, "username", p, sizeof(p));
+    assert_string_equal(p, "alice");
+    auth_param(v, "realm", p, sizeof(p));
+    assert_string_equal(p, "example.net");
+    auth_param(v, "nonce", p, sizeof(p));
+    assert_string_equal(p, "n0nce-1");
+    auth_param(v, "uri", p, sizeof(p));
+    assert_string_equal(p, "sip:example.net");
+    auth_param(v, "qop", p, sizeof(p));
+    assert_string_equal(p, "auth");
+    auth_param(v, "nc", p, sizeof(p));
+    assert_string_equal(p, nc);
+    auth_param(v, "algorithm", p, sizeof(p));
+    assert_string_equal(p, "SHA-256");
+    auth_param(v, "opaque", p, sizeof(p));
+    assert_string_equal(p, "op1");
+    auth_param(v, "cnonce", cnonce, sizeof(cnonce));
+    assert_true(strlen(cnonce) >= 8);
+    /* the digest itself (the algorithm is checked against published
+     * vectors in test_digest.c) */
+    assert_int_equal(digest_parse_challenge(&c, slice_cstr(chal)), 0);
+    assert_int_equal(digest_response_hex(DIGEST_SHA256, false, "alice", "example.net",
+                                         PASSWORD, "REGISTER", "sip:example.net", "n0nce-1",
+                                         (uint32_t)strtoul(nc, NULL, 16), cnonce, "auth",
+                                         resp), 0);
+    auth_param(v, "response", p, sizeof(p));
+    assert_string_equal(p, resp);
+}
+
+#define CHAL "Digest realm=\"example.net\", nonce=\"n0nce-1\", algorithm=SHA-256, " \
+             "qop=\"auth\", opaque=\"op1\""
+
+static void test_reregister_with_credentials(void **state)
+{
+    struct fx *f = *state;
+    char path[256], extra[512], *up, *up2, *up3, *logbuf;
+    int ci, ci2, saved;
+    FILE *lf;
+    long len;
+
+    write_password(f, path, sizeof(path));
+    snprintf(extra, sizeof(extra),
+             "    credentials:\n"
+             "      - {aor: \"sip:alice@example.net\", username: alice, password_file: %s}\n",
+             path);
+    agent_start(f, extra);
+    ci = register_ok(f, "Authorization: Digest username=\"alice\", realm=\"example.net\", "
+                        "nonce=\"old\", uri=\"sip:example.net\", response=\"00\"\r\n");
+    /* every log line of the recovery, at debug level, goes to a file */
+    fflush(stderr);
+    saved = dup(2);
+    lf = tmpfile();
+    assert_non_null(lf);
+    dup2(fileno(lf), 2);
+    log_setup(LOG_LVL_DEBUG, LOG_TARGET_STDERR, "test");
+
+    up = recover(f, ci, &ci2);
+    expect_cseq(up, "2 REGISTER");
+    send_rsp(f, ci2, up, "401 Unauthorized", "WWW-Authenticate: " CHAL "\r\n");
+    up2 = edge_wait_msg(&f->edge, &ci);
+    assert_int_equal(ci, ci2);
+    expect_cseq(up2, "3 REGISTER");
+    check_digest(up2, CHAL, "00000001");
+    /* challenged again with the same nonce: the next nonce-count */
+    send_rsp(f, ci2, up2, "401 Unauthorized", "WWW-Authenticate: " CHAL "\r\n");
+    up3 = edge_wait_msg(&f->edge, &ci);
+    expect_cseq(up3, "4 REGISTER");
+    check_digest(up3, CHAL, "00000002");
+    send_ok(f, ci2, up3, true);
+    edge_settle(&f->edge);
+
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    log_setup(getenv("TEST_LOG") ? LOG_LVL_DEBUG : LOG_LVL_ERROR, LOG_TARGET_STDERR, "test");
+    assert_int_equal(f->to_ua.n, 1); /* the UA saw nothing of it */
+    assert_int_equal(flow_state(binding_flow(regagent_next(f->ra, NULL), 0)), FLOW_ACTIVE);
+    len = ftell(lf);
+    assert_true(len > 0);
+    logbuf = calloc(1, (size_t)len + 1);
+    rewind(lf);
+    assert_int_equal(fread(logbuf, 1, (size_t)len, lf), (size_t)len);
+    fclose(lf);
+    assert_non_null(strstr(logbuf, "event=reregister_authenticating"));
+    assert_null(strstr(logbuf, PASSWORD));
+    free(logbuf);
+    free(up3);
+    free(up2);
+    free(up);
+}
+
+/* Without credentials: the re-registration carries the UA's last
+ * Authorization; challenged, sipkeep waits (no loop) until the UA's next
+ * REGISTER restarts the flow at once. */
+static void test_reregister_waits_for_ua(void **state)
+{
+    struct fx *f = *state;
+    char *up, *up2, v[2048];
+    const char *rsp;
+    int ci, ci2, ci3, n;
+
+    agent_start(f, "");
+    ci = register_ok(f, "Authorization: Digest username=\"alice\", nonce=\"old\"\r\n");
+    up = recover(f, ci, &ci2);
+    hdr_must(up, "Authorization", v, sizeof(v));
+    assert_string_equal(v, "Digest username=\"alice\", nonce=\"old\"");
+    send_rsp(f, ci2, up, "401 Unauthorized", "WWW-Authenticate: " CHAL "\r\n");
+    assert_true(edge_wait_closed(&f->edge, ci2));
+    n = f->edge.nconns;
+    edge_settle(&f->edge);
+    assert_int_equal(f->edge.nconns, n); /* no new attempt by itself... */
+    assert_int_equal(f->to_ua.n, 1);
+    ua_send_register(f, 8, "Authorization: Digest username=\"alice\", nonce=\"new\"\r\n");
+    assert_true(edge_wait_conns(&f->edge, n + 1)); /* ...but at once for the UA */
+    up2 = edge_wait_msg(&f->edge, &ci3);
+    assert_int_equal(ci3, n);
+    hdr_must(up2, "Authorization", v, sizeof(v));
+    assert_string_equal(v, "Digest username=\"alice\", nonce=\"new\"");
+    send_rsp(f, ci3, up2, "401 Unauthorized", "WWW-Authenticate: " CHAL "\r\n");
+    rsp = ua_wait(&f->edge, &f->to_ua, 2); /* the UA's own challenge */
+    assert_memory_equal(rsp, "SIP/2.0 401 Unauthorized\r\n", 26);
+    assert_false(f->edge.conns[ci3].closed);
+    free(up2);
+    free(up);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+        T(test_interval_too_brief),
+        T(test_first_hop_lacks_outbound),
+        T(test_439_policy_off),
+        T(test_reregister_with_credentials),
+        T(test_reregister_waits_for_ua),
+#undef T
+    };
+
+    log_setup(getenv("TEST_LOG") ? LOG_LVL_DEBUG : LOG_LVL_ERROR, LOG_TARGET_STDERR, "test");
+    return cmocka_run_group_tests_name("reg_retry", tests, NULL, NULL);
+}
