@@ -14,7 +14,8 @@
 #  |  UDP only) or    |  eth0  |  later) + MASQUERADE    |  eth0 |  198.51.100.10 udp/tcp 5060,  |
 #  |  baresip         |--------|lan0               wan0 |-------|  tls 5061 (edge.test cert),   |
 #  | 192.168.77.10    |  veth  | 192.168.77.1            | veth  |  5062 (wrong.test), 5063      |
-#  | 192.168.77.11    |        |          198.51.100.1   |       |  (edge.test, untrusted CA)    |
+#  | 192.168.77.11    |        |          198.51.100.1   |       |  (edge.test, untrusted CA),   |
+#  |                  |        |                         |       |  tcp 5070 (a second path)     |
 #  +------------------+        | conntrack: udp 10 s,    |       | registrar (Kamailio)          |
 #   route 198.51.100.0/24      |  tcp established 30 s,  |       |  198.51.100.11 udp/tcp 5060   |
 #   via 192.168.77.1           |  tcp_loose=0, INVALID   |       | far caller (sipp UAC)         |
@@ -93,6 +94,7 @@ ROUTER_WAN_IP=198.51.100.1      # the NAT's public address
 EDGE_IP=198.51.100.10
 EDGE_UDP_PORT=5060
 EDGE_TCP_PORT=5060
+EDGE_TCP2_PORT=5070              # a second TCP listener: a second edge path (reg-id 2)
 EDGE_TLS_PORT=5061              # certificate edge.test, signed by $CA_FILE
 EDGE_TLS_WRONG_NAME_PORT=5062   # certificate wrong.test, signed by $CA_FILE
 EDGE_TLS_UNTRUSTED_PORT=5063    # certificate edge.test, signed by an unknown CA
@@ -457,7 +459,7 @@ lab_down() {
 # Render tests/e2e/kamailio/NAME.cfg into $LAB_DIR, replacing %VAR% by the lab's values.
 _kam_render() {
     local src=$E2E_DIR/kamailio/$1 dst=$2 v
-    local vars=(EDGE_IP EDGE_UDP_PORT EDGE_TCP_PORT EDGE_TLS_PORT EDGE_TLS_WRONG_NAME_PORT
+    local vars=(EDGE_IP EDGE_UDP_PORT EDGE_TCP_PORT EDGE_TCP2_PORT EDGE_TLS_PORT EDGE_TLS_WRONG_NAME_PORT
         EDGE_TLS_UNTRUSTED_PORT REGISTRAR_IP REGISTRAR_PORT SIP_DOMAIN FLOW_TIMER
         EDGE_TCP_LIFETIME EDGE_FLOW_TOKEN_SECRET LAB_DIR)
     local args=()

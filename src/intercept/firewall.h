@@ -1,0 +1,75 @@
+/* firewall.h - the iptables rules of transparent mode, as text.
+ *
+ * All of sipkeep's rules live in one dedicated chain (FW_CHAIN, table
+ * mangle) plus jump rules into it from PREROUTING (forwarded traffic and
+ * traffic to the router itself, per LAN interface) and optionally OUTPUT
+ * (a PBX on the same host).  Cleanup is therefore "delete every jump to
+ * FW_CHAIN, flush and delete FW_CHAIN", which also removes the stale rules
+ * of a crashed run whose configuration differed.
+ *
+ * The chain first RETURNs packets carrying sipkeep's own SO_MARK (so its
+ * egress is never queued again), then sends UDP to each service address
+ * and port to NFQUEUE with --queue-bypass: with no reader on the queue
+ * (sipkeep stopped or killed) the kernel ACCEPTs, i.e. fail-open.
+ *
+ * This module only builds text (one iptables command per line, arguments
+ * separated by single spaces, no shell quoting needed: interface names and
+ * addresses are validated); running them is the caller's business.  Pure,
+ * so unit-tested without root.
+ */
+#ifndef SIPKEEP_INTERCEPT_FIREWALL_H
+#define SIPKEEP_INTERCEPT_FIREWALL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FW_CHAIN "SIPKEEP"
+#define FW_TABLE "mangle"
+
+/* What to intercept.  Arrays are borrowed for the call only. */
+struct fw_spec {
+    uint16_t queue;                 /* NFQUEUE number */
+    uint32_t mark;                  /* sipkeep's SO_MARK, non-zero */
+    const char *const *ifaces;      /* LAN interfaces; none: no PREROUTING jump */
+    size_t n_ifaces;
+    const struct sockaddr_in *dsts; /* service address and port, IPv4 */
+    size_t n_dsts;                  /* >= 1 */
+    bool local;                     /* also intercept OUTPUT (same-host UA) */
+};
+
+/* True if name is a usable interface name (1..15 of [A-Za-z0-9._@-]:
+ * nothing that iptables or a shell could read as syntax). */
+bool fw_iface_ok(const char *name);
+
+/* Writes the install commands, '\n'-terminated lines, NUL-terminated, into
+ * buf[0..sz).  Returns the length, -EINVAL for an invalid spec (mark 0, no
+ * destination, a bad interface name, a non-IPv4 destination), -ENOSPC if
+ * buf is too small (buf then holds an incomplete, unusable text). */
+int fw_install_text(const struct fw_spec *s, char *buf, size_t sz);
+
+/* Writes the commands that flush and delete FW_CHAIN (after the jumps to
+ * it are gone: see fw_jump_delete).  Same return convention. */
+int fw_chain_cleanup_text(char *buf, size_t sz);
+
+/* Given one line of `iptables -t mangle -S` output, if it is a jump to
+ * FW_CHAIN ("-A <chain> ... -j SIPKEEP"), writes the matching delete
+ * command ("iptables -w -t mangle -D <chain> ...") into buf and returns its
+ * length; returns 0 if the line is not ours, -ENOSPC if buf is too small. */
+int fw_jump_delete(const char *line, char *buf, size_t sz);
+
+/* ---- running the rules (needs CAP_NET_ADMIN and the iptables binary) ---- */
+
+/* Removes every jump to FW_CHAIN in PREROUTING and OUTPUT (whatever rule
+ * text it has: a crashed run may have used another configuration) and
+ * flushes and deletes FW_CHAIN.  Nothing to remove is success.  Returns 0,
+ * or -errno if iptables could not be run or a delete failed. */
+int fw_cleanup(void);
+
+/* Cleans up stale rules (fw_cleanup), then installs s.  On failure removes
+ * what it installed.  Returns 0, -EINVAL (see fw_install_text), or -EIO if
+ * an iptables command failed (logged with the command). */
+int fw_install(const struct fw_spec *s);
+
+#endif
