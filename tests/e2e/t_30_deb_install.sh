@@ -123,8 +123,9 @@ sed -i -e "s|\"udp:0\.0\.0\.0:5060\"|\"udp:$ROUTER_LAN_IP:5060\"|" \
     -e "s|\"sip:edge1\.example\.net:5060;transport=tcp\"|\"sip:$EDGE_IP:$EDGE_TCP_PORT;transport=tcp\"|" \
     -e '/"sips:edge2\.example\.net:5061"/d' \
     "$conf"
-if grep -Eq 'example\.net|0\.0\.0\.0|192\.168\.0\.0' "$conf"; then
-    die "the shipped config changed shape; adapt this scenario: $(grep -En 'example\.net|0\.0\.0\.0|192\.168\.0\.0' "$conf")"
+# Commented examples (e.g. the credentials block) may name example.net.
+if grep -Ev '^[[:space:]]*#' "$conf" | grep -Eq 'example\.net|0\.0\.0\.0|192\.168\.0\.0'; then
+    die "the shipped config changed shape; adapt this scenario: $(grep -En 'example\.net|0\.0\.0\.0|192\.168\.0\.0' "$conf" | grep -Ev '^[0-9]+:[[:space:]]*#')"
 fi
 grep -qx 'state_dir: /var/lib/sipkeep' "$conf" || die "the shipped state_dir is not /var/lib/sipkeep"
 
