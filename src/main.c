@@ -18,6 +18,7 @@
 #include "ctl/ctl.h"
 #include "ctl/status.h"
 #include "intercept/listen.h"
+#include "intercept/tmode.h"
 #include "proxy/router.h"
 #include "state/instid.h"
 
@@ -30,6 +31,7 @@
 struct options {
     const char *config;
     bool check_only;
+    bool print_firewall;
 };
 
 struct daemon_ctx {
@@ -41,6 +43,7 @@ struct daemon_ctx {
     struct instid_store *ids;
     struct router *router;
     struct listener *listeners[CFG_MAX_LISTEN];
+    struct tmode *tmode;            /* mode: transparent: the ingress instead */
     struct sk_stats stats;          /* counters, handed down by pointer */
     struct ctl_server *ctl;         /* control socket (status, metrics) */
     struct ctl_source ctl_src;
@@ -51,7 +54,7 @@ struct daemon_ctx {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: sipkeep [-c FILE] [--check-config]\n"
+            "usage: sipkeep [-c FILE] [--check-config | --print-firewall]\n"
             "       sipkeep status [--json] [-c FILE | -s SOCKET]\n"
             "       sipkeep metrics [-c FILE | -s SOCKET]\n"
             "       sipkeep --version | --help\n"
@@ -61,6 +64,8 @@ static void usage(FILE *out)
             "  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
             "  -t, --check-config  load and validate the configuration, then exit:\n"
             "                      0 when it is valid, 1 with FILE:LINE:COL: reason\n"
+            "      --print-firewall  print the iptables commands of mode: transparent\n"
+            "                      for the configuration, then exit\n"
             "  -V, --version       print the version and exit\n"
             "  -h, --help          print this help and exit\n"
             "\n"
@@ -75,6 +80,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "check-config", no_argument, NULL, 't' },
+        { "print-firewall", no_argument, NULL, 'F' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -83,10 +89,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 
     o->config = DEFAULT_CONFIG;
     o->check_only = false;
+    o->print_firewall = false;
     while ((c = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o->config = optarg; break;
         case 't': o->check_only = true; break;
+        case 'F': o->print_firewall = true; break;
         case 'V': printf("sipkeep %s\n", SIPKEEP_VERSION); return 1;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
@@ -151,14 +159,20 @@ static int load_config(const char *path, struct cfg **out)
     return rc;
 }
 
-/* The ingress handle of a UA is the listener it sent to: answer from it. */
+/* The ingress handle of a UA is the listener it sent to, or in transparent
+ * mode the tmode: answer from the address the UA sent to. */
 static void send_ua(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
 {
+    struct daemon_ctx *d = arg;
     char who[ADDR_STR_MAX];
-    int err = listener_send(ua->ingress, buf, len, (const struct sockaddr *)&ua->src,
-                            addr_len((const struct sockaddr *)&ua->src));
+    int err;
 
-    (void)arg;
+    if (d->tmode && ua->ingress == d->tmode)
+        err = tmode_send(d->tmode, (const struct sockaddr_in *)&ua->local,
+                         (const struct sockaddr_in *)&ua->src, buf, len);
+    else
+        err = listener_send(ua->ingress, buf, len, (const struct sockaddr *)&ua->src,
+                            addr_len((const struct sockaddr *)&ua->src));
     if (err < 0)
         log_warn("ua_send_failed", "ua=%s err=\"%s\"",
                  addr_format((const struct sockaddr *)&ua->src, true, who, sizeof(who)),
@@ -171,6 +185,30 @@ static void on_datagram(struct listener *ln, const struct listen_dgram *dg, void
     struct ua_addr ua = { .src = dg->src, .local = dg->local, .ingress = ln };
 
     router_from_ua(d->router, dg->buf, dg->len, &ua);
+}
+
+/* A packet taken from the NFQUEUE: the UA sent it to pk->dst. */
+static void on_taken(struct tmode *t, const struct pkt_udp4 *pk, void *arg)
+{
+    struct daemon_ctx *d = arg;
+    struct ua_addr ua = { .ingress = t };
+
+    memcpy(&ua.src, &pk->src, sizeof(pk->src));
+    memcpy(&ua.local, &pk->dst, sizeof(pk->dst));
+    router_from_ua(d->router, (const char *)pk->payload, pk->len, &ua);
+}
+
+static int open_transparent(struct daemon_ctx *d)
+{
+    char err[256] = "";
+    int rc = tmode_open(&d->tmode, d->loop, d->cfg, on_taken, d, err, sizeof(err));
+
+    if (rc < 0)
+        log_error("start_failed", "step=transparent err=\"%s\"", err[0] ? err : strerror(-rc));
+    else
+        log_info("intercepting", "queue=%u firewall=%s", d->cfg->transparent.queue,
+                 d->cfg->transparent.manage_firewall ? "installed" : "external");
+    return rc;
 }
 
 static int open_listeners(struct daemon_ctx *d)
@@ -302,7 +340,9 @@ static void format_summary(const struct cfg *c, char *buf, size_t sz)
                            c->n_services, lo == SIZE_MAX ? 0 : lo);
     if (hi > lo && pos < sz)
         pos += (size_t)snprintf(buf + pos, sz - pos, "-%zu", hi);
-    for (size_t i = 0; i < c->n_listen && pos < sz; i++)
+    if (c->mode == CFG_MODE_TRANSPARENT && pos < sz)
+        pos += (size_t)snprintf(buf + pos, sz - pos, " queue=%u", c->transparent.queue);
+    for (size_t i = 0; c->mode == CFG_MODE_PROXY && i < c->n_listen && pos < sz; i++)
         pos += (size_t)snprintf(buf + pos, sz - pos, "%s%s", i ? "," : " listen=",
                                 c->listen[i].text);
 }
@@ -337,11 +377,6 @@ static int start_services(struct daemon_ctx *d)
     char err[512] = "";
     int rc;
 
-    if (d->cfg->mode != CFG_MODE_PROXY) {
-        log_error("start_failed", "reason=\"mode: transparent is not implemented in this "
-                  "version; use mode: proxy\"");
-        return -ENOTSUP;
-    }
     rc = instid_store_open(&d->ids, d->cfg->state_dir);
     if (rc < 0) {
         log_error("start_failed", "step=state_dir dir=%s err=\"%s\"", d->cfg->state_dir,
@@ -355,16 +390,45 @@ static int start_services(struct daemon_ctx *d)
         return rc;
     }
     rc = open_control(d);
-    return rc < 0 ? rc : open_listeners(d);
+    if (rc < 0)
+        return rc;
+    return d->cfg->mode == CFG_MODE_TRANSPARENT ? open_transparent(d) : open_listeners(d);
 }
 
 static void stop_services(struct daemon_ctx *d)
 {
     ctl_server_free(d->ctl);
+    tmode_free(d->tmode); /* removes the firewall rules: traffic flows directly again */
+    d->tmode = NULL;
     for (size_t i = 0; i < CFG_MAX_LISTEN; i++)
         listener_free(d->listeners[i]);
     router_free(d->router);
     instid_store_free(d->ids);
+}
+
+/* Before anything is opened: one clear message rather than a later EPERM. */
+static int check_caps(void)
+{
+    char msg[128] = "";
+    int rc = tmode_check_caps(msg, sizeof(msg));
+
+    if (rc < 0)
+        log_error("start_failed", "step=capabilities mode=transparent err=\"%s\"", msg);
+    return rc;
+}
+
+static int print_firewall(const struct cfg *cfg)
+{
+    static char text[16384];
+    char err[256] = "";
+    int rc = tmode_fw_text(cfg, text, sizeof(text), err, sizeof(err));
+
+    if (rc < 0) {
+        fprintf(stderr, "sipkeep: %s\n", err[0] ? err : strerror(-rc));
+        return 1;
+    }
+    fputs(text, stdout);
+    return 0;
 }
 
 static int run(struct daemon_ctx *d)
@@ -376,6 +440,8 @@ static int run(struct daemon_ctx *d)
     format_summary(d->cfg, summary, sizeof(summary));
     log_info("starting", "version=%s config=%s %s user=%s", SIPKEEP_VERSION, d->config_path,
              summary, d->cfg->user);
+    if (d->cfg->mode == CFG_MODE_TRANSPARENT && check_caps() < 0)
+        return -1;
     if (plan_privileges(d) < 0)
         return -1;
     err = loop_new(&d->loop, NULL);
@@ -424,6 +490,11 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (load_config(o.config, &d.cfg) < 0)
         return 1;
+    if (o.print_firewall) {
+        rc = print_firewall(d.cfg);
+        cfg_free(d.cfg);
+        return rc;
+    }
     if (o.check_only) {
         printf("%s: configuration ok\n", o.config);
         cfg_free(d.cfg);

@@ -113,6 +113,7 @@ static void free_service(struct cfg_service *s)
         free(s->credentials[i].realm);
     }
     free(s->credentials);
+    free(s->intercept);
     free(s->name);
     free(s->domain);
     free(s->tls.ca_file);
@@ -132,6 +133,9 @@ void cfg_free(struct cfg *cfg)
     for (size_t i = 0; i < cfg->n_services; i++)
         free_service(&cfg->services[i]);
     free(cfg->services);
+    for (size_t i = 0; i < cfg->transparent.n_interfaces; i++)
+        free(cfg->transparent.interfaces[i]);
+    free(cfg->transparent.interfaces);
     free(cfg);
 }
 

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -112,6 +113,21 @@ struct cfg_service {
     size_t n_credentials;
     bool outbound_fallback; /* on 439, register that flow without reg-id
                                (RFC 5626 §11.6) instead of failing it */
+    struct sockaddr_in *intercept; /* transparent mode: extra IPv4 address:port
+                                      the phones send this service's SIP to */
+    size_t n_intercept;
+};
+
+#define CFG_IFACE_MAX 15 /* transparent.interfaces: IFNAMSIZ - 1 */
+
+/* mode: transparent (see src/intercept/firewall.h). */
+struct cfg_transparent {
+    unsigned queue;        /* NFQUEUE number, 0..65535 */
+    char **interfaces;     /* LAN interfaces; none: every interface */
+    size_t n_interfaces;
+    bool manage_firewall;  /* install the iptables rules at start, remove at exit */
+    bool output;           /* also intercept locally generated traffic (OUTPUT) */
+    unsigned mark;         /* SO_MARK of sipkeep's own packets, non-zero */
 };
 
 struct cfg_log {
@@ -139,6 +155,7 @@ struct cfg {
     char *user;                /* account to run as when started as root
                                   ([A-Za-z0-9._-], 1..CFG_USER_MAX, not
                                   starting with '-'); "root" keeps root */
+    struct cfg_transparent transparent;
 };
 
 /* Parses and validates the YAML in data[0..len) (need not be NUL-terminated);

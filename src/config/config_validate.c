@@ -417,6 +417,55 @@ static int val_listen(const struct cfg_key *k, struct slice v, void *dst,
     return dup_slice(v, &l->text);
 }
 
+/* ---- transparent mode: "A.B.C.D:PORT", interface names ----------------- */
+
+static int val_ip4port(const struct cfg_key *k, struct slice v, void *dst,
+                       char *why, size_t whysz)
+{
+    struct sockaddr_in *sin = dst;
+    struct slice host, port;
+    bool bracketed;
+    uint16_t portnum = 0;
+    const char *reason = hostport_split(v, &host, &port, &bracketed);
+    char q[QSZ];
+
+    (void)k;
+    if (!reason && (bracketed || !port.p))
+        reason = "expected IPV4ADDR:PORT";
+    if (!reason)
+        reason = port_parse(port, &portnum);
+    if (!reason && !addr_parse(host, AF_INET, &sin->sin_addr))
+        reason = "bad IPv4 address";
+    if (reason)
+        return why_fmt(why, whysz, "is not a valid address: %s (got '%s')", reason,
+                       cfg_quote(v, q, sizeof(q)));
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(portnum);
+    return 0;
+}
+
+/* Also what iptables' -i accepts; nothing a shell could read as syntax. */
+static int val_iface(const struct cfg_key *k, struct slice v, void *dst,
+                     char *why, size_t whysz)
+{
+    char q[QSZ];
+    bool ok = v.n >= 1 && v.n <= CFG_IFACE_MAX;
+
+    (void)k;
+    for (size_t i = 0; ok && i < v.n; i++) {
+        char ch = v.p[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+             (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' || ch == '@' ||
+             (ch == '+' && i == v.n - 1); /* iptables' wildcard, e.g. "eth+" */
+    }
+    if (ok && v.p[0] != '-')
+        return dup_slice(v, dst);
+    return why_fmt(why, whysz,
+                   "must be 1 to %d letters, digits, '_', '-', '.' or '@', optionally "
+                   "ending in '+', not starting with '-' (got '%s')",
+                   CFG_IFACE_MAX, cfg_quote(v, q, sizeof(q)));
+}
+
 /* ---- ua.allow: "ADDR[/PREFIX]" ------------------------------------------ */
 
 static void cidr_mask(uint8_t *addr, unsigned prefix, unsigned bits)
@@ -700,8 +749,21 @@ static const struct cfg_key service_keys[] = {
     SEQ(struct cfg_service, credentials, struct cfg_credential, .map = &credential_schema,
         .max = CFG_MAX_CREDENTIALS),
     SCALAR(struct cfg_service, outbound_fallback, val_bool, .def = "true"),
+    SEQ(struct cfg_service, intercept, struct sockaddr_in, .parse = val_ip4port,
+        .max = CFG_MAX_OUTBOUND_PROXIES),
 };
 SCHEMA(service_schema, service_keys);
+
+static const struct cfg_key transparent_keys[] = {
+    SCALAR(struct cfg_transparent, queue, val_uint, .min = 0, .max = 65535, .def = "0"),
+    SEQ(struct cfg_transparent, interfaces, char *, .parse = val_iface, .max = 16),
+    SCALAR(struct cfg_transparent, manage_firewall, val_bool, .def = "true"),
+    SCALAR(struct cfg_transparent, output, val_bool, .def = "false"),
+    /* 21321 = 0x5349 ("SI"); any value no other firewall rule uses. */
+    SCALAR(struct cfg_transparent, mark, val_uint, .min = 1, .max = 0xffffffffu,
+           .def = "21321"),
+};
+SCHEMA(transparent_schema, transparent_keys);
 
 static const struct cfg_key root_keys[] = {
     SCALAR(struct cfg, mode, val_enum, .words = mode_words, .def = "proxy"),
@@ -716,6 +778,7 @@ static const struct cfg_key root_keys[] = {
         .hint = "configure at least one SIP service"),
     SCALAR(struct cfg, control_socket, val_sockpath, .def = CFG_DEFAULT_CONTROL_SOCKET),
     SCALAR(struct cfg, user, val_user, .def = "sipkeep"),
+    MAP(struct cfg, transparent, transparent_schema),
 };
 _Static_assert(sizeof(root_keys) / sizeof(root_keys[0]) <= CFG_MAX_KEYS, "root");
 const struct cfg_schema cfg_schema_root = {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define IPT "iptables -w -t " FW_TABLE " "
+#define IPT_RAW "iptables -w -t " FW_TABLE_RAW " "
 
 /* Appending writer: the first overflow sticks. */
 struct wbuf {
@@ -47,7 +48,8 @@ bool fw_iface_ok(const char *name)
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' || c == '-'))
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' || c == '-' ||
+              (c == '+' && i == n - 1))) /* iptables' wildcard: "+" is any interface */
             return false;
     }
     return name[0] != '-'; /* would read as an option */
@@ -87,18 +89,33 @@ int fw_install_text(const struct fw_spec *s, char *buf, size_t sz)
         wb_printf(&w, IPT "-I PREROUTING -i %s -p udp -j " FW_CHAIN "\n", s->ifaces[i]);
     if (s->local)
         wb_printf(&w, IPT "-I OUTPUT -p udp -j " FW_CHAIN "\n");
+    wb_printf(&w, IPT_RAW "-N " FW_CHAIN "\n");
+    wb_printf(&w, IPT_RAW "-A " FW_CHAIN " -m mark --mark 0x%x -j CT --notrack\n",
+              (unsigned)s->mark);
+    wb_printf(&w, IPT_RAW "-I OUTPUT -p udp -j " FW_CHAIN "\n");
     return wb_end(&w);
 }
 
 int fw_chain_cleanup_text(char *buf, size_t sz)
 {
+    return fw_chain_cleanup_text_in(FW_TABLE, buf, sz);
+}
+
+int fw_chain_cleanup_text_in(const char *table, char *buf, size_t sz)
+{
     struct wbuf w = {buf, sz, 0, sz == 0};
 
-    wb_printf(&w, IPT "-F " FW_CHAIN "\n" IPT "-X " FW_CHAIN "\n");
+    wb_printf(&w, "iptables -w -t %s -F " FW_CHAIN "\niptables -w -t %s -X " FW_CHAIN "\n",
+              table, table);
     return wb_end(&w);
 }
 
 int fw_jump_delete(const char *line, char *buf, size_t sz)
+{
+    return fw_jump_delete_in(FW_TABLE, line, buf, sz);
+}
+
+int fw_jump_delete_in(const char *table, const char *line, char *buf, size_t sz)
 {
     static const char jump[] = " -j " FW_CHAIN;
     size_t n = strcspn(line, "\r\n"), jl = sizeof(jump) - 1;
@@ -109,6 +126,6 @@ int fw_jump_delete(const char *line, char *buf, size_t sz)
     /* ours only if the jump target is exactly FW_CHAIN, at the end */
     if (memcmp(line + n - jl, jump, jl) != 0)
         return 0;
-    wb_printf(&w, IPT "-D %.*s\n", (int)(n - 3), line + 3);
+    wb_printf(&w, "iptables -w -t %s -D %.*s\n", table, (int)(n - 3), line + 3);
     return wb_end(&w);
 }

@@ -27,6 +27,12 @@
 
 #define FW_CHAIN "SIPKEEP"
 #define FW_TABLE "mangle"
+/* sipkeep's own packets (SO_MARK) are not tracked: their conntrack entry
+ * (provider -> UA) would otherwise outlive sipkeep and take the UA's later
+ * packets to the provider for its replies, past the router's NAT, so the
+ * UA could not talk to the provider directly (fail-open) until it expired.
+ * Chain FW_CHAIN in this table, jumped to from OUTPUT, does that. */
+#define FW_TABLE_RAW "raw"
 
 /* What to intercept.  Arrays are borrowed for the call only. */
 struct fw_spec {
@@ -39,8 +45,9 @@ struct fw_spec {
     bool local;                     /* also intercept OUTPUT (same-host UA) */
 };
 
-/* True if name is a usable interface name (1..15 of [A-Za-z0-9._@-]:
- * nothing that iptables or a shell could read as syntax). */
+/* True if name is a usable interface name (1..15 of [A-Za-z0-9._@-],
+ * optionally ending in iptables' wildcard '+', "+" alone meaning any
+ * interface: nothing that iptables or a shell could read as syntax). */
 bool fw_iface_ok(const char *name);
 
 /* Writes the install commands, '\n'-terminated lines, NUL-terminated, into
@@ -52,18 +59,22 @@ int fw_install_text(const struct fw_spec *s, char *buf, size_t sz);
 /* Writes the commands that flush and delete FW_CHAIN (after the jumps to
  * it are gone: see fw_jump_delete).  Same return convention. */
 int fw_chain_cleanup_text(char *buf, size_t sz);
+/* The same for FW_CHAIN in table (FW_TABLE or FW_TABLE_RAW). */
+int fw_chain_cleanup_text_in(const char *table, char *buf, size_t sz);
 
 /* Given one line of `iptables -t mangle -S` output, if it is a jump to
  * FW_CHAIN ("-A <chain> ... -j SIPKEEP"), writes the matching delete
  * command ("iptables -w -t mangle -D <chain> ...") into buf and returns its
  * length; returns 0 if the line is not ours, -ENOSPC if buf is too small. */
 int fw_jump_delete(const char *line, char *buf, size_t sz);
+/* The same for a line of `iptables -t TABLE -S` (FW_TABLE or FW_TABLE_RAW). */
+int fw_jump_delete_in(const char *table, const char *line, char *buf, size_t sz);
 
 /* ---- running the rules (needs CAP_NET_ADMIN and the iptables binary) ---- */
 
-/* Removes every jump to FW_CHAIN in PREROUTING and OUTPUT (whatever rule
- * text it has: a crashed run may have used another configuration) and
- * flushes and deletes FW_CHAIN.  Nothing to remove is success.  Returns 0,
+/* Removes every jump to FW_CHAIN in PREROUTING and OUTPUT of FW_TABLE and
+ * OUTPUT of FW_TABLE_RAW (whatever rule text it has: a crashed run may have
+ * used another configuration) and flushes and deletes both FW_CHAINs.  Nothing to remove is success.  Returns 0,
  * or -errno if iptables could not be run or a delete failed. */
 int fw_cleanup(void);
 

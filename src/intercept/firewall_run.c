@@ -73,7 +73,7 @@ static int run_text(const char *text)
 
 /* `iptables -S chain` output into buf (NUL-terminated).  Returns the
  * iptables exit status or -errno. */
-static int list_chain(const char *chain, char *buf, size_t sz)
+static int list_chain(const char *table, const char *chain, char *buf, size_t sz)
 {
     char cmd[128];
     FILE *tmp = tmpfile();
@@ -82,7 +82,7 @@ static int list_chain(const char *chain, char *buf, size_t sz)
 
     if (!tmp)
         return -errno;
-    snprintf(cmd, sizeof(cmd), "iptables -w -t " FW_TABLE " -S %s", chain);
+    snprintf(cmd, sizeof(cmd), "iptables -w -t %s -S %s", table, chain);
     rc = run_line(cmd, fileno(tmp));
     rewind(tmp);
     n = fread(buf, 1, sz - 1, tmp);
@@ -91,16 +91,16 @@ static int list_chain(const char *chain, char *buf, size_t sz)
     return rc;
 }
 
-static int delete_jumps(const char *chain)
+static int delete_jumps(const char *table, const char *chain)
 {
     char *text = malloc(FW_TEXT), del[512];
     int rc = -ENOMEM;
 
     if (text)
-        rc = list_chain(chain, text, FW_TEXT);
+        rc = list_chain(table, chain, text, FW_TEXT);
     for (char *save = NULL, *l = rc == 0 ? strtok_r(text, "\n", &save) : NULL; l;
          l = strtok_r(NULL, "\n", &save)) {
-        int n = fw_jump_delete(l, del, sizeof(del));
+        int n = fw_jump_delete_in(table, l, del, sizeof(del));
         if (n > 0 && (rc = run_text(del)) != 0)
             break;
     }
@@ -108,19 +108,32 @@ static int delete_jumps(const char *chain)
     return rc > 0 ? -EIO : rc;
 }
 
+/* Flushes and deletes FW_CHAIN of table if it exists (-S on it succeeds). */
+static int delete_chain(const char *table, char *scratch)
+{
+    char text[256];
+
+    if (list_chain(table, FW_CHAIN, scratch, FW_TEXT) != 0 ||
+        fw_chain_cleanup_text_in(table, text, sizeof(text)) <= 0)
+        return 0;
+    return run_text(text);
+}
+
 int fw_cleanup(void)
 {
-    char text[256], *scratch = malloc(FW_TEXT);
+    char *scratch = malloc(FW_TEXT);
     int rc = scratch ? 0 : -ENOMEM;
 
     if (rc == 0)
-        rc = delete_jumps("PREROUTING");
+        rc = delete_jumps(FW_TABLE, "PREROUTING");
     if (rc == 0)
-        rc = delete_jumps("OUTPUT");
-    /* our chain exists only if -S on it succeeds */
-    if (rc == 0 && list_chain(FW_CHAIN, scratch, FW_TEXT) == 0 &&
-        fw_chain_cleanup_text(text, sizeof(text)) > 0)
-        rc = run_text(text);
+        rc = delete_jumps(FW_TABLE, "OUTPUT");
+    if (rc == 0)
+        rc = delete_jumps(FW_TABLE_RAW, "OUTPUT");
+    if (rc == 0)
+        rc = delete_chain(FW_TABLE, scratch);
+    if (rc == 0)
+        rc = delete_chain(FW_TABLE_RAW, scratch);
     free(scratch);
     return rc;
 }

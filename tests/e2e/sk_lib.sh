@@ -49,7 +49,7 @@ sk_config() {
 }
 
 # sk_start FILE: check the config, start sipkeep in the router and wait until
-# it listens.
+# it listens (or logs SK_READY_EVENT, e.g. intercepting in transparent mode).
 sk_start() {
     local file=$1
     [[ -x "${SIPKEEP:-}" ]] || die "SIPKEEP is not set to the sipkeep binary"
@@ -57,7 +57,7 @@ sk_start() {
     SK_LOG=$LAB_DIR/sipkeep.log
     START_LOG=$SK_LOG start_in_ns "$NS_ROUTER" "$SIPKEEP" -c "$file"
     SK_PID=$LAST_PID
-    wait_for "sk_log_has 'event=listening'" 10 "sipkeep listening" ||
+    wait_for "sk_log_has 'event=${SK_READY_EVENT:-listening}'" 10 "sipkeep ready" ||
         die "sipkeep did not start: $(tail -n 20 "$SK_LOG")"
     log_step "sipkeep started (pid $SK_PID), config $file"
 }

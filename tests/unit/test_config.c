@@ -273,25 +273,74 @@ static void test_document_shape(void **state)
 
 /* ---- schema errors ------------------------------------------------------------ */
 
+static void test_transparent(void **state)
+{
+    struct cfg *cfg;
+    char ip[16];
+
+    (void)state;
+    cfg = load_ok(MIN);
+    assert_int_equal(cfg->transparent.queue, 0);
+    assert_int_equal(cfg->transparent.n_interfaces, 0);
+    assert_true(cfg->transparent.manage_firewall);
+    assert_false(cfg->transparent.output);
+    assert_int_equal(cfg->transparent.mark, 0x5349);
+    assert_int_equal(cfg->services[0].n_intercept, 0);
+    cfg_free(cfg);
+    cfg = load_ok("mode: transparent\ntransparent:\n  queue: 65535\n"
+                  "  interfaces: [lan0, br-lan.10, \"wg+\"]\n  manage_firewall: false\n"
+                  "  output: true\n  mark: 4294967295\n" MIN
+                  "    intercept: [\"192.0.2.7:5060\", \"198.51.100.1:5080\"]\n");
+    assert_int_equal(cfg->mode, CFG_MODE_TRANSPARENT);
+    assert_int_equal(cfg->transparent.queue, 65535);
+    assert_int_equal(cfg->transparent.n_interfaces, 3);
+    assert_string_equal(cfg->transparent.interfaces[1], "br-lan.10");
+    assert_false(cfg->transparent.manage_firewall);
+    assert_true(cfg->transparent.output);
+    assert_int_equal(cfg->transparent.mark, 0xffffffffu);
+    assert_int_equal(cfg->services[0].n_intercept, 2);
+    assert_int_equal(cfg->services[0].intercept[1].sin_family, AF_INET);
+    assert_int_equal(ntohs(cfg->services[0].intercept[1].sin_port), 5080);
+    inet_ntop(AF_INET, &cfg->services[0].intercept[1].sin_addr, ip, sizeof(ip));
+    assert_string_equal(ip, "198.51.100.1");
+    cfg_free(cfg);
+    check_err("transparent:\n  queue: 65536\n" MIN,
+              "t.yaml:2:10: transparent.queue must be an integer between 0 and 65535 "
+              "(got '65536')");
+    check_err("transparent:\n  mark: 0\n" MIN,
+              "t.yaml:2:9: transparent.mark must be an integer between 1 and 4294967295 "
+              "(got '0')");
+    check_err("transparent:\n  interfaces: [\"eth0;x\"]\n" MIN,
+              "t.yaml:2:16: transparent.interfaces[0] must be 1 to 15 letters, digits, "
+              "'_', '-', '.' or '@', optionally ending in '+', not starting with '-' "
+              "(got 'eth0;x')");
+    check_err(MIN "    intercept: [\"edge.example.net:5060\"]\n",
+              "t.yaml:7:17: services[0].intercept[0] is not a valid address: bad IPv4 "
+              "address (got 'edge.example.net:5060')");
+    check_err(MIN "    intercept: [\"192.0.2.7\"]\n",
+              "t.yaml:7:17: services[0].intercept[0] is not a valid address: expected "
+              "IPV4ADDR:PORT (got '192.0.2.7')");
+}
+
 static void test_unknown_key(void **state)
 {
     (void)state;
     check_err(MIN "foo: 1\n",
               "t.yaml:7:1: unknown key 'foo' (allowed: mode, listen, state_dir, "
-              "log, ua, services, control_socket, user)");
+              "log, ua, services, control_socket, user, transparent)");
     check_err("log:\n  levle: info\n" MIN,
               "t.yaml:2:3: unknown key 'levle' in log (allowed: level, target)");
     check_err(UA "services:\n  - name: p\n    domian: x\n",
               "t.yaml:5:5: unknown key 'domian' in services[0] (allowed: name, "
               "domain, outbound_proxies, tls, keepalive, recovery, credentials, "
-              "outbound_fallback)");
+              "outbound_fallback, intercept)");
     check_err(MIN "    tls: {ca: /x}\n",
               "t.yaml:7:11: unknown key 'ca' in services[0].tls (allowed: ca_file, verify)");
     /* Keys are case-sensitive; odd bytes are escaped in the message. */
     check_err("Mode: proxy\n" MIN, "t.yaml:1:1: unknown key 'Mode' (allowed: mode, "
-                                  "listen, state_dir, log, ua, services, control_socket, user)");
+                                  "listen, state_dir, log, ua, services, control_socket, user, transparent)");
     check_err("\"a\\tb\": 1\n", "t.yaml:1:1: unknown key 'a\\x09b' (allowed: mode, "
-                                "listen, state_dir, log, ua, services, control_socket, user)");
+                                "listen, state_dir, log, ua, services, control_socket, user, transparent)");
 }
 
 static void test_wrong_type(void **state)
@@ -897,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_ua_allowed),
         cmocka_unit_test(test_ua_allowed_everyone_v4),
         cmocka_unit_test(test_transport_name),
+        cmocka_unit_test(test_transparent),
     };
 
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

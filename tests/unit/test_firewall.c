@@ -45,7 +45,10 @@ static void test_install(void **state)
         "--queue-num 7 --queue-bypass\n"
         "iptables -w -t mangle -I PREROUTING -i lan0 -p udp -j SIPKEEP\n"
         "iptables -w -t mangle -I PREROUTING -i br-lan -p udp -j SIPKEEP\n"
-        "iptables -w -t mangle -I OUTPUT -p udp -j SIPKEEP\n";
+        "iptables -w -t mangle -I OUTPUT -p udp -j SIPKEEP\n"
+        "iptables -w -t raw -N SIPKEEP\n"
+        "iptables -w -t raw -A SIPKEEP -m mark --mark 0x5e9 -j CT --notrack\n"
+        "iptables -w -t raw -I OUTPUT -p udp -j SIPKEEP\n";
     int n;
 
     (void)state;
@@ -60,8 +63,10 @@ static void test_install(void **state)
     s.n_ifaces = 0;
     n = fw_install_text(&s, buf, sizeof(buf));
     assert_true(n > 0);
-    assert_null(strstr(buf, "OUTPUT"));
+    assert_null(strstr(buf, "mangle -I OUTPUT"));
     assert_null(strstr(buf, "PREROUTING"));
+    /* sipkeep's own packets are untracked whatever the interfaces */
+    assert_non_null(strstr(buf, "raw -A SIPKEEP -m mark --mark 0x5e9 -j CT --notrack\n"));
 }
 
 static void test_install_invalid(void **state)
@@ -98,7 +103,10 @@ static void test_iface_ok(void **state)
     assert_false(fw_iface_ok(NULL));
     assert_false(fw_iface_ok("-j"));
     assert_false(fw_iface_ok("a b"));
-    assert_false(fw_iface_ok("eth+"));
+    assert_true(fw_iface_ok("eth+"));  /* iptables wildcard, last only */
+    assert_true(fw_iface_ok("+"));
+    assert_false(fw_iface_ok("e+th"));
+    assert_false(fw_iface_ok("++"));
     assert_false(fw_iface_ok("eth0\n"));
 }
 
@@ -176,6 +184,8 @@ static void test_run(void **state)
     assert_int_equal(count_rules("-A PREROUTING -i lo -p udp -j SIPKEEP"), 1);
     assert_int_equal(count_rules("--queue-num 7 --queue-bypass"), 1);
     assert_int_equal(count_rules("--mark 0x5e9 -j RETURN"), 1);
+    assert_int_equal(system("iptables -w -t raw -S | grep -q -- '-A OUTPUT -p udp -j SIPKEEP'"),
+                     0);
     /* a crashed run with another interface left its jump behind */
     assert_int_equal(system("iptables -w -t mangle -A PREROUTING -i eth9 -p udp -j SIPKEEP"), 0);
     assert_int_equal(fw_install(&s), 0);
@@ -184,6 +194,7 @@ static void test_run(void **state)
     assert_int_equal(fw_cleanup(), 0);
     assert_int_equal(count_rules("SIPKEEP"), 0);
     assert_int_equal(count_rules("-A OUTPUT -p tcp -j ACCEPT"), 1);
+    assert_int_not_equal(system("iptables -w -t raw -S | grep -q SIPKEEP"), 0);
     assert_int_equal(fw_cleanup(), 0); /* nothing left: still success */
     s.mark = 0;
     assert_int_equal(fw_install(&s), -EINVAL);
