@@ -328,19 +328,6 @@ static const struct flow_cbs reg_flow_cbs = {
 
 /* ---- responses to our REGISTERs ---- */
 
-static bool header_has_token(const struct sipmsg *m, enum sipmsg_hdr_id id, const char *tok)
-{
-    struct sipmsg_valit it;
-    struct slice v;
-
-    sipmsg_valit_init(&it, m, id);
-    while (sipmsg_valit_next(&it, &v, NULL)) {
-        if (slice_eq_ci_str(slice_trim(v), tok))
-            return true;
-    }
-    return false;
-}
-
 static unsigned flow_timer_of(const struct sipmsg *m)
 {
     const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_FLOW_TIMER);
@@ -399,10 +386,9 @@ static void on_reap(struct loop_timer *t)
 static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
 {
     struct binding *b = rf->b;
-    bool outbound = header_has_token(m, SIPMSG_HDR_REQUIRE, "outbound");
+    bool outbound = sipmsg_hdr_has_token(m, SIPMSG_HDR_REQUIRE, "outbound");
     uint32_t granted = reg_granted_expiry(b, rf, m, b->expires_up);
-    uint32_t clamp = b->ra->env.cfg->ua.register_expires;
-    uint32_t ua_granted = granted < clamp ? granted : clamp;
+    uint32_t ua_granted = clamp_expiry(b->ra, granted);
 
     SK_STAT_INC(b->ra->env.stats, reg_ok);
     if (b->removing) {

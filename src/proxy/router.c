@@ -196,19 +196,6 @@ static int add_ob(struct sipmsg_edits *ed, const struct sipmsg *m, char *buf, si
     return sipmsg_edit_replace(ed, (unsigned)(h - m->hdrs), (struct slice){ buf, n });
 }
 
-static bool supports_outbound(const struct sipmsg *m)
-{
-    struct sipmsg_valit it;
-    struct slice v;
-
-    sipmsg_valit_init(&it, m, SIPMSG_HDR_SUPPORTED);
-    while (sipmsg_valit_next(&it, &v, NULL)) {
-        if (slice_eq_ci_str(slice_trim(v), "outbound"))
-            return true;
-    }
-    return false;
-}
-
 /* Copies the UA's Via values (all elements of all Via lines, in order). */
 static unsigned collect_vias(const struct sipmsg *m, struct slice *vias, unsigned max)
 {
@@ -267,7 +254,7 @@ static int upstream_edits(struct sipmsg_edits *ed, const struct sipmsg *m, const
         return err;
     sipmsg_edit_remove_all(ed, SIPMSG_HDR_VIA);
     err = sipmsg_edit_add(ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), slice_cstr(via));
-    if (!err && !supports_outbound(m) && !slice_eq(m->method, SLICE_LIT("ACK")) &&
+    if (!err && !sipmsg_hdr_has_token(m, SIPMSG_HDR_SUPPORTED, "outbound") && !slice_eq(m->method, SLICE_LIT("ACK")) &&
         !slice_eq(m->method, SLICE_LIT("CANCEL")))
         err = sipmsg_edit_add(ed, SIPMSG_POS_END, 0, SLICE_LIT("Supported"),
                               SLICE_LIT("outbound"));

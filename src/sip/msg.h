@@ -240,6 +240,11 @@ void sipmsg_valit_init_hdr(struct sipmsg_valit *it, const struct sipmsg *m,
 bool sipmsg_valit_next(struct sipmsg_valit *it, struct slice *val,
                        unsigned *hdr_idx);
 
+/* Whether option tag tok (case-insensitive, RFC 3261 §19.2) is one of the
+ * elements of the headers with this id, e.g. "outbound" in Supported or
+ * Require. */
+bool sipmsg_hdr_has_token(const struct sipmsg *m, enum sipmsg_hdr_id id, const char *tok);
+
 /* ---- Editing and serialisation ------------------------------------------
  *
  * Edits are recorded against one parsed message and applied only by

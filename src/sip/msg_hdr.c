@@ -225,3 +225,16 @@ bool sipmsg_valit_next(struct sipmsg_valit *it, struct slice *val,
     }
     return false;
 }
+
+bool sipmsg_hdr_has_token(const struct sipmsg *m, enum sipmsg_hdr_id id, const char *tok)
+{
+    struct sipmsg_valit it;
+    struct slice v;
+
+    sipmsg_valit_init(&it, m, id);
+    while (sipmsg_valit_next(&it, &v, NULL)) {
+        if (slice_eq_ci_str(slice_trim(v), tok))
+            return true;
+    }
+    return false;
+}
