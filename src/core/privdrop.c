@@ -364,3 +364,27 @@ int privdrop_apply(const struct privdrop_plan *plan, bool *bounding_kept)
         *bounding_kept = kept;
     return rc;
 }
+
+/* ---- helpers run with the daemon's capabilities ---- */
+
+int privdrop_pass_caps(uint64_t caps)
+{
+    struct caps3 c = { .hdr = { _LINUX_CAPABILITY_VERSION_3, 0 } };
+    uint64_t inh;
+
+    if (geteuid() == 0)
+        return 0;
+    if (syscall(SYS_capget, &c.hdr, c.data) < 0)
+        return -errno;
+    if (caps & ~(c.data[0].permitted | (uint64_t)c.data[1].permitted << 32))
+        return -EPERM;
+    inh = c.data[0].inheritable | (uint64_t)c.data[1].inheritable << 32 | caps;
+    c.data[0].inheritable = (uint32_t)inh;
+    c.data[1].inheritable = (uint32_t)(inh >> 32);
+    if (syscall(SYS_capset, &c.hdr, c.data) < 0)
+        return -errno;
+    for (unsigned n = 0; n < 64; n++)
+        if ((caps & PRIVDROP_CAP(n)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, 0, 0) < 0)
+            return -errno;
+    return 0;
+}

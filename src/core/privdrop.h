@@ -100,4 +100,21 @@ int privdrop_hand_over(const char *dir, const char *const *names, uid_t uid, gid
  * not go on. */
 int privdrop_apply(const struct privdrop_plan *plan, bool *bounding_kept);
 
+/* For a child between fork and execve of a helper program (iptables) that
+ * must act with the daemon's own capabilities although the daemon runs as
+ * an unprivileged user: an execve by a non-root uid of a file without
+ * capabilities clears the permitted set unless the capability is ambient
+ * (capabilities(7), "Transformation of capabilities during execve").  So
+ * each capability of caps that the process holds in its permitted set is
+ * raised in the inheritable and then the ambient set (the kernel's rule for
+ * ambient: permitted and inheritable).  The helper gets nothing the daemon
+ * lacks; the daemon itself never calls this, so its own inheritable and
+ * ambient sets stay empty (privdrop_apply).  With euid 0 it does nothing:
+ * root's execve gets its capabilities anyway.  Only syscalls, no
+ * allocation: safe after fork.  Returns 0, -EPERM when a capability of caps
+ * is not permitted, or -errno of capset/prctl (-EINVAL: a kernel without
+ * ambient capabilities, before 4.3); a failure may leave the inheritable set
+ * raised, which is why only a child that then exits calls it. */
+int privdrop_pass_caps(uint64_t caps);
+
 #endif

@@ -83,4 +83,12 @@ int fw_cleanup(void);
  * an iptables command failed (logged with the command). */
 int fw_install(const struct fw_spec *s);
 
+/* iptables runs as the process's user; after a drop to a non-root user it
+ * gets the process's CAP_NET_ADMIN and CAP_NET_RAW as ambient capabilities
+ * (privdrop_pass_caps), so fw_cleanup still works at exit.  fw_probe checks
+ * that now: lists FW_CHAIN (installed) as fw_cleanup would.  Returns 0, or
+ * -EIO (iptables failed: e.g. iptables-legacy, whose lock file
+ * /run/xtables.lock only root may open), -errno if it could not be run. */
+int fw_probe(void);
+
 #endif

@@ -10,9 +10,12 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/privdrop.h"
 
 #define FW_MAX_ARGS 32
 #define FW_TEXT 8192
+#define FW_HELPER_CAPS (PRIVDROP_CAP_NET_ADMIN | PRIVDROP_CAP_NET_RAW)
+#define FW_STATUS_NO_CAPS 126 /* the child could not get FW_HELPER_CAPS */
 
 /* Runs one space-separated command line (no shell); its stdout goes to
  * out_fd when >= 0, else to /dev/null.  Returns the exit status, or -errno. */
@@ -39,6 +42,11 @@ static int run_line(const char *line, int out_fd)
 
         dup2(out_fd >= 0 ? out_fd : dn, 1);
         dup2(dn, 2);
+        /* After the drop to `user:` iptables would run without
+         * CAP_NET_ADMIN and could not remove the rules at exit: hand it
+         * the daemon's own two capabilities (nothing more) as ambient. */
+        if (privdrop_pass_caps(FW_HELPER_CAPS) < 0)
+            _exit(FW_STATUS_NO_CAPS);
         execvp(argv[0], argv);
         _exit(127);
     }
@@ -150,6 +158,15 @@ int fw_install(const struct fw_spec *s)
         if (rc != 0)
             (void)fw_cleanup();
     }
+    free(text);
+    return rc > 0 ? -EIO : rc;
+}
+
+int fw_probe(void)
+{
+    char *text = malloc(FW_TEXT);
+    int rc = text ? list_chain(FW_TABLE, FW_CHAIN, text, FW_TEXT) : -ENOMEM;
+
     free(text);
     return rc > 0 ? -EIO : rc;
 }

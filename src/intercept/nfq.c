@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <linux/netfilter.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
+#include <libnfnetlink/libnfnetlink.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -13,6 +14,12 @@
 
 /* Room for the largest packet taken plus headers, in one recv. */
 #define NFQI_BUF (PKT_MAX_PAYLOAD + 4096u)
+/* Socket receive buffer for queued packets: the default (~200 KiB, some
+ * 300 SIP datagrams) overflows in a burst, and every packet whose message
+ * does not fit is accepted unseen (fail-open), i.e. may reach the provider
+ * directly.  2 MiB holds a queue's worth (1024) of full-size datagrams;
+ * set with SO_RCVBUFFORCE (CAP_NET_ADMIN), so net.core.rmem_max does not cap it. */
+#define NFQI_RCVBUF (2u * 1024 * 1024)
 
 struct nfqi {
     struct loop *loop;
@@ -87,6 +94,7 @@ static int bind_queue(struct nfqi *q, uint16_t queue)
         return errno ? -errno : -EBUSY;
     if (nfq_set_mode(q->qh, NFQNL_COPY_PACKET, NFQI_BUF) < 0)
         return errno ? -errno : -EINVAL;
+    (void)nfnl_rcvbufsiz(nfq_nfnlh(q->h), NFQI_RCVBUF); /* best effort */
     /* fail-open when the queue is full; older kernels lack it: not fatal */
     (void)nfq_set_queue_flags(q->qh, NFQA_CFG_F_FAIL_OPEN, NFQA_CFG_F_FAIL_OPEN);
     return 0;

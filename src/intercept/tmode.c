@@ -208,10 +208,29 @@ int tmode_send(struct tmode *t, const struct sockaddr_in *from, const struct soc
     return tproxy_send(t->fds[i], buf, len, to);
 }
 
+void tmode_after_drop(struct tmode *t)
+{
+    int rc = t && t->fw_installed ? fw_probe() : 0;
+
+    if (rc < 0)
+        log_warn("firewall_cleanup_unavailable", "err=\"%s\" hint=\"iptables cannot run "
+                 "with the capabilities kept after the drop, so the rules will stay at exit "
+                 "(the next start removes them): use iptables-nft or `user: root`\"",
+                 strerror(-rc));
+}
+
 void tmode_free(struct tmode *t)
 {
     if (!t)
         return;
+    if (t->q) {
+        struct nfqi_counts c;
+
+        nfqi_counts(t->q, &c);
+        log_info("intercept_counts", "taken=%llu passed=%llu verdict_errors=%llu",
+                 (unsigned long long)c.taken, (unsigned long long)c.accepted,
+                 (unsigned long long)c.errors);
+    }
     nfqi_free(t->q);
     for (size_t i = 0; t->fds && i < t->n_dsts; i++)
         if (t->fds[i] >= 0)

@@ -46,8 +46,16 @@ int tmode_open(struct tmode **out, struct loop *l, const struct cfg *cfg, tmode_
 int tmode_send(struct tmode *t, const struct sockaddr_in *from, const struct sockaddr_in *to,
                const void *buf, size_t len);
 
-/* Closes the queue and the sockets, and with manage_firewall removes the
- * rules (failure is logged: the next start cleans up).  NULL is fine. */
+/* Once the daemon runs as its `user:` (core/privdrop.h): with
+ * manage_firewall, checks that the rules can still be removed at exit
+ * (fw_probe) and logs a warning naming the way out if not, rather than
+ * leaving the rules behind silently at the stop.  NULL is fine. */
+void tmode_after_drop(struct tmode *t);
+
+/* Logs the queue's counters (event=intercept_counts: taken, passed,
+ * verdict_errors), closes the queue and the sockets, and with
+ * manage_firewall removes the rules (failure is logged: the next start
+ * cleans up).  NULL is fine. */
 void tmode_free(struct tmode *t);
 
 #endif

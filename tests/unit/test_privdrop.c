@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +378,72 @@ static void test_apply_stay_root_changes_nothing(void **state)
     assert_int_equal(privdrop_apply(NULL, NULL), -EINVAL);
 }
 
+/* ---- a helper run with the daemon's capabilities (iptables at exit) ---- */
+
+/* CapEff of a program the dropped process execs: grep reads its own
+ * /proc/self/status.  pass: call privdrop_pass_caps(caps) before the exec.
+ * Returns the value, or UINT64_MAX when the child failed. */
+static uint64_t exec_cap_eff(bool pass, uint64_t caps)
+{
+    char out[128] = "";
+    int pfd[2], st = -1;
+    ssize_t n;
+    pid_t pid;
+
+    if (pipe(pfd) < 0)
+        return UINT64_MAX;
+    pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        if (pass && privdrop_pass_caps(caps) != 0)
+            _exit(126);
+        execl("/bin/grep", "grep", "^CapEff:", "/proc/self/status", (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    n = pid < 0 ? -1 : read(pfd[0], out, sizeof(out) - 1);
+    close(pfd[0]);
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+        n <= 8)
+        return UINT64_MAX;
+    out[n] = '\0';
+    return strtoull(out + 8, NULL, 16);
+}
+
+static int child_pass_caps(const void *arg)
+{
+    const struct privdrop_plan *p = arg;
+
+    if (privdrop_apply(p, NULL) != 0)
+        return 1;
+    /* the problem: a plain exec as the user loses every capability */
+    if (exec_cap_eff(false, 0) != 0)
+        return 2;
+    /* the fix: the helper runs with exactly the daemon's capabilities */
+    if (exec_cap_eff(true, p->caps) != p->caps)
+        return 3;
+    /* ... and the daemon's own inheritable and ambient sets stay empty */
+    if (status_hex("CapInh") != 0 || status_hex("CapAmb") != 0 ||
+        status_hex("CapEff") != p->caps)
+        return 4;
+    /* nothing the daemon does not hold can be passed on */
+    if (privdrop_pass_caps(PRIVDROP_CAP(21)) != -EPERM) /* CAP_SYS_ADMIN */
+        return 5;
+    return 0;
+}
+
+static void test_pass_caps_to_helper(void **state)
+{
+    struct privdrop_plan p;
+
+    (void)state;
+    plan_nobody(&p, CFG_MODE_TRANSPARENT);
+    assert_int_equal(in_child(child_pass_caps, &p), 0);
+    /* as root there is nothing to pass: root's exec keeps its capabilities */
+    assert_int_equal(privdrop_pass_caps(p.caps), 0);
+    assert_true(status_hex("CapAmb") == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_apply_transparent_keeps_net_caps),
         cmocka_unit_test(test_apply_not_root_sheds_caps),
         cmocka_unit_test(test_apply_stay_root_changes_nothing),
+        cmocka_unit_test(test_pass_caps_to_helper),
     };
     return cmocka_run_group_tests_name("privdrop", tests, NULL, NULL);
 }
