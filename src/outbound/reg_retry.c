@@ -45,17 +45,50 @@ static bool retry_min_expires(struct reg_flow *rf, const struct sipmsg *m)
     return true;
 }
 
-/* 439 First Hop Lacks Outbound Support: this flow registers as a plain
- * RFC 3261 binding (no instance-id or reg-id); its keep-alives go on, but
- * a missing pong is not a failure unless the proxy answers pings (see
- * flow_registered).  The other flows keep outbound.  Local policy
- * (outbound_fallback: false) may rather fail the flow as any failure. */
+/* Another flow of rf's binding that is up and registers with outbound:
+ * the UA's Contact is (being) registered through it with reg-id. */
+static const struct reg_flow *other_outbound_flow(const struct reg_flow *rf)
+{
+    const struct binding *b = rf->b;
+
+    for (size_t i = 0; i < b->nflows; i++) {
+        const struct reg_flow *o = &b->flows[i];
+        enum flow_state s = flow_state(o->flow);
+
+        if (o != rf && !o->no_regid && (s == FLOW_REGISTERING || s == FLOW_ACTIVE))
+            return o;
+    }
+    return NULL;
+}
+
+/* 439 First Hop Lacks Outbound Support: "MAY re-attempt registration
+ * without using the outbound mechanism ... If the client has one or more
+ * alternate outbound proxies available, it MAY re-attempt registration
+ * through such outbound proxies" (RFC 5626 §4.2.1).  This flow registers
+ * as a plain RFC 3261 binding (no instance-id or reg-id); its keep-alives
+ * go on, but a missing pong is not a failure unless the proxy answers
+ * pings (see flow_registered).  Not while another flow registers the same
+ * Contact with outbound: a registrar matches a plain binding by its URI
+ * (RFC 3261 §10.3 step 7), the outbound one's too, so the plain REGISTER
+ * would overwrite it.  Then, and under local policy outbound_fallback:
+ * false, the 439 fails the flow as any failure: its back-off paces the
+ * attempts with outbound, and one made when no other flow is up falls
+ * back. */
 static bool retry_no_outbound(struct reg_flow *rf)
 {
     struct binding *b = rf->b;
+    const struct reg_flow *other;
 
     if (rf->no_regid || b->third_party || !b->svc->outbound_fallback)
         return false;
+    other = other_outbound_flow(rf);
+    if (other) {
+        log_warn("outbound_unsupported_first_hop", "binding=%" PRIu32 " reg_id=%u proxy=%s "
+                 "action=\"not registering this Contact without reg-id while reg-id %u "
+                 "registers it with outbound (RFC 3261 §10.3); retrying after the back-off\"",
+                 b->id, rf->idx + 1, flow_proxy(rf->flow)->uri, other->idx + 1);
+        return false;
+    }
     rf->no_regid = true;
     log_warn("outbound_unsupported_first_hop", "binding=%" PRIu32 " reg_id=%u proxy=%s "
              "action=\"registering this flow without reg-id (RFC 5626 §11.6)\"",

@@ -63,7 +63,8 @@ static void agent_start(struct fx *f, const char *svc_extra)
     assert_int_equal(regagent_new(&f->ra, &env), 0);
 }
 
-static int fx_setup(void **state)
+/* nlisten edge listeners: one outbound proxy (and flow) each. */
+static int fx_setup_n(void **state, int nlisten)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct loop_clock clk;
@@ -73,11 +74,21 @@ static int fx_setup(void **state)
     f->now = 1000000;
     test_dir_make(&f->dir, "test_reg_retry");
     assert_int_equal(loop_new(&f->loop, &clk), 0);
-    edge_open(&f->edge, f->loop, 1);
+    edge_open(&f->edge, f->loop, nlisten);
     set_in(&f->ua.src, "192.168.1.10", 5060);
     set_in(&f->ua.local, "192.168.1.1", 5060);
     *state = f;
     return 0;
+}
+
+static int fx_setup(void **state)
+{
+    return fx_setup_n(state, 1);
+}
+
+static int fx_setup2(void **state)
+{
+    return fx_setup_n(state, 2);
 }
 
 static int fx_teardown(void **state)
@@ -274,6 +285,9 @@ static void test_first_hop_lacks_outbound(void **state)
     hdr_must(up2, "Contact", v, sizeof(v));
     assert_null(strstr(v, "reg-id"));
     assert_null(strstr(v, "+sip.instance"));
+    /* "without using the outbound mechanism" (§4.2.1): no option tag */
+    hdr_must(up2, "Supported", v, sizeof(v));
+    assert_string_equal(v, "path");
     assert_int_equal(f->to_ua.n, 0);
     send_ok(f, ci, up2, false);
     rsp = ua_wait(&f->edge, &f->to_ua, 1);
@@ -293,6 +307,123 @@ static void test_first_hop_lacks_outbound(void **state)
     assert_int_equal(flow_state(binding_flow(regagent_next(f->ra, NULL), 0)), FLOW_ACTIVE);
     free(up2);
     free(up);
+}
+
+/* Kamailio's stock script answers a failed save() twice: the 439, then a
+ * stateless 500 for the same request.  The 500 arrives after the fallback
+ * REGISTER went out: it answers no pending REGISTER, so it neither reaches
+ * the UA through the agent nor fails the flow; the UA gets the fallback's
+ * 200. */
+static void test_439_then_stray_500(void **state)
+{
+    struct fx *f = *state;
+    char *up, *up2;
+    const char *rsp;
+    int ci, ci2;
+
+    agent_start(f, "");
+    ua_send_register(f, 7, NULL);
+    up = edge_wait_msg(&f->edge, &ci);
+    send_rsp(f, ci, up, "439 First Hop Lacks Outbound Support", NULL);
+    up2 = edge_wait_msg(&f->edge, &ci2);
+    send_rsp(f, ci, up, "500 Server Internal Error", NULL);
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 0);
+    assert_false(f->edge.conns[ci].closed);
+    send_ok(f, ci, up2, false);
+    rsp = ua_wait(&f->edge, &f->to_ua, 1);
+    assert_memory_equal(rsp, "SIP/2.0 200 OK\r\n", 16);
+    free(up2);
+    free(up);
+}
+
+/* A registrar that answers the fallback REGISTER with Require: outbound and
+ * a Flow-Timer all the same (Kamailio does for any Supported: outbound):
+ * that flow has no outbound in force, so missing pongs do not fail it. */
+static void test_439_fallback_ignores_require_outbound(void **state)
+{
+    struct fx *f = *state;
+    char *up, *up2;
+    int ci, ci2;
+
+    agent_start(f, "");
+    ua_send_register(f, 7, NULL);
+    up = edge_wait_msg(&f->edge, &ci);
+    send_rsp(f, ci, up, "439 First Hop Lacks Outbound Support", NULL);
+    up2 = edge_wait_msg(&f->edge, &ci2);
+    send_ok(f, ci, up2, true);
+    ua_wait(&f->edge, &f->to_ua, 1);
+    /* 200 s in 5 s steps: pings at the 95-120 s default (the Flow-Timer
+     * of a non-outbound registration is ignored), none answered */
+    for (int i = 0; i < 40; i++) {
+        f->now += 5000;
+        assert_int_equal(loop_run_once(f->loop, PUMP_WAIT_MS), 0);
+        edge_poll(&f->edge);
+    }
+    assert_non_null(strstr(f->edge.conns[ci].buf, "\r\n\r\n"));
+    assert_false(f->edge.conns[ci].closed);
+    assert_int_equal(f->edge.nconns, 1);
+    assert_int_equal(flow_state(binding_flow(regagent_next(f->ra, NULL), 0)), FLOW_ACTIVE);
+    free(up2);
+    free(up);
+}
+
+/* The Contact's reg-id in an upstream REGISTER (0 for none). */
+static unsigned regid_of(const char *req)
+{
+    char v[2048];
+    const char *p;
+
+    hdr_must(req, "Contact", v, sizeof(v));
+    p = strstr(v, ";reg-id=");
+    return p ? (unsigned)strtoul(p + 8, NULL, 10) : 0;
+}
+
+/* Two flows, the second's first hop lacks outbound: while flow 1 registers
+ * the Contact with outbound, flow 2 must not register it plain (the
+ * registrar would match that by URI and overwrite flow 1's binding, RFC
+ * 3261 §10.3): the 439 fails flow 2 and its retry, after the back-off,
+ * tries outbound again.  The UA gets flow 1's 200. */
+static void test_439_second_flow_keeps_first_outbound(void **state)
+{
+    struct fx *f = *state;
+    char *a, *b, *r1, *r2, *again;
+    const char *rsp;
+    int ca, cb, c1, c2, c3;
+
+    agent_start(f, "");
+    ua_send_register(f, 7, NULL);
+    a = edge_wait_msg(&f->edge, &ca);
+    b = edge_wait_msg(&f->edge, &cb);
+    r1 = regid_of(a) == 1 ? a : b;
+    r2 = regid_of(a) == 1 ? b : a;
+    c1 = r1 == a ? ca : cb;
+    c2 = r1 == a ? cb : ca;
+    assert_int_equal(regid_of(r2), 2);
+    /* the 439 arrives while flow 1's REGISTER is still pending */
+    send_rsp(f, c2, r2, "439 First Hop Lacks Outbound Support", NULL);
+    assert_true(edge_wait_closed(&f->edge, c2));
+    assert_int_equal(f->to_ua.n, 0);
+    /* (no Require: outbound, so that flow 1 needs no pongs from this edge
+     * and stays up all along) */
+    send_ok(f, c1, r1, false);
+    rsp = ua_wait(&f->edge, &f->to_ua, 1);
+    assert_memory_equal(rsp, "SIP/2.0 200 OK\r\n", 16);
+    /* the back-off, then flow 2 tries outbound again on a new connection */
+    for (int i = 0; i < 400 && f->edge.nconns < 3; i++) {
+        f->now += 1000;
+        assert_int_equal(loop_run_once(f->loop, PUMP_WAIT_MS), 0);
+        edge_poll(&f->edge);
+    }
+    assert_int_equal(f->edge.nconns, 3);
+    again = edge_wait_msg(&f->edge, &c3);
+    assert_int_equal(c3, 2);
+    assert_int_equal(regid_of(again), 2);
+    assert_int_equal(f->edge.conns[c3].listener, f->edge.conns[c2].listener);
+    assert_false(f->edge.conns[c1].closed);
+    free(again);
+    free(a);
+    free(b);
 }
 
 /* Local policy outbound_fallback: false: the 439 fails the flow and, with
@@ -469,7 +600,11 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
         T(test_interval_too_brief),
         T(test_first_hop_lacks_outbound),
+        T(test_439_fallback_ignores_require_outbound),
+        T(test_439_then_stray_500),
         T(test_439_policy_off),
+        cmocka_unit_test_setup_teardown(test_439_second_flow_keeps_first_outbound, fx_setup2,
+                                        fx_teardown),
         T(test_reregister_with_credentials),
         T(test_reregister_waits_for_ua),
 #undef T

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# sipkeep recovery timeline benchmark, in the e2e lab (tests/e2e/lib.sh).
+# Prints figures only; nothing here passes or fails on speed.  Exits 1 only when
+# the lab cannot be set up.
+#
+# Usage: tests/bench/recovery.sh SIPKEEP_BINARY   (as root; about 3 minutes;
+#        make bench runs it through tests/bench/run.sh)
+#
+# For each flow transport (TCP, TLS, UDP) a fresh sipkeep with one outbound
+# proxy registers a legacy UA (sipp); then the flow dies silently: the packets
+# coming back from the edge are dropped in the router (iptables INPUT), a
+# fault sipkeep can only notice by its keep-alives (a missing CRLF pong on TCP/TLS, STUN
+# retransmissions running out on UDP).  As soon as sipkeep reports the flow
+# down the drop is lifted, and the timeline is taken from the fault:
+#   detect    sipkeep's event=flow_down (its log's timestamp)
+#   connect   event=flow_connected of the new flow
+#   register  event=registered on it (the registrar holds the binding again)
+#   call      an inbound call (far caller -> edge -> registrar -> flow -> UA)
+#             that succeeds: calls are attempted one after the other from the
+#             re-registration on; the figure is the start of the first one
+#             that was answered and completed.
+# The Flow-Timer and keep-alive settings are shortened (printed with the table)
+# so that a run takes minutes; the recovery: base times are sipkeep's defaults
+# (the first retry after a working flow dies is immediate, RFC 5626 §4.5).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+SIPKEEP=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+export SIPKEEP
+# shellcheck source=../e2e/lib.sh
+. "$here/../e2e/lib.sh"
+# shellcheck source=../e2e/sk_lib.sh
+. "$here/../e2e/sk_lib.sh"
+
+# Shortened for the benchmark: Flow-Timer in the edge's 2xx (sipkeep pings at
+# 80-100 % of it), sipkeep's pong timeout.
+FLOW_TIMER=10
+# shellcheck disable=SC2034 # a lab variable, read by kam_start
+EDGE_TCP_LIFETIME=120
+PONG_TIMEOUT=5
+USER_AOR=1030
+declare -A ROW=()
+DETAILS=
+
+ms_now() { date +%s%3N; }
+
+# ev_ms ERE T0: epoch ms of sipkeep's first log line matching ERE stamped at or
+# after T0 (epoch ms); fails when there is none.
+ev_ms() {
+    local line t
+    while IFS= read -r line; do
+        t=$(date -d "${line%% *}" +%s%3N 2>/dev/null) || continue
+        if (( t >= $2 )); then
+            echo "$t"
+            return 0
+        fi
+    done < <(grep -E -- "$1" "$SK_LOG")
+    return 1
+}
+
+secs() { # secs FROM_MS TO_MS: seconds with one decimal ("fail" without TO_MS)
+    [[ -n "$2" ]] || { echo fail; return; }
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'
+}
+
+# detail NAME T0: sipkeep's flow and registration events from the fault on,
+# with their offsets (what the row's figures are made of).
+detail() {
+    local line t
+    echo "  $1 events (seconds from the fault):"
+    grep -E 'event=(flow_|registered|register_|stun_|keepalive)' "$SK_LOG" | while IFS= read -r line; do
+        t=$(date -d "${line%% *}" +%s%3N 2>/dev/null) || continue
+        (( t >= $2 )) || continue
+        printf '  %7s %s\n' "+$(secs "$2" "$t")" "$(cut -c1-150 <<<"${line#* level=* }")"
+    done | head -n 14
+}
+
+# drop -I|-D PROTO PORT: cut (or restore) sipkeep's flow to the edge.  Only
+# what comes back from the edge is dropped (INPUT): an OUTPUT drop would fail
+# sipkeep's own sends at once (EPERM), which it rightly takes as a transport
+# error; a path that silently loses packets is found by keep-alives only.
+drop() {
+    ns_exec "$NS_ROUTER" iptables "$1" INPUT -p "$2" -s "$EDGE_IP" --sport "$3" -j DROP
+}
+
+# call_until_ok DEADLINE_S: inbound calls one after the other until one is
+# answered and completed; sets CALL_OK_MS to the epoch ms at which that one
+# started (empty if none did).  Not in $(...): the lab tracks its processes.
+CALL_OK_MS=
+call_until_ok() {
+    local end=$(( $(date +%s) + $1 )) t
+    CALL_OK_MS=
+    while (( $(date +%s) < end )); do
+        t=$(ms_now)
+        sipp_ua_answer_start 1 "$USER_AOR"
+        if sipp_uac_call "$USER_AOR" 8 && sipp_ua_answer_wait 10; then
+            CALL_OK_MS=$t
+            return 0
+        fi
+        sipp_ua_answer_stop
+    done
+    return 1
+}
+
+# measure NAME PROTO PORT PROXY [EXTRA_SERVICE]: one row of the table.
+measure() {
+    local name=$1 proto=$2 port=$3 proxy=$4 extra=${5:-} t0 td tc tr tcall
+    local cfg=$LAB_DIR/sipkeep-$name.yaml
+    # shellcheck disable=SC2034 # read by sk_config
+    SK_EXTRA_SERVICE="    keepalive: { pong_timeout: $PONG_TIMEOUT }${extra:+
+$extra}"
+    SK_LOG_LEVEL=info sk_config "$cfg" "$proxy"
+    if ! "$SIPKEEP" --check-config -c "$cfg" >"$LAB_DIR/check-$name.log" 2>&1; then
+        ROW[$name]="n/a (${name,,} flows not supported by this build)"
+        log_step "$name: sipkeep --check-config rejects it: $(head -c 200 "$LAB_DIR/check-$name.log")"
+        return 0
+    fi
+    # sk_start, but a start refused (a transport this build lacks) is a row,
+    # not the end of the benchmark.
+    SK_LOG=$LAB_DIR/sipkeep.log
+    START_LOG=$SK_LOG start_in_ns "$NS_ROUTER" "$SIPKEEP" -c "$cfg"
+    SK_PID=$LAST_PID
+    wait_for "sk_log_has 'event=(listening|start_failed)'" 10 "sipkeep ready" ||
+        die "sipkeep did not start: $(tail -n 20 "$SK_LOG")"
+    if sk_log_has 'event=start_failed'; then
+        log_step "$name: sipkeep refused to start: $(grep -o 'err=.*' "$SK_LOG" | head -n 1)"
+        stop_pid "$SK_PID" 5
+        SK_PID=
+        if sk_log_has 'not supported'; then
+            ROW[$name]="n/a (${name,,} flows not supported by this build)"
+        else
+            ROW[$name]="n/a (sipkeep refused the config)"
+        fi
+        return 0
+    fi
+    if ! sipp_ua_register "$ROUTER_LAN_IP:5060" "$USER_AOR" 3600 >/dev/null ||
+        ! wait_for "sk_log_has 'event=flow_working reg_id=1 '" 30 "the $name flow working"; then
+        ROW[$name]="n/a (the $name flow did not register or work)"
+        log_step "$name: no working flow; sipkeep's log ends with:"
+        tail -n 8 "$SK_LOG"
+        sk_stop || true
+        return 0
+    fi
+    log_step "$name: flow working; dropping its packets"
+    t0=$(ms_now)
+    drop -I "$proto" "$port"
+    if ! wait_for "ev_ms 'event=flow_down reg_id=1 ' $t0" 120 "$name flow down"; then
+        drop -D "$proto" "$port"
+        ROW[$name]="n/a (the fault was not detected within 120 s)"
+        sk_stop || true
+        return 0
+    fi
+    drop -D "$proto" "$port"
+    td=$(ev_ms 'event=flow_down reg_id=1 ' "$t0")
+    wait_for "ev_ms 'event=registered .*reg_id=1 ' $td" 120 "$name re-registered" || true
+    tc=$(ev_ms 'event=flow_connected reg_id=1 ' "$td" || echo "")
+    tr=$(ev_ms 'event=registered .*reg_id=1 ' "$td" || echo "")
+    CALL_OK_MS=
+    [[ -z "$tr" ]] || call_until_ok 60 || true
+    tcall=$CALL_OK_MS
+    ROW[$name]=$(printf '%-9s %-9s %-9s %-9s' "$(secs "$t0" "$td")" "$(secs "$t0" "$tc")" \
+        "$(secs "$t0" "$tr")" "$(secs "$t0" "$tcall")")
+    DETAILS+=$(detail "$name" "$t0")$'\n'
+    sk_stop
+}
+
+lab_up >/dev/null
+kam_start registrar >/dev/null
+kam_start edge >/dev/null
+ns_hosts "$NS_ROUTER" "$EDGE_IP $EDGE_TLS_NAME"
+
+measure TCP tcp "$EDGE_TCP_PORT" "sip:$EDGE_IP:$EDGE_TCP_PORT;transport=tcp"
+measure TLS tcp "$EDGE_TLS_PORT" "sips:$EDGE_TLS_NAME:$EDGE_TLS_PORT" \
+    "    tls: { ca_file: $CA_FILE, verify: true }"
+measure UDP udp "$EDGE_UDP_PORT" "sip:$EDGE_IP:$EDGE_UDP_PORT;transport=udp"
+
+echo "recovery timeline: seconds from the fault (the edge's packets to sipkeep dropped in the router)"
+echo "config: Flow-Timer $FLOW_TIMER s (edge), keepalive.pong_timeout $PONG_TIMEOUT s," \
+    "recovery: defaults (base_time_all_failed 30 s, base_time_not_failed 90 s, max_time 1800 s;" \
+    "first retry after a working flow dies immediate), NAT udp timeout ${NAT_UDP_TIMEOUT} s"
+printf '%-5s %-9s %-9s %-9s %-9s\n' flow detect connect register call
+for name in TCP TLS UDP; do
+    printf '%-5s %s\n' "$name" "${ROW[$name]}"
+done
+printf '%s' "$DETAILS"
