@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -21,12 +22,18 @@
 #include "intercept/tmode.h"
 #include "proxy/router.h"
 #include "state/instid.h"
+#include "state/regstate.h"
 
 #ifndef SIPKEEP_VERSION
 #define SIPKEEP_VERSION "0.0.0"
 #endif
 
 #define DEFAULT_CONFIG "/etc/sipkeep/sipkeep.yaml"
+/* Configs replaced by reloads that retired bindings still point into; a
+ * reload waits while this many are pending (each lasts a few seconds,
+ * RA_RELOAD_DEREG_MS). */
+#define RELOAD_MAX_PENDING 8
+#define RELOAD_POLL_MS 500u
 
 struct options {
     const char *config;
@@ -49,6 +56,15 @@ struct daemon_ctx {
     struct ctl_source ctl_src;
     struct privdrop_plan priv;      /* who we run as once everything is open */
     struct loop_timer log_timer;    /* writes rate-limit summaries when due */
+    struct regstate *state;         /* stored registrations (restart) */
+    /* SIGHUP: cfg stays the start-up config (listen sockets, mode, user,
+     * state_dir ... need a restart and keep using it); live is the config
+     * the router runs on after the last reload (NULL: cfg itself); pending
+     * are replaced ones still referenced by retired bindings. */
+    struct cfg *live;
+    struct cfg *pending[RELOAD_MAX_PENDING];
+    size_t n_pending;
+    struct loop_timer pending_timer;
 };
 
 static void usage(FILE *out)
@@ -70,8 +86,9 @@ static void usage(FILE *out)
             "  -h, --help          print this help and exit\n"
             "\n"
             "Runs in the foreground; logs go to stderr or syslog (log.target).\n"
-            "SIGTERM or SIGINT stop it cleanly.  `status` and `metrics` ask the\n"
-            "running daemon over its control_socket (see `sipkeep status --help`).\n");
+            "SIGTERM or SIGINT stop it cleanly; SIGHUP reloads the configuration.\n"
+            "`status` and `metrics` ask the running daemon over its control_socket\n"
+            "(see `sipkeep status --help`).\n");
 }
 
 /* Returns 0 to go on, 1 to exit successfully, -1 on a usage error. */
@@ -108,6 +125,111 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/* ---- SIGHUP: reload ---- */
+
+static bool str_differs(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
+static bool listen_differs(const struct cfg *a, const struct cfg *b)
+{
+    if (a->n_listen != b->n_listen)
+        return true;
+    for (size_t i = 0; i < a->n_listen; i++) {
+        if (!addr_equal((const struct sockaddr *)&a->listen[i].addr,
+                        (const struct sockaddr *)&b->listen[i].addr))
+            return true;
+    }
+    return false;
+}
+
+static bool transparent_differs(const struct cfg_transparent *a, const struct cfg_transparent *b)
+{
+    if (a->queue != b->queue || a->n_interfaces != b->n_interfaces ||
+        a->manage_firewall != b->manage_firewall || a->output != b->output || a->mark != b->mark)
+        return true;
+    for (size_t i = 0; i < a->n_interfaces; i++) {
+        if (str_differs(a->interfaces[i], b->interfaces[i]))
+            return true;
+    }
+    return false;
+}
+
+/* Settings bound to what was opened at start (sockets, privileges, files,
+ * the firewall) keep the start-up value; say so for each that changed. */
+static void log_restart_only(const struct cfg *boot, const struct cfg *n)
+{
+    const char *keys[8];
+    size_t k = 0;
+
+    if (boot->mode != n->mode)
+        keys[k++] = "mode";
+    if (listen_differs(boot, n))
+        keys[k++] = "listen";
+    if (str_differs(boot->user, n->user))
+        keys[k++] = "user";
+    if (str_differs(boot->state_dir, n->state_dir))
+        keys[k++] = "state_dir";
+    if (str_differs(boot->control_socket, n->control_socket))
+        keys[k++] = "control_socket";
+    if (boot->log.target != n->log.target)
+        keys[k++] = "log.target";
+    if (transparent_differs(&boot->transparent, &n->transparent))
+        keys[k++] = "transparent";
+    for (size_t i = 0; i < k; i++)
+        log_warn("reload_needs_restart", "key=%s action=\"kept old value\"", keys[i]);
+}
+
+/* Frees the replaced configs once no retired binding refers to them. */
+static void on_pending_timer(struct loop_timer *t)
+{
+    struct daemon_ctx *d = container_of(t, struct daemon_ctx, pending_timer);
+
+    if (router_retired(d->router) > 0) {
+        loop_timer_set(d->loop, &d->pending_timer, RELOAD_POLL_MS);
+        return;
+    }
+    if (d->n_pending > 0)
+        log_debug("configs_released", "count=%zu", d->n_pending);
+    for (size_t i = 0; i < d->n_pending; i++)
+        cfg_free(d->pending[i]);
+    d->n_pending = 0;
+}
+
+static void reload(struct daemon_ctx *d)
+{
+    char err[512] = "";
+    struct cfg *n;
+    int rc;
+
+    if (d->n_pending >= RELOAD_MAX_PENDING) {
+        log_warn("reload_deferred", "reason=\"earlier reloads still de-registering\"");
+        return;
+    }
+    rc = cfg_load_file(d->config_path, &n, err, sizeof(err));
+    if (rc == 0) {
+        rc = router_reload(d->router, n, err, sizeof(err));
+        if (rc < 0)
+            cfg_free(n);
+    }
+    if (rc < 0) {
+        log_error("reload_failed", "err=\"%s\" action=\"kept the running configuration\"",
+                  err[0] ? err : strerror(-rc));
+        return;
+    }
+    log_restart_only(d->cfg, n);
+    log_setup(n->log.level, d->cfg->log.target, "sipkeep");
+    /* The start-up config stays (sockets use it); a previous live one goes
+     * once its retired bindings are gone. */
+    if (d->live)
+        d->pending[d->n_pending++] = d->live;
+    d->live = n;
+    log_info("reloaded", "config=%s services=%zu retired_bindings=%zu", d->config_path,
+             n->n_services, router_retired(d->router));
+    on_pending_timer(&d->pending_timer);
+}
+
 static void on_signal(struct loop_fd *h, unsigned events)
 {
     struct daemon_ctx *d = container_of(h, struct daemon_ctx, sigh);
@@ -119,7 +241,7 @@ static void on_signal(struct loop_fd *h, unsigned events)
             log_info("shutdown", "signal=%s", strsignal((int)si.ssi_signo));
             loop_stop(d->loop);
         } else if (si.ssi_signo == SIGHUP) {
-            log_warn("reload_unsupported", "signal=SIGHUP action=ignored");
+            reload(d);
         }
     }
 }
@@ -261,14 +383,15 @@ static void hand_over(struct daemon_ctx *d)
 {
     const char *sock = d->cfg->control_socket, *base = strrchr(sock, '/') + 1;
     char sockdir[108]; /* the key is validated to fit a sun_path */
-    const char *state_names[] = { "instance-ids", "instance-ids.tmp", NULL, NULL };
+    const char *state_names[] = { "instance-ids", "instance-ids.tmp", REGSTATE_FILE,
+                                  REGSTATE_FILE ".tmp", NULL, NULL };
     const char *sock_names[] = { base, NULL };
     uid_t uid = d->priv.uid;
     gid_t gid = d->priv.gid;
 
     snprintf(sockdir, sizeof(sockdir), "%.*s", (int)(base - sock - 1), sock);
     if (strcmp(sockdir, d->cfg->state_dir) == 0)
-        state_names[2] = base; /* the socket may live in state_dir */
+        state_names[4] = base; /* the socket may live in state_dir */
     if (privdrop_hand_over(d->cfg->state_dir, state_names, uid, gid) < 0)
         log_debug("state_dir_kept", "dir=%s reason=\"holds other files\"", d->cfg->state_dir);
     /* Its own file at least, for a sticky directory such as /tmp. */
@@ -373,17 +496,20 @@ static void on_log_pending(void *arg, uint64_t delay_ms)
  * can be handled. */
 static int start_services(struct daemon_ctx *d)
 {
-    struct router_env env = { d->loop, d->cfg, NULL, send_ua, d, &d->stats };
+    struct router_env env = { d->loop, d->cfg, NULL, send_ua, d, &d->stats, NULL };
     char err[512] = "";
     int rc;
 
     rc = instid_store_open(&d->ids, d->cfg->state_dir);
+    if (rc == 0)
+        rc = regstate_open(&d->state, d->cfg->state_dir, d->loop);
     if (rc < 0) {
         log_error("start_failed", "step=state_dir dir=%s err=\"%s\"", d->cfg->state_dir,
                   strerror(-rc));
         return rc;
     }
     env.ids = d->ids;
+    env.state = d->state;
     rc = router_new(&d->router, &env, err, sizeof(err));
     if (rc < 0) {
         log_error("start_failed", "step=router err=\"%s\"", err[0] ? err : strerror(-rc));
@@ -402,8 +528,46 @@ static void stop_services(struct daemon_ctx *d)
     d->tmode = NULL;
     for (size_t i = 0; i < CFG_MAX_LISTEN; i++)
         listener_free(d->listeners[i]);
-    router_free(d->router);
+    router_free(d->router); /* the bindings go, their stored records stay */
+    d->router = NULL;
+    if (d->state) {
+        int rc = regstate_flush(d->state);
+        if (rc < 0)
+            log_warn("regstate_write_failed", "dir=%s err=\"%s\"", d->cfg->state_dir,
+                     strerror(-rc));
+    }
+    regstate_free(d->state);
     instid_store_free(d->ids);
+    loop_timer_cancel(d->loop, &d->pending_timer);
+    for (size_t i = 0; i < d->n_pending; i++)
+        cfg_free(d->pending[i]);
+    d->n_pending = 0;
+    cfg_free(d->live);
+    d->live = NULL;
+}
+
+/* The ingress a stored UA address came in on: the listener bound to that
+ * address (or to the wildcard address of its family and port), or in
+ * transparent mode the interceptor. */
+static void *ingress_for(const struct sockaddr_storage *local, void *arg)
+{
+    struct daemon_ctx *d = arg;
+
+    if (d->tmode)
+        return local->ss_family == AF_INET ? d->tmode : NULL;
+    for (size_t i = 0; i < d->cfg->n_listen; i++) {
+        const struct sockaddr_storage *a = &d->cfg->listen[i].addr;
+        bool any = (a->ss_family == AF_INET &&
+                    ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
+                   (a->ss_family == AF_INET6 &&
+                    IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)a)->sin6_addr));
+
+        if (d->listeners[i] && a->ss_family == local->ss_family &&
+            addr_port((const struct sockaddr *)a) == addr_port((const struct sockaddr *)local) &&
+            (any || addr_equal((const struct sockaddr *)a, (const struct sockaddr *)local)))
+            return d->listeners[i];
+    }
+    return NULL;
 }
 
 /* Before anything is opened: one clear message rather than a later EPERM. */
@@ -450,6 +614,7 @@ static int run(struct daemon_ctx *d)
         return err;
     }
     loop_timer_init(&d->log_timer, on_log_timer);
+    loop_timer_init(&d->pending_timer, on_pending_timer);
     log_set_pending_hook(on_log_pending, d);
     err = setup_signals(d);
     if (err < 0)
@@ -458,8 +623,13 @@ static int run(struct daemon_ctx *d)
         err = start_services(d);
     if (!err)
         err = drop_privileges(d);
+    if (!err)
+        tmode_after_drop(d->tmode); /* can the rules still be removed at exit? */
     if (!err) {
         log_info("started", "version=%s %s user=%s", SIPKEEP_VERSION, summary, d->priv.user);
+        /* Before any UA datagram is read: the stored bindings register
+         * again now, ahead of the UAs' refreshes. */
+        router_restore(d->router, (int64_t)time(NULL), ingress_for, d);
         err = loop_run(d->loop);
         ran = true;
     }

@@ -76,10 +76,19 @@ struct cfg_tls {
     bool verify;   /* verify the edge proxy's certificate */
 };
 
+/* keepalive.udp: how a UDP flow keeps its NAT binding open. */
+enum cfg_udp_keepalive {
+    CFG_UDP_KA_AUTO, /* STUN when the first hop says it supports it, else SIP */
+    CFG_UDP_KA_STUN, /* always STUN (an explicit indication, RFC 5626 §4.4) */
+    CFG_UDP_KA_SIP,  /* never STUN: OPTIONS to the outbound proxy */
+};
+
+/* Compared by cfg_service_equal (config_equal.c): keep it in step. */
 struct cfg_keepalive {
     unsigned interval;     /* seconds between keep-alives without a Flow-Timer,
                               CFG_KEEPALIVE_AUTO = auto */
     unsigned pong_timeout; /* seconds to wait for a pong (RFC 5626 §4.4.1) */
+    enum cfg_udp_keepalive udp; /* UDP flows: STUN or SIP keep-alives */
 };
 
 /* RFC 5626 §4.5 flow recovery back-off, seconds (defaults: the RFC's). */
@@ -101,6 +110,7 @@ struct cfg_credential {
     char *realm;         /* only challenges of this realm; NULL: any */
 };
 
+/* Keep cfg_service_equal (config_equal.c) in step with the fields. */
 struct cfg_service {
     char *name;   /* [A-Za-z0-9_-]{1,32}, unique */
     char *domain; /* unique (case-insensitively) */
@@ -188,6 +198,11 @@ const struct cfg_service *cfg_service_for_domain(const struct cfg *cfg,
  * IPv4 networks as a.b.c.d (and IPv6 networks as itself).  Any other family,
  * or NULL, is not allowed. */
 bool cfg_ua_allowed(const struct cfg *cfg, const struct sockaddr *sa);
+
+/* Whether two services (of two loaded configs) are the same in every key
+ * (config_equal.c; a new cfg_service field must be compared there too):
+ * a SIGHUP reload keeps the bindings and flows of such a service. */
+bool cfg_service_equal(const struct cfg_service *a, const struct cfg_service *b);
 
 /* "udp", "tcp" or "tls" (for logs and status); "?" for a bad value. */
 const char *cfg_transport_name(enum cfg_transport t);

@@ -22,6 +22,7 @@
 _Static_assert(sizeof(enum cfg_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_target) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_udp_keepalive) == sizeof(int), "enum size");
 
 __attribute__((format(printf, 3, 4)))
 static int why_fmt(char *why, size_t whysz, const char *fmt, ...)
@@ -685,6 +686,8 @@ static const char *const mode_words[] = { "proxy", "transparent", NULL };
 /* Same order as enum log_level / enum log_target. */
 static const char *const level_words[] = { "error", "warn", "info", "debug", NULL };
 static const char *const target_words[] = { "stderr", "syslog", NULL };
+/* Same order as enum cfg_udp_keepalive. */
+static const char *const udp_ka_words[] = { "auto", "stun", "sip", NULL };
 
 static const struct cfg_key log_keys[] = {
     SCALAR(struct cfg_log, level, val_enum, .words = level_words, .def = "info"),
@@ -714,6 +717,7 @@ static const struct cfg_key keepalive_keys[] = {
            .def = "auto"),
     SCALAR(struct cfg_keepalive, pong_timeout, val_uint, .min = 1, .max = 60,
            .def = "10"),
+    SCALAR(struct cfg_keepalive, udp, val_enum, .words = udp_ka_words, .def = "auto"),
 };
 SCHEMA(keepalive_schema, keepalive_keys);
 

@@ -2,11 +2,9 @@
  * detect failure, back off, reconnect.  See flow.h. */
 #include "outbound/flow.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +12,7 @@
 #include "core/addr.h"
 #include "core/log.h"
 #include "core/rand.h"
+#include "outbound/flow_udp.h"
 #include "transport/stream.h"
 
 /* RFC 3261 §17.1.2.2 Timer F = 64*T1: a REGISTER transaction gives up after
@@ -43,7 +42,8 @@ struct flow {
 
     enum flow_state state;
     uint64_t state_since;         /* loop time of the last state change */
-    struct stream *s;             /* non-NULL in CONNECTING..ACTIVE */
+    struct stream *s;             /* TCP/TLS: non-NULL in CONNECTING..ACTIVE */
+    struct flow_udp *u;           /* UDP: the same (flow_udp.h) */
     /* REGISTERING: registration timeout; BACKOFF: next attempt; any
      * other state: a failure noticed inside an owner's call (why[0]). */
     struct loop_timer t_state;
@@ -61,6 +61,9 @@ struct flow {
     bool ping_out;                /* a ping awaits its pong (RTT) */
     bool retried_at_once;         /* the current attempt is a Retry-After: 0
                                      retry that skipped the back-off */
+    bool stun_hint;               /* UDP: the last 2xx indicated STUN support */
+    unsigned keep_s;              /* ... with an RFC 6223 keep value, 0: none */
+    bool warned_udp_sip;
     uint64_t ping_sent;           /* loop time of that ping */
     int64_t rtt_ms;               /* last ping->pong time, -1: none */
     char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
@@ -69,76 +72,6 @@ struct flow {
 static void on_state_timer(struct loop_timer *t);
 static void on_ka_timer(struct loop_timer *t);
 static void on_pong_timer(struct loop_timer *t);
-
-/* ---- pure computations ---- */
-
-/* lo + (hi - lo) * r / UINT32_MAX without overflowing 64 bits: r = 0 gives
- * lo, r = UINT32_MAX gives hi. */
-static uint64_t uniform(uint64_t lo, uint64_t hi, uint32_t r)
-{
-    uint64_t span = hi - lo;
-    uint64_t q = span / UINT32_MAX, rem = span % UINT32_MAX;
-
-    return lo + q * r + rem * r / UINT32_MAX;
-}
-
-uint64_t flow_backoff_ms(const struct flow_recovery *rc, unsigned failures,
-                         bool others_working, uint32_t r)
-{
-    unsigned base = others_working ? rc->base_not_failed : rc->base_all_failed;
-    uint64_t w;
-
-    /* Appendix A: "0 [failures]: 0 s". */
-    if (failures == 0)
-        return 0;
-    /* §4.5: "W = min (max-time, (base-time * (2 ^ consecutive-failures)))"
-     * (the shift is done only when it cannot pass max-time or overflow). */
-    if (failures >= 32 || base > (rc->max_time >> failures))
-        w = rc->max_time;
-    else
-        w = (uint64_t)base << failures;
-    /* §4.5: "a uniform random time between 50 and 100% of the upper-bound
-     * wait time". */
-    w *= 1000u;
-    return uniform(w / 2, w, r);
-}
-
-uint64_t flow_keepalive_ms(const struct cfg_keepalive *ka, unsigned flow_timer_s,
-                           uint32_t r)
-{
-    uint64_t upper;
-
-    /* §4.4: with Flow-Timer, each interval "randomly distributed between 80%
-     * and 100% of the server-provided time". */
-    if (flow_timer_s > 0)
-        upper = (uint64_t)flow_timer_s * 1000u;
-    /* A configured interval is an upper bound chosen by the operator; it is
-     * jittered the same way so that many flows do not ping in lock-step
-     * (§4.4.1 asks for a random lower bound 20 % below the upper one). */
-    else if (ka->interval != CFG_KEEPALIVE_AUTO)
-        upper = (uint64_t)ka->interval * 1000u;
-    /* §4.4.1 default for TCP/TLS: 95-120 s. */
-    else
-        return uniform(FLOW_KA_DEFAULT_MIN_MS, FLOW_KA_DEFAULT_MAX_MS, r);
-    return uniform(upper * 4 / 5, upper, r);
-}
-
-const char *flow_state_name(enum flow_state s)
-{
-    switch (s) {
-    case FLOW_IDLE:
-        return "idle";
-    case FLOW_CONNECTING:
-        return "connecting";
-    case FLOW_REGISTERING:
-        return "registering";
-    case FLOW_ACTIVE:
-        return "active";
-    case FLOW_BACKOFF:
-        return "backoff";
-    }
-    return "?";
-}
 
 /* ---- helpers ---- */
 
@@ -149,11 +82,18 @@ static uint32_t rng_next(struct flow *f)
     return (uint32_t)rand_u64();
 }
 
+static bool is_udp(const struct flow *f)
+{
+    return f->proxy->transport == CFG_TRANSPORT_UDP;
+}
+
 /* §4.4: a pong may be expected only with outbound in force or another
- * explicit indication; a proxy that has answered a ping before is one. */
+ * explicit indication; a proxy that has answered a ping before is one.  A
+ * UDP flow's keep-alives are transactions (STUN or OPTIONS): a response is
+ * always expected, and its absence is the transaction's failure. */
 static bool expect_pong(const struct flow *f)
 {
-    return f->outbound || f->pong_seen;
+    return is_udp(f) || f->outbound || f->pong_seen;
 }
 
 static unsigned pong_timeout_s(const struct flow *f)
@@ -179,6 +119,8 @@ static void close_io(struct flow *f)
 {
     stream_free(f->s);
     f->s = NULL;
+    flow_udp_free(f->u);
+    f->u = NULL;
     f->ping_out = false;
     loop_timer_cancel(f->loop, &f->t_state);
     loop_timer_cancel(f->loop, &f->t_ka);
@@ -282,21 +224,27 @@ static void defer_failure(struct flow *f, const char *why)
 
 /* ---- the stream's callbacks ---- */
 
-static void st_connected(struct stream *s, void *arg)
+/* The transport is up (TCP connected, TLS handshake done, UDP socket
+ * ready): REGISTERING, and the owner sends its REGISTER. */
+static void transport_up(struct flow *f, const struct sockaddr_storage *local, int err)
 {
-    struct flow *f = arg;
-    struct sockaddr_storage local;
     char buf[ADDR_STR_MAX];
 
     set_state(f, FLOW_REGISTERING);
-    if (loop_timer_set(f->loop, &f->t_state, FLOW_REG_TIMEOUT_MS) < 0 ||
-        stream_local_addr(s, &local) < 0) {
+    if (err < 0 || loop_timer_set(f->loop, &f->t_state, FLOW_REG_TIMEOUT_MS) < 0) {
         defer_failure(f, "cannot arm the registration timer or read the local address");
         return;
     }
     log_info("flow_connected", "reg_id=%u proxy=%s local=%s", f->reg_id, f->proxy->uri,
-             addr_format((const struct sockaddr *)&local, true, buf, sizeof(buf)));
-    f->cbs->on_ready(f, &local, f->arg); /* last: it may free f */
+             addr_format((const struct sockaddr *)local, true, buf, sizeof(buf)));
+    f->cbs->on_ready(f, local, f->arg); /* last: it may free f */
+}
+
+static void st_connected(struct stream *s, void *arg)
+{
+    struct sockaddr_storage local;
+
+    transport_up(arg, &local, stream_local_addr(s, &local));
 }
 
 static void st_message(struct stream *s, const char *msg, size_t len, void *arg)
@@ -308,20 +256,26 @@ static void st_message(struct stream *s, const char *msg, size_t len, void *arg)
     f->cbs->on_message(f, msg, len, f->arg); /* last: it may free f */
 }
 
-static void st_pong(struct stream *s, void *arg)
+/* A keep-alive was answered; rtt_ms < 0: unknown. */
+static void got_pong(struct flow *f, int64_t rtt_ms)
 {
-    struct flow *f = arg;
-
-    (void)s;
-    if (f->ping_out) {
-        f->rtt_ms = (int64_t)(loop_now(f->loop) - f->ping_sent);
-        f->ping_out = false;
-    }
+    if (rtt_ms >= 0)
+        f->rtt_ms = rtt_ms;
     f->pong_seen = true;
     f->pong_grace = false;
     loop_timer_cancel(f->loop, &f->t_pong);
     if (f->state == FLOW_ACTIVE && !f->working)
         become_working(f);
+}
+
+static void st_pong(struct stream *s, void *arg)
+{
+    struct flow *f = arg;
+    int64_t rtt = f->ping_out ? (int64_t)(loop_now(f->loop) - f->ping_sent) : -1;
+
+    (void)s;
+    f->ping_out = false;
+    got_pong(f, rtt);
 }
 
 static void st_close(struct stream *s, int err, const char *reason, void *arg)
@@ -341,66 +295,42 @@ static const struct stream_cbs flow_stream_cbs = {
     .on_close = st_close,
 };
 
+/* ---- the UDP half's callbacks (flow_udp.h) ---- */
+
+static void u_connected(const struct sockaddr_storage *local, void *arg)
+{
+    transport_up(arg, local, 0);
+}
+
+static void u_message(const char *msg, size_t len, void *arg)
+{
+    st_message(NULL, msg, len, arg);
+}
+
+static void u_pong(int64_t rtt_ms, void *arg)
+{
+    got_pong(arg, rtt_ms);
+}
+
+static void u_fail(const char *reason, void *arg)
+{
+    flow_failed(arg, reason);
+}
+
+static const struct flow_udp_cbs flow_udp_cbs = { u_connected, u_message, u_pong, u_fail };
+
+static int open_transport(struct flow *f, const struct sockaddr_storage *dst, socklen_t len)
+{
+    struct flow_udp_params up = { f->loop, f->proxy, f->reg_id, f->rng.next, f->rng.ctx,
+                                  &flow_udp_cbs, f, f->stats };
+
+    if (is_udp(f))
+        return flow_udp_open(&f->u, &up, (const struct sockaddr *)dst, len);
+    return stream_open(&f->s, f->loop, (const struct sockaddr *)dst, len, f->tls,
+                       f->tls ? f->proxy->host : NULL, &flow_stream_cbs, f);
+}
+
 /* ---- connecting ---- */
-
-static int resolve_literal(const struct cfg_proxy *p, struct sockaddr_storage *ss,
-                           socklen_t *len)
-{
-    struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-    if (p->host_family == AF_INET && inet_pton(AF_INET, p->host, &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        in->sin_port = htons(p->port);
-        *len = sizeof(*in);
-        return 0;
-    }
-    if (p->host_family == AF_INET6 && inet_pton(AF_INET6, p->host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(p->port);
-        *len = sizeof(*in6);
-        return 0;
-    }
-    return -EINVAL;
-}
-
-/* A name: getaddrinfo(), which blocks the loop while it runs (acceptable
- * for now: it happens once per attempt and per flow).  The first address
- * is used; RFC 3263 SRV/NAPTR selection is not done. */
-static int resolve_name(const struct cfg_proxy *p, struct sockaddr_storage *ss,
-                        socklen_t *len, char *why, size_t whysz)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    struct addrinfo *res = NULL;
-    char port[8];
-    int rc;
-
-    snprintf(port, sizeof(port), "%u", (unsigned)p->port);
-    rc = getaddrinfo(p->host, port, &hints, &res);
-    if (rc != 0 || !res || res->ai_addrlen > sizeof(*ss)) {
-        snprintf(why, whysz, "cannot resolve %s: %s", p->host,
-                 rc ? gai_strerror(rc) : "no usable address");
-        if (res)
-            freeaddrinfo(res);
-        return -EHOSTUNREACH;
-    }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
-static int resolve(const struct cfg_proxy *p, struct sockaddr_storage *ss, socklen_t *len,
-                   char *why, size_t whysz)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (p->host_family == 0)
-        return resolve_name(p, ss, len, why, whysz);
-    if (resolve_literal(p, ss, len) == 0)
-        return 0;
-    snprintf(why, whysz, "bad address literal %s", p->host);
-    return -EINVAL;
-}
 
 /* One attempt to form the flow (§4.2, and §4.5 after a failure). */
 static void connect_now(struct flow *f)
@@ -411,21 +341,21 @@ static void connect_now(struct flow *f)
     int err;
 
     set_state(f, FLOW_CONNECTING);
-    err = resolve(f->proxy, &dst, &len, why, sizeof(why));
+    err = flow_resolve(f->proxy, &dst, &len, why, sizeof(why));
     if (err == 0) {
-        err = stream_open(&f->s, f->loop, (const struct sockaddr *)&dst, len, f->tls,
-                          f->tls ? f->proxy->host : NULL, &flow_stream_cbs, f);
+        err = open_transport(f, &dst, len);
         if (err < 0)
             snprintf(why, sizeof(why), "cannot open a connection: %s", strerror(-err));
     }
     if (err < 0) {
         f->s = NULL;
+        f->u = NULL;
         defer_failure(f, why);
         return;
     }
-    log_info("flow_connecting", "reg_id=%u proxy=%s addr=%s tls=%s", f->reg_id, f->proxy->uri,
-             addr_format((const struct sockaddr *)&dst, true, buf, sizeof(buf)),
-             f->tls ? "yes" : "no");
+    log_info("flow_connecting", "reg_id=%u proxy=%s addr=%s tls=%s transport=%s", f->reg_id,
+             f->proxy->uri, addr_format((const struct sockaddr *)&dst, true, buf, sizeof(buf)),
+             f->tls ? "yes" : "no", cfg_transport_name(f->proxy->transport));
 }
 
 /* ---- timers ---- */
@@ -507,7 +437,7 @@ static int check_params(const struct flow_params *p)
 
     if (!p->loop || !p->proxy || !c || !c->on_ready || !c->on_message || !c->on_down)
         return -EINVAL;
-    if (p->proxy->transport == CFG_TRANSPORT_UDP || !p->proxy->host)
+    if (!p->proxy->host)
         return -EINVAL;
     if (p->proxy->transport == CFG_TRANSPORT_TLS && !p->tls)
         return -EINVAL;
@@ -565,13 +495,22 @@ void flow_start(struct flow *f)
     connect_now(f);
 }
 
-int flow_send(struct flow *f, const void *buf, size_t len)
+static bool transport_ready(const struct flow *f)
+{
+    return (f->s || f->u) && (f->state == FLOW_REGISTERING || f->state == FLOW_ACTIVE);
+}
+
+/* own: a request sipkeep originates (retransmitted on UDP). */
+static int send_any(struct flow *f, const void *buf, size_t len, bool own)
 {
     int err;
 
-    if (!f->s || (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE))
+    if (!transport_ready(f))
         return -ENOTCONN;
-    err = stream_send(f->s, buf, len);
+    if (f->u)
+        err = own ? flow_udp_send_own(f->u, buf, len) : flow_udp_send(f->u, buf, len);
+    else
+        err = stream_send(f->s, buf, len);
     if (err == 0)
         SK_STAT_INC(f->stats, msg_flow_out);
     /* stream.h: -ENOBUFS means the proxy is not reading; other errors
@@ -584,6 +523,16 @@ int flow_send(struct flow *f, const void *buf, size_t len)
              loop_timer_set(f->loop, &f->t_state, FLOW_REG_TIMEOUT_MS) < 0)
         defer_failure(f, "no memory for the registration timer");
     return err;
+}
+
+int flow_send(struct flow *f, const void *buf, size_t len)
+{
+    return send_any(f, buf, len, false);
+}
+
+int flow_send_own(struct flow *f, const void *buf, size_t len)
+{
+    return send_any(f, buf, len, true);
 }
 
 static void warn_no_outbound(struct flow *f)
@@ -609,13 +558,39 @@ static int arm_keepalive(struct flow *f)
     return loop_timer_set(f->loop, &f->t_ka, d);
 }
 
+void flow_set_stun_hint(struct flow *f, bool indicated, unsigned keep_s)
+{
+    f->stun_hint = indicated;
+    f->keep_s = keep_s;
+}
+
+/* UDP: STUN with an explicit indication that the first hop supports it
+ * (§4.4, §8: outbound in force, ;ob on the Path, RFC 6223 keep, or the
+ * keepalive.udp setting), else an OPTIONS that keeps the NAT binding open
+ * with SIP itself.  Never CRLF (§4.4.1 is for connection-oriented
+ * transports). */
+static int arm_udp_keepalive(struct flow *f)
+{
+    bool stun = f->ka.udp == CFG_UDP_KA_STUN ||
+                (f->ka.udp == CFG_UDP_KA_AUTO && (f->outbound || f->stun_hint));
+
+    if (!stun && !f->warned_udp_sip) {
+        f->warned_udp_sip = true;
+        log_info("udp_keepalive_sip", "reg_id=%u proxy=%s detail=\"%s; keeping the NAT binding "
+                 "open with SIP OPTIONS instead of STUN (RFC 5626 §4.4, §8)\"", f->reg_id,
+                 f->proxy->uri, f->ka.udp == CFG_UDP_KA_SIP ? "keepalive.udp is sip"
+                 : "no indication that the first hop supports STUN keep-alives");
+    }
+    return flow_udp_keepalive(f->u, stun, &f->ka, f->flow_timer ? f->flow_timer : f->keep_s);
+}
+
 void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s)
 {
     if (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE)
         return; /* a late answer on a flow that has failed since */
     f->outbound = outbound;
     f->flow_timer = flow_timer_s;
-    if (!outbound)
+    if (!outbound && !is_udp(f)) /* UDP: udp_keepalive_sip says what matters */
         warn_no_outbound(f);
     if (f->state == FLOW_REGISTERING) {
         loop_timer_cancel(f->loop, &f->t_state);
@@ -628,7 +603,7 @@ void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s)
         loop_timer_cancel(f->loop, &f->t_pong); /* a refresh dropped outbound */
         f->pong_grace = false;
     }
-    if (arm_keepalive(f) < 0)
+    if ((f->u ? arm_udp_keepalive(f) : arm_keepalive(f)) < 0)
         defer_failure(f, "no memory for the keep-alive timer");
 }
 
@@ -658,6 +633,10 @@ void flow_ping_now(struct flow *f)
 {
     if (f->state != FLOW_ACTIVE)
         return;
+    if (f->u) {
+        flow_udp_ping_now(f->u); /* sends from the loop too */
+        return;
+    }
     /* From the loop, not from inside the caller: a send error fails the
      * flow, whose callbacks must not run under the caller's feet. */
     if (loop_timer_set(f->loop, &f->t_ka, 0) < 0)
@@ -684,6 +663,11 @@ const struct cfg_proxy *flow_proxy(const struct flow *f)
     return f->proxy;
 }
 
+void flow_set_proxy(struct flow *f, const struct cfg_proxy *p)
+{
+    f->proxy = p;
+}
+
 unsigned flow_consecutive_failures(const struct flow *f)
 {
     return f->failures;
@@ -691,9 +675,9 @@ unsigned flow_consecutive_failures(const struct flow *f)
 
 int flow_local_addr(const struct flow *f, struct sockaddr_storage *out)
 {
-    if (!f->s || (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE))
+    if (!transport_ready(f))
         return -ENOTCONN;
-    return stream_local_addr(f->s, out);
+    return f->u ? flow_udp_local_addr(f->u, out) : stream_local_addr(f->s, out);
 }
 
 void flow_get_info(const struct flow *f, struct flow_info *out)

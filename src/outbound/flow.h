@@ -1,6 +1,8 @@
 /* flow.h - one RFC 5626 flow: a persistent TCP or TLS connection from
  * sipkeep (acting as the UA) to one edge proxy, with CRLF keep-alives,
- * failure detection and recovery.
+ * failure detection and recovery; or, for a transport=udp proxy, one
+ * connected UDP socket with STUN (or SIP OPTIONS) keep-alives and
+ * retransmission of sipkeep's own requests (outbound/flow_udp.h).
  *
  * The flow owns its stream and its timers.  Its owner (a registration
  * binding) owns the flow and does the SIP: on on_ready it sends the REGISTER
@@ -105,7 +107,7 @@ struct flow_params {
 };
 
 /* Creates an IDLE flow.  Returns 0, -EINVAL (missing callbacks, TLS proxy
- * without a context, UDP proxy: not supported by this module) or -ENOMEM. */
+ * without a context) or -ENOMEM. */
 int flow_new(struct flow **out, const struct flow_params *p);
 /* Closes the connection, cancels timers and frees.  NULL is fine. */
 void flow_free(struct flow *f);
@@ -138,6 +140,30 @@ int flow_send(struct flow *f, const void *buf, size_t len);
  * forward if the new interval ends sooner (never postpones it). */
 void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s);
 
+/* UDP flows.  flow_registered() arms STUN keep-alives (RFC 5626 §4.4.2)
+ * only with an explicit indication that the first hop supports them
+ * (§4.4, §8): outbound in force, keepalive.udp: stun, or what the caller
+ * found in the 2xx and gives here before flow_registered(): indicated
+ * (";ob" on the first Path URI, RFC 6223 "keep" in the top Via; see
+ * flow_udp_stun_indicated()) and keep_s (the keep value, the interval
+ * when the 2xx has no Flow-Timer; 0: none).  Without an indication (or
+ * with keepalive.udp: sip) the keep-alive is a SIP OPTIONS to the proxy at
+ * the same interval, logged once per flow (udp_keepalive_sip).  Either
+ * starts with one keep-alive at once, then every 80-100 % of Flow-Timer
+ * (or keep, or keepalive.interval), else every 24-29 s; the flow works
+ * (§4.5) once one is answered, and has failed when one is not (STUN:
+ * RFC 5389 retransmissions, 39.5 s; OPTIONS: Timer F, 32 s), on a STUN
+ * error response, or when the STUN mapped address changes.  No-op for
+ * TCP/TLS flows' keep-alives. */
+void flow_set_stun_hint(struct flow *f, bool indicated, unsigned keep_s);
+
+/* As flow_send(), for a request sipkeep originates (its REGISTERs): on a
+ * UDP flow it is retransmitted (RFC 3261 §17.1.2.2 Timer E, T1 = 500 ms
+ * doubling to T2 = 4 s) until a response with its top Via branch arrives,
+ * and Timer F (32 s) fails the flow; -EBADMSG for a buffer that is not a
+ * request with a Via branch.  On TCP/TLS exactly flow_send(). */
+int flow_send_own(struct flow *f, const void *buf, size_t len);
+
 /* The registration attempt on this flow failed (non-2xx final response or
  * timeout): counts as a failure; the flow is closed and retried after the
  * back-off.  on_down is called before this returns.  No-op unless
@@ -169,6 +195,10 @@ enum flow_state flow_state(const struct flow *f);
 bool flow_working(const struct flow *f);
 unsigned flow_reg_id(const struct flow *f);
 const struct cfg_proxy *flow_proxy(const struct flow *f);
+/* Re-points the flow to p, an equal copy of its proxy from a reloaded
+ * config (cfg_service_equal), so the old config can be freed; p must
+ * outlive the flow.  Changes nothing on the wire. */
+void flow_set_proxy(struct flow *f, const struct cfg_proxy *p);
 /* Failures since the flow last worked (§4.5), the death of a working flow
  * included; 0 once it works again. */
 unsigned flow_consecutive_failures(const struct flow *f);
@@ -200,6 +230,14 @@ uint64_t flow_backoff_ms(const struct flow_recovery *rc, unsigned failures,
 /* The next keep-alive interval in ms (see flow_registered), r as above. */
 uint64_t flow_keepalive_ms(const struct cfg_keepalive *ka, unsigned flow_timer_s,
                            uint32_t r);
+
+/* Where a flow to p goes: a literal address, or the first address
+ * getaddrinfo() gives for a name (blocking; no RFC 3263 SRV/NAPTR
+ * selection).  Fills *ss (zeroed first) and *len.  Returns 0, -EINVAL (a
+ * bad literal) or -EHOSTUNREACH (the name did not resolve), with a
+ * one-line reason in why. */
+int flow_resolve(const struct cfg_proxy *p, struct sockaddr_storage *ss, socklen_t *len,
+                 char *why, size_t whysz);
 
 /* "idle", "connecting", ... for logs and status. */
 const char *flow_state_name(enum flow_state s);

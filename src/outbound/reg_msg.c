@@ -87,9 +87,13 @@ static int build_via(const struct reg_flow *rf, char *out, size_t outsz)
     if (err < 0)
         return err;
     addr_format((struct sockaddr *)&local, true, host, sizeof(host));
-    /* rport (RFC 3581) although on a stream it changes nothing: harmless,
-     * and edge proxies log the connection's address with it. */
-    snprintf(out, outsz, "SIP/2.0/%s %s;rport;branch=%s", tp, host, rf->branch);
+    /* rport (RFC 3581): on UDP the response must come back to the NAT's
+     * mapping of our socket; on a stream it changes nothing but is
+     * harmless, and edge proxies log the connection's address with it.
+     * On UDP also "keep" (RFC 6223 §4.1): we will send keep-alives, and a
+     * next hop that supports STUN ones says so with a value in the 2xx. */
+    snprintf(out, outsz, "SIP/2.0/%s %s;rport;branch=%s%s", tp, host, rf->branch,
+             strcmp(tp, "UDP") == 0 ? ";keep" : "");
     return 0;
 }
 
@@ -133,9 +137,12 @@ int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
     if (!err)
         err = sipmsg_edit_add(&ed, SIPMSG_POS_END, 0, SLICE_LIT("Contact"),
                               (struct slice){ contact, ncontact });
+    /* After a 439, registration "without using the outbound mechanism"
+     * (RFC 5626 §4.2.1): no outbound option tag, which some registrars
+     * (Kamailio) would answer with Require: outbound all the same. */
     if (!err)
         err = sipmsg_edit_add(&ed, SIPMSG_POS_END, 0, SLICE_LIT("Supported"),
-                              SLICE_LIT("outbound, path"));
+                              rf->no_regid ? SLICE_LIT("path") : SLICE_LIT("outbound, path"));
     /* sipkeep's own answer to a challenge replaces the UA's credentials. */
     if (!err && rf->auth) {
         sipmsg_edit_remove_all(&ed, SIPMSG_HDR_AUTHORIZATION);

@@ -8,19 +8,11 @@
 
 #include "core/log.h"
 #include "core/rand.h"
+#include "outbound/flow_udp.h"
 #include "outbound/regagent_int.h"
 #include "sip/param.h"
 
-#define RA_BUCKETS 4096u
 #define RA_MSG_MAX 20000u
-
-struct regagent {
-    struct regagent_env env;
-    uint32_t next_id;
-    size_t count;
-    struct binding *all;
-    struct binding *by_id[RA_BUCKETS];
-};
 
 /* ---- lookup ---- */
 
@@ -127,7 +119,8 @@ static struct binding *find_binding(struct regagent *ra, struct slice aor,
                                     struct slice contact_uri)
 {
     for (struct binding *b = ra->all; b; b = b->next_all) {
-        if (slice_eq(slice_cstr(b->aor), aor) && slice_eq(slice_cstr(b->contact_uri), contact_uri))
+        if (!b->retired && slice_eq(slice_cstr(b->aor), aor) &&
+            slice_eq(slice_cstr(b->contact_uri), contact_uri))
             return b;
     }
     return NULL;
@@ -162,7 +155,8 @@ int binding_flow_via(const struct binding *b, unsigned idx, struct sockaddr_stor
     if (idx >= b->nflows)
         return -EINVAL;
     p = flow_proxy(b->flows[idx].flow);
-    *transport = p->transport == CFG_TRANSPORT_TLS ? "TLS" : "TCP";
+    *transport = p->transport == CFG_TRANSPORT_TLS ? "TLS"
+                 : p->transport == CFG_TRANSPORT_UDP ? "UDP" : "TCP";
     return flow_local_addr(b->flows[idx].flow, local);
 }
 
@@ -209,7 +203,9 @@ static void send_register(struct reg_flow *rf, uint32_t expires_override)
     bool built = err == 0;
 
     if (built)
-        err = flow_send(rf->flow, buf, n);
+        err = flow_send_own(rf->flow, buf, n); /* retransmitted on UDP */
+    if (err >= 0 && expires_override != 0 && !rf->b->removing)
+        ra_state_sent(rf, buf, n);
     if (err < 0)
         log_warn("register_send_failed", "binding=%" PRIu32 " reg_id=%u err=\"%s\"",
                  rf->b->id, rf->idx + 1, strerror(-err));
@@ -306,7 +302,8 @@ static void on_flow_message(struct flow *f, const char *msg, size_t len, void *a
     (void)f;
     if (!m)
         return;
-    err = sipmsg_parse(m, msg, len, SIPMSG_F_STREAM);
+    err = sipmsg_parse(m, msg, len, flow_proxy(f)->transport == CFG_TRANSPORT_UDP
+                                    ? 0 : SIPMSG_F_STREAM);
     if (err < 0) {
         SK_STAT_INC(rf->b->ra->env.stats, parse_errors);
         log_info("flow_msg_dropped", "binding=%" PRIu32 " reg_id=%u reason=\"%s\"",
@@ -386,9 +383,13 @@ static void on_reap(struct loop_timer *t)
 static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
 {
     struct binding *b = rf->b;
-    bool outbound = sipmsg_hdr_has_token(m, SIPMSG_HDR_REQUIRE, "outbound");
+    /* After a 439 the flow registers "without using the outbound mechanism"
+     * (RFC 5626 §4.2.1): no flow at the registrar, whatever its Require says. */
+    bool outbound = !rf->no_regid && sipmsg_hdr_has_token(m, SIPMSG_HDR_REQUIRE, "outbound");
     uint32_t granted = reg_granted_expiry(b, rf, m, b->expires_up);
     uint32_t ua_granted = clamp_expiry(b->ra, granted);
+    unsigned keep_s;
+    bool stun_hint;
 
     SK_STAT_INC(b->ra->env.stats, reg_ok);
     if (b->removing) {
@@ -397,6 +398,9 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
         loop_timer_set(b->ra->env.loop, &b->reap, 0);
         return;
     }
+    /* UDP flows: may STUN keep-alives be sent (flow.h)? */
+    stun_hint = flow_udp_stun_indicated(m, &keep_s);
+    flow_set_stun_hint(rf->flow, stun_hint, keep_s);
     flow_registered(rf->flow, outbound, flow_timer_of(m));
     log_info("registered", "binding=%" PRIu32 " reg_id=%u aor=%s outbound=%s flow_timer=%u "
              "expires=%" PRIu32, b->id, rf->idx + 1, b->aor, outbound ? "yes" : "no",
@@ -404,6 +408,7 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
     /* The binding lapses with the UA's own (clamped) registration, so that
      * a phone that disappears is noticed within minutes. */
     loop_timer_set(b->ra->env.loop, &b->expiry, (uint64_t)ua_granted * 1000u);
+    ra_state_registered(b, ua_granted);
     if (b->ua_waiting)
         answer_ua(b, m, ua_granted);
 }
@@ -457,6 +462,7 @@ static void binding_free(struct binding *b)
         ;
     *pp = b->next_all;
     ra->count--;
+    ra_state_gone(b);
     loop_timer_cancel(ra->env.loop, &b->expiry);
     loop_timer_cancel(ra->env.loop, &b->reap);
     for (unsigned i = 0; i < b->nflows; i++) {
@@ -736,6 +742,7 @@ int regagent_new(struct regagent **out, const struct regagent_env *env)
     if (!ra)
         return -ENOMEM;
     ra->env = *env;
+    loop_timer_init(&ra->rerestore, ra_on_rerestore);
     *out = ra;
     return 0;
 }
@@ -744,7 +751,22 @@ void regagent_free(struct regagent *ra)
 {
     if (!ra)
         return;
+    ra->closing = true;
+    loop_timer_cancel(ra->env.loop, &ra->rerestore);
     while (ra->all)
         binding_free(ra->all);
     free(ra);
+}
+
+/* ---- for regagent_restore.c / regagent_reload.c (regagent_int.h) ---- */
+
+int ra_binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
+                   struct slice contact_uri, bool third_party, struct binding **out)
+{
+    return binding_new(ra, svc, aor, contact_uri, third_party, out);
+}
+
+void ra_binding_free(struct binding *b)
+{
+    binding_free(b);
 }

@@ -28,6 +28,7 @@
 #include "outbound/flow.h"
 #include "sip/msg.h"
 #include "state/instid.h"
+#include "state/regstate.h"
 
 struct regagent;
 struct binding;
@@ -49,6 +50,8 @@ struct regagent_env {
     /* Counters (registrations, parse errors; handed on to the flows); may
      * be NULL. */
     struct sk_stats *stats;
+    /* Stored registrations (restart re-registration), or NULL: none kept. */
+    struct regstate *state;
 };
 
 /* Creates an agent; env is copied.  Returns 0, -ENOMEM. */
@@ -76,6 +79,38 @@ size_t regagent_count(const struct regagent *ra);
  * NULL means no more.  Read-only; nothing may change between calls (one
  * walk within one event-loop callback). */
 const struct binding *regagent_next(const struct regagent *ra, const struct binding *prev);
+
+/* Restart (regagent_restore.c): re-registers upstream, at once, every
+ * binding stored in env->state whose UA registration has not lapsed
+ * (wall clock now_s, Unix seconds) and whose service still exists with the
+ * AOR's domain, on new flows (same instance-id and reg-ids, new Call-IDs,
+ * fresh CSeq).  ingress_for maps the UA's stored local address to the
+ * ingress handle of struct ua_addr (NULL: the entry is unusable).  A UA's
+ * next REGISTER finds its restored binding and refreshes it.  Entries not
+ * restored are logged and removed from the store.  Returns the number of
+ * bindings restored. */
+size_t regagent_restore(struct regagent *ra, int64_t now_s,
+                        void *(*ingress_for)(const struct sockaddr_storage *local, void *arg),
+                        void *arg);
+
+/* Reload (regagent_reload.c): switches the agent to ncfg, which must stay
+ * alive as long as the agent uses it; env->tls must already be indexed as
+ * ncfg->services.  A binding whose service has an equal one in ncfg
+ * (cfg_service_equal, same name) is moved to it untouched, flows and
+ * connections included.  Any other binding (service removed or changed) is
+ * retired: de-registered upstream (Expires: 0 on each flow that is up) and
+ * freed on the first answer or after RA_RELOAD_DEREG_MS at most; until
+ * then it still points into the old cfg, which the caller keeps alive while
+ * regagent_retired() is non-zero.  The stored record of a binding whose
+ * service was removed goes; a changed service's stays, and once the old
+ * binding is gone the record registers it again under the new settings (as
+ * regagent_restore() does; only once regagent_restore() has been called,
+ * which gives the ingress mapper).  Never fails. */
+#define RA_RELOAD_DEREG_MS 4000u
+void regagent_reload(struct regagent *ra, const struct cfg *ncfg);
+/* Bindings retired by a reload that still exist (they reference an old
+ * cfg). */
+size_t regagent_retired(const struct regagent *ra);
 
 uint32_t binding_id(const struct binding *b);
 const struct ua_addr *binding_ua(const struct binding *b);

@@ -46,6 +46,9 @@ struct binding {
     char *last_resp;     /* last response sent to the UA (retransmissions) */
     size_t last_resp_len;
     bool removing;       /* de-registration in progress */
+    bool retired;        /* its service left the config (reload): being
+                            de-registered, never found for a UA again */
+    bool keep_state;     /* its stored record outlives it (regagent_reload.c) */
     uint32_t expires_up; /* expiry the UA asked for (upstream) */
     uint32_t min_expires;/* the registrar's Min-Expires (423), 0 = none */
     struct loop_timer expiry;   /* the binding lapses without UA refreshes */
@@ -54,6 +57,42 @@ struct binding {
     size_t nflows;
     struct reg_flow flows[CFG_MAX_OUTBOUND_PROXIES];
 };
+
+#define RA_BUCKETS 4096u
+
+struct regagent {
+    struct regagent_env env;
+    uint32_t next_id;
+    size_t count;
+    size_t n_retired;    /* bindings with retired set (regagent_retired) */
+    bool closing;        /* regagent_free: bindings go, their records stay */
+    /* regagent_restore's ingress mapper, kept to register a changed
+     * service's bindings again from their records once their old selves
+     * are gone (regagent_reload.c); NULL until regagent_restore ran. */
+    void *(*ingress_for)(const struct sockaddr_storage *local, void *arg);
+    void *ingress_arg;
+    struct loop_timer rerestore;
+    struct binding *all;
+    struct binding *by_id[RA_BUCKETS];
+};
+
+/* Creates a binding of svc for (aor, contact_uri) with its instance-id and
+ * its IDLE flows, linked into ra (regagent.c).  Returns 0 and *out or
+ * -errno with nothing created. */
+int ra_binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
+                   struct slice contact_uri, bool third_party, struct binding **out);
+/* Unlinks and frees b, closing its flows (regagent.c). */
+void ra_binding_free(struct binding *b);
+
+/* Stored-state hooks (regagent_restore.c; no-ops without env.state):
+ * rf sent buf (an upstream REGISTER that is not a de-registration); b got a
+ * 2xx granting the UA ua_granted seconds; b is being freed. */
+void ra_state_sent(const struct reg_flow *rf, const char *buf, size_t len);
+void ra_state_registered(const struct binding *b, uint32_t ua_granted);
+void ra_state_gone(struct binding *b);
+/* The rerestore timer (regagent_restore.c): restores what the store holds
+ * without a binding. */
+void ra_on_rerestore(struct loop_timer *t);
 
 /* Builds the upstream REGISTER for flow rf from b->tmpl into out.
  * expires_override: UINT32_MAX to keep the UA's expiry, else that value

@@ -485,14 +485,9 @@ static int check_service(const struct cfg_service *s, SSL_CTX **tls, char *err, 
 {
     bool need_tls = false;
 
-    for (size_t i = 0; i < s->n_outbound_proxies; i++) {
-        if (s->outbound_proxies[i].transport == CFG_TRANSPORT_UDP) {
-            snprintf(err, errsz, "service %s: outbound proxy %s: UDP flows are not supported "
-                     "yet; use transport=tcp or a sips: URI", s->name, s->outbound_proxies[i].uri);
-            return -ENOTSUP;
-        }
+    /* UDP proxies need nothing here: their flows open a socket each. */
+    for (size_t i = 0; i < s->n_outbound_proxies; i++)
         need_tls |= s->outbound_proxies[i].transport == CFG_TRANSPORT_TLS;
-    }
     if (!need_tls)
         return 0;
     return stream_tls_ctx_new(s->tls.ca_file, s->tls.verify, tls, err, errsz);
@@ -510,7 +505,7 @@ int router_new(struct router **out, const struct router_env *env, char *err, siz
         r->env = *env;
         r->secret = rand_u64();
         ra_env = (struct regagent_env){ env->loop, env->cfg, env->ids, r->tls, send_ua_cb,
-                                        on_flow_msg, r, env->stats };
+                                        on_flow_msg, r, env->stats, env->state };
         rc = txn_table_new(&r->txns, env->loop);
     }
     if (!rc)
@@ -534,6 +529,39 @@ void router_free(struct router *r)
     for (size_t i = 0; i < CFG_MAX_SERVICES; i++)
         stream_tls_ctx_free(r->tls[i]);
     free(r);
+}
+
+/* New TLS contexts for every service of ncfg (flows of kept bindings hold
+ * their own reference to the old ones), then the agent's reload. */
+int router_reload(struct router *r, const struct cfg *ncfg, char *err, size_t errsz)
+{
+    SSL_CTX *ntls[CFG_MAX_SERVICES] = { NULL };
+    int rc = 0;
+
+    for (size_t i = 0; !rc && i < ncfg->n_services; i++)
+        rc = check_service(&ncfg->services[i], &ntls[i], err, errsz);
+    for (size_t i = 0; i < CFG_MAX_SERVICES; i++) {
+        stream_tls_ctx_free(rc < 0 ? ntls[i] : r->tls[i]);
+        if (rc == 0)
+            r->tls[i] = ntls[i];
+    }
+    if (rc < 0)
+        return rc;
+    regagent_reload(r->ra, ncfg);
+    r->env.cfg = ncfg;
+    return 0;
+}
+
+size_t router_retired(const struct router *r)
+{
+    return regagent_retired(r->ra);
+}
+
+size_t router_restore(struct router *r, int64_t now_s,
+                      void *(*ingress_for)(const struct sockaddr_storage *local, void *arg),
+                      void *arg)
+{
+    return regagent_restore(r->ra, now_s, ingress_for, arg);
 }
 
 size_t router_bindings(const struct router *r)

@@ -21,6 +21,7 @@
 #include "core/loop.h"
 #include "core/stats.h"
 #include "state/instid.h"
+#include "state/regstate.h"
 
 struct router;
 
@@ -34,6 +35,8 @@ struct router_env {
     /* Counters (policy drops, parse errors; handed on to the registration
      * agent and the flows); may be NULL. */
     struct sk_stats *stats;
+    /* Stored registrations for restarts (regstate.h), or NULL. */
+    struct regstate *state;
 };
 
 /* Creates the router with its registration agent and the TLS contexts of
@@ -46,6 +49,19 @@ void router_free(struct router *r);
 /* A datagram from a legacy UA.  Never fails: bad input is logged and
  * dropped, or answered (400/403/404/483/503) where SIP says so. */
 void router_from_ua(struct router *r, const char *buf, size_t len, const struct ua_addr *ua);
+
+/* SIGHUP: switches to ncfg (see regagent_reload(); ncfg must outlive its
+ * use, and the previous cfg must stay alive while router_retired() is
+ * non-zero).  Returns 0, or -errno with a message in err when a service's
+ * TLS context cannot be made: then nothing changed. */
+int router_reload(struct router *r, const struct cfg *ncfg, char *err, size_t errsz);
+/* Bindings retired by a reload that still reference an old cfg. */
+size_t router_retired(const struct router *r);
+/* Restart: re-registers the stored bindings (see regagent_restore()).
+ * Returns how many. */
+size_t router_restore(struct router *r, int64_t now_s,
+                      void *(*ingress_for)(const struct sockaddr_storage *local, void *arg),
+                      void *arg);
 
 /* Registered legacy UA bindings (status, benchmarks). */
 size_t router_bindings(const struct router *r);

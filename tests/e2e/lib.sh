@@ -49,7 +49,8 @@
 # default 600), E2E_ARTIFACTS (a directory: lab_down copies $LAB_DIR there before
 # removing it), E2E_PCAP=1 (tcpdump on the router's wan0 into $LAB_DIR/wan.pcap),
 # LAB_VERBOSE=1 (log every lab command).  A scenario may change a lab variable
-# (e.g. EDGE_TCP_LIFETIME) after sourcing this file and before kam_start.
+# (e.g. EDGE_TCP_LIFETIME) after sourcing this file and before kam_start, and
+# pick a variant Kamailio config: KAM_CFG_registrar=registrar-auth.cfg.
 #
 # API (each function has a comment where it is defined):
 #   log_step MSG | die MSG | wait_for COND TIMEOUT [WHAT] | idle SECONDS
@@ -456,9 +457,11 @@ lab_down() {
 
 # --------------------------------------------------------------- Kamailio
 
-# Render tests/e2e/kamailio/NAME.cfg into $LAB_DIR, replacing %VAR% by the lab's values.
+# Render tests/e2e/kamailio/NAME.cfg (or the file at an absolute path) into $LAB_DIR,
+# replacing %VAR% by the lab's values.
 _kam_render() {
-    local src=$E2E_DIR/kamailio/$1 dst=$2 v
+    local src=$1 dst=$2 v
+    [[ "$src" == /* ]] || src=$E2E_DIR/kamailio/$src   # an absolute path: a generated variant
     local vars=(EDGE_IP EDGE_UDP_PORT EDGE_TCP_PORT EDGE_TCP2_PORT EDGE_TLS_PORT EDGE_TLS_WRONG_NAME_PORT
         EDGE_TLS_UNTRUSTED_PORT REGISTRAR_IP REGISTRAR_PORT SIP_DOMAIN FLOW_TIMER
         EDGE_TCP_LIFETIME EDGE_FLOW_TOKEN_SECRET LAB_DIR)
@@ -493,7 +496,10 @@ kam_start() {
     cfg=$LAB_DIR/$which.cfg
     rundir=$LAB_DIR/$which.run
     mkdir -p "$rundir"
-    _kam_render "$which.cfg" "$cfg"
+    # KAM_CFG_edge / KAM_CFG_registrar: a variant config under kamailio/ instead
+    # (e.g. registrar-auth.cfg); set by a scenario before kam_start.
+    local variant=KAM_CFG_$which
+    _kam_render "${!variant:-$which.cfg}" "$cfg"
     if [[ "$which" == edge ]]; then
         _kam_render edge-tls.cfg "$LAB_DIR/edge-tls.cfg"
     fi
@@ -565,14 +571,15 @@ _ul_aor_block() {
 _SIPP_DIR=$E2E_DIR/sipp
 
 # sipp_ua_register TARGET USER [EXPIRES]: the legacy UA (sipp, UDP, one socket on
-# ${SIPP_UA_IP:-$LAN_UA_IP}:${SIPP_UA_PORT:-$LAN_UA_PORT} in the lan namespace)
+# ${SIPP_UA_IP:-$LAN_UA_IP}:${SIPP_UA_PORT:-$LAN_UA_PORT} in the lan namespace,
+# or in ${SIPP_UA_NS}: e.g. $NS_ROUTER for a PBX on sipkeep's own host)
 # sends one REGISTER for sip:USER@$SIP_DOMAIN with Contact <sip:USER@its address>
 # to TARGET (ip[:port]) and waits for 200.  Returns 0 on 200 OK.
 sipp_ua_register() {
     local target=$1 user=$2 expires=${3:-3600} rc=0
     local ip=${SIPP_UA_IP:-$LAN_UA_IP} port=${SIPP_UA_PORT:-$LAN_UA_PORT}
     local tag=reg-$user-$((++_SIPP_SEQ))
-    run_bounded 20 "$NS_LAN" sipp -sf "$_SIPP_DIR/ua_register.xml" -t u1 -m 1 \
+    run_bounded 20 "${SIPP_UA_NS:-$NS_LAN}" sipp -sf "$_SIPP_DIR/ua_register.xml" -t u1 -m 1 \
         -i "$ip" -p "$port" -s "$user" -key domain "$SIP_DOMAIN" -key expires "$expires" \
         -nostdin -timeout 15s -timeout_error -recv_timeout 10000 \
         -trace_msg -message_file "$LAB_DIR/sipp-$tag.msg" \
@@ -600,12 +607,12 @@ sipp_ua_answer_start() {
     [[ -z "$_SIPP_UAS_PID" ]] || die "sipp_ua_answer_start: one is already running"
     _SIPP_UAS_TRACE=$LAB_DIR/sipp-$tag.msg
     : >"$_SIPP_UAS_TRACE"
-    START_LOG=$LAB_DIR/sipp-$tag.log start_in_ns "$NS_LAN" \
+    START_LOG=$LAB_DIR/sipp-$tag.log start_in_ns "${SIPP_UA_NS:-$NS_LAN}" \
         sipp -sf "$_SIPP_DIR/ua_answer.xml" -t u1 -m "$calls" -i "$ip" -p "$port" -s "$user" \
         -mp 16000 -nostdin -trace_msg -message_file "$_SIPP_UAS_TRACE" \
         -trace_err -error_file "$LAB_DIR/sipp-$tag.err"
     _SIPP_UAS_PID=$LAST_PID
-    wait_for "_ns_listens $NS_LAN udp $ip:$port" 10 "legacy UA listening on $ip:$port" ||
+    wait_for "_ns_listens ${SIPP_UA_NS:-$NS_LAN} udp $ip:$port" 10 "legacy UA listening on $ip:$port" ||
         die "legacy UA (sipp UAS) did not start"
 }
 

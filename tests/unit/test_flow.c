@@ -420,8 +420,8 @@ static void test_backoff_spread_1000(void **state)
 
 static void test_keepalive_bounds(void **state)
 {
-    const struct cfg_keepalive autok = { CFG_KEEPALIVE_AUTO, 10 };
-    const struct cfg_keepalive fixed = { 30, 10 };
+    const struct cfg_keepalive autok = { CFG_KEEPALIVE_AUTO, 10, CFG_UDP_KA_AUTO };
+    const struct cfg_keepalive fixed = { 30, 10, CFG_UDP_KA_AUTO };
     uint32_t x = 777;
 
     (void)state;
@@ -455,7 +455,9 @@ static void test_new_rejects(void **state)
     struct flow *f = NULL;
 
     proxy_set(t, "127.0.0.1", AF_INET, 5060, CFG_TRANSPORT_UDP);
-    assert_int_equal(flow_new(&f, &p), -EINVAL); /* UDP: STUN is not here */
+    assert_int_equal(flow_new(&f, &p), 0); /* UDP flows: flow_udp.h */
+    flow_free(f);
+    f = NULL;
     proxy_set(t, "127.0.0.1", AF_INET, 5061, CFG_TRANSPORT_TLS);
     assert_int_equal(flow_new(&f, &p), -EINVAL); /* TLS without a context */
     proxy_set(t, "127.0.0.1", AF_INET, 5060, CFG_TRANSPORT_TCP);
@@ -667,6 +669,27 @@ static void test_register_resend_restarts_timeout(void **state)
     clock_to(t, t0 + 52000);
     assert_int_equal(t->o.downs, 1);
     assert_non_null(strstr(t->o.reason, "registration timed out"));
+}
+
+/* flow_send_own() on TCP is a plain send: a stream is reliable, so
+ * sipkeep's own REGISTER is never retransmitted (RFC 3261 §17.1.2.2:
+ * Timer E runs on unreliable transports only); Timer F still fails it. */
+static void test_tcp_register_not_retransmitted(void **state)
+{
+    struct fx *t = *state;
+    uint64_t t0;
+
+    start_connected(t);
+    t0 = t->now;
+    assert_int_equal(flow_send_own(t->o.f, reg_text, sizeof(reg_text) - 1), 0);
+    expect_register(t);
+    for (uint64_t at = t0 + 500; at < t0 + 32000; at += 500) {
+        clock_to(t, at);
+        expect_quiet(t);
+    }
+    assert_int_equal(t->o.downs, 0);
+    clock_to(t, t0 + 32000);
+    assert_int_equal(t->o.downs, 1);
 }
 
 /* stream.h: -ENOBUFS means the proxy does not read; the flow fails, but
@@ -972,6 +995,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refresh_and_short_flow_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reg_timeout_and_backoff_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_resend_restarts_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_register_not_retransmitted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_overflow_fails_from_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_working_failure_then_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_failed_retry_after, setup, teardown),

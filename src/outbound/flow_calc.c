@@ -1,0 +1,140 @@
+/* flow_calc.c - the stateless parts of flow.h: the RFC 5626 §4.5
+ * back-off, the §4.4 keep-alive interval, state names, and resolving a
+ * proxy's address.  Kept apart from the state machine in flow.c so that
+ * each file stays readable. */
+#include "outbound/flow.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+/* lo + (hi - lo) * r / UINT32_MAX without overflowing 64 bits: r = 0 gives
+ * lo, r = UINT32_MAX gives hi. */
+static uint64_t uniform(uint64_t lo, uint64_t hi, uint32_t r)
+{
+    uint64_t span = hi - lo;
+    uint64_t q = span / UINT32_MAX, rem = span % UINT32_MAX;
+
+    return lo + q * r + rem * r / UINT32_MAX;
+}
+
+uint64_t flow_backoff_ms(const struct flow_recovery *rc, unsigned failures,
+                         bool others_working, uint32_t r)
+{
+    unsigned base = others_working ? rc->base_not_failed : rc->base_all_failed;
+    uint64_t w;
+
+    /* Appendix A: "0 [failures]: 0 s". */
+    if (failures == 0)
+        return 0;
+    /* §4.5: "W = min (max-time, (base-time * (2 ^ consecutive-failures)))"
+     * (the shift is done only when it cannot pass max-time or overflow). */
+    if (failures >= 32 || base > (rc->max_time >> failures))
+        w = rc->max_time;
+    else
+        w = (uint64_t)base << failures;
+    /* §4.5: "a uniform random time between 50 and 100% of the upper-bound
+     * wait time". */
+    w *= 1000u;
+    return uniform(w / 2, w, r);
+}
+
+uint64_t flow_keepalive_ms(const struct cfg_keepalive *ka, unsigned flow_timer_s,
+                           uint32_t r)
+{
+    uint64_t upper;
+
+    /* §4.4: with Flow-Timer, each interval "randomly distributed between 80%
+     * and 100% of the server-provided time". */
+    if (flow_timer_s > 0)
+        upper = (uint64_t)flow_timer_s * 1000u;
+    /* A configured interval is an upper bound chosen by the operator; it is
+     * jittered the same way so that many flows do not ping in lock-step
+     * (§4.4.1 asks for a random lower bound 20 % below the upper one). */
+    else if (ka->interval != CFG_KEEPALIVE_AUTO)
+        upper = (uint64_t)ka->interval * 1000u;
+    /* §4.4.1 default for TCP/TLS: 95-120 s. */
+    else
+        return uniform(FLOW_KA_DEFAULT_MIN_MS, FLOW_KA_DEFAULT_MAX_MS, r);
+    return uniform(upper * 4 / 5, upper, r);
+}
+
+const char *flow_state_name(enum flow_state s)
+{
+    switch (s) {
+    case FLOW_IDLE:
+        return "idle";
+    case FLOW_CONNECTING:
+        return "connecting";
+    case FLOW_REGISTERING:
+        return "registering";
+    case FLOW_ACTIVE:
+        return "active";
+    case FLOW_BACKOFF:
+        return "backoff";
+    }
+    return "?";
+}
+
+/* ---- resolving (used by flow.c for each attempt) ---- */
+
+static int resolve_literal(const struct cfg_proxy *p, struct sockaddr_storage *ss,
+                           socklen_t *len)
+{
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+    if (p->host_family == AF_INET && inet_pton(AF_INET, p->host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons(p->port);
+        *len = sizeof(*in);
+        return 0;
+    }
+    if (p->host_family == AF_INET6 && inet_pton(AF_INET6, p->host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(p->port);
+        *len = sizeof(*in6);
+        return 0;
+    }
+    return -EINVAL;
+}
+
+/* A name: getaddrinfo(), which blocks the loop while it runs (acceptable
+ * for now: it happens once per attempt and per flow).  The first address
+ * is used; RFC 3263 SRV/NAPTR selection is not done. */
+static int resolve_name(const struct cfg_proxy *p, struct sockaddr_storage *ss,
+                        socklen_t *len, char *why, size_t whysz)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+    char port[8];
+    int rc;
+
+    snprintf(port, sizeof(port), "%u", (unsigned)p->port);
+    rc = getaddrinfo(p->host, port, &hints, &res);
+    if (rc != 0 || !res || res->ai_addrlen > sizeof(*ss)) {
+        snprintf(why, whysz, "cannot resolve %s: %s", p->host,
+                 rc ? gai_strerror(rc) : "no usable address");
+        if (res)
+            freeaddrinfo(res);
+        return -EHOSTUNREACH;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int flow_resolve(const struct cfg_proxy *p, struct sockaddr_storage *ss, socklen_t *len,
+                 char *why, size_t whysz)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (p->host_family == 0)
+        return resolve_name(p, ss, len, why, whysz);
+    if (resolve_literal(p, ss, len) == 0)
+        return 0;
+    snprintf(why, whysz, "bad address literal %s", p->host);
+    return -EINVAL;
+}
