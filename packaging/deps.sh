@@ -12,7 +12,7 @@ check_pkgs="$build_pkgs clang libclang-rt-14-dev libcmocka-dev"
 # pkg: make deb and make packaging-check (Debian package, lintian, the systemd
 # unit, man pages, lint and an ash run of the OpenWrt init script).
 pkg_pkgs="$build_pkgs dpkg-dev debhelper fakeroot lintian adduser systemd man-db groff-base shellcheck busybox"
-e2e_pkgs="$check_pkgs kamailio kamailio-outbound-modules kamailio-tls-modules sip-tester baresip-core iproute2 iptables openssl tcpdump procps conntrack jq"
+e2e_pkgs="$check_pkgs kamailio kamailio-outbound-modules kamailio-tls-modules sip-tester baresip-core iproute2 iptables openssl tcpdump procps conntrack jq valgrind"
 
 case "$want" in
     build) pkgs=$build_pkgs ;;

@@ -115,10 +115,24 @@ struct binding *regagent_find_ua(struct regagent *ra, const struct sockaddr *src
     return any;
 }
 
+/* FNV-1a over aor, a separator, contact_uri: by_key's bucket. */
+static struct binding **key_bucket(struct regagent *ra, struct slice aor,
+                                   struct slice contact_uri)
+{
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < aor.n; i++)
+        h = (h ^ (unsigned char)aor.p[i]) * 16777619u;
+    h = (h ^ '|') * 16777619u;
+    for (size_t i = 0; i < contact_uri.n; i++)
+        h = (h ^ (unsigned char)contact_uri.p[i]) * 16777619u;
+    return &ra->by_key[h % RA_BUCKETS];
+}
+
 static struct binding *find_binding(struct regagent *ra, struct slice aor,
                                     struct slice contact_uri)
 {
-    for (struct binding *b = ra->all; b; b = b->next_all) {
+    for (struct binding *b = *key_bucket(ra, aor, contact_uri); b; b = b->next_key) {
         if (!b->retired && slice_eq(slice_cstr(b->aor), aor) &&
             slice_eq(slice_cstr(b->contact_uri), contact_uri))
             return b;
@@ -461,6 +475,10 @@ static void binding_free(struct binding *b)
     for (pp = &ra->all; *pp != b; pp = &(*pp)->next_all)
         ;
     *pp = b->next_all;
+    pp = key_bucket(ra, slice_cstr(b->aor), slice_cstr(b->contact_uri));
+    while (*pp != b)
+        pp = &(*pp)->next_key;
+    *pp = b->next_key;
     ra->count--;
     ra_state_gone(b);
     loop_timer_cancel(ra->env.loop, &b->expiry);
@@ -548,6 +566,9 @@ static int binding_new(struct regagent *ra, const struct cfg_service *svc, struc
     ra->by_id[b->id % RA_BUCKETS] = b;
     b->next_all = ra->all;
     ra->all = b;
+    struct binding **kb = key_bucket(ra, slice_cstr(b->aor), slice_cstr(b->contact_uri));
+    b->next_key = *kb;
+    *kb = b;
     ra->count++;
     *out = b;
     return 0;

@@ -4,6 +4,14 @@
  * move.  Two open-addressing hash tables (by key, by URN) index the entry
  * array; both hold entry index + 1, 0 meaning an empty slot, and are kept at
  * most half full so probes stay short for 10,000+ UAs.
+ *
+ * A new UA appends its line to the file (one write, then fdatasync): O(1)
+ * per UA.  Rewriting the whole file for each one made the first
+ * registration of 10,000 phones O(N^2) (tests/bench/scale.sh: 1 MB written
+ * and fsynced per phone at the end, REGISTER p99 above 2 s).  The file is
+ * rewritten whole (tmp + rename) only when it has to be: when it does not
+ * exist yet, when loading skipped lines (they are dropped then, as
+ * instid.h promises), and after a failed append that could not be undone.
  */
 #include "state/instid.h"
 
@@ -46,6 +54,9 @@ struct instid_store {
     uint32_t *by_urn;
     size_t mask;
     uint64_t seed; /* per store, so bucket positions are not predictable */
+    int fd;        /* O_APPEND descriptor of path, -1 until the first append */
+    off_t size;    /* path's length while fd is open: where a failed append is cut */
+    bool rewrite;  /* the next new UA rewrites the whole file instead */
 };
 
 /* Per-load bookkeeping for warnings. */
@@ -53,6 +64,7 @@ struct load_ctx {
     const char *path;
     unsigned long lineno;
     unsigned long skipped;
+    bool torn; /* the last line had no '\n' */
 };
 
 /* ---- validation ---- */
@@ -343,11 +355,9 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
-/* Replaces the file with the store's entries plus extra.  The whole file is
- * rewritten (tmp + fsync + rename + fsync dir) rather than appended to: a
- * crash leaves either the old or the new file, never a torn line.  With
- * 10,000 UAs that is ~1 MB per write, acceptable because it happens only
- * when a new UA appears, which is rare.  If only the final directory
+/* Replaces the file with the store's entries plus extra (tmp + fsync +
+ * rename + fsync dir): a crash leaves either the old or the new file.  Used
+ * only when an append will not do (see the top of this file).  If only the final directory
  * fsync fails, the new file is already in place although the caller will
  * forget the entry: a restart adopts it, the next write drops it; the URN
  * was never handed out either way. */
@@ -368,6 +378,70 @@ static int persist(const struct instid_store *s, const struct instid_entry *extr
         return rc;
     }
     return fsync_dir(s->dir);
+}
+
+/* The append descriptor, opened on first use; its size is where a failed
+ * append is cut back to. */
+static int append_fd(struct instid_store *s)
+{
+    struct stat st;
+
+    if (s->fd >= 0)
+        return 0;
+    int fd = open(s->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) != 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    s->fd = fd;
+    s->size = st.st_size;
+    return 0;
+}
+
+static void append_close(struct instid_store *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+}
+
+/* Appends e's line and makes it durable.  On failure the file is cut back
+ * to its old length, so that no partial line is left for the next append
+ * to run into; if even that fails, the next new UA rewrites the file. */
+static int append_entry(struct instid_store *s, const struct instid_entry *e)
+{
+    char line[INSTID_URN_LEN + 1 + INSTID_KEY_MAX + 2];
+    int n = snprintf(line, sizeof(line), "%s %s\n", e->urn, e->key);
+    int rc = append_fd(s);
+
+    if (rc != 0)
+        return rc;
+    rc = write_all(s->fd, line, (size_t)n);
+    if (rc == 0 && fdatasync(s->fd) != 0)
+        rc = -errno;
+    if (rc == 0) {
+        s->size += n;
+        return 0;
+    }
+    if (ftruncate(s->fd, s->size) != 0 || fdatasync(s->fd) != 0)
+        s->rewrite = true;
+    return rc;
+}
+
+/* Makes e durable: appended, or the whole file rewritten when needed. */
+static int store_persist(struct instid_store *s, const struct instid_entry *e)
+{
+    if (!s->rewrite)
+        return append_entry(s, e);
+    int rc = persist(s, e);
+    if (rc == 0) {
+        append_close(s); /* it was the replaced file's */
+        s->rewrite = false;
+    }
+    return rc;
 }
 
 /* ---- loading ---- */
@@ -428,8 +502,9 @@ static int load_line(struct instid_store *s, struct load_ctx *lc, struct slice l
 /* Reads one line without its '\n' into buf (INSTID_LINE_MAX bytes, not
  * NUL-terminated; NUL bytes are kept and later rejected as controls).
  * Returns 1 for a line, 0 at end of file, -EIO.  *overlong is set, and the
- * rest of the line consumed, when the line does not fit. */
-static int read_line(FILE *f, char *buf, size_t *len, bool *overlong)
+ * rest of the line consumed, when the line does not fit; *torn when it ends
+ * at end of file without its '\n'. */
+static int read_line(FILE *f, char *buf, size_t *len, bool *overlong, bool *torn)
 {
     size_t n = 0;
     bool any = false;
@@ -448,12 +523,14 @@ static int read_line(FILE *f, char *buf, size_t *len, bool *overlong)
     if (c == EOF && ferror(f))
         return -EIO;
     *len = n;
+    if (any) /* not at the call that only finds the end */
+        *torn = c == EOF;
     return any ? 1 : 0;
 }
 
 static int load_lines(struct instid_store *s, FILE *f)
 {
-    struct load_ctx lc = { s->path, 0, 0 };
+    struct load_ctx lc = { s->path, 0, 0, false };
     char *buf = malloc(INSTID_LINE_MAX);
     size_t len;
     bool overlong;
@@ -461,7 +538,7 @@ static int load_lines(struct instid_store *s, FILE *f)
 
     if (!buf)
         return -ENOMEM;
-    while ((rc = read_line(f, buf, &len, &overlong)) == 1) {
+    while ((rc = read_line(f, buf, &len, &overlong, &lc.torn)) == 1) {
         lc.lineno++;
         if (overlong)
             load_skip(&lc, "line_too_long");
@@ -471,6 +548,12 @@ static int load_lines(struct instid_store *s, FILE *f)
     free(buf);
     if (lc.skipped > LOAD_WARN_MAX)
         log_warn("instid_lines_skipped", "file=%s skipped=%lu", s->path, lc.skipped);
+    /* Dropped lines go at the next write.  A last line without '\n' (a hand
+     * edit, or an append cut short by a crash: its id was never handed out,
+     * since the fdatasync did not return) is kept when valid, but the next
+     * append would join it: rewrite instead. */
+    if (lc.skipped > 0 || lc.torn)
+        s->rewrite = true;
     return rc < 0 ? rc : 0;
 }
 
@@ -493,8 +576,10 @@ static int store_load(struct instid_store *s)
     FILE *f = fopen(s->path, "re");
     int rc;
 
-    if (!f)
+    if (!f) {
+        s->rewrite = true; /* the first write creates it, header first */
         return errno == ENOENT ? 0 : -errno;
+    }
     rc = check_file(f);
     if (rc == 0)
         rc = load_lines(s, f);
@@ -557,6 +642,7 @@ int instid_store_open(struct instid_store **out, const char *state_dir)
     s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
+    s->fd = -1;
     rc = store_init(s, state_dir);
     if (rc != 0) {
         instid_store_free(s);
@@ -570,6 +656,7 @@ void instid_store_free(struct instid_store *s)
 {
     if (!s)
         return;
+    append_close(s);
     for (size_t i = 0; i < s->n; i++)
         free(s->ents[i]);
     free(s->ents);
@@ -606,7 +693,7 @@ static int create_entry(struct instid_store *s, struct slice key,
         return -ENOMEM;
     rc = fresh_urn(s, e->urn);
     if (rc == 0)
-        rc = persist(s, e);
+        rc = store_persist(s, e);
     if (rc != 0) {
         free(e);
         return rc;

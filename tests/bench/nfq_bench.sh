@@ -38,6 +38,8 @@ LAB_MAX_SECONDS=${LAB_MAX_SECONDS:-300}
 BENCH_LIB_ONLY=1
 # shellcheck source=proxy_bench.sh
 . "$BENCH_DIR/proxy_bench.sh" "$1"
+# shellcheck source=../e2e/tmode_lib.sh
+. "$BENCH_DIR/../e2e/tmode_lib.sh"
 
 NFQ_BENCH_UAS=${NFQ_BENCH_UAS:-200}
 NFQ_BENCH_RATE=${NFQ_BENCH_RATE:-100}
@@ -47,23 +49,8 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # tr_config FILE: transparent mode for the phone, also intercepting the sink.
 tr_config() {
-    SK_CTL=$LAB_DIR/run/sipkeep.sock
-    cat >"$1" <<YAML
-mode: transparent
-state_dir: $LAB_DIR/sipkeep-state
-control_socket: $SK_CTL
-user: root
-log: { level: info, target: stderr }
-transparent:
-  interfaces: [$ROUTER_LAN_IF]
-ua:
-  allow: ["$PHONE_IP/32"]
-services:
-  - name: lab
-    domain: $SIP_DOMAIN
-    outbound_proxies: ["sip:$EDGE_IP:$EDGE_TCP_PORT;transport=tcp"]
-    intercept: ["$SINK_IP:5060"]
-YAML
+    SK_LOG_LEVEL=info SK_ALLOW=$PHONE_IP/32 SK_EXTRA_SERVICE="    intercept: [\"$SINK_IP:5060\"]" \
+        tmode_config "$1"
 }
 
 # cpu_ticks: sipkeep's utime + stime, in clock ticks.

@@ -417,6 +417,9 @@ flow_state() {
     FLOW_LINE+=" | flow_down $(grep -c 'event=flow_down' "$SK_LOG" || true) | fds $(fds_of_sipkeep)"
 }
 
+# scale.sh and compare.sh source this file for its helpers only.
+[[ -z "${BENCH_LIB_ONLY:-}" ]] || return 0
+
 N=$BENCH_UAS
 lab_up
 bench_kam_start registrar

@@ -1,10 +1,14 @@
 #!/bin/sh
 # make bench: runs every benchmark binary, prints the daemon's stripped size,
 # then the proxy-mode benchmark in the e2e lab (proxy_bench.sh: latency added
-# by sipkeep, RSS per flow; about a minute, needs root and the lab's packages).
+# by sipkeep, RSS per flow; about a minute, needs root and the lab's packages)
+# and the transparent-mode one (nfq_bench.sh: the NFQUEUE path; half a minute).
 # Figures only; nothing here passes or fails on speed.
+# Then tests/bench/scale.sh and tests/bench/compare.sh (below).
 # Usage: run.sh SIPKEEP_BINARY BENCH_BINARY...
 #   BENCH_PROXY=0   skip the proxy-mode benchmark
+#   BENCH_NFQ=0     skip the transparent-mode (NFQUEUE) benchmark
+#   BENCH_RECOVERY=0  skip the recovery timeline (recovery.sh, ~2 minutes)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 daemon=$1
@@ -31,4 +35,46 @@ else
     sh "$here/../../packaging/deps.sh" e2e
     # Bounded: about a minute here; it cleans up on the TERM of timeout(1).
     timeout -k 15 600 bash "$here/proxy_bench.sh" "$daemon"
+fi
+
+# Scale (100, 1,000, 10,000 phones over TCP and TLS flows; about 8 minutes)
+# and the comparison with Kamailio as a local outbound proxy and with no
+# middlebox (about a minute).  BENCH_SCALE=0 / BENCH_COMPARE=0 skip them;
+# BENCH_SCALE_SIZES="100 1000" picks the sizes.
+for b in scale compare; do
+    echo "-- $b (tests/bench/$b.sh)"
+    var=BENCH_$(echo "$b" | tr '[:lower:]' '[:upper:]')
+    if [ "$(eval echo "\${$var:-1}")" = 0 ]; then
+        echo "skipped ($var=0)"
+    elif [ "$(id -u)" != 0 ]; then
+        echo "skipped: the e2e lab needs root (network namespaces)"
+    elif [ "$b" = scale ]; then
+        # shellcheck disable=SC2086  # the sizes are words
+        timeout -k 15 1800 bash "$here/scale.sh" "$daemon" ${BENCH_SCALE_SIZES:-} ||
+            echo "scale.sh failed (status $?)"
+    else
+        timeout -k 15 600 bash "$here/compare.sh" "$daemon" || echo "compare.sh failed (status $?)"
+    fi
+done
+
+echo "-- transparent mode, NFQUEUE path (tests/bench/nfq_bench.sh)"
+if [ "${BENCH_NFQ:-1}" = 0 ]; then
+    echo "skipped (BENCH_NFQ=0)"
+elif [ "$(id -u)" != 0 ]; then
+    echo "skipped: the e2e lab needs root (network namespaces)"
+else
+    sh "$here/../../packaging/deps.sh" e2e
+    # Bounded: about half a minute here.
+    timeout -k 15 300 bash "$here/nfq_bench.sh" "$daemon"
+fi
+
+echo "-- recovery timeline, TCP/TLS/UDP flows (tests/bench/recovery.sh)"
+if [ "${BENCH_RECOVERY:-1}" = 0 ]; then
+    echo "skipped (BENCH_RECOVERY=0)"
+elif [ "$(id -u)" != 0 ]; then
+    echo "skipped: the e2e lab needs root (network namespaces)"
+else
+    sh "$here/../../packaging/deps.sh" e2e
+    # Bounded: about two minutes here (UDP's STUN detection alone is ~40 s).
+    timeout -k 15 600 bash "$here/recovery.sh" "$daemon" || echo "recovery.sh failed (status $?)"
 fi

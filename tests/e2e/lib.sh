@@ -192,7 +192,9 @@ start_in_ns() {
     if [[ -n "${LAB_VERBOSE:-}" ]]; then
         log_step "+ [$ns] $* > $log"
     fi
-    timeout -k 5 "$LAB_MAX_SECONDS" ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null &
+    # timeout(1) passes a SIGTERM on and SIGKILLs LAB_KILL_AFTER seconds later
+    # (default 5; make e2e-asan/e2e-valgrind give the leak check at exit more).
+    timeout -k "${LAB_KILL_AFTER:-5}" "$LAB_MAX_SECONDS" ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null &
     LAST_PID=$!
     _LAB_PIDS+=("$LAST_PID")
 }

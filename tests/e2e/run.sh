@@ -7,6 +7,12 @@
 #   E2E_SCENARIO_TIMEOUT seconds one scenario may take (default 300)
 #   E2E_VERBOSE=1        print every scenario's log, not only a failed one's
 #   E2E_ARTIFACTS=DIR    keep each lab's configs, logs and traces under DIR
+#   E2E_SKIP="t_a t_b"   skip these scenarios (exact names; printed as SKIP)
+#   E2E_SAN=1            the binary is an ASan+UBSan build: each scenario gets a
+#                        report directory (SK_SAN_DIR, ASAN_OPTIONS/UBSAN_OPTIONS
+#                        log_path there, halt on the first error, leak check at
+#                        exit); any report in it fails the scenario, whatever
+#                        the daemon's exit status (sk_stop checks it too)
 # Prints "PASS t_name (Ns)" or "FAIL t_name (Ns)" per scenario, then
 # "e2e: N passed, M failed"; exits non-zero if any failed.
 # POSIX sh on purpose: the Makefile runs it with sh.
@@ -57,13 +63,32 @@ for t in "$here"/t_*.sh; do
         *"${E2E_ONLY:-}"*) ;;
         *) continue ;;
     esac
+    case " ${E2E_SKIP:-} " in
+        *" $name "*) echo "SKIP $name"; continue ;;
+    esac
     log=$logs/$name.log
+    if [ "${E2E_SAN:-0}" = 1 ]; then
+        # World-writable: t_21's daemon reports as the user it switched to.
+        SK_SAN_DIR=$logs/$name.san
+        mkdir -m 1777 "$SK_SAN_DIR" && chmod 1777 "$SK_SAN_DIR"
+        export SK_SAN_DIR
+        export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$SK_SAN_DIR/asan"
+        export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$SK_SAN_DIR/ubsan"
+    fi
     start=$(date +%s)
     timeout -k 10 "$timeout_s" bash "$t" >"$log" 2>&1 </dev/null &
     child=$!
     rc=0
     wait "$child" || rc=$?
     child=
+    if [ "${E2E_SAN:-0}" = 1 ] && [ -n "$(ls -A "$SK_SAN_DIR")" ]; then
+        # Also a daemon the scenario never stopped with sk_stop, or a CLI run.
+        for f in "$SK_SAN_DIR"/*; do
+            echo "=== sanitizer report $f" >>"$log"
+            head -n 80 "$f" >>"$log"
+        done
+        [ "$rc" -ne 0 ] || rc=1
+    fi
     secs=$(( $(date +%s) - start ))
     if [ "$rc" -eq 0 ]; then
         passed=$((passed + 1))

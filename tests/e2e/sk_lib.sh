@@ -55,19 +55,45 @@ sk_start() {
     [[ -x "${SIPKEEP:-}" ]] || die "SIPKEEP is not set to the sipkeep binary"
     "$SIPKEEP" --check-config -c "$file" >/dev/null || die "sipkeep rejected its config $file"
     SK_LOG=$LAB_DIR/sipkeep.log
-    START_LOG=$SK_LOG start_in_ns "$NS_ROUTER" "$SIPKEEP" -c "$file"
+    # SK_WRAP (word-split): a command put in front of the daemon, e.g. valgrind
+    # (make e2e-valgrind); SK_START_TIMEOUT seconds to get ready (default 10).
+    # shellcheck disable=SC2086
+    START_LOG=$SK_LOG start_in_ns "$NS_ROUTER" ${SK_WRAP:-} "$SIPKEEP" -c "$file"
     SK_PID=$LAST_PID
-    wait_for "sk_log_has 'event=${SK_READY_EVENT:-listening}'" 10 "sipkeep ready" ||
+    wait_for "sk_log_has 'event=${SK_READY_EVENT:-listening}'" "${SK_START_TIMEOUT:-10}" "sipkeep ready" ||
         die "sipkeep did not start: $(tail -n 20 "$SK_LOG")"
     log_step "sipkeep started (pid $SK_PID), config $file"
 }
 
-# sk_stop: SIGTERM and wait; fails when sipkeep did not exit cleanly.
+# sk_stop: SIGTERM and wait (SK_STOP_GRACE seconds, default 10); fails when
+# sipkeep did not exit cleanly: no event=stopped, a non-zero status (valgrind's
+# --error-exitcode, a sanitizer's exit code) or a sanitizer report in
+# $SK_SAN_DIR (run.sh's E2E_SAN=1: ASan/UBSan log_path; a report is a failure
+# even when the daemon exits 0 after it).
 sk_stop() {
     [[ -n "$SK_PID" ]] || return 0
-    stop_pid "$SK_PID" 10
+    local pid=$SK_PID rc=0 i
     SK_PID=
+    kill -TERM "$pid" 2>/dev/null || true
+    for (( i = 0; i < ${SK_STOP_GRACE:-10} * 10; i++ )); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && { stop_pid "$pid" 1; die "sipkeep did not exit within ${SK_STOP_GRACE:-10}s of SIGTERM"; }
+    wait "$pid" 2>/dev/null || rc=$?
+    sk_san_check
+    (( rc == 0 )) || die "sipkeep exited with status $rc: $(grep -E '^==[0-9]+==' "$SK_LOG" | tail -n 40; tail -n 5 "$SK_LOG")"
     sk_log_has 'event=stopped' || die "sipkeep did not log a clean stop"
+}
+
+# sk_san_check: dies when a sanitizer report (ASan, UBSan, LSan) is in $SK_SAN_DIR.
+sk_san_check() {
+    [[ -n "${SK_SAN_DIR:-}" && -d "$SK_SAN_DIR" ]] || return 0
+    local f
+    for f in "$SK_SAN_DIR"/*; do
+        [[ -s "$f" ]] || continue
+        die "sanitizer report $f: $(head -n 60 "$f")"
+    done
 }
 
 sk_log_has() {
@@ -96,9 +122,10 @@ sk_wait_log() {
 }
 
 # sk_daemon_pid: the pid of the sipkeep process itself (start_in_ns puts
-# timeout(1) around it; ip netns exec execs it, so it is timeout's child).
+# timeout(1) around it; ip netns exec execs it, so it is timeout's only child).
+# By parent, not by name: the binary may be build/sipkeep-asan, or SK_WRAP's.
 sk_daemon_pid() {
-    pgrep -x -P "$SK_PID" sipkeep
+    pgrep -P "$SK_PID"
 }
 
 # sk_rss_kib: sipkeep's resident set size in KiB (VmRSS of the daemon itself,

@@ -57,7 +57,11 @@ kill -0 "$SK_PID" 2>/dev/null || die "sipkeep died during the burst"
 
 rss1=$(sk_rss_kib)
 log_step "sipkeep RSS after the burst: ${rss1} KiB (growth $((rss1 - rss0)) KiB, limit 1024)"
-(( rss1 - rss0 <= 1024 )) || die "RSS grew by $((rss1 - rss0)) KiB"
+# Not under ASan (make e2e-asan): its quarantine holds freed memory on
+# purpose; the plain e2e run checks the bound, ASan checks for leaks at exit.
+if [[ -z "${SK_SAN_DIR:-}" ]]; then
+    (( rss1 - rss0 <= 1024 )) || die "RSS grew by $((rss1 - rss0)) KiB"
+fi
 sk_stop
 
 # Counted after the stop: the log rate limit writes its last

@@ -1,6 +1,8 @@
 /* Unit tests for the instance-id store (RFC 5626 §4.1): URN syntax, ids
- * stable across lookups and restarts, no write for known UAs, atomic and
- * all-or-nothing persistence, tolerant loading of damaged files. */
+ * stable across lookups and restarts, no write for known UAs, appends for
+ * new ones, all-or-nothing persistence (a failed append is cut back), atomic
+ * rewrites when the file is created or repaired, tolerant loading of
+ * damaged files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +13,9 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -208,10 +212,15 @@ static void test_known_key_no_write(void **state)
     char *text2 = slurp(fx->file, NULL);
     assert_string_equal(text, text2);
 
-    /* Control: a new UA does replace the file (a new inode). */
-    get_ok(s, "ua-2", true);
+    /* Control: a new UA appends its line to the same file (same inode). */
+    const char *second = get_ok(s, "ua-2", true);
     assert_int_equal(stat(fx->file, &after), 0);
-    assert_int_not_equal(before.st_ino, after.st_ino);
+    assert_int_equal(before.st_ino, after.st_ino);
+    char *text3 = slurp(fx->file, NULL);
+    char want[512];
+    assert_true((size_t)snprintf(want, sizeof(want), "%s%s ua-2\n", text, second) < sizeof(want));
+    assert_string_equal(text3, want);
+    free(text3);
     free(text);
     free(text2);
     instid_store_free(s);
@@ -355,26 +364,60 @@ static void test_corrupt_lines_skipped(void **state)
     instid_store_free(s);
 }
 
+/* The file's first write is a rewrite (tmp + rename): when it fails, the
+ * store stays empty and no file appears. */
+static void test_rewrite_failure_leaves_nothing(void **state)
+{
+    struct fixture *fx = *state;
+    struct instid_store *s = open_ok(fx->dir);
+    const char *urn = NULL;
+    bool created = false;
+    struct stat st;
+
+    /* Tests run as root, where permissions do not stop writes: a directory
+     * in the way of the tmp file makes the open fail instead. */
+    assert_int_equal(mkdir(fx->tmp, 0700), 0);
+    for (int i = 0; i < 2; i++) { /* a retry fails the same way: nothing cached */
+        assert_int_equal(instid_get(s, SLICE_LIT("ua-1"), &urn, &created), -EISDIR);
+        assert_int_equal(instid_count(s), 0);
+    }
+    assert_int_equal(stat(fx->file, &st), -1);
+    assert_int_equal(rmdir(fx->tmp), 0);
+    get_ok(s, "ua-1", true);
+    instid_store_free(s);
+    s = open_ok(fx->dir);
+    assert_int_equal(instid_count(s), 1);
+    instid_store_free(s);
+}
+
+/* An append that runs out of room (RLIMIT_FSIZE: the write stops part-way
+ * through the line, then fails with EFBIG) is cut back: the file is as
+ * before, the next append after it is a whole line. */
 static void test_persist_failure_leaves_nothing(void **state)
 {
     struct fixture *fx = *state;
     struct instid_store *s = open_ok(fx->dir);
     const char *urn = NULL;
     bool created = false;
+    size_t len;
+    struct rlimit old_lim, lim;
+    void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
 
     get_ok(s, "ua-1", true);
-    char *before = slurp(fx->file, NULL);
-    /* Tests run as root, where permissions do not stop writes: a directory
-     * in the way of the tmp file makes the open fail instead. */
-    assert_int_equal(mkdir(fx->tmp, 0700), 0);
+    char *before = slurp(fx->file, &len);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    lim = old_lim;
+    lim.rlim_cur = len + 10; /* room for 10 bytes of the 50-byte line */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
     for (int i = 0; i < 2; i++) { /* a retry fails the same way: nothing cached */
-        assert_int_equal(instid_get(s, SLICE_LIT("ua-2"), &urn, &created), -EISDIR);
+        assert_int_equal(instid_get(s, SLICE_LIT("ua-2"), &urn, &created), -EFBIG);
         assert_int_equal(instid_count(s), 1);
     }
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    signal(SIGXFSZ, old_xfsz);
     char *after = slurp(fx->file, NULL);
     assert_string_equal(before, after);
 
-    assert_int_equal(rmdir(fx->tmp), 0);
     const char *u2 = get_ok(s, "ua-2", true);
     assert_int_equal(instid_count(s), 2);
     char saved[INSTID_URN_LEN + 1];
@@ -387,6 +430,40 @@ static void test_persist_failure_leaves_nothing(void **state)
     instid_store_free(s);
     free(before);
     free(after);
+}
+
+/* A last line without '\n' is kept, and the next new UA rewrites the file
+ * (a new inode) instead of appending to that line. */
+static void test_unterminated_last_line(void **state)
+{
+    struct fixture *fx = *state;
+    static const char text[] =
+        "urn:uuid:11111111-1111-4111-8111-111111111111 one\n"
+        "urn:uuid:22222222-2222-4222-8222-222222222222 two";
+    struct stat before, after;
+
+    make_state_dir(fx);
+    spit(fx->file, text, sizeof(text) - 1);
+    assert_int_equal(stat(fx->file, &before), 0);
+    struct instid_store *s = open_ok(fx->dir);
+    assert_string_equal(get_ok(s, "two", false), "urn:uuid:22222222-2222-4222-8222-222222222222");
+    const char *three = get_ok(s, "three", true);
+    assert_int_equal(stat(fx->file, &after), 0);
+    assert_int_not_equal(before.st_ino, after.st_ino);
+    char *got = slurp(fx->file, NULL);
+    char want[64];
+    assert_non_null(strstr(got, "-222222222222 two\n"));
+    snprintf(want, sizeof(want), "\n%s three\n", three);
+    assert_non_null(strstr(got, want));
+    free(got);
+    /* Then appends again: same inode. */
+    get_ok(s, "four", true);
+    assert_int_equal(stat(fx->file, &before), 0);
+    assert_int_equal(before.st_ino, after.st_ino);
+    instid_store_free(s);
+    s = open_ok(fx->dir);
+    assert_int_equal(instid_count(s), 4);
+    instid_store_free(s);
 }
 
 static void test_invalid_keys_rejected(void **state)
@@ -514,7 +591,9 @@ int main(void)
         T(test_distinct_keys_distinct_ids),
         T(test_restart_gives_same_ids),
         T(test_corrupt_lines_skipped),
+        T(test_rewrite_failure_leaves_nothing),
         T(test_persist_failure_leaves_nothing),
+        T(test_unterminated_last_line),
         T(test_invalid_keys_rejected),
         T(test_missing_file_is_empty_store),
         T(test_open_errors),
