@@ -13,30 +13,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sk_lib.sh"
+. "$(dirname "$0")/tmode_lib.sh"
 
 USER_AOR=1001
 IDLE=45
 RUN_AS=nobody
 SK_READY_EVENT=intercepting
-
-t_config() {
-    SK_CTL=$LAB_DIR/run/sipkeep.sock
-    cat >"$1" <<YAML
-mode: transparent
-state_dir: $LAB_DIR/sipkeep-state
-control_socket: $SK_CTL
-user: $RUN_AS
-log: { level: debug, target: stderr }
-transparent:
-  interfaces: [$ROUTER_LAN_IF]
-ua:
-  allow: ["$LAN_UA_IP/32"]
-services:
-  - name: lab
-    domain: $SIP_DOMAIN
-    outbound_proxies: ["sip:$EDGE_IP:$EDGE_TCP_PORT;transport=tcp"]
-YAML
-}
 
 # status_field PID KEY: the value of KEY: in /proc/PID/status.
 status_field() {
@@ -45,7 +27,7 @@ status_field() {
 
 # Jumps to SIPKEEP in the router's mangle table.
 jumps() {
-    ns_exec "$NS_ROUTER" iptables -w -t mangle -S | grep -c -- '-j SIPKEEP$' || true
+    tmode_jumps mangle
 }
 
 lab_up
@@ -55,11 +37,9 @@ mkdir -p "$LAB_DIR/sipkeep-state"
 # $LAB_DIR is mktemp's 0700: let the unprivileged daemon reach its state dir
 # and control socket below it (traverse only), as in t_21.
 chmod 0711 "$LAB_DIR"
-t_config "$LAB_DIR/sipkeep.yaml"
-"$SIPKEEP" --print-firewall -c "$LAB_DIR/sipkeep.yaml" >"$LAB_DIR/rules.txt" ||
-    die "--print-firewall failed"
-grep -q -- "-d $EDGE_IP/32 --dport $EDGE_UDP_PORT -j NFQUEUE --queue-num 0 --queue-bypass" \
-    "$LAB_DIR/rules.txt" || die "unexpected rules: $(cat "$LAB_DIR/rules.txt")"
+SK_USER=$RUN_AS tmode_config "$LAB_DIR/sipkeep.yaml"
+tmode_rules_have "$LAB_DIR/sipkeep.yaml" part \
+    "-d $EDGE_IP/32 --dport $EDGE_UDP_PORT -j NFQUEUE --queue-num 0 --queue-bypass"
 sk_start "$LAB_DIR/sipkeep.yaml"
 [[ "$(jumps)" == 1 ]] || die "expected one jump to SIPKEEP, got $(jumps)"
 sk_wait_log "event=privileges_dropped user=$RUN_AS uid=$(id -u "$RUN_AS") .*caps=net_admin,net_raw" 5 ||
@@ -73,16 +53,11 @@ pid=$(sk_daemon_pid) || die "cannot find the sipkeep process under $SK_PID"
 ! sk_log_has 'event=firewall_cleanup_unavailable' || die "sipkeep says it cannot remove its rules"
 log_step "runs as $RUN_AS with CapEff net_admin,net_raw only; rule removal at exit available"
 
-CAP=$LAB_DIR/lan-udp.txt
-START_LOG=$CAP start_in_ns "$NS_LAN" tcpdump -i eth0 -n -l -U "udp and dst host $LAN_UA_IP"
-CAP_PID=$LAST_PID
-wait_for "grep -q 'listening on' '$CAP'" 10 "tcpdump in lan" || die "tcpdump did not start"
+tmode_capture_start "$NS_LAN" eth0 "udp and dst host $LAN_UA_IP"
 
 log_step "legacy UA registers DIRECTLY to the edge $EDGE_IP:$EDGE_UDP_PORT"
 sipp_ua_register "$EDGE_IP:$EDGE_UDP_PORT" "$USER_AOR" 3600 || die "REGISTER failed"
-kam_location_has "$USER_AOR" "Instance: <urn:uuid:[0-9a-f-]{36}>$" ||
-    die "binding lacks +sip.instance (not through sipkeep?): $(kam_location)"
-kam_location_has "$USER_AOR" "Reg-Id: 1$" || die "binding lacks reg-id 1: $(kam_location)"
+tmode_via_sipkeep "$USER_AOR"
 log_step "location table: $USER_AOR with instance-id and reg-id 1: it went through sipkeep"
 
 log_step "idle ${IDLE}s (NAT udp ${NAT_UDP_TIMEOUT}s)"
@@ -92,13 +67,8 @@ sipp_uac_call "$USER_AOR" 20 || die "the call did not reach the UA (INVITE final
 sipp_ua_answer_wait 15 || die "the UA did not complete the call"
 log_step "inbound call after idle answered and completed"
 
-sleep 0.3 # the last packet in flight to the capture
-stop_pid "$CAP_PID" 3
-pkts=$(grep -c ' IP ' "$CAP" || true)
-others=$(grep ' IP ' "$CAP" | awk -v e="$EDGE_IP.$EDGE_UDP_PORT" '$3 != e' | head -n 5)
-[[ "$pkts" -ge 4 ]] || die "capture saw only $pkts UDP packets to the UA"
-[[ -z "$others" ]] || die "the UA received packets not from the edge: $others"
-log_step "capture: all $pkts UDP packets the UA received came from $EDGE_IP:$EDGE_UDP_PORT"
+tmode_capture_stop
+tmode_capture_all_from_edge
 
 sk_stop
 [[ "$(jumps)" == 0 ]] || die "rules left after SIGTERM: $(ns_exec "$NS_ROUTER" iptables -t mangle -S)"
@@ -108,9 +78,7 @@ fi
 ! ns_exec "$NS_ROUTER" iptables -w -t raw -S | grep -q SIPKEEP || die "raw SIPKEEP rules left after SIGTERM"
 ! ns_exec "$NS_ROUTER" iptables -w -t mangle -S | grep -q SIPKEEP ||
     die "SIPKEEP chain left after SIGTERM"
-sipp_ua_register "$EDGE_IP:$EDGE_UDP_PORT" 1002 3600 || die "direct REGISTER after stop failed"
-kam_location_has 1002 || die "no binding for 1002"
-! kam_location_has 1002 "Reg-Id: [1-9]" || die "1002 went through sipkeep after its stop"
+tmode_direct_after_stop 1002
 log_step "after SIGTERM: no rules, UA registers directly (fail-open)"
 
 sk_start "$LAB_DIR/sipkeep.yaml"
@@ -125,7 +93,7 @@ log_step "after SIGKILL: stale rules, traffic flows (--queue-bypass)"
 : >"$LAB_DIR/sipkeep.log"
 sk_start "$LAB_DIR/sipkeep.yaml"
 [[ "$(jumps)" == 1 ]] || die "expected exactly one jump after restart, got $(jumps)"
-raw_jumps=$(ns_exec "$NS_ROUTER" iptables -w -t raw -S OUTPUT | grep -c -- '-j SIPKEEP$' || true)
+raw_jumps=$(tmode_jumps raw OUTPUT)
 [[ "$raw_jumps" == 1 ]] || die "expected exactly one raw OUTPUT jump after restart, got $raw_jumps"
 sk_stop
 [[ "$(jumps)" == 0 ]] || die "rules left after the last stop"

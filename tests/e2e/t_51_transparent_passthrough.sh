@@ -10,27 +10,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sk_lib.sh"
+. "$(dirname "$0")/tmode_lib.sh"
 
 SK_READY_EVENT=intercepting
-
-t_config() {
-    SK_CTL=$LAB_DIR/run/sipkeep.sock
-    cat >"$1" <<YAML
-mode: transparent
-state_dir: $LAB_DIR/sipkeep-state
-control_socket: $SK_CTL
-user: root
-log: { level: debug, target: stderr }
-transparent:
-  interfaces: [$ROUTER_LAN_IF]
-ua:
-  allow: ["$LAN_UA_IP/32"]
-services:
-  - name: lab
-    domain: $SIP_DOMAIN
-    outbound_proxies: ["sip:$EDGE_IP:$EDGE_TCP_PORT;transport=tcp"]
-YAML
-}
 
 # queued: packets the router's NFQUEUE rule for the edge has matched so far.
 queued() {
@@ -59,7 +41,7 @@ payloads_from() {
     awk '
         / IP / { if (hx != "") print hx; hx = ""; take = ($0 ~ (" > " ip)) }
         /^\t0x/ { if (take) for (i = 2; i <= NF; i++) hx = hx $i }
-        END { if (hx != "") print hx }' ip="$EDGE_IP.$EDGE_UDP_PORT:" "$CAP" |
+        END { if (hx != "") print hx }' ip="$EDGE_IP.$EDGE_UDP_PORT:" "$TMODE_CAP" |
         while read -r h; do
             [[ "${h:0:2}" == 45 ]] || continue
             # the NAT rewrote the source: match on the payload only
@@ -71,14 +53,10 @@ lab_up
 kam_start registrar
 kam_start edge
 mkdir -p "$LAB_DIR/sipkeep-state"
-t_config "$LAB_DIR/sipkeep.yaml"
+tmode_config "$LAB_DIR/sipkeep.yaml"
 sk_start "$LAB_DIR/sipkeep.yaml"
 
-CAP=$LAB_DIR/wan-udp.txt
-START_LOG=$CAP start_in_ns "$NS_WAN" tcpdump -i eth0 -n -l -U -x \
-    "udp and dst host $EDGE_IP and dst port $EDGE_UDP_PORT"
-CAP_PID=$LAST_PID
-wait_for "grep -q 'listening on' '$CAP'" 10 "tcpdump in wan" || die "tcpdump did not start"
+tmode_capture_start "$NS_WAN" eth0 "udp and dst host $EDGE_IP and dst port $EDGE_UDP_PORT" -x
 
 NOT_SIP=$LAB_DIR/not-sip.bin
 printf '\x00\x01\xfe\xffNOT SIP: binary to port 5060\r\n\r\n' >"$NOT_SIP"
@@ -110,8 +88,7 @@ log_step "non-SIP UDP and SIP from outside ua.allow went through the queue and r
 # refuses it (the UA has not registered through it).
 sk_wait_log 'event=request_refused method=OPTIONS status=403' 5 ||
     die "sipkeep did not take the allowed UA's OPTIONS"
-sleep 0.3 # anything still in flight to the capture
-stop_pid "$CAP_PID" 3
+tmode_capture_stop
 ! grep -qx "$(hex "$OWN_SIP")" <<<"$(payloads_from)" || die "the allowed UA's SIP was passed, not taken"
 [[ "$(payloads_from | wc -l)" -eq 2 ]] ||
     die "wan saw $(payloads_from | wc -l) datagrams to the edge, expected 2"

@@ -33,6 +33,7 @@
 #include "config/config.h"
 #include "core/addr.h"
 #include "core/loop.h"
+#include "fake_clock.h"
 
 #define EDGE_MAX_LISTEN 4
 #define EDGE_MAX_CONNS 8
@@ -47,14 +48,7 @@
 #define UA_SINK_MAX 64
 #endif
 
-/* ---- fake clock, addresses, state directory ---- */
-
-/* loop_clock.now_ms reading a uint64_t the test moves by hand, so that no
- * timer runs unless the test makes it due. */
-static inline uint64_t fake_now(void *ctx)
-{
-    return *(const uint64_t *)ctx;
-}
+/* ---- addresses, state directory (the fake clock is fake_clock.h's) ---- */
 
 static inline void set_in(struct sockaddr_storage *ss, const char *ip, unsigned port)
 {

@@ -29,6 +29,8 @@
 #include "outbound/flow.h"
 #include "transport/stream.h"
 
+#include "fake_clock.h"
+
 #define MAX_CONNS 8
 #define PUMP_ITER 2000 /* x 1 ms real time at most */
 
@@ -72,16 +74,6 @@ struct fx {
     FILE *cap;                /* stderr capture, see capture_begin() */
     int saved_err;
 };
-
-static uint64_t fake_now(void *ctx)
-{
-    return ((struct fx *)ctx)->now;
-}
-
-static uint32_t fake_rng(void *ctx)
-{
-    return ((struct fx *)ctx)->r;
-}
 
 static void own_ready(struct flow *f, const struct sockaddr_storage *local, void *arg)
 {
@@ -172,20 +164,17 @@ static void proxy_set(struct fx *t, const char *host, int family, uint16_t port,
 static int setup(void **state)
 {
     struct fx *t = calloc(1, sizeof(*t));
-    struct loop_clock clk;
     uint16_t port;
 
     assert_non_null(t);
-    t->now = 1000000;
     t->saved_err = -1;
-    clk = (struct loop_clock){ fake_now, t };
-    assert_int_equal(loop_new(&t->l, &clk), 0);
+    t->l = fake_loop_new(&t->now, 1000000);
     t->lfd = listen_on(AF_INET, &port);
     proxy_set(t, "127.0.0.1", AF_INET, port, CFG_TRANSPORT_TCP);
     t->p = (struct flow_params){
         .loop = t->l, .proxy = &t->proxy, .reg_id = 1,
         .keepalive = { .interval = CFG_KEEPALIVE_AUTO, .pong_timeout = 10 },
-        .recovery = defaults, .rng = { fake_rng, t }, .cbs = &owner_cbs, .arg = &t->o,
+        .recovery = defaults, .rng = { fake_rng, &t->r }, .cbs = &owner_cbs, .arg = &t->o,
     };
     *state = t;
     return 0;
@@ -213,9 +202,7 @@ static int teardown(void **state)
 
 static bool pump_until(struct fx *t, const int *counter, int want)
 {
-    for (int i = 0; i < PUMP_ITER && *counter < want; i++)
-        assert_int_equal(loop_run_once(t->l, 1), 0);
-    return *counter >= want;
+    return fake_loop_pump_until(t->l, counter, want, PUMP_ITER);
 }
 
 /* Moves the fake clock to `at` and lets the loop fire what is due. */

@@ -30,6 +30,8 @@
 #include "sip/msg.h"
 #include "sip/stun.h"
 
+#include "fake_clock.h"
+
 #define PUMP_ITER 2000
 
 static const char reg_fmt[] = "REGISTER sip:example.net SIP/2.0\r\n"
@@ -54,16 +56,6 @@ struct fx {
     char reason[256];
     char last_msg[512];
 };
-
-static uint64_t fake_now(void *ctx)
-{
-    return ((struct fx *)ctx)->now;
-}
-
-static uint32_t fake_rng(void *ctx)
-{
-    return ((struct fx *)ctx)->r;
-}
 
 static void send_register(struct fx *t)
 {
@@ -108,14 +100,11 @@ static const struct flow_cbs owner_cbs = { own_ready, own_message, own_down, NUL
 static int setup(void **state)
 {
     struct fx *t = calloc(1, sizeof(*t));
-    struct loop_clock clk;
     struct sockaddr_in sin = { .sin_family = AF_INET };
     socklen_t len = sizeof(sin);
 
     assert_non_null(t);
-    t->now = 2000000;
-    clk = (struct loop_clock){ fake_now, t };
-    assert_int_equal(loop_new(&t->l, &clk), 0);
+    t->l = fake_loop_new(&t->now, 2000000);
     t->srv = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     assert_true(t->srv >= 0);
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -128,7 +117,7 @@ static int setup(void **state)
     t->p = (struct flow_params){
         .loop = t->l, .proxy = &t->proxy, .reg_id = 1,
         .keepalive = { CFG_KEEPALIVE_AUTO, 10, CFG_UDP_KA_AUTO },
-        .recovery = { 30, 90, 1800 }, .rng = { fake_rng, t }, .cbs = &owner_cbs, .arg = t,
+        .recovery = { 30, 90, 1800 }, .rng = { fake_rng, &t->r }, .cbs = &owner_cbs, .arg = t,
     };
     *state = t;
     return 0;
@@ -148,9 +137,7 @@ static int teardown(void **state)
 /* Runs the loop (1 ms real waits) until *counter reaches want. */
 static bool pump_until(struct fx *t, const int *counter, int want)
 {
-    for (int i = 0; i < PUMP_ITER && *counter < want; i++)
-        assert_int_equal(loop_run_once(t->l, 1), 0);
-    return *counter >= want;
+    return fake_loop_pump_until(t->l, counter, want, PUMP_ITER);
 }
 
 /* A few loop turns (1 ms real waits), e.g. for a send armed at "now". */

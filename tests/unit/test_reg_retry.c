@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define UA_SINK_MAX 32
-#include "fake_edge.h"
+#include "edge_fixture.h"
 
 #include "config/config.h"
 #include "core/log.h"
@@ -22,62 +22,17 @@
 
 #define PASSWORD "s3cret-Pa55"
 
-struct fx {
-    struct loop *loop;
-    uint64_t now;
-    struct test_dir dir;
-    struct cfg *cfg;
-    struct instid_store *ids;
-    SSL_CTX *tls[CFG_MAX_SERVICES];
-    struct regagent *ra;
-    struct ua_addr ua;
-    struct fake_edge edge;
-    struct ua_sink to_ua;
-};
-
-static void cap_send_ua(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
-{
-    ua_sink_add(&((struct fx *)arg)->to_ua, ua, buf, len);
-}
-
-static void cap_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m, void *arg)
-{
-    (void)b;
-    (void)idx;
-    (void)m;
-    (void)arg;
-}
-
 /* Loads the config (with svc_extra) and starts an agent on it. */
 static void agent_start(struct fx *f, const char *svc_extra)
 {
-    struct regagent_env env = {
-        .loop = f->loop, .tls = f->tls, .send_ua = cap_send_ua, .flow_msg = cap_flow_msg,
-        .arg = f,
-    };
-
     edge_load_cfg_extra(&f->edge, f->dir.state, svc_extra, &f->cfg);
-    env.cfg = f->cfg;
-    assert_int_equal(instid_store_open(&f->ids, f->dir.state), 0);
-    env.ids = f->ids;
-    assert_int_equal(regagent_new(&f->ra, &env), 0);
+    fx_agent_start(f, fx_flow_msg_ignore, NULL);
 }
 
 /* nlisten edge listeners: one outbound proxy (and flow) each. */
 static int fx_setup_n(void **state, int nlisten)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    struct loop_clock clk;
-
-    assert_non_null(f);
-    clk = (struct loop_clock){ fake_now, &f->now };
-    f->now = 1000000;
-    test_dir_make(&f->dir, "test_reg_retry");
-    assert_int_equal(loop_new(&f->loop, &clk), 0);
-    edge_open(&f->edge, f->loop, nlisten);
-    set_in(&f->ua.src, "192.168.1.10", 5060);
-    set_in(&f->ua.local, "192.168.1.1", 5060);
-    *state = f;
+    *state = fx_new("test_reg_retry", nlisten, "192.168.1.10", "192.168.1.1");
     return 0;
 }
 
@@ -95,14 +50,8 @@ static int fx_teardown(void **state)
 {
     struct fx *f = *state;
 
-    regagent_free(f->ra);
-    instid_store_free(f->ids);
-    edge_close(&f->edge);
-    ua_sink_free(&f->to_ua);
-    loop_free(f->loop);
-    cfg_free(f->cfg);
-    test_dir_remove(&f->dir);
-    free(f);
+    fx_agent_stop(f);
+    fx_free(f);
     return 0;
 }
 

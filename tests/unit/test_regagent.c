@@ -13,7 +13,14 @@
 /* No test here sends the UA more than a few messages; a lower bound than
  * fake_edge.h's default catches a runaway sooner. */
 #define UA_SINK_MAX 32
-#include "fake_edge.h"
+/* what env.flow_msg was given */
+#define FX_EXTRA_MEMBERS \
+    int nflow;           \
+    struct binding *flow_b; \
+    unsigned flow_idx;   \
+    bool flow_is_req;    \
+    char flow_first[128];
+#include "edge_fixture.h"
 
 #include "config/config.h"
 #include "core/log.h"
@@ -22,31 +29,7 @@
 #include "sip/msg.h"
 #include "state/instid.h"
 
-/* ---- fixture ---- */
-
-struct fx {
-    struct loop *loop;
-    uint64_t now;            /* the loop's clock (fake_now) */
-    struct test_dir dir;
-    struct cfg *cfg;
-    struct instid_store *ids;
-    SSL_CTX *tls[CFG_MAX_SERVICES];
-    struct regagent *ra;
-    struct ua_addr ua;
-    struct fake_edge edge;
-    struct ua_sink to_ua;    /* what env.send_ua was given */
-    /* what env.flow_msg was given */
-    int nflow;
-    struct binding *flow_b;
-    unsigned flow_idx;
-    bool flow_is_req;
-    char flow_first[128];
-};
-
-static void cap_send_ua(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
-{
-    ua_sink_add(&((struct fx *)arg)->to_ua, ua, buf, len);
-}
+/* ---- fixture (the rest is in edge_fixture.h) ---- */
 
 static void cap_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m, void *arg)
 {
@@ -64,38 +47,19 @@ static void cap_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m
 
 static void agent_start(struct fx *f)
 {
-    struct regagent_env env = {
-        .loop = f->loop, .cfg = f->cfg, .tls = f->tls,
-        .send_ua = cap_send_ua, .flow_msg = cap_flow_msg, .arg = f,
-    };
-
-    assert_int_equal(instid_store_open(&f->ids, f->dir.state), 0);
-    env.ids = f->ids;
-    assert_int_equal(regagent_new(&f->ra, &env), 0);
+    fx_agent_start(f, cap_flow_msg, NULL);
 }
 
 static void agent_stop(struct fx *f)
 {
-    regagent_free(f->ra);
-    f->ra = NULL;
-    instid_store_free(f->ids);
-    f->ids = NULL;
+    fx_agent_stop(f);
 }
 
 static int fx_setup_n(void **state, int nlisten)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    struct loop_clock clk;
+    struct fx *f = fx_new("test_regagent", nlisten, "192.168.1.10", "192.168.1.1");
 
-    assert_non_null(f);
-    clk = (struct loop_clock){ fake_now, &f->now };
-    f->now = 1000000;
-    test_dir_make(&f->dir, "test_regagent");
-    assert_int_equal(loop_new(&f->loop, &clk), 0);
-    edge_open(&f->edge, f->loop, nlisten);
     edge_load_cfg(&f->edge, f->dir.state, &f->cfg);
-    set_in(&f->ua.src, "192.168.1.10", 5060);
-    set_in(&f->ua.local, "192.168.1.1", 5060);
     agent_start(f);
     *state = f;
     return 0;
@@ -121,12 +85,7 @@ static int fx_teardown(void **state)
     struct fx *f = *state;
 
     agent_stop(f);
-    edge_close(&f->edge);
-    ua_sink_free(&f->to_ua);
-    loop_free(f->loop);
-    cfg_free(f->cfg);
-    test_dir_remove(&f->dir);
-    free(f);
+    fx_free(f);
     return 0;
 }
 

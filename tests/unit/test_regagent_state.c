@@ -11,7 +11,8 @@
 #include <time.h>
 
 #define UA_SINK_MAX 32
-#include "fake_edge.h"
+#define FX_EXTRA_MEMBERS struct regstate *st;
+#include "edge_fixture.h"
 
 #include "config/config.h"
 #include "core/log.h"
@@ -21,34 +22,7 @@
 #include "state/instid.h"
 #include "state/regstate.h"
 
-struct fx {
-    struct loop *loop;
-    uint64_t now;
-    struct test_dir dir;
-    struct cfg *cfg;
-    struct instid_store *ids;
-    struct regstate *st;
-    SSL_CTX *tls[CFG_MAX_SERVICES];
-    struct regagent *ra;
-    struct ua_addr ua;
-    struct fake_edge edge;
-    struct ua_sink to_ua;
-};
-
 static int ingress_token;
-
-static void cap_send_ua(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
-{
-    ua_sink_add(&((struct fx *)arg)->to_ua, ua, buf, len);
-}
-
-static void cap_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m, void *arg)
-{
-    (void)b;
-    (void)idx;
-    (void)m;
-    (void)arg;
-}
 
 /* Services keep, gone and chg (all on edge port 0); variant 2: keep
  * unchanged, gone removed, chg moved to port 1, new added. */
@@ -85,45 +59,25 @@ static struct cfg *load_cfg(const struct fx *f, int variant)
 
 static void agent_start(struct fx *f)
 {
-    struct regagent_env env = {
-        .loop = f->loop, .cfg = f->cfg, .tls = f->tls, .send_ua = cap_send_ua,
-        .flow_msg = cap_flow_msg, .arg = f,
-    };
-
-    assert_int_equal(instid_store_open(&f->ids, f->dir.state), 0);
     assert_int_equal(regstate_open(&f->st, f->dir.state, f->loop), 0);
-    env.ids = f->ids;
-    env.state = f->st;
-    assert_int_equal(regagent_new(&f->ra, &env), 0);
+    fx_agent_start(f, fx_flow_msg_ignore, f->st);
 }
 
 /* As main.c at exit: the bindings go, their records are written. */
 static void agent_stop(struct fx *f)
 {
-    regagent_free(f->ra);
-    f->ra = NULL;
+    fx_agent_stop(f);
     assert_int_equal(regstate_flush(f->st), 0);
     regstate_free(f->st);
     f->st = NULL;
-    instid_store_free(f->ids);
-    f->ids = NULL;
 }
 
 static int fx_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    struct loop_clock clk;
+    struct fx *f = fx_new("test_regagent_state", 2, "192.168.1.10", "192.168.1.1");
 
-    assert_non_null(f);
-    clk = (struct loop_clock){ fake_now, &f->now };
-    f->now = 1000000;
-    test_dir_make(&f->dir, "test_regagent_state");
     assert_int_equal(mkdir(f->dir.state, 0700), 0);
-    assert_int_equal(loop_new(&f->loop, &clk), 0);
-    edge_open(&f->edge, f->loop, 2);
     f->cfg = load_cfg(f, 1);
-    set_in(&f->ua.src, "192.168.1.10", 5060);
-    set_in(&f->ua.local, "192.168.1.1", 5060);
     f->ua.ingress = &ingress_token;
     agent_start(f);
     *state = f;
@@ -136,12 +90,7 @@ static int fx_teardown(void **state)
 
     if (f->ra)
         agent_stop(f);
-    edge_close(&f->edge);
-    ua_sink_free(&f->to_ua);
-    loop_free(f->loop);
-    cfg_free(f->cfg);
-    test_dir_remove(&f->dir);
-    free(f);
+    fx_free(f);
     return 0;
 }
 

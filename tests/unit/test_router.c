@@ -10,7 +10,8 @@
  * event loop (fake clock; every wait is bounded by an iteration count). */
 #include <stdint.h>
 
-#include "fake_edge.h"
+#define FX_EXTRA_MEMBERS struct router *r;
+#include "edge_fixture.h"
 
 #include "config/config.h"
 #include "core/addr.h"
@@ -19,44 +20,18 @@
 #include "proxy/router.h"
 #include "state/instid.h"
 
-/* ---- fixture ---- */
-
-struct fx {
-    struct loop *loop;
-    uint64_t now;            /* the loop's clock (fake_now) */
-    struct test_dir dir;
-    struct cfg *cfg;
-    struct instid_store *ids;
-    struct router *r;
-    struct ua_addr ua;       /* the legacy UA, inside ua.allow */
-    struct fake_edge edge;
-    struct ua_sink to_ua;    /* what env.send_ua was given */
-};
-
-static void cap_send_ua(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
-{
-    ua_sink_add(&((struct fx *)arg)->to_ua, ua, buf, len);
-}
+/* ---- fixture (the rest is in edge_fixture.h; the UA is inside ua.allow) ---- */
 
 static int fx_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    struct loop_clock clk;
+    struct fx *f = fx_new("test_router", 1, "127.0.0.10", "127.0.0.1");
     struct router_env env;
     char err[256] = "";
 
-    assert_non_null(f);
-    clk = (struct loop_clock){ fake_now, &f->now };
-    f->now = 1000000;
-    test_dir_make(&f->dir, "test_router");
-    assert_int_equal(loop_new(&f->loop, &clk), 0);
-    edge_open(&f->edge, f->loop, 1);
     edge_load_cfg(&f->edge, f->dir.state, &f->cfg);
-    set_in(&f->ua.src, "127.0.0.10", 5060);
-    set_in(&f->ua.local, "127.0.0.1", 5060);
     assert_int_equal(instid_store_open(&f->ids, f->dir.state), 0);
     env = (struct router_env){ .loop = f->loop, .cfg = f->cfg, .ids = f->ids,
-                               .send_ua = cap_send_ua, .arg = f };
+                               .send_ua = fx_send_ua, .arg = f };
     if (router_new(&f->r, &env, err, sizeof(err)) != 0)
         fail_msg("router_new: %s", err);
     *state = f;
@@ -68,13 +43,7 @@ static int fx_teardown(void **state)
     struct fx *f = *state;
 
     router_free(f->r);
-    instid_store_free(f->ids);
-    edge_close(&f->edge);
-    ua_sink_free(&f->to_ua);
-    loop_free(f->loop);
-    cfg_free(f->cfg);
-    test_dir_remove(&f->dir);
-    free(f);
+    fx_free(f);
     return 0;
 }
 

@@ -16,6 +16,8 @@
 #include "core/loop.h"
 #include "outbound/sipretx.h"
 
+#include "fake_clock.h"
+
 #define MAX_SENT 64
 
 struct fx {
@@ -27,11 +29,6 @@ struct fx {
 };
 
 static const char req[] = "REGISTER sip:example.net SIP/2.0\r\n\r\n";
-
-static uint64_t fake_now(void *ctx)
-{
-    return ((struct fx *)ctx)->now;
-}
 
 static int cap_send(const char *buf, size_t len, void *arg)
 {
@@ -54,12 +51,9 @@ static const struct sipretx_cbs cbs = { cap_send, cap_timeout };
 static int setup(void **state)
 {
     struct fx *t = calloc(1, sizeof(*t));
-    struct loop_clock clk;
 
     assert_non_null(t);
-    t->now = 7000000;
-    clk = (struct loop_clock){ fake_now, t };
-    assert_int_equal(loop_new(&t->l, &clk), 0);
+    t->l = fake_loop_new(&t->now, 7000000);
     assert_int_equal(sipretx_new(&t->x, t->l, &cbs, t), 0);
     *state = t;
     return 0;

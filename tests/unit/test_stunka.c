@@ -22,6 +22,8 @@
 #include "outbound/stunka.h"
 #include "sip/stun.h"
 
+#include "fake_clock.h"
+
 #define MAX_SENT 64
 
 struct fx {
@@ -39,16 +41,6 @@ struct fx {
 };
 
 static const struct cfg_keepalive ka_auto = { CFG_KEEPALIVE_AUTO, 10, CFG_UDP_KA_AUTO };
-
-static uint64_t fake_now(void *ctx)
-{
-    return ((struct fx *)ctx)->now;
-}
-
-static uint32_t fake_rng(void *ctx)
-{
-    return ((struct fx *)ctx)->r;
-}
 
 static int cap_send(const uint8_t *buf, size_t len, void *arg)
 {
@@ -87,14 +79,11 @@ static const struct stunka_cbs cbs = { cap_send, cap_pong, cap_fail };
 static int setup(void **state)
 {
     struct fx *t = calloc(1, sizeof(*t));
-    struct loop_clock clk;
     struct stunka_params p;
 
     assert_non_null(t);
-    t->now = 5000000;
-    clk = (struct loop_clock){ fake_now, t };
-    assert_int_equal(loop_new(&t->l, &clk), 0);
-    p = (struct stunka_params){ t->l, &cbs, t, fake_rng, t };
+    t->l = fake_loop_new(&t->now, 5000000);
+    p = (struct stunka_params){ t->l, &cbs, t, fake_rng, &t->r };
     assert_int_equal(stunka_new(&t->k, &p), 0);
     *state = t;
     return 0;

@@ -1,0 +1,55 @@
+/* fake_clock.h - time and chance as the tests fix them: a loop_clock that
+ * reads a uint64_t the test moves by hand (so no timer runs unless the test
+ * makes it due), a "random" source that returns a uint32_t the test sets,
+ * and bounded pumping of such a loop.  Used by fake_edge.h and by the flow,
+ * STUN keep-alive and retransmission tests.
+ *
+ * Functions are static inline: each test_*.c is compiled alone and uses
+ * only part of this header, and inline keeps -Wunused-function quiet. */
+#ifndef SIPKEEP_TESTS_FAKE_CLOCK_H
+#define SIPKEEP_TESTS_FAKE_CLOCK_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+
+#include "core/loop.h"
+
+/* loop_clock.now_ms: ctx is the uint64_t the test moves. */
+static inline uint64_t fake_now(void *ctx)
+{
+    return *(const uint64_t *)ctx;
+}
+
+/* The rng of flow_params and stunka_params: ctx is the uint32_t it returns. */
+static inline uint32_t fake_rng(void *ctx)
+{
+    return *(const uint32_t *)ctx;
+}
+
+/* A new loop on the clock *now, which is set to start first. */
+static inline struct loop *fake_loop_new(uint64_t *now, uint64_t start)
+{
+    struct loop_clock clk = { fake_now, now };
+    struct loop *l;
+
+    *now = start;
+    assert_int_equal(loop_new(&l, &clk), 0);
+    return l;
+}
+
+/* Turns l (1 ms real waits: sockets still need the kernel) until *counter
+ * reaches want, at most max_iter times; whether it did. */
+static inline bool fake_loop_pump_until(struct loop *l, const int *counter, int want,
+                                        int max_iter)
+{
+    for (int i = 0; i < max_iter && *counter < want; i++)
+        assert_int_equal(loop_run_once(l, 1), 0);
+    return *counter >= want;
+}
+
+#endif
