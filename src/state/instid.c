@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "state/statefile.h"
 
 #define FILE_NAME "instance-ids"
 #define TMP_SUFFIX ".tmp"
@@ -276,24 +277,10 @@ struct wbuf {
     char buf[16384];
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static void wbuf_flush(struct wbuf *w)
 {
     if (w->err == 0)
-        w->err = write_all(w->fd, w->buf, w->len);
+        w->err = statefile_write_all(w->fd, w->buf, w->len);
     w->len = 0;
 }
 
@@ -314,8 +301,8 @@ static void wbuf_entry(struct wbuf *w, const struct instid_entry *e)
     wbuf_put(w, "\n", 1);
 }
 
-/* Writes the header, every entry in load/creation order, then extra, and
- * makes the data durable before the caller renames the file into place. */
+/* Writes the header, every entry in load/creation order, then extra;
+ * statefile_commit() makes it durable and renames it into place. */
 static int write_contents(const struct instid_store *s, int fd,
                           const struct instid_entry *extra)
 {
@@ -333,25 +320,6 @@ static int write_contents(const struct instid_store *s, int fd,
     wbuf_flush(w);
     int rc = w->err;
     free(w);
-    if (rc == 0 && fchmod(fd, 0600) != 0) /* a stale tmp file may have another mode */
-        rc = -errno;
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -errno;
-    return rc;
-}
-
-/* Without this the rename itself may be lost on power failure. */
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-
-    if (fd < 0)
-        return -errno;
-    /* EINVAL: the filesystem cannot sync directories; nothing more to do. */
-    if (fsync(fd) != 0 && errno != EINVAL)
-        rc = -errno;
-    close(fd);
     return rc;
 }
 
@@ -363,21 +331,11 @@ static int fsync_dir(const char *dir)
  * was never handed out either way. */
 static int persist(const struct instid_store *s, const struct instid_entry *extra)
 {
-    int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int rc;
+    int fd = statefile_begin(s->tmp_path);
 
     if (fd < 0)
-        return -errno;
-    rc = write_contents(s, fd, extra);
-    if (close(fd) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(s->tmp_path, s->path) != 0)
-        rc = -errno;
-    if (rc != 0) {
-        unlink(s->tmp_path);
-        return rc;
-    }
-    return fsync_dir(s->dir);
+        return fd;
+    return statefile_commit(fd, write_contents(s, fd, extra), s->tmp_path, s->path, s->dir);
 }
 
 /* The append descriptor, opened on first use; its size is where a failed
@@ -419,7 +377,7 @@ static int append_entry(struct instid_store *s, const struct instid_entry *e)
 
     if (rc != 0)
         return rc;
-    rc = write_all(s->fd, line, (size_t)n);
+    rc = statefile_write_all(s->fd, line, (size_t)n);
     if (rc == 0 && fdatasync(s->fd) != 0)
         rc = -errno;
     if (rc == 0) {

@@ -14,6 +14,7 @@
 
 #include "core/addr.h"
 #include "core/log.h"
+#include "state/statefile.h"
 
 #define BUCKETS 16384u
 #define TMP_SUFFIX ".tmp"
@@ -450,45 +451,6 @@ static void wb_record(struct wbuf *w, const struct regstate_rec *r)
     wb_put(w, "\nend\n", 5);
 }
 
-static int write_file(const char *path, const char *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int rc = 0;
-
-    if (fd < 0)
-        return -errno;
-    while (n > 0 && rc == 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno != EINTR)
-            rc = -errno;
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-        }
-    }
-    if (rc == 0 && fchmod(fd, 0600) != 0) /* a stale tmp file may have another mode */
-        rc = -errno;
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -errno;
-    if (close(fd) != 0 && rc == 0)
-        rc = -errno;
-    return rc;
-}
-
-/* Without this the rename itself may be lost on power failure. */
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) != 0 && errno != EINVAL)
-        rc = -errno;
-    close(fd);
-    return rc;
-}
-
 int regstate_flush(struct regstate *s)
 {
     struct wbuf w = { 0 };
@@ -499,13 +461,7 @@ int regstate_flush(struct regstate *s)
     wb_put(&w, "sipkeep-regstate 1\n", 19);
     for (const struct regstate_rec *r = regstate_next(s, NULL); r; r = regstate_next(s, r))
         wb_record(&w, r);
-    rc = w.err ? w.err : write_file(s->tmp_path, w.p, w.n);
-    if (!rc && rename(s->tmp_path, s->path) != 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(s->tmp_path);
-    else
-        rc = fsync_dir(s->dir);
+    rc = w.err ? w.err : statefile_replace(s->tmp_path, s->path, s->dir, w.p, w.n);
     log_debug("regstate_written", "records=%zu bytes=%zu err=%d", s->count, w.n, rc);
     free(w.p);
     if (rc < 0)

@@ -1,0 +1,36 @@
+/* statefile.h - crash-safe whole-file replacement for the files sipkeep
+ * keeps in state_dir (instance-ids, stored registrations).
+ *
+ * A file is replaced by writing a temporary file in the same directory,
+ * syncing it, renaming it over the old one and syncing the directory: after
+ * a crash or power failure either the old or the new file is there, never a
+ * mix.  Files are created 0600: they hold per-phone identities.
+ */
+#ifndef SIPKEEP_STATE_STATEFILE_H
+#define SIPKEEP_STATE_STATEFILE_H
+
+#include <stddef.h>
+
+/* Writes all n bytes to fd, retrying on EINTR and short writes.  Returns 0
+ * or -errno. */
+int statefile_write_all(int fd, const void *p, size_t n);
+
+/* Opens tmp_path for writing, truncated, mode 0600, not following a
+ * symlink.  Returns the descriptor or -errno. */
+int statefile_begin(const char *tmp_path);
+
+/* Finishes a replacement started with statefile_begin(): unless write_err
+ * (the first error the caller met while writing, or 0) is set, forces
+ * mode 0600 (a stale temporary file may have another), syncs and closes fd,
+ * renames tmp_path to path and syncs dir.  fd is always closed.  On any
+ * failure before the rename the temporary file is removed and path is left
+ * as it was; returns write_err or -errno.  A failure of the final
+ * directory sync is returned although the new file is already in place. */
+int statefile_commit(int fd, int write_err, const char *tmp_path, const char *path,
+                     const char *dir);
+
+/* Both steps for contents already in memory. */
+int statefile_replace(const char *tmp_path, const char *path, const char *dir,
+                      const void *buf, size_t len);
+
+#endif
