@@ -19,6 +19,7 @@ struct sipretx {
     uint64_t interval;         /* the current Timer E interval */
     unsigned sends;
     bool proceeding;           /* a provisional response came */
+    bool invite;               /* Timer A/B rules (§17.1.1.2) */
     struct loop_timer t_e;
     struct loop_timer t_f;
 };
@@ -35,15 +36,21 @@ static void clear(struct sipretx *x)
 
 /* §17.1.2.2: "If Timer E fires while still in this state, the timer is
  * reset, but this time with a value of MIN(2*T1, T2)" - the interval
- * doubles up to T2; in Proceeding it is T2. */
+ * doubles up to T2; in Proceeding it is T2.  §17.1.1.2: Timer A doubles
+ * with no cap (2*T1, 4*T1, ... until Timer B). */
 static void on_timer_e(struct loop_timer *t)
 {
     struct sipretx *x = container_of(t, struct sipretx, t_e);
 
     (void)x->cbs->send(x->buf, x->len, x->arg);
+    if (!x->buf)
+        return; /* send() cancelled the transaction */
     x->sends++;
-    x->interval = x->proceeding || x->interval * 2 > SIPRETX_T2_MS ? SIPRETX_T2_MS
-                                                                   : x->interval * 2;
+    if (x->invite)
+        x->interval *= 2;
+    else
+        x->interval = x->proceeding || x->interval * 2 > SIPRETX_T2_MS ? SIPRETX_T2_MS
+                                                                       : x->interval * 2;
     if (loop_timer_set(x->loop, &x->t_e, x->interval) < 0)
         loop_timer_cancel(x->loop, &x->t_e); /* Timer F still ends it */
 }
@@ -82,7 +89,8 @@ void sipretx_free(struct sipretx *x)
     free(x);
 }
 
-int sipretx_start(struct sipretx *x, const char *buf, size_t len, const char *branch)
+static int start(struct sipretx *x, const char *buf, size_t len, const char *branch,
+                 bool invite)
 {
     char *copy;
 
@@ -99,12 +107,23 @@ int sipretx_start(struct sipretx *x, const char *buf, size_t len, const char *br
     x->interval = SIPRETX_T1_MS;
     x->sends = 1;
     x->proceeding = false;
+    x->invite = invite;
     if (loop_timer_set(x->loop, &x->t_e, SIPRETX_T1_MS) < 0 ||
         loop_timer_set(x->loop, &x->t_f, SIPRETX_TIMER_F_MS) < 0) {
         clear(x);
         return -ENOMEM;
     }
     return 0;
+}
+
+int sipretx_start(struct sipretx *x, const char *buf, size_t len, const char *branch)
+{
+    return start(x, buf, len, branch, false);
+}
+
+int sipretx_start_invite(struct sipretx *x, const char *buf, size_t len, const char *branch)
+{
+    return start(x, buf, len, branch, true);
 }
 
 bool sipretx_matches(const struct sipretx *x, const char *branch, size_t n)
@@ -116,7 +135,9 @@ void sipretx_response(struct sipretx *x, unsigned status)
 {
     if (!x->buf)
         return;
-    if (status >= 200) {
+    /* §17.1.1.2: any response stops Timer A (the INVITE server transaction
+     * downstream retransmits its final response itself). */
+    if (status >= 200 || x->invite) {
         clear(x);
         return;
     }

@@ -99,6 +99,17 @@ static int decrement_max_forwards(struct sipmsg_edits *ed, const struct sipmsg *
 }
 
 
+/* The key of the client transaction of a request we relay to a UA: our
+ * branch, plus the method for a CANCEL, which shares its INVITE's branch
+ * (§9.1) but is a transaction of its own.  Returns 0 or -ENAMETOOLONG. */
+static int retx_key(struct slice branch, struct slice method, char *out, size_t outsz)
+{
+    bool cancel = slice_eq(method, SLICE_LIT("CANCEL"));
+    int n = snprintf(out, outsz, "%.*s%s", (int)branch.n, branch.p, cancel ? ";CANCEL" : "");
+
+    return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
+}
+
 static int send_edited(const struct sipmsg *m, const struct sipmsg_edits *ed,
                        int (*sendfn)(void *ctx, const char *buf, size_t len), void *ctx)
 {
@@ -346,6 +357,10 @@ static void ua_response(struct router *r, const struct sipmsg *m, const struct u
                  m->status);
         return;
     }
+    /* Ends or slows our retransmissions of the request (§17.1.1.2,
+     * §17.1.2.2), whether or not the flow takes the response. */
+    if (retx_key(branch, m->cseq_method, tail, sizeof(tail)) == 0)
+        txn_retx_response(r->txns, slice_cstr(tail), m->status);
     sipmsg_edits_init(&ed, m, SIPMSG_SER_CLEN);
     err = pop_top_via(&ed, m);
     dst = (struct flow_dst){ b, (unsigned)idx };
@@ -398,33 +413,84 @@ void router_from_ua(struct router *r, const char *buf, size_t len, const struct 
 
 /* ---- service -> UA ---- */
 
+/* §16.6 item 10, §17.1.1.2, §17.1.2.2: a stateful proxy forwarding over
+ * UDP retransmits.  Only for requests that came on a reliable flow: on a
+ * UDP flow the edge retransmits itself, and each copy is relayed as is.
+ * No ACK: nothing answers it. */
+static void start_retx(struct router *r, struct binding *b, unsigned idx,
+                       const struct sipmsg *m, const char *branch, const char *buf, size_t len)
+{
+    struct sockaddr_storage local;
+    const char *tp;
+    char key[TXN_BRANCH_MAX];
+    int err;
+
+    if (slice_eq(m->method, SLICE_LIT("ACK")) || binding_flow_via(b, idx, &local, &tp) < 0 ||
+        strcmp(tp, "UDP") == 0)
+        return;
+    err = retx_key(slice_cstr(branch), m->method, key, sizeof(key));
+    if (!err)
+        err = txn_put_retx(r->txns, key, slice_eq(m->method, SLICE_LIT("INVITE")),
+                           binding_id(b), buf, len);
+    if (err < 0)
+        log_warn("relay_retx_failed", "binding=%" PRIu32 " err=\"%s\"", binding_id(b),
+                 strerror(-err));
+}
+
+/* txn_retx_send_fn: a retransmission to the UA of binding id, if it is
+ * still there (its ingress may be gone with it). */
+static int retx_send_ua(uint32_t id, const char *buf, size_t len, void *arg)
+{
+    struct router *r = arg;
+    struct binding *b = regagent_binding(r->ra, id);
+
+    if (!b)
+        return -ESRCH;
+    r->env.send_ua(binding_ua(b), buf, len, r->env.arg);
+    return 0;
+}
+
+static int flow_request_edits(struct sipmsg_edits *ed, const struct sipmsg *m, const char *via,
+                              char *mf, size_t mfsz)
+{
+    int err = decrement_max_forwards(ed, m, mf, mfsz);
+
+    if (!err)
+        err = sipmsg_edit_add(ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), slice_cstr(via));
+    return err;
+}
+
 static void flow_request(struct router *r, struct binding *b, unsigned idx,
                          const struct sipmsg *m)
 {
     const struct ua_addr *ua = binding_ua(b);
     struct slice elem, branch;
     struct sipmsg_edits ed;
-    char via[200], mf[8], host[ADDR_STR_MAX];
-    struct ua_dst dst = { r, ua };
+    char via[200], mf[8], host[ADDR_STR_MAX], ours[TXN_BRANCH_MAX], *buf;
+    size_t n;
     int err;
 
     if (top_via(m, &elem, &branch) < 0)
         return;
-    snprintf(via, sizeof(via), "SIP/2.0/UDP %s;rport;branch=" INBOUND_PREFIX "%" PRIu32
-             ".%u.%016" PRIx64, addr_format((const struct sockaddr *)&ua->local, true, host,
-             sizeof(host)), binding_id(b), idx,
-             hash64(r->secret, slice_present(branch) ? branch : elem, NULL, 0));
+    snprintf(ours, sizeof(ours), INBOUND_PREFIX "%" PRIu32 ".%u.%016" PRIx64, binding_id(b),
+             idx, hash64(r->secret, slice_present(branch) ? branch : elem, NULL, 0));
+    snprintf(via, sizeof(via), "SIP/2.0/UDP %s;rport;branch=%s",
+             addr_format((const struct sockaddr *)&ua->local, true, host, sizeof(host)), ours);
     sipmsg_edits_init(&ed, m, 0);
-    err = decrement_max_forwards(&ed, m, mf, sizeof(mf));
+    err = flow_request_edits(&ed, m, via, mf, sizeof(mf));
     if (err == -ELOOP) {
         struct flow_dst fd = { b, idx };
         reply_with(m, 483, "Max-Forwards reached 0", send_on_flow, &fd);
         return;
     }
+    buf = err ? NULL : malloc(ROUTER_MSG_MAX);
     if (!err)
-        err = sipmsg_edit_add(&ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), slice_cstr(via));
-    if (!err)
-        err = send_edited(m, &ed, send_to_ua, &dst);
+        err = buf ? sipmsg_serialize(m, &ed, buf, ROUTER_MSG_MAX, &n) : -ENOMEM;
+    if (!err) {
+        r->env.send_ua(ua, buf, n, r->env.arg);
+        start_retx(r, b, idx, m, ours, buf, n);
+    }
+    free(buf);
     if (err < 0)
         log_warn("flow_request_dropped", "binding=%" PRIu32 " err=\"%s\"", binding_id(b),
                  strerror(-err));
@@ -508,6 +574,8 @@ int router_new(struct router **out, const struct router_env *env, char *err, siz
                                         on_flow_msg, r, env->stats, env->state };
         rc = txn_table_new(&r->txns, env->loop);
     }
+    if (!rc)
+        txn_set_retx_sender(r->txns, retx_send_ua, r);
     if (!rc)
         rc = regagent_new(&r->ra, &ra_env);
     if (rc < 0) {

@@ -10,6 +10,10 @@
  * From a flow: requests (INVITE, MESSAGE, NOTIFY, OPTIONS, BYE, CANCEL ...)
  * go to the UA that owns the flow with our Via pushed; responses to the
  * UA's requests get the UA's Vias back.  Media and dialogs are untouched.
+ * A request that came on a reliable (TCP/TLS) flow is retransmitted to the
+ * UA over UDP until it answers (RFC 3261 §16.6 item 10, §17.1.1.2,
+ * §17.1.2.2; proxy/txn.h); one from a UDP flow is not: the edge
+ * retransmits it, and each copy is relayed.
  */
 #ifndef SIPKEEP_PROXY_ROUTER_H
 #define SIPKEEP_PROXY_ROUTER_H

@@ -5,16 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
+#include "outbound/sipretx.h"
+
 #define TXN_BUCKETS 4096u
+
+struct txn_table;
 
 struct txn_entry {
     struct txn t;
     uint64_t expires_ms;
+    struct sipretx *retx;      /* relayed to a UA over UDP; else NULL */
+    struct txn_table *table;   /* for retx's callbacks */
     struct txn_entry *next_hash, *next_fifo;
     char data[];
 };
 
-/* Two FIFOs, one per lifetime, so each is ordered by expiry. */
+/* One FIFO per lifetime (non-INVITE, INVITE, retransmitted), so each is
+ * ordered by expiry. */
+enum { FIFO_NON_INVITE, FIFO_INVITE, FIFO_RETX, FIFO_N };
 struct txn_fifo {
     struct txn_entry *head, *tail;
 };
@@ -23,8 +32,10 @@ struct txn_table {
     struct loop *loop;
     struct loop_timer sweep;
     size_t count;
-    struct txn_fifo fifo[2];
+    struct txn_fifo fifo[FIFO_N];
     struct txn_entry *bucket[TXN_BUCKETS];
+    txn_retx_send_fn retx_send;
+    void *retx_arg;
 };
 
 static uint32_t hash_branch(struct slice b)
@@ -46,11 +57,17 @@ static void unlink_hash(struct txn_table *t, struct txn_entry *e)
         *pp = e->next_hash;
 }
 
+static void entry_free(struct txn_entry *e)
+{
+    sipretx_free(e->retx); /* cancels its timers */
+    free(e);
+}
+
 static void expire(struct txn_table *t)
 {
     uint64_t now = loop_now(t->loop);
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < FIFO_N; i++) {
         struct txn_fifo *f = &t->fifo[i];
         while (f->head && f->head->expires_ms <= now) {
             struct txn_entry *e = f->head;
@@ -59,7 +76,7 @@ static void expire(struct txn_table *t)
                 f->tail = NULL;
             unlink_hash(t, e);
             t->count--;
-            free(e);
+            entry_free(e);
         }
     }
 }
@@ -90,21 +107,23 @@ void txn_table_free(struct txn_table *t)
     if (!t)
         return;
     loop_timer_cancel(t->loop, &t->sweep);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < FIFO_N; i++) {
         struct txn_entry *e = t->fifo[i].head, *next;
         for (; e; e = next) {
             next = e->next_fifo;
-            free(e);
+            entry_free(e);
         }
     }
     free(t);
 }
 
-static struct txn_entry *find(struct txn_table *t, struct slice branch)
+/* The entry for branch of the kind asked: a UA's request (retx false) or a
+ * relayed one, so a response from upstream never finds the latter. */
+static struct txn_entry *find(struct txn_table *t, struct slice branch, bool retx)
 {
     struct txn_entry *e = t->bucket[hash_branch(branch) % TXN_BUCKETS];
 
-    while (e && !slice_eq(slice_cstr(e->t.branch), branch))
+    while (e && ((e->retx != NULL) != retx || !slice_eq(slice_cstr(e->t.branch), branch)))
         e = e->next_hash;
     return e;
 }
@@ -114,7 +133,7 @@ const struct txn *txn_get(struct txn_table *t, struct slice branch)
     struct txn_entry *e;
 
     expire(t);
-    e = find(t, branch);
+    e = find(t, branch, false);
     return e ? &e->t : NULL;
 }
 
@@ -141,24 +160,12 @@ static struct txn_entry *entry_new(const char *branch, const struct slice *vias,
     return e;
 }
 
-int txn_put(struct txn_table *t, const char *branch, bool invite, const struct ua_addr *ua,
-            uint32_t binding_id, const struct slice *vias, unsigned nvias)
+static void link_entry(struct txn_table *t, struct txn_entry *e, int fifo, uint64_t ttl)
 {
-    struct txn_fifo *f = &t->fifo[invite ? 1 : 0];
-    struct txn_entry *e;
-    uint32_t h = hash_branch(slice_cstr(branch)) % TXN_BUCKETS;
+    struct txn_fifo *f = &t->fifo[fifo];
+    uint32_t h = hash_branch(slice_cstr(e->t.branch)) % TXN_BUCKETS;
 
-    if (nvias > TXN_MAX_VIAS)
-        return -E2BIG;
-    expire(t);
-    if (find(t, slice_cstr(branch)))
-        return 0; /* a retransmission, or the CANCEL/ACK of a transaction */
-    e = entry_new(branch, vias, nvias);
-    if (!e)
-        return -ENOMEM;
-    e->t.ua = *ua;
-    e->t.binding_id = binding_id;
-    e->expires_ms = loop_now(t->loop) + (invite ? TXN_TTL_INVITE_MS : TXN_TTL_NON_INVITE_MS);
+    e->expires_ms = loop_now(t->loop) + ttl;
     e->next_hash = t->bucket[h];
     t->bucket[h] = e;
     if (f->tail)
@@ -168,10 +175,105 @@ int txn_put(struct txn_table *t, const char *branch, bool invite, const struct u
     f->tail = e;
     if (t->count++ == 0)
         loop_timer_set(t->loop, &t->sweep, 1000);
+}
+
+int txn_put(struct txn_table *t, const char *branch, bool invite, const struct ua_addr *ua,
+            uint32_t binding_id, const struct slice *vias, unsigned nvias)
+{
+    struct txn_entry *e;
+
+    if (nvias > TXN_MAX_VIAS)
+        return -E2BIG;
+    expire(t);
+    if (find(t, slice_cstr(branch), false))
+        return 0; /* a retransmission, or the CANCEL/ACK of a transaction */
+    e = entry_new(branch, vias, nvias);
+    if (!e)
+        return -ENOMEM;
+    e->t.ua = *ua;
+    e->t.binding_id = binding_id;
+    link_entry(t, e, invite ? FIFO_INVITE : FIFO_NON_INVITE,
+               invite ? TXN_TTL_INVITE_MS : TXN_TTL_NON_INVITE_MS);
     return 0;
 }
 
 size_t txn_count(const struct txn_table *t)
 {
     return t->count;
+}
+
+/* ---- relayed requests retransmitted to a UA over UDP ---- */
+
+static int retx_send(const char *buf, size_t len, void *arg)
+{
+    struct txn_entry *e = arg;
+    int err = e->table->retx_send(e->t.binding_id, buf, len, e->table->retx_arg);
+
+    if (err == -ESRCH)
+        sipretx_cancel(e->retx); /* nothing outlives the binding */
+    return err;
+}
+
+/* Timer B/F: the upstream side owns the timeout (it sees no answer and
+ * acts), so this only ends the retransmissions; the entry expires later. */
+static void retx_timeout(void *arg)
+{
+    struct txn_entry *e = arg;
+
+    log_info("relay_retx_timeout", "branch=%s binding=%u sends=%u", e->t.branch,
+             (unsigned)e->t.binding_id, sipretx_sends(e->retx));
+}
+
+static const struct sipretx_cbs retx_cbs = { retx_send, retx_timeout };
+
+void txn_set_retx_sender(struct txn_table *t, txn_retx_send_fn send, void *arg)
+{
+    t->retx_send = send;
+    t->retx_arg = arg;
+}
+
+int txn_put_retx(struct txn_table *t, const char *key, bool invite, uint32_t binding_id,
+                 const char *buf, size_t len)
+{
+    struct txn_entry *e;
+    int err;
+
+    if (!t->retx_send || strlen(key) >= TXN_BRANCH_MAX)
+        return -EINVAL;
+    expire(t);
+    if (find(t, slice_cstr(key), true))
+        return 0;
+    e = entry_new(key, NULL, 0);
+    if (!e)
+        return -ENOMEM;
+    e->table = t;
+    e->t.binding_id = binding_id;
+    err = sipretx_new(&e->retx, t->loop, &retx_cbs, e);
+    if (!err)
+        err = invite ? sipretx_start_invite(e->retx, buf, len, key)
+                     : sipretx_start(e->retx, buf, len, key);
+    if (err < 0) {
+        entry_free(e);
+        return err;
+    }
+    link_entry(t, e, FIFO_RETX, TXN_TTL_RETX_MS);
+    return 0;
+}
+
+void txn_retx_response(struct txn_table *t, struct slice key, unsigned status)
+{
+    struct txn_entry *e = find(t, key, true);
+
+    if (e)
+        sipretx_response(e->retx, status);
+}
+
+size_t txn_retx_active(struct txn_table *t)
+{
+    size_t n = 0;
+
+    expire(t);
+    for (struct txn_entry *e = t->fifo[FIFO_RETX].head; e; e = e->next_fifo)
+        n += sipretx_active(e->retx);
+    return n;
 }
