@@ -8,7 +8,8 @@
 # Usage: run.sh SIPKEEP_BINARY BENCH_BINARY...
 #   BENCH_PROXY=0   skip the proxy-mode benchmark
 #   BENCH_NFQ=0     skip the transparent-mode (NFQUEUE) benchmark
-#   BENCH_RECOVERY=0  skip the recovery timeline (recovery.sh, ~2 minutes)
+#   BENCH_RECOVERY=0  skip the recovery timeline (recovery.sh, ~4 minutes)
+#   RECOVERY_BARESIP=0  keep the timeline, skip its baresip comparison (~2 min)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 daemon=$1
@@ -68,13 +69,14 @@ else
     timeout -k 15 300 bash "$here/nfq_bench.sh" "$daemon"
 fi
 
-echo "-- recovery timeline, TCP/TLS/UDP flows (tests/bench/recovery.sh)"
+echo "-- recovery timeline, TCP/TLS/UDP flows, and vs baresip (tests/bench/recovery.sh)"
 if [ "${BENCH_RECOVERY:-1}" = 0 ]; then
     echo "skipped (BENCH_RECOVERY=0)"
 elif [ "$(id -u)" != 0 ]; then
     echo "skipped: the e2e lab needs root (network namespaces)"
 else
     sh "$here/../../packaging/deps.sh" e2e
-    # Bounded: about two minutes here (UDP's STUN detection alone is ~40 s).
-    timeout -k 15 600 bash "$here/recovery.sh" "$daemon" || echo "recovery.sh failed (status $?)"
+    # Bounded: about four minutes here (UDP's STUN detection alone is ~40 s,
+    # baresip waits 30-60 s before it registers again).
+    timeout -k 15 900 bash "$here/recovery.sh" "$daemon" || echo "recovery.sh failed (status $?)"
 fi
