@@ -1,7 +1,7 @@
 /* Unit tests for the retransmission of sipkeep's own requests over UDP
  * (RFC 3261 §17.1.2.2): Timer E from T1 = 500 ms doubling to T2 = 4 s,
  * T2 spacing after a provisional response, Timer F at 32 s, and nothing
- * after a final response.  Fake loop clock, captured sends. */
+ * after a final response; INVITE Timer A/B.  Fake loop clock, captured sends. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,6 +127,36 @@ static void test_provisional_then_final(void **state)
     assert_int_equal(t->timeouts, 0);
 }
 
+/* INVITE (§17.1.1.2): Timer A doubles with no T2 cap (0.5, 1.5, 3.5, 7.5,
+ * 15.5, 31.5 s), Timer B at 32 s; with another INVITE, a 100 Trying ends
+ * the retransmissions at once. */
+static void test_invite_timer_a_and_b(void **state)
+{
+    static const uint64_t at[] = { 500, 1500, 3500, 7500, 15500, 31500 };
+    struct fx *t = *state;
+    uint64_t t0 = t->now;
+
+    assert_int_equal(sipretx_start_invite(t->x, req, sizeof(req) - 1, "z9hG4bKi"), 0);
+    run_to(t, t0 + 31999);
+    assert_int_equal(t->nsent, 6);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(t->sent_at[i] - t0, at[i]);
+    assert_int_equal(t->timeouts, 0);
+    run_to(t, t0 + 32000);
+    assert_int_equal(t->timeouts, 1);
+    assert_false(sipretx_active(t->x));
+
+    t0 = t->now;
+    assert_int_equal(sipretx_start_invite(t->x, req, sizeof(req) - 1, "z9hG4bKj"), 0);
+    run_to(t, t0 + 1000);
+    assert_int_equal(t->nsent, 7);
+    sipretx_response(t->x, 100);
+    assert_false(sipretx_active(t->x));
+    run_to(t, t0 + 60000);
+    assert_int_equal(t->nsent, 7);
+    assert_int_equal(t->timeouts, 1);
+}
+
 /* A new request replaces the transaction: its own Timer E and F. */
 static void test_restart_and_cancel(void **state)
 {
@@ -157,6 +187,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_timer_e_and_f, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provisional_then_final, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invite_timer_a_and_b, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_and_cancel, setup, teardown),
     };
 
