@@ -72,9 +72,14 @@ sk_start() {
 # even when the daemon exits 0 after it).
 sk_stop() {
     [[ -n "$SK_PID" ]] || return 0
-    local pid=$SK_PID rc=0 i
+    local pid=$SK_PID rc=0 i daemon
+    # SIGTERM to the daemon itself, not to timeout(1) around it: timeout would
+    # follow it with a SIGCONT, which can stall LeakSanitizer's stop-the-world
+    # check at exit (seen in make e2e-asan).  timeout then exits with the
+    # daemon's status.
+    daemon=$(sk_daemon_pid || true)
     SK_PID=
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -TERM "${daemon:-$pid}" 2>/dev/null || true
     for (( i = 0; i < ${SK_STOP_GRACE:-10} * 10; i++ )); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
