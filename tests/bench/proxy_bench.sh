@@ -277,6 +277,8 @@ reg_pass() {
 # each proxy holds some 10,000 transactions in their wait state (5 s), which
 # does not fit in 64 MiB ("could not allocate shared memory", then 500s).
 BENCH_KAM_SHM=${BENCH_KAM_SHM:-256}
+# The edge's TLS phase with one TCP/TLS worker (see kamailio/edge.cfg).
+declare -A ONE_TCP_WORKER_ARG=([edge]="-A ONE_TCP_WORKER")
 bench_kam_start() {
     local which=$1 cfg rundir ip port
     case "$which" in
@@ -293,7 +295,7 @@ bench_kam_start() {
         { cat "$LAB_DIR/$which.check.log"; die "kamailio $which: config check failed"; }
     START_LOG=$LAB_DIR/$which.log start_in_ns "$NS_WAN" \
         kamailio -DD -E -f "$cfg" -P "$rundir/kamailio.pid" -Y "$rundir" -w "$rundir" \
-        -m "$BENCH_KAM_SHM" -M 8
+        -m "$BENCH_KAM_SHM" -M 8 ${ONE_TCP_WORKER_ARG[$which]:-}
     _KAM_PID[$which]=$LAST_PID
     wait_for "kam_cmd $which core.version && _ns_listens $NS_WAN udp $ip:$port &&
         _ns_listens $NS_WAN tcp $ip:$port" 15 \
