@@ -509,6 +509,9 @@ if (( BENCH_TLS_UAS >= 2 )); then
     ns_hosts "$NS_ROUTER" "$EDGE_IP $EDGE_TLS_NAME"
     SK_LOG_LEVEL=info SK_EXTRA_SERVICE="    tls: { ca_file: $CA_FILE, verify: true }" \
         bench_config "$LAB_DIR/sipkeep-tls.yaml" "sips:$EDGE_TLS_NAME:$EDGE_TLS_PORT"
+    # Fresh: without it sipkeep would restore the TCP phases' 1,000 stored
+    # registrations at start and the TLS figures would count their flows.
+    rm -rf "$LAB_DIR/sipkeep-state"
     sk_start "$LAB_DIR/sipkeep-tls.yaml"
     reg_pass tls-solo "$ROUTER_LAN_IP:5060" "$LAB_DIR/tls-solo.csv" 1 1 1 || die "REGISTER over TLS failed"
     sleep 1
