@@ -22,6 +22,8 @@
 
 #include "state/instid.h"
 
+#include "tmpfiles.h"
+
 /* ---- helpers ---- */
 
 struct fixture {
@@ -30,14 +32,6 @@ struct fixture {
     char file[160]; /* dir/instance-ids */
     char tmp[168];  /* dir/instance-ids.tmp */
 };
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int fx_setup(void **state)
 {
@@ -61,40 +55,9 @@ static int fx_teardown(void **state)
 {
     struct fixture *fx = *state;
 
-    nftw(fx->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tmpfiles_rm_tree(fx->root);
     free(fx);
     return 0;
-}
-
-/* Reads a whole file into a NUL-terminated malloc'd buffer (NULL if absent). */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return buf;
-}
-
-static void spit(const char *path, const char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
 }
 
 static void make_state_dir(const struct fixture *fx)

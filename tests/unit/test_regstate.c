@@ -22,6 +22,8 @@
 #include "core/loop.h"
 #include "state/regstate.h"
 
+#include "tmpfiles.h"
+
 struct fx {
     char dir[64];
     char file[128];
@@ -32,14 +34,6 @@ struct fx {
 static uint64_t fake_now(void *ctx)
 {
     return *(const uint64_t *)ctx;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 static int fx_setup(void **state)
@@ -62,40 +56,10 @@ static int fx_teardown(void **state)
 {
     struct fx *f = *state;
 
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tmpfiles_rm_tree(f->dir);
     loop_free(f->loop);
     free(f);
     return 0;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    n = ftell(fp);
-    rewind(fp);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    buf[n] = '\0';
-    fclose(fp);
-    if (len)
-        *len = (size_t)n;
-    return buf;
-}
-
-static void spit(const char *path, const char *buf, size_t len)
-{
-    FILE *fp = fopen(path, "wb");
-
-    assert_non_null(fp);
-    assert_int_equal(fwrite(buf, 1, len, fp), len);
-    fclose(fp);
 }
 
 #define REG_FMT                                                                    \
