@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "sip/uri.h"
 #include "state/statefile.h"
 
 #define FILE_NAME "instance-ids"
@@ -58,6 +59,8 @@ struct instid_store {
     int fd;        /* O_APPEND descriptor of path, -1 until the first append */
     off_t size;    /* path's length while fd is open: where a failed append is cut */
     bool rewrite;  /* the next new UA rewrites the whole file instead */
+    size_t migrated; /* old-form lines (aor|contact-uri) rewritten on load */
+    bool reindex;    /* a migrated line replaced an entry's URN while loading */
 };
 
 /* Per-load bookkeeping for warnings. */
@@ -316,14 +319,15 @@ static int write_contents(const struct instid_store *s, int fd,
     wbuf_put(w, file_header, sizeof(file_header) - 1);
     for (size_t i = 0; i < s->n; i++)
         wbuf_entry(w, s->ents[i]);
-    wbuf_entry(w, extra);
+    if (extra)
+        wbuf_entry(w, extra);
     wbuf_flush(w);
     int rc = w->err;
     free(w);
     return rc;
 }
 
-/* Replaces the file with the store's entries plus extra (tmp + fsync +
+/* Replaces the file with the store's entries plus extra (may be NULL) (tmp + fsync +
  * rename + fsync dir): a crash leaves either the old or the new file.  Used
  * only when an append will not do (see the top of this file).  If only the final directory
  * fsync fails, the new file is already in place although the caller will
@@ -402,6 +406,63 @@ static int store_persist(struct instid_store *s, const struct instid_entry *e)
     return rc;
 }
 
+/* ---- keys ---- */
+
+int instid_ua_key(struct slice aor, struct slice contact_uri, char *out, size_t outsz,
+                  size_t *outlen)
+{
+    struct sipuri u;
+    size_t n;
+
+    if (sipuri_parse(&u, contact_uri) < 0)
+        return -EINVAL;
+    n = aor.n + 1 + u.host.n;
+    if (n > INSTID_KEY_MAX || n >= outsz)
+        return -ENAMETOOLONG;
+    memcpy(out, aor.p, aor.n);
+    out[aor.n] = '|';
+    /* Host names are case-insensitive (RFC 3261 §19.1.4); so is IPv6 hex. */
+    for (size_t i = 0; i < u.host.n; i++) {
+        char c = u.host.p[i];
+        out[aor.n + 1 + i] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+    }
+    out[n] = '\0';
+    *outlen = n;
+    return 0;
+}
+
+/* A key in the form before issue 11, "aor|contact-uri" (the whole Contact
+ * URI, port and parameters included), made into today's "aor|host" in buf
+ * (*key then points there).  Returns whether it was one.  The separator is
+ * the first '|' followed by a sip: or sips: URI. */
+static bool migrate_key(struct slice *key, char *buf, size_t bufsz)
+{
+    for (size_t i = 0; i < key->n; i++) {
+        struct slice rest = { key->p + i + 1, key->n - i - 1 };
+        size_t n;
+
+        if (key->p[i] != '|')
+            continue;
+        if (!(rest.n > 4 && strncasecmp(rest.p, "sip:", 4) == 0) &&
+            !(rest.n > 5 && strncasecmp(rest.p, "sips:", 5) == 0))
+            continue;
+        if (instid_ua_key((struct slice){ key->p, i }, rest, buf, bufsz, &n) < 0)
+            return false;
+        *key = (struct slice){ buf, n };
+        return true;
+    }
+    return false;
+}
+
+/* Both tables again from the entries (after migrated lines changed URNs). */
+static void tables_rebuild(struct instid_store *s)
+{
+    memset(s->by_key, 0, (s->mask + 1) * sizeof(*s->by_key));
+    memset(s->by_urn, 0, (s->mask + 1) * sizeof(*s->by_urn));
+    for (size_t i = 0; i < s->n; i++)
+        table_put(s, i);
+}
+
 /* ---- loading ---- */
 
 static void load_skip(struct load_ctx *lc, const char *reason)
@@ -433,12 +494,25 @@ static const char *parse_line(struct slice line, struct slice *urn, struct slice
 static int load_line(struct instid_store *s, struct load_ctx *lc, struct slice line)
 {
     struct slice urn, key;
+    char newkey[INSTID_KEY_MAX + 1];
     const char *why;
 
     line = slice_trim(line); /* also tolerates CRLF from a hand edit */
     if (line.n == 0 || line.p[0] == '#')
         return 0;
     why = parse_line(line, &urn, &key);
+    if (!why && migrate_key(&key, newkey, sizeof(newkey))) {
+        struct instid_entry *had = (struct instid_entry *)lookup(s, key, false);
+
+        s->migrated++;
+        /* Several Contacts of one phone (new ports, new rinstance) each got
+         * a line; the last one is the id the registrar knows now. */
+        if (had && !lookup(s, urn, true)) {
+            memcpy(had->urn, urn.p, INSTID_URN_LEN);
+            s->reindex = true;
+            return 0;
+        }
+    }
     if (!why && lookup(s, key, false))
         why = "duplicate_key"; /* the first line wins */
     if (!why && lookup(s, urn, true))
@@ -510,8 +584,10 @@ static int load_lines(struct instid_store *s, FILE *f)
      * edit, or an append cut short by a crash: its id was never handed out,
      * since the fdatasync did not return) is kept when valid, but the next
      * append would join it: rewrite instead. */
-    if (lc.skipped > 0 || lc.torn)
+    if (lc.skipped > 0 || lc.torn || s->migrated > 0)
         s->rewrite = true;
+    if (s->reindex && s->n > 0)
+        tables_rebuild(s);
     return rc < 0 ? rc : 0;
 }
 
@@ -542,11 +618,23 @@ static int store_load(struct instid_store *s)
     if (rc == 0)
         rc = load_lines(s, f);
     fclose(f);
-    if (rc != 0)
+    if (rc != 0) {
         log_error("instid_load_failed", "file=%s err=%s", s->path, strerror(-rc));
-    else
-        log_info("instid_loaded", "file=%s count=%zu", s->path, s->n);
-    return rc;
+        return rc;
+    }
+    log_info("instid_loaded", "file=%s count=%zu", s->path, s->n);
+    /* Old-form keys are rewritten once, now, not at the next new phone:
+     * a downgrade-free file as soon as this version has run. */
+    if (s->migrated > 0) {
+        int err = persist(s, NULL);
+
+        if (err == 0)
+            s->rewrite = false;
+        log_info("instid_migrated", "file=%s lines=%zu kept=%zu written=%s%s%s", s->path,
+                 s->migrated, s->n, err == 0 ? "yes" : "no", err == 0 ? "" : " err=",
+                 err == 0 ? "" : strerror(-err));
+    }
+    return 0;
 }
 
 /* ---- open / free ---- */

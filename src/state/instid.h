@@ -9,9 +9,16 @@
  *
  * Storage: the text file STATE_DIR/instance-ids, one UA per line
  *
- *   urn:uuid:f81d4fae-7dec-41d0-a765-00a0c91e6bf6 sip:alice@example.net|sip:...
+ *   urn:uuid:f81d4fae-7dec-41d0-a765-00a0c91e6bf6 sip:alice@example.net|192.168.1.10
  *
- * (lines starting with '#' are comments).  The file is written only when a
+ * (lines starting with '#' are comments).  The registration agent's key is
+ * the AOR and the host of the phone's Contact (instid_ua_key): a phone that
+ * comes back on a new port or with a new rinstance is the same instance
+ * (RFC 5626 §4.1, §6).  Files from before that (key "aor|contact-uri", the
+ * whole Contact URI) are migrated on load: each old-form key becomes
+ * "aor|host", and of several lines that give the same new key the LAST
+ * one's instance-id is kept (lines are appended as phones appear, so it is
+ * the one the registrar knows now); the file is then rewritten once.  The file is written only when a
  * new UA appears, never on lookups, since routers keep it on flash: the new
  * UA's line is appended and the file fdatasync'ed (O(1) per UA, so 10,000
  * phones registering at once cost 10,000 small writes, not 10,000 rewrites).
@@ -86,5 +93,13 @@ size_t instid_count(const struct instid_store *s);
  * early boot until the kernel's entropy pool is initialised. */
 int instid_get(struct instid_store *s, struct slice ua_key, const char **urn_out,
                bool *created);
+
+/* The registration agent's ua-key of a phone: aor "|" the host of
+ * contact_uri, lowercased, without port or URI parameters.  Writes it
+ * NUL-terminated to out and its length to *outlen.  Returns 0, -EINVAL
+ * (contact_uri is not a sip/sips URI) or -ENAMETOOLONG (longer than
+ * INSTID_KEY_MAX or outsz - 1). */
+int instid_ua_key(struct slice aor, struct slice contact_uri, char *out, size_t outsz,
+                  size_t *outlen);
 
 #endif

@@ -122,7 +122,7 @@ static void write_generated(const char *path, unsigned n)
     fputs("# generated\n", f);
     for (unsigned i = 0; i < n; i++) {
         fake_urn(urn, i);
-        fprintf(f, "%s sip:ua%u@example.net|sip:ua%u@10.0.0.1:5060\n", urn, i, i);
+        fprintf(f, "%s sip:ua%u@example.net|10.0.0.%u\n", urn, i, i % 250);
     }
     assert_int_equal(fclose(f), 0);
 }
@@ -136,7 +136,7 @@ static void test_new_key_creates_v4_urn(void **state)
     struct stat st;
     char line[256];
 
-    const char *urn = get_ok(s, "sip:alice@example.net|sip:alice@192.168.1.10:5060", true);
+    const char *urn = get_ok(s, "sip:alice@example.net|192.168.1.10", true);
     assert_true(is_v4_urn(urn));
     assert_int_equal(instid_count(s), 1);
 
@@ -149,7 +149,7 @@ static void test_new_key_creates_v4_urn(void **state)
 
     char *text = slurp(fx->file, NULL);
     assert_int_equal(text[0], '#');
-    snprintf(line, sizeof(line), "\n%s sip:alice@example.net|sip:alice@192.168.1.10:5060\n",
+    snprintf(line, sizeof(line), "\n%s sip:alice@example.net|192.168.1.10\n",
              urn);
     assert_non_null(strstr(text, line));
     free(text);
@@ -214,7 +214,7 @@ static void test_distinct_keys_distinct_ids(void **state)
 static void test_restart_gives_same_ids(void **state)
 {
     struct fixture *fx = *state;
-    static const char *const keys[] = { "sip:a@x|sip:a@10.0.0.2", "sip:b@x", "k" };
+    static const char *const keys[] = { "sip:a@x|10.0.0.2", "sip:b@x", "k" };
     char saved[3][INSTID_URN_LEN + 1];
     struct stat before, after;
     struct instid_store *s = open_ok(fx->dir);
@@ -514,7 +514,7 @@ static void test_10000_uas_lookup_without_writes(void **state)
      * (Speed is for benchmarks, not tests.) */
     for (int round = 0; round < 10; round++) {
         for (unsigned i = 0; i < 10000; i++) {
-            snprintf(key, sizeof(key), "sip:ua%u@example.net|sip:ua%u@10.0.0.1:5060", i, i);
+            snprintf(key, sizeof(key), "sip:ua%u@example.net|10.0.0.%u", i, i % 250);
             const char *got = get_ok(s, key, false);
             if (round == 0) {
                 fake_urn(urn, i);
@@ -539,10 +539,83 @@ static void test_entry_limit(void **state)
     assert_non_null(strstr(log, "reason=too_many_entries"));
     free(log);
     assert_int_equal(instid_count(s), INSTID_MAX_ENTRIES);
-    get_ok(s, "sip:ua0@example.net|sip:ua0@10.0.0.1:5060", false);
+    get_ok(s, "sip:ua0@example.net|10.0.0.0", false);
     assert_int_equal(instid_get(s, SLICE_LIT("new-ua"), &urn, NULL), -ENOSPC);
     assert_int_equal(instid_count(s), INSTID_MAX_ENTRIES);
     instid_store_free(s);
+}
+
+/* Issue 11: a file from before the "aor|host" key.  The phone at
+ * 192.168.1.10 got a line per Contact it used (a reboot onto a new port, a
+ * new rinstance): the new key keeps the LAST line's id, the file is
+ * rewritten once with one line per phone and other keys kept, and a second
+ * open writes nothing. */
+static void test_migrate_old_keys(void **state)
+{
+    struct fixture *fx = *state;
+    static const char text[] =
+        "# old\n"
+        "urn:uuid:00000001-0000-4000-8000-000000000001 "
+        "sip:alice@example.net|sip:alice@192.168.1.10:5060\n"
+        "urn:uuid:00000002-0000-4000-8000-000000000002 "
+        "sip:bob@example.net|sips:bob@[2001:DB8::5]:5061;transport=tcp\n"
+        "urn:uuid:00000003-0000-4000-8000-000000000003 "
+        "sip:alice@example.net|sip:alice@192.168.1.10:5062;rinstance=77ab;transport=udp\n"
+        "urn:uuid:00000004-0000-4000-8000-000000000004 opaque-key\n";
+    struct stat before, after;
+    struct instid_store *s;
+    char *got;
+
+    make_state_dir(fx);
+    spit(fx->file, text, sizeof(text) - 1);
+    s = open_ok(fx->dir);
+    assert_int_equal(instid_count(s), 3);
+    assert_string_equal(get_ok(s, "sip:alice@example.net|192.168.1.10", false),
+                        "urn:uuid:00000003-0000-4000-8000-000000000003");
+    assert_string_equal(get_ok(s, "sip:bob@example.net|[2001:db8::5]", false),
+                        "urn:uuid:00000002-0000-4000-8000-000000000002");
+    assert_string_equal(get_ok(s, "opaque-key", false),
+                        "urn:uuid:00000004-0000-4000-8000-000000000004");
+    instid_store_free(s);
+
+    got = slurp(fx->file, NULL);
+    assert_null(strstr(got, "|sip:"));
+    assert_null(strstr(got, "00000001-0000"));
+    assert_non_null(strstr(got, "\nurn:uuid:00000003-0000-4000-8000-000000000003 "
+                                "sip:alice@example.net|192.168.1.10\n"));
+    assert_non_null(strstr(got, "\nurn:uuid:00000002-0000-4000-8000-000000000002 "
+                                "sip:bob@example.net|[2001:db8::5]\n"));
+    assert_non_null(strstr(got, "\nurn:uuid:00000004-0000-4000-8000-000000000004 opaque-key\n"));
+    free(got);
+    assert_int_equal(access(fx->tmp, F_OK), -1);
+
+    /* Migrated once: the next open finds nothing to do and writes nothing. */
+    assert_int_equal(stat(fx->file, &before), 0);
+    s = open_ok(fx->dir);
+    assert_int_equal(instid_count(s), 3);
+    assert_string_equal(get_ok(s, "sip:alice@example.net|192.168.1.10", false),
+                        "urn:uuid:00000003-0000-4000-8000-000000000003");
+    instid_store_free(s);
+    assert_int_equal(stat(fx->file, &after), 0);
+    assert_true(same_stat(&before, &after));
+}
+
+/* The key the registration agent uses: AOR, '|', lowercase host. */
+static void test_ua_key(void **state)
+{
+    char out[INSTID_KEY_MAX + 1];
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(instid_ua_key(SLICE_LIT("sip:a@x"),
+                                   SLICE_LIT("sip:a@Phone.LAN:5070;rinstance=1"), out,
+                                   sizeof(out), &n), 0);
+    assert_string_equal(out, "sip:a@x|phone.lan");
+    assert_int_equal(n, strlen(out));
+    assert_int_equal(instid_ua_key(SLICE_LIT("sip:a@x"), SLICE_LIT("tel:+123"), out,
+                                   sizeof(out), &n), -EINVAL);
+    assert_int_equal(instid_ua_key(SLICE_LIT("sip:a@x"), SLICE_LIT("sip:a@h"), out, 8, &n),
+                     -ENAMETOOLONG);
 }
 
 int main(void)
@@ -562,6 +635,8 @@ int main(void)
         T(test_open_errors),
         T(test_10000_uas_lookup_without_writes),
         T(test_entry_limit),
+        T(test_migrate_old_keys),
+        T(test_ua_key),
 #undef T
     };
 
