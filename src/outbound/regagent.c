@@ -65,6 +65,11 @@ const char *binding_instance(const struct binding *b)
     return b->third_party ? NULL : b->instance;
 }
 
+const char *binding_token_key(const struct binding *b)
+{
+    return b->instance;
+}
+
 const struct cfg_service *binding_service(const struct binding *b)
 {
     return b->svc;

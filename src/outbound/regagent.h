@@ -121,6 +121,9 @@ const char *binding_contact(const struct binding *b);      /* the UA's Contact U
 /* "urn:uuid:..." sent upstream as +sip.instance, or NULL for a third-party
  * registration (From != To, §4.2.3: no instance-id is sent). */
 const char *binding_instance(const struct binding *b);
+/* The key of b's Record-Route flow token (proxy/rroute.h): its persisted
+ * instance-id, also for a third-party binding; never shown to the phone. */
+const char *binding_token_key(const struct binding *b);
 const struct cfg_service *binding_service(const struct binding *b);
 /* Milliseconds until the binding lapses without a UA refresh, -1 if its
  * removal is under way. */
