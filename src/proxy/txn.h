@@ -38,6 +38,10 @@ struct txn {
     char branch[TXN_BRANCH_MAX];
     struct ua_addr ua;
     uint32_t binding_id;
+    /* The flow (index) the request left on, so that its CANCEL, the ACK of
+     * a non-2xx and retransmissions take it too (RFC 5626 §5.3); 0 from
+     * txn_put, set by the router on the entry txn_get returns. */
+    unsigned flow_idx;
     unsigned nvias;
     struct slice vias[TXN_MAX_VIAS]; /* point into the entry's own copy */
 };
