@@ -364,12 +364,18 @@ static int open_control(struct daemon_ctx *d)
 
 /* ---- who we run as (see core/privdrop.h) ---- */
 
+/* privdrop (core) knows no configuration: every `user:` config accepts
+ * must fit its own limit. */
+_Static_assert(CFG_USER_MAX <= PRIVDROP_USER_MAX, "user: longer than privdrop accepts");
+
 /* Before anything is opened, so that a missing user fails fast. */
 static int plan_privileges(struct daemon_ctx *d)
 {
+    enum privdrop_mode mode = d->cfg->mode == CFG_MODE_TRANSPARENT ? PRIVDROP_MODE_TRANSPARENT
+                                                                   : PRIVDROP_MODE_PROXY;
     char err[256];
-    int rc = privdrop_plan(&d->priv, geteuid(), d->cfg->user,
-                           privdrop_caps_for_mode(d->cfg->mode), err, sizeof(err));
+    int rc = privdrop_plan(&d->priv, geteuid(), d->cfg->user, privdrop_caps_for_mode(mode),
+                           err, sizeof(err));
 
     if (rc < 0)
         log_error("start_failed", "step=user user=%s err=\"%s\"", d->cfg->user, err);

@@ -17,9 +17,9 @@
 
 #define PW_BUF_MAX (1024 * 1024) /* getpwnam_r buffer: grows up to this */
 
-uint64_t privdrop_caps_for_mode(enum cfg_mode mode)
+uint64_t privdrop_caps_for_mode(enum privdrop_mode mode)
 {
-    return mode == CFG_MODE_TRANSPARENT ? PRIVDROP_CAP_NET_ADMIN | PRIVDROP_CAP_NET_RAW : 0;
+    return mode == PRIVDROP_MODE_TRANSPARENT ? PRIVDROP_CAP_NET_ADMIN | PRIVDROP_CAP_NET_RAW : 0;
 }
 
 static const char *cap_name(unsigned n)

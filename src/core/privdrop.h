@@ -25,21 +25,25 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config/config.h"
-
 /* A capability set: bit n is capability number n (linux/capability.h). */
 #define PRIVDROP_CAP(n) (UINT64_C(1) << (n))
 #define PRIVDROP_CAP_NET_ADMIN PRIVDROP_CAP(12)
 #define PRIVDROP_CAP_NET_RAW PRIVDROP_CAP(13)
 
-/* Longest user name accepted, as in the configuration. */
-#define PRIVDROP_USER_MAX CFG_USER_MAX
+/* Longest user name accepted (useradd's limit).  core sits below config
+ * (src/DESIGN.md, "Layers"), so this is a value of its own; main.c asserts
+ * that the configuration's `user:` limit fits in it. */
+#define PRIVDROP_USER_MAX 32
+
+/* The daemon's mode as far as privileges go; the caller maps its
+ * configuration onto it. */
+enum privdrop_mode { PRIVDROP_MODE_PROXY, PRIVDROP_MODE_TRANSPARENT };
 
 /* The capabilities the daemon keeps after the drop in mode: none in proxy
  * mode (its sockets are bound before the drop, whatever their port);
  * CAP_NET_ADMIN | CAP_NET_RAW in transparent mode (NFQUEUE verdicts and
  * raw re-injection go on for the daemon's whole life). */
-uint64_t privdrop_caps_for_mode(enum cfg_mode mode);
+uint64_t privdrop_caps_for_mode(enum privdrop_mode mode);
 
 /* Writes caps as "none" or a comma-separated list of lowercase names
  * without "cap_" ("net_admin,net_raw"; unnamed ones as "cap_N") into buf

@@ -33,8 +33,8 @@ static void test_caps_per_mode(void **state)
     (void)state;
     assert_true(PRIVDROP_CAP_NET_ADMIN == PRIVDROP_CAP(CAP_NET_ADMIN));
     assert_true(PRIVDROP_CAP_NET_RAW == PRIVDROP_CAP(CAP_NET_RAW));
-    assert_true(privdrop_caps_for_mode(CFG_MODE_PROXY) == 0);
-    assert_true(privdrop_caps_for_mode(CFG_MODE_TRANSPARENT) ==
+    assert_true(privdrop_caps_for_mode(PRIVDROP_MODE_PROXY) == 0);
+    assert_true(privdrop_caps_for_mode(PRIVDROP_MODE_TRANSPARENT) ==
                 (PRIVDROP_CAP(CAP_NET_ADMIN) | PRIVDROP_CAP(CAP_NET_RAW)));
 }
 
@@ -44,7 +44,7 @@ static void test_caps_format(void **state)
 
     (void)state;
     assert_string_equal(privdrop_caps_format(0, buf, sizeof(buf)), "none");
-    assert_string_equal(privdrop_caps_format(privdrop_caps_for_mode(CFG_MODE_TRANSPARENT),
+    assert_string_equal(privdrop_caps_format(privdrop_caps_for_mode(PRIVDROP_MODE_TRANSPARENT),
                                              buf, sizeof(buf)), "net_admin,net_raw");
     assert_string_equal(privdrop_caps_format(PRIVDROP_CAP(40) | PRIVDROP_CAP(10), buf,
                                              sizeof(buf)), "net_bind_service,cap_40");
@@ -307,7 +307,7 @@ static int child_switch(const void *arg)
     return check_dropped(p, p->caps);
 }
 
-static void plan_nobody(struct privdrop_plan *p, enum cfg_mode mode)
+static void plan_nobody(struct privdrop_plan *p, enum privdrop_mode mode)
 {
     char err[256];
 
@@ -323,7 +323,7 @@ static void test_apply_proxy_drops_everything(void **state)
     struct privdrop_plan p;
 
     (void)state;
-    plan_nobody(&p, CFG_MODE_PROXY);
+    plan_nobody(&p, PRIVDROP_MODE_PROXY);
     assert_int_equal(in_child(child_switch, &p), 0);
 }
 
@@ -332,7 +332,7 @@ static void test_apply_transparent_keeps_net_caps(void **state)
     struct privdrop_plan p;
 
     (void)state;
-    plan_nobody(&p, CFG_MODE_TRANSPARENT);
+    plan_nobody(&p, PRIVDROP_MODE_TRANSPARENT);
     assert_true(p.caps != 0);
     assert_int_equal(in_child(child_switch, &p), 0);
 }
@@ -361,7 +361,7 @@ static void test_apply_not_root_sheds_caps(void **state)
     struct privdrop_plan p;
 
     (void)state;
-    plan_nobody(&p, CFG_MODE_PROXY);
+    plan_nobody(&p, PRIVDROP_MODE_PROXY);
     assert_int_equal(in_child(child_not_root, &p), 0);
 }
 
@@ -437,7 +437,7 @@ static void test_pass_caps_to_helper(void **state)
     struct privdrop_plan p;
 
     (void)state;
-    plan_nobody(&p, CFG_MODE_TRANSPARENT);
+    plan_nobody(&p, PRIVDROP_MODE_TRANSPARENT);
     assert_int_equal(in_child(child_pass_caps, &p), 0);
     /* as root there is nothing to pass: root's exec keeps its capabilities */
     assert_int_equal(privdrop_pass_caps(p.caps), 0);

@@ -110,7 +110,7 @@ static void test_invalid(void **state)
 /* Child side, in the test's private netns: drop to nobody keeping the
  * capabilities of mode, then open, mark and send as the daemon does at its
  * first answer.  0 on success, else the number of the failed step. */
-static int child_send_after_drop(enum cfg_mode mode, int rx_fd, const struct sockaddr_in *rx)
+static int child_send_after_drop(enum privdrop_mode mode, int rx_fd, const struct sockaddr_in *rx)
 {
     struct sockaddr_in prov = { .sin_family = AF_INET, .sin_port = htons(5060),
                                 .sin_addr.s_addr = htonl(0xcb007105) }, from;
@@ -123,7 +123,7 @@ static int child_send_after_drop(enum cfg_mode mode, int rx_fd, const struct soc
         privdrop_apply(&p, NULL) != 0)
         return 1;
     t = tproxy_open(&prov, 0x5e9);
-    if (mode == CFG_MODE_PROXY)
+    if (mode == PRIVDROP_MODE_PROXY)
         return t == -EPERM ? 0 : 2; /* without the capabilities: refused */
     if (t < 0)
         return 3;
@@ -139,7 +139,7 @@ static int child_send_after_drop(enum cfg_mode mode, int rx_fd, const struct soc
                ? 0 : 7;
 }
 
-static int after_drop(enum cfg_mode mode)
+static int after_drop(enum privdrop_mode mode)
 {
     struct sockaddr_in rx = sin4("127.0.0.1", 0);
     socklen_t sl = sizeof(rx);
@@ -165,8 +165,8 @@ static void test_send_after_privilege_drop(void **state)
     if (!getpwnam("nobody") || prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1 ||
         !private_netns())
         skip(); /* needs root, as the daemon when started by root */
-    assert_int_equal(after_drop(CFG_MODE_TRANSPARENT), 0);
-    assert_int_equal(after_drop(CFG_MODE_PROXY), 0);
+    assert_int_equal(after_drop(PRIVDROP_MODE_TRANSPARENT), 0);
+    assert_int_equal(after_drop(PRIVDROP_MODE_PROXY), 0);
 }
 
 int main(void)
