@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "outbound/regagent.h"
+#include "proxy/rroute.h"
 #include "proxy/txn.h"
 #include "sip/msg.h"
 #include "sip/param.h"
@@ -274,17 +275,124 @@ static int upstream_edits(struct sipmsg_edits *ed, const struct sipmsg *m, const
     return err;
 }
 
+/* A request from the phone for sipkeep itself (its Request-URI names
+ * sipkeep and no Route is left, RFC 3261 §16.4): an OPTIONS "ping" to the
+ * outbound proxy is answered here; anything else has nowhere to go. */
+static void answer_own(struct router *r, const struct sipmsg *m, const struct ua_addr *ua)
+{
+    static const struct sipmsg_nv extra[] = {
+        { SLICE_LIT("Allow"), SLICE_LIT("INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, "
+                                        "UPDATE, INFO, SUBSCRIBE, NOTIFY, REFER, MESSAGE") },
+        { SLICE_LIT("Supported"), SLICE_LIT("outbound, path") },
+    };
+    char buf[4096], tag[20];
+    size_t n;
+
+    if (!slice_eq(m->method, SLICE_LIT("OPTIONS"))) {
+        reply(r, m, ua, 404, "Request-URI names sipkeep");
+        return;
+    }
+    rand_hex(tag, sizeof(tag), 16);
+    if (sipmsg_build_response(m, 200, SLICE_NULL, slice_cstr(tag), extra,
+                              sizeof(extra) / sizeof(extra[0]), buf, sizeof(buf), &n) == 0)
+        r->env.send_ua(ua, buf, n, r->env.arg);
+    log_debug("ua_options_answered", "status=200");
+}
+
+/* A flow that can carry a dialog's request: registered (and not failed). */
+static bool flow_usable(const struct binding *b, unsigned idx)
+{
+    const struct flow *fl = binding_flow(b, idx);
+
+    return fl && (flow_working(fl) || flow_state(fl) == FLOW_ACTIVE);
+}
+
+/* The flow of b for request m from the phone (RFC 5626 §4.3, §5.3): the
+ * flow of its transaction (want_txn, a CANCEL, the ACK of a non-2xx, a
+ * retransmission), else the flow the dialog's Record-Route token names,
+ * else, or when that one is down (logged), any working flow.  Returns 0
+ * and *idx, -EACCES (a token that does not verify: forged or another
+ * phone's; logged) or -ENOTCONN (no flow up). */
+static int choose_flow(struct binding *b, const struct ua_addr *ua, struct slice token,
+                       int want_txn, unsigned *idx)
+{
+    unsigned reg_id = 0;
+    int want = want_txn, err;
+    char who[ADDR_STR_MAX];
+
+    if (want < 0 && slice_present(token)) {
+        err = rroute_verify(binding_token_key(b), token, (const struct sockaddr *)&ua->src,
+                            &reg_id);
+        if (err < 0) {
+            log_warn("rr_token_refused", "binding=%" PRIu32 " src=%s err=\"%s\"", binding_id(b),
+                     addr_format((const struct sockaddr *)&ua->src, true, who, sizeof(who)),
+                     strerror(-err));
+            return -EACCES;
+        }
+        want = (int)reg_id - 1;
+    }
+    if (want >= 0 && flow_usable(b, (unsigned)want)) {
+        *idx = (unsigned)want;
+        return 0;
+    }
+    if (binding_pick_flow(b, idx) < 0)
+        return -ENOTCONN;
+    if (want >= 0)
+        log_info("dialog_flow_fallback", "binding=%" PRIu32 " reg_id=%d used_reg_id=%u "
+                 "reason=\"%s flow is down\"", binding_id(b), want + 1, *idx + 1,
+                 want_txn >= 0 ? "transaction" : "dialog");
+    return 0;
+}
+
+/* Our Record-Route on a dialog-forming request on flow idx of b, as the
+ * top one (RFC 3261 §16.6 item 4): adds at POS_TOP come out in the order
+ * made, so call it after the Via is added.  rr holds the value. */
+static int add_record_route(struct sipmsg_edits *ed, const struct sipmsg *m, struct binding *b,
+                            unsigned idx, char *rr, size_t rrsz)
+{
+    const struct ua_addr *ua = binding_ua(b);
+    char token[RROUTE_TOKEN_MAX];
+    int err;
+
+    if (!rroute_wants_rr(m))
+        return 0;
+    err = rroute_token(binding_token_key(b), idx + 1, (const struct sockaddr *)&ua->src, token,
+                       sizeof(token));
+    if (!err)
+        err = rroute_rr_value((const struct sockaddr *)&ua->local, token, rr, rrsz);
+    if (!err)
+        err = sipmsg_edit_add(ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Record-Route"), slice_cstr(rr));
+    return err;
+}
+
 static void ua_request(struct router *r, const struct sipmsg *m, const struct ua_addr *ua)
 {
     struct slice from = SLICE_NULL, vias[TXN_MAX_VIAS];
     struct sipparam_addr fa;
     struct binding *b;
     struct sipmsg_edits ed;
-    char branch[TXN_BRANCH_MAX], via[200], mf[8], contact[1200];
+    struct rroute_popped pop;
+    const struct txn *t;
+    char branch[TXN_BRANCH_MAX], via[200], mf[8], contact[1200], rr[RROUTE_RR_MAX];
     unsigned idx, nvias;
+    int want_txn = -1;
     struct flow_dst dst;
     int err;
 
+    sipmsg_edits_init(&ed, m, SIPMSG_SER_CLEN);
+    /* §16.4: our own Route values go (a preloaded outbound-proxy Route,
+     * our Record-Route coming back); in transparent mode the address the
+     * phone sent to is the service's, so it names sipkeep in a Route but
+     * not as a Request-URI */
+    if (rroute_pop(&ed, m, r->env.cfg, (const struct sockaddr *)&ua->local, &pop) < 0) {
+        reply(r, m, ua, 500, "too many edits");
+        return;
+    }
+    if (!pop.left && rroute_uri_names_us(r->env.cfg, (const struct sockaddr *)&ua->local,
+                                         r->env.cfg->mode == CFG_MODE_PROXY, m->ruri)) {
+        answer_own(r, m, ua);
+        return;
+    }
     if (sipparam_parse_addr(&fa, sipmsg_hdr_find(m, SIPMSG_HDR_FROM)->value) == 0)
         from = fa.uri;
     b = regagent_find_ua(r->ra, (const struct sockaddr *)&ua->src, from);
@@ -293,17 +401,25 @@ static void ua_request(struct router *r, const struct sipmsg *m, const struct ua
         reply(r, m, ua, 403, "UA has no registration through sipkeep");
         return;
     }
-    if (binding_pick_flow(b, &idx) < 0) {
-        reply(r, m, ua, 503, "no flow is up");
-        return;
-    }
     nvias = collect_vias(m, vias, TXN_MAX_VIAS);
     if (nvias > TXN_MAX_VIAS) {
         reply(r, m, ua, 400, "too many Via headers");
         return;
     }
     make_upstream_branch(r, m, ua, branch, sizeof(branch));
-    sipmsg_edits_init(&ed, m, SIPMSG_SER_CLEN);
+    t = txn_get(r->txns, slice_cstr(branch));
+    if (t && t->binding_id == binding_id(b))
+        want_txn = (int)t->flow_idx;
+    err = choose_flow(b, ua, pop.token, want_txn, &idx);
+    if (err == -EACCES) {
+        SK_STAT_INC(r->env.stats, policy_drops);
+        reply(r, m, ua, 403, "Record-Route token does not verify");
+        return;
+    }
+    if (err < 0) {
+        reply(r, m, ua, 503, "no flow is up");
+        return;
+    }
     err = build_our_via(b, idx, branch, via, sizeof(via));
     if (!err)
         err = upstream_edits(&ed, m, via, mf, sizeof(mf), contact, sizeof(contact));
@@ -311,9 +427,16 @@ static void ua_request(struct router *r, const struct sipmsg *m, const struct ua
         reply(r, m, ua, 483, "Max-Forwards reached 0");
         return;
     }
-    if (!err && !slice_eq(m->method, SLICE_LIT("ACK")))
+    if (!err)
+        err = add_record_route(&ed, m, b, idx, rr, sizeof(rr));
+    if (!err && !slice_eq(m->method, SLICE_LIT("ACK"))) {
         err = txn_put(r->txns, branch, slice_eq(m->method, SLICE_LIT("INVITE")) ||
                       slice_eq(m->method, SLICE_LIT("CANCEL")), ua, binding_id(b), vias, nvias);
+        /* a new entry remembers its flow; the table owns the (non-const)
+         * entry, txn_get only hands it out read-only */
+        if (!err && want_txn < 0 && (t = txn_get(r->txns, slice_cstr(branch))) != NULL)
+            ((struct txn *)t)->flow_idx = idx;
+    }
     dst = (struct flow_dst){ b, idx };
     if (!err)
         err = send_edited(m, &ed, send_on_flow, &dst);
@@ -350,9 +473,10 @@ static void ua_response(struct router *r, const struct sipmsg *m, const struct u
         log_info("ua_response_dropped", "reason=\"binding gone\" status=%u", m->status);
         return;
     }
-    /* Only the UA we relayed the request to may answer on its flow. */
-    if (!addr_equal((const struct sockaddr *)&binding_ua(b)->src,
-                    (const struct sockaddr *)&ua->src)) {
+    /* Only the UA we relayed the request to may answer on its flow: from
+     * its source IP or its registered Contact (where the request went). */
+    if (!rroute_from_phone(r->env.cfg, &binding_ua(b)->src, binding_contact(b),
+                           (const struct sockaddr *)&ua->src)) {
         log_info("ua_response_dropped", "reason=\"not from the binding's UA\" status=%u",
                  m->status);
         return;
@@ -443,10 +567,20 @@ static int retx_send_ua(uint32_t id, const char *buf, size_t len, void *arg)
 {
     struct router *r = arg;
     struct binding *b = regagent_binding(r->ra, id);
+    const char *sp1, *sp2;
+    struct ua_addr to;
 
     if (!b)
         return -ESRCH;
-    r->env.send_ua(binding_ua(b), buf, len, r->env.arg);
+    /* the same target as the first copy: the Request-URI of buf's start
+     * line ("METHOD SP Request-URI SP SIP/2.0", which we serialised) */
+    to = *binding_ua(b);
+    sp1 = memchr(buf, ' ', len);
+    sp2 = sp1 ? memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - buf)) : NULL;
+    if (sp2)
+        rroute_ua_target(r->env.cfg, &binding_ua(b)->src,
+                         (struct slice){ sp1 + 1, (size_t)(sp2 - sp1 - 1) }, &to.src);
+    r->env.send_ua(&to, buf, len, r->env.arg);
     return 0;
 }
 
@@ -466,7 +600,9 @@ static void flow_request(struct router *r, struct binding *b, unsigned idx,
     const struct ua_addr *ua = binding_ua(b);
     struct slice elem, branch;
     struct sipmsg_edits ed;
-    char via[200], mf[8], host[ADDR_STR_MAX], ours[TXN_BRANCH_MAX], *buf;
+    struct rroute_popped pop;
+    struct ua_addr to = *ua;
+    char via[200], mf[8], host[ADDR_STR_MAX], ours[TXN_BRANCH_MAX], rr[RROUTE_RR_MAX], *buf;
     size_t n;
     int err;
 
@@ -477,17 +613,26 @@ static void flow_request(struct router *r, struct binding *b, unsigned idx,
     snprintf(via, sizeof(via), "SIP/2.0/UDP %s;rport;branch=%s",
              addr_format((const struct sockaddr *)&ua->local, true, host, sizeof(host)), ours);
     sipmsg_edits_init(&ed, m, 0);
-    err = flow_request_edits(&ed, m, via, mf, sizeof(mf));
+    /* §16.4: our Record-Route comes back as the last Route of the far
+     * side's route set */
+    err = rroute_pop(&ed, m, r->env.cfg, (const struct sockaddr *)&ua->local, &pop);
+    if (!err)
+        err = flow_request_edits(&ed, m, via, mf, sizeof(mf));
     if (err == -ELOOP) {
         struct flow_dst fd = { b, idx };
         reply_with(m, 483, "Max-Forwards reached 0", send_on_flow, &fd);
         return;
     }
+    if (!err)
+        err = add_record_route(&ed, m, b, idx, rr, sizeof(rr));
+    /* §16.5-16.6: to the Request-URI (the registered Contact) when that
+     * is the phone, else where its REGISTER came from */
+    rroute_ua_target(r->env.cfg, &ua->src, m->ruri, &to.src);
     buf = err ? NULL : malloc(ROUTER_MSG_MAX);
     if (!err)
         err = buf ? sipmsg_serialize(m, &ed, buf, ROUTER_MSG_MAX, &n) : -ENOMEM;
     if (!err) {
-        r->env.send_ua(ua, buf, n, r->env.arg);
+        r->env.send_ua(&to, buf, n, r->env.arg);
         start_retx(r, b, idx, m, ours, buf, n);
     }
     free(buf);
