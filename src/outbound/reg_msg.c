@@ -103,7 +103,7 @@ int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
     static const char z9[] = "z9hG4bK";
     struct sipmsg *m = &(struct sipmsg){ .nhdrs = 0 };
     struct sipmsg_edits ed;
-    char via[160], contact[1200], cseq[32], branch[RA_BRANCH_MAX];
+    char via[160], contact[1200], cseq[32], branch[RA_BRANCH_MAX], expires[16];
     size_t ncontact;
     const struct sipmsg_hdr *h;
     int err = sipmsg_parse(m, rf->b->tmpl, rf->b->tmpl_len, 0);
@@ -113,9 +113,17 @@ int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
     memcpy(branch, z9, sizeof(z9) - 1);
     rand_hex(branch + sizeof(z9) - 1, sizeof(branch) - (sizeof(z9) - 1), 24);
     memcpy(rf->branch, branch, sizeof(branch));
-    /* After a 423 the registrar's minimum holds for every later REGISTER. */
-    if (expires_override == UINT32_MAX && rf->b->min_expires > rf->b->expires_up)
-        expires_override = rf->b->min_expires;
+    /* The upstream registration asks for what the UA is granted (clamped
+     * to ua.register_expires): sipkeep refreshes it only when the UA
+     * refreshes, so a longer one would outlive a phone that is gone.
+     * After a 423 the registrar's minimum holds for every later REGISTER. */
+    if (expires_override == UINT32_MAX) {
+        uint32_t cap = rf->b->ra->env.cfg->ua.register_expires;
+
+        expires_override = rf->b->expires_up < cap ? rf->b->expires_up : cap;
+        if (rf->b->min_expires > expires_override)
+            expires_override = rf->b->min_expires;
+    }
     err = build_via(rf, via, sizeof(via));
     if (!err)
         err = build_contact(rf, expires_override, contact, sizeof(contact), &ncontact);
@@ -127,7 +135,13 @@ int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
     sipmsg_edit_remove_all(&ed, SIPMSG_HDR_VIA);
     sipmsg_edit_remove_all(&ed, SIPMSG_HDR_ROUTE);
     sipmsg_edit_remove_all(&ed, SIPMSG_HDR_CONTACT);
-    err = sipmsg_edit_add(&ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), slice_cstr(via));
+    /* The Contact's expires parameter says it all (RFC 3261 §10.2.1.1); an
+     * Expires header is made to agree with it. */
+    snprintf(expires, sizeof(expires), "%" PRIu32, expires_override);
+    h = sipmsg_hdr_find(m, SIPMSG_HDR_EXPIRES);
+    err = h ? sipmsg_edit_replace(&ed, (unsigned)(h - m->hdrs), slice_cstr(expires)) : 0;
+    if (!err)
+        err = sipmsg_edit_add(&ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), slice_cstr(via));
     h = sipmsg_hdr_find(m, SIPMSG_HDR_CALL_ID);
     if (!err)
         err = sipmsg_edit_replace(&ed, (unsigned)(h - m->hdrs), slice_cstr(rf->call_id));

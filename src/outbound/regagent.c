@@ -120,29 +120,38 @@ struct binding *regagent_find_ua(struct regagent *ra, const struct sockaddr *src
     return any;
 }
 
-/* FNV-1a over aor, a separator, contact_uri: by_key's bucket. */
-static struct binding **key_bucket(struct regagent *ra, struct slice aor,
-                                   struct slice contact_uri)
+/* FNV-1a over the binding key: by_key's bucket. */
+static struct binding **key_bucket(struct regagent *ra, const char *key)
 {
     uint32_t h = 2166136261u;
 
-    for (size_t i = 0; i < aor.n; i++)
-        h = (h ^ (unsigned char)aor.p[i]) * 16777619u;
-    h = (h ^ '|') * 16777619u;
-    for (size_t i = 0; i < contact_uri.n; i++)
-        h = (h ^ (unsigned char)contact_uri.p[i]) * 16777619u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
     return &ra->by_key[h % RA_BUCKETS];
 }
 
-static struct binding *find_binding(struct regagent *ra, struct slice aor,
-                                    struct slice contact_uri)
+struct binding *ra_find_binding(struct regagent *ra, const char *key)
 {
-    for (struct binding *b = *key_bucket(ra, aor, contact_uri); b; b = b->next_key) {
-        if (!b->retired && slice_eq(slice_cstr(b->aor), aor) &&
-            slice_eq(slice_cstr(b->contact_uri), contact_uri))
+    for (struct binding *b = *key_bucket(ra, key); b; b = b->next_key) {
+        if (!b->retired && strcmp(b->key, key) == 0)
             return b;
     }
     return NULL;
+}
+
+int ra_binding_key(struct slice aor, struct slice contact_uri, char *out)
+{
+    size_t n;
+    int err = instid_ua_key(aor, contact_uri, out, RA_KEY_MAX, &n);
+
+    if (err != -EINVAL)
+        return err;
+    /* Not a sip/sips URI: the whole URI tells this phone apart. */
+    if (aor.n + 1 + contact_uri.n >= RA_KEY_MAX)
+        return -ENAMETOOLONG;
+    snprintf(out, RA_KEY_MAX, "%.*s|%.*s", (int)aor.n, aor.p, (int)contact_uri.n,
+             contact_uri.p);
+    return 0;
 }
 
 /* ---- flows ---- */
@@ -386,12 +395,35 @@ static void answer_ua(struct binding *b, const struct sipmsg *rsp, uint32_t gran
     b->ua_waiting = false;
 }
 
+/* De-registers b upstream (Expires: 0 with its instance-id and reg-id on
+ * each flow that is up, RFC 5626 §4.2.1 / RFC 3261 §10.2.2) and frees it on
+ * the first 2xx (reg_success) or after RA_RELOAD_DEREG_MS at most; at once
+ * when no flow is up.  So the registrar stops forking calls to a phone that
+ * is gone instead of keeping its binding for the rest of its expiry. */
+static void deregister_upstream(struct binding *b)
+{
+    bool sent = false;
+
+    b->removing = true;
+    b->ua_waiting = false;
+    loop_timer_cancel(b->ra->env.loop, &b->expiry);
+    for (unsigned i = 0; i < b->nflows; i++) {
+        if (flow_up(&b->flows[i])) {
+            send_register(&b->flows[i], 0);
+            sent = true;
+        }
+    }
+    if (!sent || loop_timer_set(b->ra->env.loop, &b->reap, RA_RELOAD_DEREG_MS) < 0)
+        binding_free(b);
+}
+
 static void on_expiry(struct loop_timer *t)
 {
     struct binding *b = container_of(t, struct binding, expiry);
 
-    log_info("binding_expired", "binding=%" PRIu32 " aor=%s", b->id, b->aor);
-    binding_free(b);
+    log_info("binding_expired", "binding=%" PRIu32 " aor=%s action=\"de-registering "
+             "upstream\"", b->id, b->aor);
+    deregister_upstream(b);
 }
 
 static void on_reap(struct loop_timer *t)
@@ -480,7 +512,7 @@ static void binding_free(struct binding *b)
     for (pp = &ra->all; *pp != b; pp = &(*pp)->next_all)
         ;
     *pp = b->next_all;
-    pp = key_bucket(ra, slice_cstr(b->aor), slice_cstr(b->contact_uri));
+    pp = key_bucket(ra, b->key);
     while (*pp != b)
         pp = &(*pp)->next_key;
     *pp = b->next_key;
@@ -493,6 +525,7 @@ static void binding_free(struct binding *b)
         reg_retry_free(&b->flows[i]);
     }
     free(b->aor);
+    free(b->key);
     free(b->contact);
     free(b->contact_uri);
     free(b->tmpl);
@@ -541,20 +574,22 @@ static int binding_new(struct regagent *ra, const struct cfg_service *svc, struc
                        struct slice contact_uri, bool third_party, struct binding **out)
 {
     struct binding *b = calloc(1, sizeof(*b));
-    char key[1024];
-    int err;
+    char key[RA_KEY_MAX];
+    int err = ra_binding_key(aor, contact_uri, key);
 
-    if (!b)
-        return -ENOMEM;
+    if (err < 0 || !b) {
+        free(b);
+        return err < 0 ? err : -ENOMEM;
+    }
     b->ra = ra;
     b->svc = svc;
     b->third_party = third_party;
     b->aor = dup_slice(aor);
     b->contact_uri = dup_slice(contact_uri);
+    b->key = strdup(key);
     loop_timer_init(&b->expiry, on_expiry);
     loop_timer_init(&b->reap, on_reap);
-    snprintf(key, sizeof(key), "%s|%s", b->aor ? b->aor : "", b->contact_uri ? b->contact_uri : "");
-    err = (!b->aor || !b->contact_uri) ? -ENOMEM
+    err = (!b->aor || !b->contact_uri || !b->key) ? -ENOMEM
           : instid_get(ra->env.ids, slice_cstr(key), &b->instance, &(bool){ false });
     if (!err)
         err = binding_flows_new(b, ra->env.tls[svc - ra->env.cfg->services]);
@@ -563,6 +598,7 @@ static int binding_new(struct regagent *ra, const struct cfg_service *svc, struc
             flow_free(b->flows[i].flow);
         free(b->aor);
         free(b->contact_uri);
+        free(b->key);
         free(b);
         return err;
     }
@@ -571,7 +607,7 @@ static int binding_new(struct regagent *ra, const struct cfg_service *svc, struc
     ra->by_id[b->id % RA_BUCKETS] = b;
     b->next_all = ra->all;
     ra->all = b;
-    struct binding **kb = key_bucket(ra, slice_cstr(b->aor), slice_cstr(b->contact_uri));
+    struct binding **kb = key_bucket(ra, b->key);
     b->next_key = *kb;
     *kb = b;
     ra->count++;
@@ -603,6 +639,29 @@ static bool is_retransmission(const struct binding *b, const struct sipmsg *m)
     return old->cseq_num == m->cseq_num &&
            slice_eq(sipmsg_hdr_find(old, SIPMSG_HDR_CALL_ID)->value,
                     sipmsg_hdr_find(m, SIPMSG_HDR_CALL_ID)->value);
+}
+
+/* The phone of b registers with another Contact URI (a new port, a new
+ * rinstance after a reboot): same binding, instance-id and reg-ids, so the
+ * registrar replaces its old Contact with the new one (RFC 5626 §6) rather
+ * than keeping both and forking calls to the dead one.  The stored record
+ * of the old URI goes; the next REGISTER sent stores the new one. */
+static int binding_move(struct binding *b, struct slice uri)
+{
+    char *nu;
+
+    if (slice_eq(slice_cstr(b->contact_uri), uri))
+        return 0;
+    nu = dup_slice(uri);
+    if (!nu)
+        return -ENOMEM;
+    log_info("binding_contact_changed", "binding=%" PRIu32 " aor=%s old=%s new=%s", b->id,
+             b->aor, b->contact_uri, nu);
+    if (b->ra->env.state)
+        regstate_del(b->ra->env.state, b->aor, b->contact_uri);
+    free(b->contact_uri);
+    b->contact_uri = nu;
+    return 0;
 }
 
 static int binding_take_request(struct binding *b, const struct sipmsg *m, struct slice contact,
@@ -666,23 +725,30 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
 {
     struct slice uri = reg_addr_uri(elem);
     struct binding *b;
+    char key[RA_KEY_MAX];
     int err;
 
-    if (!slice_present(uri)) {
+    if (!slice_present(uri) || ra_binding_key(aor, uri, key) < 0) {
         reply_local(ra, m, ua, 400, "malformed Contact");
         return;
     }
-    b = find_binding(ra, aor, uri);
+    b = ra_find_binding(ra, key);
     if (b && is_retransmission(b, m)) {
         if (!b->ua_waiting && b->last_resp)
             ra->env.send_ua(&b->ua, b->last_resp, b->last_resp_len, ra->env.arg);
+        return;
+    }
+    if (b && !slice_eq(slice_cstr(b->contact_uri), uri) && reg_requested_expiry(m, elem) == 0) {
+        /* A de-registration of a Contact this phone no longer uses: the
+         * binding (its current Contact) stays. */
+        reply_local(ra, m, ua, 200, "de-registration of a former Contact");
         return;
     }
     if (!b && reg_requested_expiry(m, elem) == 0) {
         reply_local(ra, m, ua, 200, "de-registration of an unknown binding");
         return;
     }
-    err = b ? 0 : binding_new(ra, svc, aor, uri, third_party, &b);
+    err = b ? binding_move(b, uri) : binding_new(ra, svc, aor, uri, third_party, &b);
     if (!err)
         err = binding_take_request(b, m, elem, ua);
     if (err < 0) {
@@ -691,6 +757,9 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
     }
     b->ua_waiting = answer;
     b->removing = b->expires_up == 0;
+    /* A phone back while its lapsed binding was being de-registered. */
+    if (!b->removing)
+        loop_timer_cancel(ra->env.loop, &b->reap);
     if (b->removing && !any_flow_up(b)) {
         reply_local(ra, m, ua, 200, "de-registered while no flow was up");
         binding_free(b);

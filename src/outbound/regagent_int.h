@@ -35,7 +35,8 @@ struct binding {
     const struct cfg_service *svc;
     char *aor;           /* To URI as the UA wrote it */
     char *contact;       /* the UA's Contact element as last sent */
-    char *contact_uri;   /* the URI inside it */
+    char *contact_uri;   /* the URI inside it (changes when the phone moves) */
+    char *key;           /* instid_ua_key: "aor|host" (ra->by_key, instance-ids) */
     const char *instance;/* "urn:uuid:..." (owned by the instid store) */
     bool third_party;    /* From != To: no instance-id / reg-id (§4.2.3) */
     struct ua_addr ua;
@@ -54,7 +55,7 @@ struct binding {
     struct loop_timer expiry;   /* the binding lapses without UA refreshes */
     struct loop_timer reap;     /* deferred free after de-registration */
     struct binding *next_id, *next_all;
-    struct binding *next_key; /* chain of ra->by_key (aor, contact_uri) */
+    struct binding *next_key; /* chain of ra->by_key (key) */
     size_t nflows;
     struct reg_flow flows[CFG_MAX_OUTBOUND_PROXIES];
 };
@@ -75,11 +76,20 @@ struct regagent {
     struct loop_timer rerestore;
     struct binding *all;
     struct binding *by_id[RA_BUCKETS];
-    /* By (aor, contact_uri), so that a REGISTER finds its binding without
+    /* By key (AOR and Contact host), so that a REGISTER finds its binding without
      * walking all of them: with 10,000 phones that walk was half of
      * sipkeep's CPU for their first registrations (tests/bench/scale.sh). */
     struct binding *by_key[RA_BUCKETS];
 };
+
+/* The binding key of (aor, contact_uri) into out (RA_KEY_MAX bytes): the
+ * instance-id key "aor|host" (instid_ua_key, RFC 5626 §4.1: one phone, one
+ * instance, whatever port or rinstance it uses), else, for a Contact that
+ * is no sip/sips URI, "aor|contact-uri".  Returns 0 or -ENAMETOOLONG. */
+#define RA_KEY_MAX (INSTID_KEY_MAX + 1)
+int ra_binding_key(struct slice aor, struct slice contact_uri, char *out);
+/* The live (not retired) binding with key, or NULL (regagent.c). */
+struct binding *ra_find_binding(struct regagent *ra, const char *key);
 
 /* Creates a binding of svc for (aor, contact_uri) with its instance-id and
  * its IDLE flows, linked into ra (regagent.c).  Returns 0 and *out or
@@ -100,8 +110,10 @@ void ra_state_gone(struct binding *b);
 void ra_on_rerestore(struct loop_timer *t);
 
 /* Builds the upstream REGISTER for flow rf from b->tmpl into out.
- * expires_override: UINT32_MAX to keep the UA's expiry, else that value
- * (0 for a de-registration).  Sets rf->branch and bumps rf->cseq.
+ * expires_override: UINT32_MAX for the UA's expiry clamped to
+ * ua.register_expires (raised to a 423's Min-Expires), else that value
+ * (0 for a de-registration); the Contact's expires parameter and any
+ * Expires header carry it.  Sets rf->branch and bumps rf->cseq.
  * Returns 0 and *outlen, or -errno. */
 int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
                        char *out, size_t outsz, size_t *outlen);

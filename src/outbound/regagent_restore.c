@@ -154,15 +154,24 @@ static int fill_binding(struct binding *b, const struct regstate_rec *r, char *t
     return 0;
 }
 
-/* Any binding of (aor, curi), a retired one too: a binding still being
- * de-registered must be gone before its record registers again, or the
- * registrar could see our REGISTER before the old Expires: 0 for the
- * same instance-id and reg-id. */
-static bool bound(const struct regagent *ra, const char *aor, const char *curi)
+/* Any binding of the phone (aor, host of curi: its key), a retired one
+ * too: a binding still being de-registered must be gone before its record
+ * registers again, or the registrar could see our REGISTER before the old
+ * Expires: 0 for the same instance-id and reg-id.  *same: that binding has
+ * this very Contact URI (else the record is of a Contact the phone has
+ * left, e.g. one of several stored under the key before issue 11). */
+static bool bound(const struct regagent *ra, const char *aor, const char *curi, bool *same)
 {
+    char key[RA_KEY_MAX];
+
+    *same = true;
+    if (ra_binding_key(slice_cstr(aor), slice_cstr(curi), key) < 0)
+        return false;
     for (const struct binding *b = ra->all; b; b = b->next_all) {
-        if (strcmp(b->aor, aor) == 0 && strcmp(b->contact_uri, curi) == 0)
+        if (strcmp(b->key, key) == 0) {
+            *same = strcmp(b->contact_uri, curi) == 0;
             return true;
+        }
     }
     return false;
 }
@@ -179,7 +188,10 @@ static int restore_one(struct regagent *ra, const struct regstate_rec *r, int64_
     bool third_party = false;
     int err;
 
-    *why = bound(ra, r->aor, r->contact_uri) ? "already bound"
+    bool same;
+
+    *why = bound(ra, r->aor, r->contact_uri, &same)
+               ? (same ? "already bound" : "superseded by the phone's newer Contact")
            : !svc ? "service no longer configured"
            : !aor_in_domain(r->aor, svc->domain) ? "service domain changed"
            : r->expires_at <= now_s ? "the UA's registration has expired"

@@ -155,12 +155,26 @@ static void ua_send_register(struct fx *f, const char *text)
     free(m);
 }
 
+/* Cuts ";expires=N" out of a Contact value (the registrar states its own). */
+static void strip_expires(char *contact)
+{
+    char *p = strstr(contact, ";expires=");
+
+    if (p) {
+        char *e = p + strlen(";expires=");
+        while (*e >= '0' && *e <= '9')
+            e++;
+        memmove(p, e, strlen(e) + 1);
+    }
+}
+
 /* The 200 a registrar with outbound gives our REGISTER req. */
 static char *ok_for(const char *req, unsigned expires)
 {
     char contact[2048], extra[4096];
 
     hdr_must(req, "Contact", contact, sizeof(contact));
+    strip_expires(contact);
     snprintf(extra, sizeof(extra),
              "Require: outbound\r\n"
              "Flow-Timer: 20\r\n"
@@ -244,6 +258,10 @@ static void test_upstream_register(void **state)
     instance_of(v, inst, sizeof(inst));
     assert_true(param_of(v, "reg-id", expect, sizeof(expect)));
     assert_string_equal(expect, "1");
+    /* the UA asked for 3600 s; upstream asks for what the UA is granted
+     * (ua.register_expires, 300 s): sipkeep refreshes no longer than that */
+    assert_true(param_of(v, "expires", expect, sizeof(expect)));
+    assert_string_equal(expect, "300");
     hdr_must(up, "Supported", v, sizeof(v));
     assert_string_equal(v, "outbound, path");
     /* the UA's Route towards sipkeep is not for the edge */
@@ -254,7 +272,7 @@ static void test_upstream_register(void **state)
     hdr_must(up, "To", v, sizeof(v));
     assert_string_equal(v, "<sip:alice@example.net>");
     hdr_must(up, "Expires", v, sizeof(v));
-    assert_string_equal(v, "3600");
+    assert_string_equal(v, "300");
     hdr_must(up, "User-Agent", v, sizeof(v));
     assert_string_equal(v, "LegacyPhone/1.0");
     /* a stream needs Content-Length (RFC 3261 §18.3); the UA sent none */
@@ -669,7 +687,7 @@ static void test_third_party(void **state)
     ua_send_register(f, reg);
     up = edge_wait_msg(&f->edge, &ci);
     hdr_must(up, "Contact", v, sizeof(v));
-    assert_string_equal(v, UA_CONTACT); /* §4.2.3: neither id */
+    assert_string_equal(v, UA_CONTACT ";expires=300"); /* §4.2.3: neither id */
     free(up);
     free(reg);
 }
@@ -802,6 +820,7 @@ static void test_binding_lapses(void **state)
     ua_send_register(f, reg7);
     up = edge_wait_msg(&f->edge, &ci);
     hdr_must(up, "Contact", contact, sizeof(contact));
+    strip_expires(contact);
     /* no outbound: keep-alives without pongs, so jumping the clock is safe */
     snprintf(extra, sizeof(extra), "Contact: %s;expires=3600\r\n", contact);
     ok = mk_response(up, "200 OK", extra);
@@ -825,13 +844,117 @@ static void test_binding_lapses(void **state)
     edge_settle(&f->edge);
     assert_int_equal(regagent_count(f->ra), 1);
     assert_false(f->edge.conns[ci].closed);
+    free(ok);
+    free(up);
     f->now += 100001; /* 500 s + 1 ms: the refresh's 300 s are over */
+    /* issue 11: the lapsed binding is de-registered upstream (same
+     * instance-id and reg-id, expires=0), then freed on the answer */
+    up = edge_wait_msg(&f->edge, &ci2);
+    assert_int_equal(ci2, ci);
+    hdr_must(up, "Contact", v, sizeof(v));
+    assert_memory_equal(v, UA_CONTACT ";", strlen(UA_CONTACT) + 1);
+    assert_non_null(strstr(v, ";expires=0"));
+    assert_non_null(strstr(v, ";reg-id=1"));
+    assert_non_null(strstr(v, ";+sip.instance="));
+    hdr_must(up, "Expires", v, sizeof(v));
+    assert_string_equal(v, "0");
+    assert_null(regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL));
+    ok = mk_response(up, "200 OK", NULL);
+    edge_send(&f->edge, ci, ok);
     assert_true(edge_wait_closed(&f->edge, ci));
     assert_int_equal(regagent_count(f->ra), 0);
+    assert_int_equal(f->to_ua.n, 2); /* the UA hears nothing of it */
     free(ok);
     free(up);
     free(reg8);
     free(reg7);
+}
+
+/* A lapse with no answer to the de-registration: freed after
+ * RA_RELOAD_DEREG_MS all the same; with no flow up, at once. */
+static void test_lapse_unanswered(void **state)
+{
+    struct fx *f = *state;
+    struct reg_state st;
+    char *up;
+    int ci;
+
+    register_ok(f, &st);
+    f->now += 300001;
+    up = edge_wait_msg(&f->edge, &ci);
+    assert_non_null(strstr(up, ";expires=0"));
+    free(up);
+    assert_int_equal(regagent_count(f->ra), 1);
+    f->now += RA_RELOAD_DEREG_MS - 2;
+    edge_settle(&f->edge);
+    assert_int_equal(regagent_count(f->ra), 1);
+    f->now += 2;
+    assert_true(edge_wait_closed(&f->edge, ci));
+    assert_int_equal(regagent_count(f->ra), 0);
+}
+
+/* Issue 11 item 4: the phone reboots onto a new port with a new rinstance.
+ * Same AOR and host: the same binding, instance-id, reg-id, Call-ID and
+ * flow; the new Contact goes upstream (the registrar replaces the old one,
+ * RFC 5626 §6) and the UA's responses go to its new address. */
+static void test_reregister_new_port(void **state)
+{
+    struct fx *f = *state;
+    struct reg_state st;
+    char *reg, *up, *ok, v[2048], inst[64];
+    const char *rsp;
+    struct binding *b;
+    int ci;
+
+    register_ok(f, &st);
+    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    assert_non_null(b);
+    set_in(&f->ua.src, "192.168.1.10", 5072);
+    reg = mk_register(1, "<sip:alice@192.168.1.10:5072;rinstance=9f8e;transport=udp>", NULL);
+    memcpy(strstr(reg, "ua-call-1"), "ua-call-2", 9); /* a new Call-ID after the reboot */
+    ua_send_register(f, reg);
+    up = edge_wait_msg(&f->edge, &ci);
+    assert_int_equal(ci, st.ci);                /* the same flow */
+    assert_int_equal(f->edge.nconns, 1);
+    hdr_must(up, "Call-ID", v, sizeof(v));
+    assert_string_equal(v, st.call_id);         /* the flow's Call-ID, */
+    hdr_must(up, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "2 REGISTER");       /* its next CSeq */
+    assert_int_equal(hdr_count(up, "Contact"), 1);
+    hdr_must(up, "Contact", v, sizeof(v));
+    assert_memory_equal(v, "<sip:alice@192.168.1.10:5072;rinstance=9f8e;transport=udp>;",
+                        strlen("<sip:alice@192.168.1.10:5072;rinstance=9f8e;transport=udp>;"));
+    instance_of(v, inst, sizeof(inst));
+    assert_string_equal(inst, st.instance);
+    assert_non_null(strstr(v, ";reg-id=1"));
+    assert_non_null(strstr(v, ";expires=300"));
+    ok = ok_for(up, 300);
+    edge_send(&f->edge, ci, ok);
+    rsp = ua_wait(&f->edge, &f->to_ua, 2);
+    assert_true(addr_equal((struct sockaddr *)&f->to_ua.dst[1], (struct sockaddr *)&f->ua.src));
+    hdr_must(rsp, "Contact", v, sizeof(v));
+    assert_string_equal(v, "<sip:alice@192.168.1.10:5072;rinstance=9f8e;transport=udp>"
+                           ";expires=300");
+    assert_int_equal(regagent_count(f->ra), 1);
+    assert_ptr_equal(regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL), b);
+    assert_string_equal(binding_contact(b),
+                        "sip:alice@192.168.1.10:5072;rinstance=9f8e;transport=udp");
+    assert_string_equal(binding_instance(b), st.instance);
+    /* one line in instance-ids: the phone is one instance */
+    assert_int_equal(instid_count(f->ids), 1);
+    /* a late de-registration of the old Contact leaves the binding alone */
+    free(reg);
+    reg = mk_register(9, UA_CONTACT ";expires=0", NULL);
+    ua_send_register(f, reg);
+    rsp = ua_wait(&f->edge, &f->to_ua, 3);
+    start_line(rsp, v, sizeof(v));
+    assert_string_equal(v, "SIP/2.0 200 OK");
+    edge_settle(&f->edge);
+    assert_false(edge_has_msg(&f->edge));
+    assert_int_equal(regagent_count(f->ra), 1);
+    free(ok);
+    free(up);
+    free(reg);
 }
 
 /* §4.5: a dead flow is formed again and sipkeep registers over it with the
@@ -1020,6 +1143,8 @@ int main(void)
         T(test_response_via_stack),
         T(test_failure_passthrough),
         T(test_binding_lapses),
+        T(test_lapse_unanswered),
+        T(test_reregister_new_port),
         T(test_flow_recovery),
         cmocka_unit_test_setup_teardown(test_four_flows, fx_setup4, fx_teardown),
         T(test_retry_after),

@@ -323,6 +323,72 @@ static void test_restore_service_gone(void **state)
     assert_int_equal(regstate_count(f->st), 0);
 }
 
+/* Issue 11: state written before the "aor|host" key.  The phone came
+ * back on another port once, so instance-ids holds two old-form lines for
+ * it (the newer last) and registrations two records.  After the restart
+ * one binding is restored, with the newest instance-id and Contact; the
+ * superseded record goes. */
+#define OLD_U1 "urn:uuid:00000001-0000-4000-8000-000000000001"
+#define OLD_U3 "urn:uuid:00000003-0000-4000-8000-000000000003"
+
+static void put_old_record(struct fx *f, const char *curi, const char *inst)
+{
+    char reg[1024], contact[256];
+    struct regstate_rec r;
+
+    snprintf(contact, sizeof(contact), "<%s>", curi);
+    snprintf(reg, sizeof(reg),
+             "REGISTER sip:keep.net SIP/2.0\r\n"
+             "Via: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKold\r\n"
+             "From: <sip:alice@keep.net>;tag=uatag1\r\n"
+             "To: <sip:alice@keep.net>\r\n"
+             "Call-ID: old@sipkeep\r\nCSeq: 3 REGISTER\r\n"
+             "Contact: %s;+sip.instance=\"<%s>\";reg-id=1\r\n"
+             "Expires: 300\r\nContent-Length: 0\r\n\r\n", contact, inst);
+    r = (struct regstate_rec){ .service = "keep", .ua_src = f->ua.src, .ua_local = f->ua.local,
+                               .expires_at = (int64_t)time(NULL) + 200, .instance = inst,
+                               .aor = "sip:alice@keep.net", .contact_uri = curi,
+                               .contact = contact, .reg = reg, .reg_len = strlen(reg) };
+    assert_int_equal(regstate_put(f->st, &r, 300), 0);
+}
+
+static void test_restore_old_keys(void **state)
+{
+    struct fx *f = *state;
+    char path[600], *up, v[512];
+    const struct binding *b;
+    FILE *fp;
+    int ci;
+
+    put_old_record(f, "sip:alice@192.168.1.10:5060", OLD_U1);
+    put_old_record(f, "sip:alice@192.168.1.10:5062;rinstance=ab", OLD_U3);
+    agent_stop(f);
+    snprintf(path, sizeof(path), "%s/instance-ids", f->dir.state);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s sip:alice@keep.net|sip:alice@192.168.1.10:5060\n"
+                "%s sip:alice@keep.net|sip:alice@192.168.1.10:5062;rinstance=ab\n",
+            OLD_U1, OLD_U3);
+    assert_int_equal(fclose(fp), 0);
+
+    agent_start(f);
+    assert_int_equal(regstate_count(f->st), 2);
+    assert_int_equal(regagent_restore(f->ra, (int64_t)time(NULL), ingress_ok, NULL), 1);
+    assert_int_equal(regagent_count(f->ra), 1);
+    b = binding_of(f, "sip:alice@keep.net");
+    assert_non_null(b);
+    assert_string_equal(binding_instance(b), OLD_U3);
+    assert_string_equal(binding_contact(b), "sip:alice@192.168.1.10:5062;rinstance=ab");
+    assert_int_equal(regstate_count(f->st), 1);
+    assert_non_null(regstate_get(f->st, "sip:alice@keep.net",
+                                 "sip:alice@192.168.1.10:5062;rinstance=ab"));
+    up = edge_wait_msg(&f->edge, &ci);
+    hdr_must(up, "Contact", v, sizeof(v));
+    assert_non_null(strstr(v, OLD_U3));
+    assert_non_null(strstr(v, "<sip:alice@192.168.1.10:5062;rinstance=ab>"));
+    free(up);
+}
+
 /* ---- reload ---- */
 
 static void test_reload_diff(void **state)
@@ -462,6 +528,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_drops, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_expired, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_service_gone, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_old_keys, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reload_diff, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reload_bounded_wait, fx_setup, fx_teardown),
         cmocka_unit_test(test_service_equal),
