@@ -23,6 +23,10 @@
 #define FLOW_PONG_TIMEOUT_DEFAULT_S 10u
 /* See on_pong_timer(): the pause that lets the loop read once more. */
 #define FLOW_PONG_GRACE_MS 1u
+/* The longest Retry-After obeyed (a day): RFC 3261 §20.33 lets a server
+ * ask for more than recovery.max_time and sipkeep honours that, but a
+ * malformed or hostile value must not park a flow for years. */
+#define FLOW_RETRY_AFTER_MAX_S 86400u
 /* Failure reasons: the stream's own are up to 200 bytes.  A deferred one
  * is kept in the flow (10,000 flows per daemon), so it is shorter. */
 #define FLOW_WHY_MAX 256
@@ -64,6 +68,10 @@ struct flow {
     bool stun_hint;               /* UDP: the last 2xx indicated STUN support */
     unsigned keep_s;              /* ... with an RFC 6223 keep value, 0: none */
     bool warned_udp_sip;
+    bool reg_retry;               /* ACTIVE: t_state re-sends the REGISTER
+                                     (flow_register_retry_after) */
+    unsigned reg_errors;          /* refreshes answered with an error since
+                                     the last 2xx (the §4.5 row of the wait) */
     uint64_t ping_sent;           /* loop time of that ping */
     int64_t rtt_ms;               /* last ping->pong time, -1: none */
     char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
@@ -122,6 +130,8 @@ static void close_io(struct flow *f)
     flow_udp_free(f->u);
     f->u = NULL;
     f->ping_out = false;
+    f->reg_retry = false;
+    f->reg_errors = 0;
     loop_timer_cancel(f->loop, &f->t_state);
     loop_timer_cancel(f->loop, &f->t_ka);
     loop_timer_cancel(f->loop, &f->t_pong);
@@ -169,9 +179,12 @@ static uint64_t next_wait(struct flow *f, int64_t retry_after_s)
     f->retried_at_once = at_once;
     if (at_once)
         return 0;
+    /* A server's word beats recovery.max_time (RFC 3261 §20.33, §21.5.4:
+     * retrying before it is pointless load on a registrar that said it is
+     * down for that long). */
     if (retry_after_s > 0) {
-        uint64_t ra = (uint64_t)retry_after_s < f->rc.max_time ? (uint64_t)retry_after_s
-                                                                : f->rc.max_time;
+        uint64_t ra = (uint64_t)retry_after_s < FLOW_RETRY_AFTER_MAX_S
+                          ? (uint64_t)retry_after_s : FLOW_RETRY_AFTER_MAX_S;
         if (ra * 1000u > wait)
             wait = ra * 1000u;
     }
@@ -372,6 +385,18 @@ static void on_state_timer(struct loop_timer *t)
     }
     else if (f->state == FLOW_BACKOFF)
         connect_now(f);
+    else if (f->state == FLOW_ACTIVE && f->reg_retry) {
+        struct sockaddr_storage local;
+
+        f->reg_retry = false;
+        if (flow_local_addr(f, &local) < 0) {
+            flow_failed(f, "cannot read the local address for the REGISTER retry");
+            return;
+        }
+        log_info("flow_register_retry", "reg_id=%u proxy=%s errors=%u", f->reg_id,
+                 f->proxy->uri, f->reg_errors);
+        f->cbs->on_ready(f, &local, f->arg); /* last: it may free f */
+    }
 }
 
 /* §4.4.1: ping with a double CRLF; with a pong expected, the oldest
@@ -592,6 +617,11 @@ void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s)
     f->flow_timer = flow_timer_s;
     if (!outbound && !is_udp(f)) /* UDP: udp_keepalive_sip says what matters */
         warn_no_outbound(f);
+    f->reg_errors = 0;
+    if (f->reg_retry && !f->why[0]) { /* a REGISTER of the owner's came first */
+        f->reg_retry = false;
+        loop_timer_cancel(f->loop, &f->t_state);
+    }
     if (f->state == FLOW_REGISTERING) {
         loop_timer_cancel(f->loop, &f->t_state);
         set_state(f, FLOW_ACTIVE);
@@ -620,6 +650,48 @@ void flow_register_failed_after(struct flow *f, const char *reason, int64_t retr
         return;
     flow_failed_after(f, reason ? reason : "registration failed",
                       retry_after_s < 0 ? -1 : retry_after_s);
+}
+
+void flow_register_retry_after(struct flow *f, const char *reason, int64_t retry_after_s)
+{
+    uint64_t wait;
+
+    if (f->state != FLOW_ACTIVE) {
+        flow_register_failed_after(f, reason, retry_after_s);
+        return;
+    }
+    if (f->why[0])
+        return; /* a failure is already on its way */
+    if (f->reg_errors < UINT_MAX)
+        f->reg_errors++;
+    /* §4.5's wait for the n-th error in a row (30-60 s, 1-2 min, ...), or
+     * the server's Retry-After, whichever is longer; "Retry-After: 0" only
+     * for the first error in a row, so a registrar always saying 0 cannot
+     * make sipkeep spin. */
+    wait = flow_backoff_ms(&f->rc, f->reg_errors, others_working(f), rng_next(f));
+    if (retry_after_s == 0 && f->reg_errors == 1)
+        wait = 0;
+    else if (retry_after_s > 0) {
+        uint64_t ra = (uint64_t)retry_after_s < FLOW_RETRY_AFTER_MAX_S
+                          ? (uint64_t)retry_after_s : FLOW_RETRY_AFTER_MAX_S;
+        if (ra * 1000u > wait)
+            wait = ra * 1000u;
+    }
+    if (loop_timer_set(f->loop, &f->t_state, wait) < 0) {
+        flow_failed_after(f, reason ? reason : "registration failed", retry_after_s);
+        return;
+    }
+    f->reg_retry = true;
+    log_warn("flow_register_error", "reg_id=%u proxy=%s reason=\"%s\" errors=%u "
+             "retry_in_ms=%" PRIu64 " action=\"keeping the flow: it still answers "
+             "keep-alives (RFC 5626 §4.2.2)\"", f->reg_id, f->proxy->uri,
+             reason ? reason : "registration failed", f->reg_errors, wait);
+}
+
+void flow_register_hold(struct flow *f)
+{
+    if (f->state == FLOW_REGISTERING && !f->why[0])
+        loop_timer_cancel(f->loop, &f->t_state);
 }
 
 void flow_fail(struct flow *f, const char *reason)
@@ -690,6 +762,7 @@ void flow_get_info(const struct flow *f, struct flow_info *out)
     out->flow_timer = f->flow_timer;
     out->failures = f->failures;
     out->retry_in_ms = -1;
-    if (f->state == FLOW_BACKOFF && loop_timer_armed(&f->t_state))
+    if ((f->state == FLOW_BACKOFF || (f->state == FLOW_ACTIVE && f->reg_retry)) &&
+        loop_timer_armed(&f->t_state))
         out->retry_in_ms = f->t_state.due_ms > now ? (int64_t)(f->t_state.due_ms - now) : 0;
 }

@@ -173,12 +173,32 @@ void flow_register_failed(struct flow *f, const char *reason);
 /* As flow_register_failed(), for a final response carrying Retry-After
  * (RFC 3261 §20.33; e.g. a 503, §21.5.4) of retry_after_s seconds (< 0:
  * none, the same as flow_register_failed).  The value may lengthen the §4.5
- * back-off, never beyond recovery.max_time, but never shortens it, except
+ * back-off, also beyond recovery.max_time (the server knows best; at most a
+ * day, against bogus values), but never shortens it, except
  * "Retry-After: 0": the next attempt starts at once (resolving the proxy's
  * name again, as every attempt does).  Granted once in a row: if that
  * immediate attempt fails too, the back-off applies, so a server always
  * answering "Retry-After: 0" cannot make the flow spin. */
 void flow_register_failed_after(struct flow *f, const char *reason, int64_t retry_after_s);
+
+/* A refresh on an ACTIVE flow was answered with an error that says
+ * nothing about the flow (503, 500, 480, 408: RFC 5626 §4.2.2, the
+ * registrar has a problem, the connection does not): the flow stays up,
+ * keep-alives go on (a missing pong still fails it), and on_ready is
+ * called again after the wait, for the owner to re-send its REGISTER.  The
+ * wait is the §4.5 back-off for the number of such errors in a row (30-60
+ * s, then 1-2 min, ...), lengthened by retry_after_s (>= 0; < 0: none) as
+ * in flow_register_failed_after, up to a day; "Retry-After: 0" re-sends at
+ * once for the first error in a row only.  A 2xx (flow_registered) cancels
+ * the wait and resets the count.  In any other state this is
+ * flow_register_failed_after(). */
+void flow_register_retry_after(struct flow *f, const char *reason, int64_t retry_after_s);
+
+/* The REGISTER on a REGISTERING flow was answered with a challenge that
+ * only the UA can answer: the registration timeout stops and the
+ * connection stays, waiting for the owner's next REGISTER (flow_send
+ * re-arms the timeout).  Not a failure.  No-op in other states. */
+void flow_register_hold(struct flow *f);
 
 /* Declares the flow failed for another reason (e.g. 430 Flow Failed).
  * on_down is called before this returns.  No-op in IDLE and BACKOFF. */
@@ -213,7 +233,9 @@ struct flow_info {
                                 (kept across reconnects: the proxy's last) */
     unsigned flow_timer;     /* Flow-Timer of the last 2xx, 0: none */
     unsigned failures;       /* as flow_consecutive_failures() */
-    int64_t retry_in_ms;     /* BACKOFF: time until the next attempt; else -1 */
+    int64_t retry_in_ms;     /* BACKOFF: time until the next attempt; ACTIVE
+                                after a refresh error: until the REGISTER is
+                                sent again; else -1 */
 };
 
 /* Fills *out for f at the loop's current time. */

@@ -80,7 +80,8 @@ static void own_ready(struct flow *f, const struct sockaddr_storage *local, void
     struct owner *o = arg;
 
     assert_ptr_equal(f, o->f);
-    assert_int_equal(flow_state(f), FLOW_REGISTERING);
+    /* ACTIVE: a REGISTER retry after a refresh error (flow_register_retry_after) */
+    assert_true(flow_state(f) == FLOW_REGISTERING || flow_state(f) == FLOW_ACTIVE);
     o->ready++;
     o->local = *local;
     assert_int_equal(flow_send(f, reg_text, sizeof(reg_text) - 1), 0);
@@ -730,8 +731,8 @@ static void test_working_failure_then_backoff(void **state)
 }
 
 /* Retry-After (a 503's): 0 retries at once, once in a row; a longer one
- * lengthens the back-off, capped at max_time; a shorter one does not
- * shorten it. */
+ * lengthens the back-off, also beyond max_time (issue 11: the server's
+ * word is honoured), up to a day; a shorter one does not shorten it. */
 static void test_register_failed_retry_after(void **state)
 {
     struct fx *t = *state;
@@ -763,19 +764,117 @@ static void test_register_failed_retry_after(void **state)
     clock_to(t, t0 + 240000);
     expect_reconnect(t);
 
-    flow_register_failed_after(t->o.f, "REGISTER answered 503", 1000000);
-    t0 = t->now; /* capped at max_time (1800 s) */
-    clock_to(t, t0 + 1799999);
+    flow_register_failed_after(t->o.f, "REGISTER answered 503", 3600);
+    t0 = t->now; /* longer than max_time (1800 s): honoured */
+    clock_to(t, t0 + 3599999);
     assert_false(srv_accept(t, 5));
-    clock_to(t, t0 + 1800000);
+    clock_to(t, t0 + 3600000);
+    expect_reconnect(t);
+
+    flow_register_failed_after(t->o.f, "REGISTER answered 503", 100000000);
+    t0 = t->now; /* a bogus 3-year wait: one day at most */
+    clock_to(t, t0 + 86399999);
+    assert_false(srv_accept(t, 5));
+    clock_to(t, t0 + 86400000);
     expect_reconnect(t);
 
     flow_register_failed_after(t->o.f, "REGISTER answered 503", -1); /* none */
-    t0 = t->now; /* row 6: 900 s at r = 0 */
+    t0 = t->now; /* row 7: max_time 1800 s, 900 s at r = 0 */
     clock_to(t, t0 + 899999);
     assert_false(srv_accept(t, 5));
     clock_to(t, t0 + 900000);
     expect_reconnect(t);
+}
+
+/* A REGISTER, after any keep-alive pings the clock jump caused. */
+static void expect_register_after_pings(struct fx *t)
+{
+    char buf[512];
+    ssize_t n = srv_recv(t, buf, sizeof(buf), 1000);
+    size_t skip = 0;
+
+    assert_true(n > 0);
+    while (skip + 1 < (size_t)n && buf[skip] == '\r' && buf[skip + 1] == '\n')
+        skip += 2;
+    if (skip == (size_t)n) /* only pings so far */
+        return expect_register(t);
+    assert_int_equal((size_t)n - skip, sizeof(reg_text) - 1);
+    assert_memory_equal(buf + skip, reg_text, sizeof(reg_text) - 1);
+}
+
+/* Issue 11 / RFC 5626 §4.2.2: a refresh answered 503/500/480/408 on a flow
+ * that works keeps the connection; the REGISTER goes again on it after
+ * Retry-After or the §4.5 wait (30-60 s, then 1-2 min); a 2xx resets the
+ * count; the flow stays working throughout. */
+static void test_register_retry_keeps_flow(void **state)
+{
+    struct fx *t = *state;
+    uint64_t t0;
+
+    start_connected(t);
+    flow_registered(t->o.f, false, 0); /* no outbound: works at once */
+    assert_true(flow_working(t->o.f));
+    flow_register_retry_after(t->o.f, "REGISTER answered 503", 120);
+    assert_int_equal(t->o.downs, 0);
+    assert_int_equal(flow_state(t->o.f), FLOW_ACTIVE);
+    assert_true(flow_working(t->o.f));
+    t0 = t->now;
+    clock_to(t, t0 + 119999);
+    assert_int_equal(t->o.ready, 1);
+    clock_to(t, t0 + 120000);
+    assert_int_equal(t->o.ready, 2); /* on_ready again: the owner re-sends */
+    expect_register_after_pings(t);
+    assert_false(srv_accept(t, 5)); /* on the same connection */
+
+    flow_register_retry_after(t->o.f, "REGISTER answered 500", -1);
+    t0 = t->now; /* first error in a row after a retry: row 2, 60 s at r = 0 */
+    clock_to(t, t0 + 59999);
+    assert_int_equal(t->o.ready, 2);
+    clock_to(t, t0 + 60000);
+    assert_int_equal(t->o.ready, 3);
+    expect_register_after_pings(t);
+
+    flow_registered(t->o.f, false, 0); /* a 2xx: the count starts again */
+    flow_register_retry_after(t->o.f, "REGISTER answered 480", -1);
+    t0 = t->now; /* row 1: 30 s */
+    clock_to(t, t0 + 30000);
+    assert_int_equal(t->o.ready, 4);
+    expect_register_after_pings(t);
+    /* a 2xx before the retry cancels it */
+    flow_register_retry_after(t->o.f, "REGISTER answered 408", 10);
+    flow_registered(t->o.f, false, 0);
+    clock_to(t, t->now + 200000);
+    assert_int_equal(t->o.ready, 4);
+    assert_int_equal(t->o.downs, 0);
+    assert_false(srv_accept(t, 5));
+
+    /* not ACTIVE (the first REGISTER): a failure as before */
+    flow_fail(t->o.f, "x");
+    t->readies = t->o.ready;
+    expect_reconnect(t);
+    flow_register_retry_after(t->o.f, "REGISTER answered 503", -1);
+    assert_int_equal(t->o.downs, 2);
+    assert_int_equal(flow_state(t->o.f), FLOW_BACKOFF);
+}
+
+/* A challenge only the UA can answer: the REGISTERING flow waits, its
+ * registration timeout stopped, the connection kept; the owner's next
+ * REGISTER re-arms the timeout. */
+static void test_register_hold(void **state)
+{
+    struct fx *t = *state;
+    uint64_t t0;
+
+    start_connected(t);
+    flow_register_hold(t->o.f);
+    clock_to(t, t->now + 600000);
+    assert_int_equal(t->o.downs, 0);
+    assert_int_equal(flow_state(t->o.f), FLOW_REGISTERING);
+    assert_int_equal(flow_send(t->o.f, reg_text, sizeof(reg_text) - 1), 0);
+    expect_register(t);
+    t0 = t->now;
+    clock_to(t, t0 + 32000);
+    assert_int_equal(t->o.downs, 1);
 }
 
 /* Captures stderr (the log) into a temporary file. */
@@ -986,6 +1085,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_send_overflow_fails_from_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_working_failure_then_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_failed_retry_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_retry_keeps_flow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_outbound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
