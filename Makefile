@@ -36,7 +36,7 @@ BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps check-deps unit fuzz fuzz-build e2e e2e-asan e2e-valgrind check bench \
+.PHONY: all deps check-deps unit fuzz fuzz-build e2e e2e-asan e2e-valgrind check bench layers \
         clean install deb packaging-check
 all: deps $(BUILD)/sipkeep
 
@@ -116,7 +116,11 @@ e2e-valgrind: $(BUILD)/sipkeep
 	@SK_WRAP="$(VALGRIND)" SK_START_TIMEOUT=60 SK_STOP_GRACE=60 LAB_KILL_AFTER=60 \
 	    E2E_ONLY=t_29_lifecycle_short sh tests/e2e/run.sh $(BUILD)/sipkeep
 
-check: all unit fuzz e2e e2e-asan e2e-valgrind packaging-check soak-check
+# layers: the include order and file map of src/DESIGN.md (tests/layers.sh).
+layers:
+	@sh tests/layers.sh
+
+check: layers all unit fuzz e2e e2e-asan e2e-valgrind packaging-check soak-check
 
 # Not `all`: installing must not call apt-get (deps.sh).
 PREFIX  ?= /usr/local
