@@ -2,28 +2,70 @@
 #include "proxy/txn.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "core/rand.h"
 #include "outbound/sipretx.h"
+#include "sip/msg.h"
+#include "sip/param.h"
 
 #define TXN_BUCKETS 4096u
 
-struct txn_table;
+enum txn_kind { KIND_REQ, KIND_INVITE, KIND_RETX };
+
+enum inv_state {
+    INV_CALLING,    /* Timer C running, no provisional response yet */
+    INV_PROCEEDING, /* Timer C running, a provisional response came */
+    INV_COMPLETED,  /* a final response came: 64*T1 linger */
+    INV_TIMED_OUT,  /* Timer C fired, the UA had our 408: linger */
+};
+
+/* What sipkeep keeps of an INVITE as sent, to make its own CANCEL, ACK
+ * (§9.1, §17.1.1.3: same Request-URI, top Via, From, Call-ID, CSeq
+ * number and Route set) and the UA's 408: the pieces back to back in
+ * text[], whole header lines (CRLF included) but the Request-URI. */
+enum { P_RURI, P_VIA, P_FROM, P_TO, P_CALLID, P_ROUTES, P_N };
+struct inv_req {
+    uint32_t cseq;
+    uint16_t n[P_N];
+    char text[];
+};
+
+struct txn_inv {
+    struct loop_timer timer; /* Timer C, then the linger */
+    struct sipretx *g;       /* Timer G/H of a relayed non-2xx; else NULL */
+    struct inv_req *req;     /* NULL until txn_invite_sent() */
+    uint8_t state;
+    bool provisional;        /* any 1xx came (a CANCEL may be sent, §9.1) */
+    bool reliable;           /* the flow is TCP/TLS */
+    bool cancelled;          /* sipkeep sent a CANCEL of its own */
+    bool final_seen;
+    bool g_wanted;           /* the final just let through needs Timer G */
+};
 
 struct txn_entry {
     struct txn t;
-    uint64_t expires_ms;
-    struct sipretx *retx;      /* relayed to a UA over UDP; else NULL */
-    struct txn_table *table;   /* for retx's callbacks */
+    uint8_t kind;
+    uint64_t expires_ms;       /* FIFO kinds only */
+    struct txn_table *table;
     struct txn_entry *next_hash, *next_fifo;
-    char data[];
+    struct sipretx *retx;      /* KIND_RETX: relayed to a UA over UDP */
+    struct txn_inv *inv;       /* KIND_INVITE: in data[] */
+    char data[];               /* [struct txn_inv] vias[] via bytes */
 };
 
-/* One FIFO per lifetime (non-INVITE, INVITE, retransmitted), so each is
- * ordered by expiry. */
-enum { FIFO_NON_INVITE, FIFO_INVITE, FIFO_RETX, FIFO_N };
+_Static_assert(offsetof(struct txn_entry, data) % _Alignof(struct txn_inv) == 0,
+               "txn_inv is placed at the start of data[]");
+_Static_assert(sizeof(struct txn_inv) % _Alignof(struct slice) == 0,
+               "the Via slices follow txn_inv");
+
+/* One FIFO per fixed lifetime (non-INVITE, retransmitted), so each is
+ * ordered by expiry.  INVITE entries have their own timer instead. */
+enum { FIFO_NON_INVITE, FIFO_RETX, FIFO_N };
 struct txn_fifo {
     struct txn_entry *head, *tail;
 };
@@ -36,6 +78,7 @@ struct txn_table {
     struct txn_entry *bucket[TXN_BUCKETS];
     txn_retx_send_fn retx_send;
     void *retx_arg;
+    struct txn_senders snd;
 };
 
 static uint32_t hash_branch(struct slice b)
@@ -60,7 +103,20 @@ static void unlink_hash(struct txn_table *t, struct txn_entry *e)
 static void entry_free(struct txn_entry *e)
 {
     sipretx_free(e->retx); /* cancels its timers */
+    if (e->inv) {
+        loop_timer_cancel(e->table->loop, &e->inv->timer);
+        sipretx_free(e->inv->g);
+        free(e->inv->req);
+    }
     free(e);
+}
+
+/* Unlinks e from the hash and frees it (it is in no FIFO). */
+static void entry_remove(struct txn_table *t, struct txn_entry *e)
+{
+    unlink_hash(t, e);
+    t->count--;
+    entry_free(e);
 }
 
 static void expire(struct txn_table *t)
@@ -74,11 +130,17 @@ static void expire(struct txn_table *t)
             f->head = e->next_fifo;
             if (!f->head)
                 f->tail = NULL;
-            unlink_hash(t, e);
-            t->count--;
-            entry_free(e);
+            entry_remove(t, e);
         }
     }
+}
+
+static bool fifos_empty(const struct txn_table *t)
+{
+    for (int i = 0; i < FIFO_N; i++)
+        if (t->fifo[i].head)
+            return false;
+    return true;
 }
 
 static void on_sweep(struct loop_timer *tm)
@@ -86,7 +148,7 @@ static void on_sweep(struct loop_timer *tm)
     struct txn_table *t = container_of(tm, struct txn_table, sweep);
 
     expire(t);
-    if (t->count)
+    if (!fifos_empty(t))
         loop_timer_set(t->loop, &t->sweep, 1000);
 }
 
@@ -107,10 +169,11 @@ void txn_table_free(struct txn_table *t)
     if (!t)
         return;
     loop_timer_cancel(t->loop, &t->sweep);
-    for (int i = 0; i < FIFO_N; i++) {
-        struct txn_entry *e = t->fifo[i].head, *next;
+    /* Every entry is hashed, whatever its kind. */
+    for (size_t i = 0; i < TXN_BUCKETS; i++) {
+        struct txn_entry *e = t->bucket[i], *next;
         for (; e; e = next) {
-            next = e->next_fifo;
+            next = e->next_hash;
             entry_free(e);
         }
     }
@@ -123,9 +186,17 @@ static struct txn_entry *find(struct txn_table *t, struct slice branch, bool ret
 {
     struct txn_entry *e = t->bucket[hash_branch(branch) % TXN_BUCKETS];
 
-    while (e && ((e->retx != NULL) != retx || !slice_eq(slice_cstr(e->t.branch), branch)))
+    while (e && ((e->kind == KIND_RETX) != retx || !slice_eq(slice_cstr(e->t.branch), branch)))
         e = e->next_hash;
     return e;
+}
+
+/* The INVITE entry of branch, or NULL. */
+static struct txn_entry *find_invite(struct txn_table *t, struct slice branch)
+{
+    struct txn_entry *e = find(t, branch, false);
+
+    return e && e->kind == KIND_INVITE ? e : NULL;
 }
 
 const struct txn *txn_get(struct txn_table *t, struct slice branch)
@@ -137,45 +208,64 @@ const struct txn *txn_get(struct txn_table *t, struct slice branch)
     return e ? &e->t : NULL;
 }
 
-static struct txn_entry *entry_new(const char *branch, const struct slice *vias, unsigned nvias)
+static struct txn_entry *entry_new(struct txn_table *t, const char *branch, enum txn_kind kind,
+                                   const struct slice *vias, unsigned nvias)
 {
-    size_t total = 0, off = 0;
+    size_t head = kind == KIND_INVITE ? sizeof(struct txn_inv) : 0;
+    size_t total = 0, off;
     struct txn_entry *e;
+    struct slice *sv;
 
     for (unsigned i = 0; i < nvias; i++)
         total += vias[i].n;
-    e = calloc(1, sizeof(*e) + total + 1);
+    e = calloc(1, sizeof(*e) + head + nvias * sizeof(struct slice) + total + 1);
     if (!e)
         return NULL;
     if (slice_copy_cstr(slice_cstr(branch), e->t.branch, sizeof(e->t.branch)) < 0) {
         free(e);
         return NULL;
     }
+    e->kind = (uint8_t)kind;
+    e->table = t;
+    if (kind == KIND_INVITE)
+        e->inv = (struct txn_inv *)(void *)e->data;
+    sv = (struct slice *)(void *)(e->data + head);
+    off = head + nvias * sizeof(struct slice);
     for (unsigned i = 0; i < nvias; i++) {
         memcpy(e->data + off, vias[i].p, vias[i].n);
-        e->t.vias[i] = (struct slice){ e->data + off, vias[i].n };
+        sv[i] = (struct slice){ e->data + off, vias[i].n };
         off += vias[i].n;
     }
+    e->t.vias = sv;
     e->t.nvias = nvias;
     return e;
 }
 
-static void link_entry(struct txn_table *t, struct txn_entry *e, int fifo, uint64_t ttl)
+static void link_hash(struct txn_table *t, struct txn_entry *e)
 {
-    struct txn_fifo *f = &t->fifo[fifo];
     uint32_t h = hash_branch(slice_cstr(e->t.branch)) % TXN_BUCKETS;
 
-    e->expires_ms = loop_now(t->loop) + ttl;
     e->next_hash = t->bucket[h];
     t->bucket[h] = e;
+    t->count++;
+}
+
+static void link_fifo(struct txn_table *t, struct txn_entry *e, int fifo, uint64_t ttl)
+{
+    struct txn_fifo *f = &t->fifo[fifo];
+
+    e->expires_ms = loop_now(t->loop) + ttl;
+    link_hash(t, e);
     if (f->tail)
         f->tail->next_fifo = e;
     else
         f->head = e;
     f->tail = e;
-    if (t->count++ == 0)
+    if (!loop_timer_armed(&t->sweep))
         loop_timer_set(t->loop, &t->sweep, 1000);
 }
+
+static void on_inv_timer(struct loop_timer *tm);
 
 int txn_put(struct txn_table *t, const char *branch, bool invite, const struct ua_addr *ua,
             uint32_t binding_id, const struct slice *vias, unsigned nvias)
@@ -187,19 +277,358 @@ int txn_put(struct txn_table *t, const char *branch, bool invite, const struct u
     expire(t);
     if (find(t, slice_cstr(branch), false))
         return 0; /* a retransmission, or the CANCEL/ACK of a transaction */
-    e = entry_new(branch, vias, nvias);
+    e = entry_new(t, branch, invite ? KIND_INVITE : KIND_REQ, vias, nvias);
     if (!e)
         return -ENOMEM;
     e->t.ua = *ua;
     e->t.binding_id = binding_id;
-    link_entry(t, e, invite ? FIFO_INVITE : FIFO_NON_INVITE,
-               invite ? TXN_TTL_INVITE_MS : TXN_TTL_NON_INVITE_MS);
+    if (!invite) {
+        link_fifo(t, e, FIFO_NON_INVITE, TXN_TTL_NON_INVITE_MS);
+        return 0;
+    }
+    e->inv->state = INV_CALLING;
+    loop_timer_init(&e->inv->timer, on_inv_timer);
+    if (loop_timer_set(t->loop, &e->inv->timer, TXN_TIMER_C_MS) < 0) {
+        free(e);
+        return -ENOMEM;
+    }
+    link_hash(t, e);
     return 0;
 }
 
 size_t txn_count(const struct txn_table *t)
 {
     return t->count;
+}
+
+/* ---- INVITE transactions: Timer C, Timer G/H ---- */
+
+void txn_set_senders(struct txn_table *t, const struct txn_senders *s)
+{
+    t->snd = *s;
+}
+
+static struct slice piece(const struct inv_req *q, int i)
+{
+    size_t off = 0;
+
+    for (int k = 0; k < i; k++)
+        off += q->n[k];
+    return (struct slice){ q->text + off, q->n[i] };
+}
+
+static size_t req_size(const struct inv_req *q)
+{
+    size_t n = 0;
+
+    for (int i = 0; i < P_N; i++)
+        n += q->n[i];
+    return n;
+}
+
+int txn_invite_sent(struct txn_table *t, unsigned flow, const char *buf, size_t len)
+{
+    struct sipmsg *m = malloc(sizeof(*m));
+    struct slice elem, branch, rest, p[P_N] = { SLICE_NULL };
+    struct sipparam_via v;
+    const struct sipmsg_hdr *via;
+    struct txn_entry *e;
+    struct inv_req *q;
+    size_t total = 0, off = 0, routes_at = 0;
+    int err = -EBADMSG;
+
+    if (!m)
+        return -ENOMEM;
+    if (sipmsg_parse(m, buf, len, 0) < 0 || !m->is_request ||
+        !(via = sipmsg_hdr_find(m, SIPMSG_HDR_VIA)))
+        goto out;
+    rest = via->value;
+    if (sipparam_split_next(&rest, &elem) != 1 || sipparam_parse_via(&v, elem) < 0 ||
+        sipparam_find(v.params, "branch", &branch) < 0 || !slice_present(branch))
+        goto out;
+    err = -ENOENT;
+    e = find_invite(t, branch);
+    if (!e)
+        goto out;
+    err = 0;
+    if (e->inv->req)
+        goto out; /* the UA's retransmission: the first copy counts */
+    p[P_RURI] = m->ruri;
+    p[P_VIA] = via->raw;
+    p[P_FROM] = sipmsg_hdr_find(m, SIPMSG_HDR_FROM)->raw;
+    p[P_TO] = sipmsg_hdr_find(m, SIPMSG_HDR_TO)->raw;
+    p[P_CALLID] = sipmsg_hdr_find(m, SIPMSG_HDR_CALL_ID)->raw;
+    for (int i = sipmsg_hdr_next(m, SIPMSG_HDR_ROUTE, -1); i >= 0;
+         i = sipmsg_hdr_next(m, SIPMSG_HDR_ROUTE, i))
+        p[P_ROUTES].n += m->hdrs[i].raw.n;
+    err = -E2BIG;
+    for (int i = 0; i < P_N; i++) {
+        if (p[i].n > UINT16_MAX)
+            goto out;
+        total += p[i].n;
+    }
+    err = -ENOMEM;
+    q = malloc(sizeof(*q) + total);
+    if (!q)
+        goto out;
+    q->cseq = m->cseq_num;
+    for (int i = 0; i < P_N; i++) {
+        q->n[i] = (uint16_t)p[i].n;
+        if (i == P_ROUTES)
+            routes_at = off;
+        else
+            memcpy(q->text + off, p[i].p, p[i].n);
+        off += p[i].n;
+    }
+    for (int i = sipmsg_hdr_next(m, SIPMSG_HDR_ROUTE, -1); i >= 0;
+         i = sipmsg_hdr_next(m, SIPMSG_HDR_ROUTE, i)) {
+        memcpy(q->text + routes_at, m->hdrs[i].raw.p, m->hdrs[i].raw.n);
+        routes_at += m->hdrs[i].raw.n;
+    }
+    e->inv->req = q;
+    e->inv->reliable = !slice_eq_ci_str(v.transport, "UDP");
+    e->t.flow_idx = flow;
+    err = 0;
+out:
+    free(m);
+    return err;
+}
+
+/* Writes the request `method` sipkeep makes from what it kept of the
+ * INVITE (§9.1 CANCEL, §17.1.1.3 ACK), with to_line (a whole To line) in
+ * place of the INVITE's when present.  Returns the length, or -ENOSPC. */
+static int compose(const struct inv_req *q, const char *method, struct slice to_line,
+                   char *out, size_t outsz)
+{
+    struct slice ruri = piece(q, P_RURI), via = piece(q, P_VIA), from = piece(q, P_FROM),
+                 to = slice_present(to_line) ? to_line : piece(q, P_TO),
+                 cid = piece(q, P_CALLID), routes = piece(q, P_ROUTES);
+    int n = snprintf(out, outsz,
+                     "%s %.*s SIP/2.0\r\n%.*s%.*s%.*s%.*sCSeq: %" PRIu32 " %s\r\n%.*s"
+                     "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+                     method, (int)ruri.n, ruri.p, (int)via.n, via.p, (int)from.n, from.p,
+                     (int)to.n, to.p, (int)cid.n, cid.p, q->cseq, method, (int)routes.n,
+                     routes.p);
+
+    return n < 0 || (size_t)n >= outsz ? -ENOSPC : n;
+}
+
+/* Sends sipkeep's own CANCEL or ACK for e on the INVITE's flow. */
+static void send_own(struct txn_entry *e, const char *method, struct slice to_line)
+{
+    struct txn_table *t = e->table;
+    size_t sz = req_size(e->inv->req) + to_line.n + 200;
+    char *buf = malloc(sz);
+    int n = buf ? compose(e->inv->req, method, to_line, buf, sz) : -ENOMEM;
+    int err = n;
+
+    if (n >= 0)
+        err = t->snd.to_flow ? t->snd.to_flow(e->t.binding_id, e->t.flow_idx, buf,
+                                              (size_t)n, t->snd.arg)
+                             : -ENOTCONN;
+    free(buf);
+    log_info("invite_own_request", "method=%s branch=%s binding=%" PRIu32 " reg_id=%u err=%d",
+             method, e->t.branch, e->t.binding_id, e->t.flow_idx + 1, err < 0 ? err : 0);
+}
+
+static void send_cancel(struct txn_entry *e)
+{
+    e->inv->cancelled = true;
+    send_own(e, "CANCEL", SLICE_NULL);
+}
+
+/* §16.8: "behave as if the transaction received a 408": the UA gets a 408
+ * with its own Via stack, built like any response of ours
+ * (sipmsg_build_response) from a request made of the kept pieces. */
+static void send_408(struct txn_entry *e)
+{
+    struct txn_table *t = e->table;
+    const struct inv_req *q = e->inv->req;
+    struct slice ruri = piece(q, P_RURI), from = piece(q, P_FROM), to = piece(q, P_TO),
+                 cid = piece(q, P_CALLID);
+    size_t sz = req_size(q) + 200, rsz, n = 0, rn;
+    char *req, *rsp = NULL, tag[20];
+    struct sipmsg *m = malloc(sizeof(*m));
+    int w;
+
+    for (unsigned i = 0; i < e->t.nvias; i++)
+        sz += e->t.vias[i].n + 8;
+    rsz = sz + 200;
+    req = malloc(sz);
+    rsp = malloc(rsz);
+    if (!m || !req || !rsp)
+        goto out;
+    w = snprintf(req, sz, "INVITE %.*s SIP/2.0\r\n", (int)ruri.n, ruri.p);
+    n = (size_t)w;
+    for (unsigned i = 0; i < e->t.nvias && n < sz; i++) {
+        w = snprintf(req + n, sz - n, "Via: %.*s\r\n", (int)e->t.vias[i].n, e->t.vias[i].p);
+        n += (size_t)w;
+    }
+    if (n < sz) {
+        w = snprintf(req + n, sz - n, "%.*s%.*s%.*sCSeq: %" PRIu32 " INVITE\r\n\r\n",
+                     (int)from.n, from.p, (int)to.n, to.p, (int)cid.n, cid.p, q->cseq);
+        n += (size_t)w;
+    }
+    if (n >= sz || sipmsg_parse(m, req, n, 0) < 0)
+        goto out;
+    rand_hex(tag, sizeof(tag), 16);
+    if (sipmsg_build_response(m, 408, SLICE_NULL, slice_cstr(tag), NULL, 0, rsp, rsz, &rn) ==
+            0 && t->snd.to_ua)
+        t->snd.to_ua(&e->t.ua, rsp, rn, t->snd.arg);
+out:
+    free(m);
+    free(req);
+    free(rsp);
+}
+
+static void arm_linger(struct txn_entry *e)
+{
+    if (loop_timer_set(e->table->loop, &e->inv->timer, TXN_INVITE_LINGER_MS) < 0)
+        loop_timer_cancel(e->table->loop, &e->inv->timer); /* see on_inv_timer */
+}
+
+/* §16.8: Timer C fired before a final response. */
+static void timer_c(struct txn_entry *e)
+{
+    struct txn_inv *inv = e->inv;
+
+    log_info("invite_timer_c", "branch=%s binding=%" PRIu32 " provisional=%d", e->t.branch,
+             e->t.binding_id, inv->provisional);
+    inv->state = INV_TIMED_OUT;
+    if (inv->req) {
+        if (inv->provisional)
+            send_cancel(e);
+        send_408(e);
+    }
+    arm_linger(e);
+}
+
+static void on_inv_timer(struct loop_timer *tm)
+{
+    struct txn_inv *inv = container_of(tm, struct txn_inv, timer);
+    struct txn_entry *e = (struct txn_entry *)(void *)((char *)inv - offsetof(struct txn_entry, data));
+
+    if (inv->state == INV_CALLING || inv->state == INV_PROCEEDING)
+        timer_c(e);
+    /* The linger is over (or could not be armed): the entry goes. */
+    if (!loop_timer_armed(&inv->timer))
+        entry_remove(e->table, e);
+}
+
+bool txn_response_in(struct txn_table *t, struct slice branch, const struct sipmsg *rsp)
+{
+    struct txn_entry *e = find_invite(t, branch);
+    struct txn_inv *inv;
+
+    if (!e)
+        return true;
+    inv = e->inv;
+    if (!slice_eq(rsp->cseq_method, SLICE_LIT("INVITE")))
+        /* The 200 (or 481) to our own CANCEL is ours; the UA's CANCEL
+         * shares the branch and gets its answers. */
+        return !(inv->cancelled && slice_eq(rsp->cseq_method, SLICE_LIT("CANCEL")));
+    switch (inv->state) {
+    case INV_CALLING:
+    case INV_PROCEEDING:
+        if (rsp->status < 200) {
+            inv->provisional = true;
+            inv->state = INV_PROCEEDING;
+            /* §16.7 step 2: 101-199 restart Timer C; 100 is hop by hop. */
+            if (rsp->status > 100 &&
+                loop_timer_set(t->loop, &inv->timer, TXN_TIMER_C_MS) < 0)
+                log_warn("invite_timer_c_restart_failed", "branch=%s", e->t.branch);
+            return true;
+        }
+        inv->state = INV_COMPLETED;
+        inv->final_seen = true;
+        inv->g_wanted = rsp->status >= 300 && inv->reliable;
+        arm_linger(e);
+        return true;
+    case INV_COMPLETED:
+        return true; /* 2xx from forks, a UDP edge's retransmissions */
+    default:
+        break;
+    }
+    /* INV_TIMED_OUT: the UA's transaction ended with our 408. */
+    if (rsp->status < 200) {
+        if (!inv->cancelled && inv->req) {
+            inv->provisional = true;
+            send_cancel(e); /* §9.1: a CANCEL waits for a provisional */
+        }
+        return false;
+    }
+    if (!inv->final_seen) {
+        inv->final_seen = true;
+        arm_linger(e);
+    }
+    if (rsp->status < 300)
+        return true; /* §16.7 step 5: a 2xx always goes on */
+    if (inv->req) /* every copy is ACKed (§17.1.1.2) */
+        send_own(e, "ACK", sipmsg_hdr_find(rsp, SIPMSG_HDR_TO)->raw);
+    return false;
+}
+
+static int g_send(const char *buf, size_t len, void *arg)
+{
+    struct txn_entry *e = arg;
+    struct txn_table *t = e->table;
+
+    if (t->snd.to_ua)
+        t->snd.to_ua(&e->t.ua, buf, len, t->snd.arg);
+    return 0;
+}
+
+/* Timer H: no ACK in 64*T1 (§17.2.1); the entry's linger ends with it. */
+static void g_timeout(void *arg)
+{
+    struct txn_entry *e = arg;
+
+    log_info("invite_final_unacked", "branch=%s binding=%" PRIu32 " sends=%u", e->t.branch,
+             e->t.binding_id, sipretx_sends(e->inv->g));
+}
+
+static const struct sipretx_cbs g_cbs = { g_send, g_timeout };
+
+void txn_response_relayed(struct txn_table *t, struct slice branch, const char *buf,
+                          size_t len)
+{
+    struct txn_entry *e = find_invite(t, branch);
+    int err;
+
+    if (!e || !e->inv->g_wanted)
+        return;
+    e->inv->g_wanted = false;
+    /* Timer G doubles from T1 to T2 and Timer H is 64*T1: the schedule and
+     * timeout of sipretx's non-INVITE client transaction (§17.2.1). */
+    err = sipretx_new(&e->inv->g, t->loop, &g_cbs, e);
+    if (!err)
+        err = sipretx_start(e->inv->g, buf, len, e->t.branch);
+    if (err < 0) {
+        sipretx_free(e->inv->g);
+        e->inv->g = NULL;
+        log_warn("invite_timer_g_failed", "branch=%s err=%d", e->t.branch, err);
+    }
+}
+
+bool txn_ua_ack(struct txn_table *t, struct slice branch)
+{
+    struct txn_entry *e = find_invite(t, branch);
+
+    if (!e)
+        return false;
+    sipretx_free(e->inv->g); /* §17.2.1: the ACK ends Timer G */
+    e->inv->g = NULL;
+    return e->inv->state == INV_TIMED_OUT;
+}
+
+size_t txn_timer_g_active(const struct txn_table *t)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < TXN_BUCKETS; i++)
+        for (const struct txn_entry *e = t->bucket[i]; e; e = e->next_hash)
+            n += e->inv && e->inv->g && sipretx_active(e->inv->g);
+    return n;
 }
 
 /* ---- relayed requests retransmitted to a UA over UDP ---- */
@@ -243,10 +672,9 @@ int txn_put_retx(struct txn_table *t, const char *key, bool invite, uint32_t bin
     expire(t);
     if (find(t, slice_cstr(key), true))
         return 0;
-    e = entry_new(key, NULL, 0);
+    e = entry_new(t, key, KIND_RETX, NULL, 0);
     if (!e)
         return -ENOMEM;
-    e->table = t;
     e->t.binding_id = binding_id;
     err = sipretx_new(&e->retx, t->loop, &retx_cbs, e);
     if (!err)
@@ -256,7 +684,7 @@ int txn_put_retx(struct txn_table *t, const char *key, bool invite, uint32_t bin
         entry_free(e);
         return err;
     }
-    link_entry(t, e, FIFO_RETX, TXN_TTL_RETX_MS);
+    link_fifo(t, e, FIFO_RETX, TXN_TTL_RETX_MS);
     return 0;
 }
 
