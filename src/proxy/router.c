@@ -136,6 +136,23 @@ static int send_on_flow(void *ctx, const char *buf, size_t len)
     return binding_flow_send(d->b, d->idx, buf, len);
 }
 
+/* ua_request's sender: an INVITE as sent is also kept for what Timer C
+ * may send of its own (CANCEL, 408; txn.h). */
+struct req_dst {
+    struct flow_dst f;
+    struct txn_table *txns;
+};
+
+static int send_req_on_flow(void *ctx, const char *buf, size_t len)
+{
+    struct req_dst *d = ctx;
+    int err = send_on_flow(&d->f, buf, len);
+
+    if (!err && len > 7 && memcmp(buf, "INVITE ", 7) == 0)
+        (void)txn_invite_sent(d->txns, d->f.idx, buf, len);
+    return err;
+}
+
 struct ua_dst {
     struct router *r;
     const struct ua_addr *ua;
@@ -376,7 +393,7 @@ static void ua_request(struct router *r, const struct sipmsg *m, const struct ua
     char branch[TXN_BRANCH_MAX], via[200], mf[8], contact[1200], rr[RROUTE_RR_MAX];
     unsigned idx, nvias;
     int want_txn = -1;
-    struct flow_dst dst;
+    struct req_dst dst;
     int err;
 
     sipmsg_edits_init(&ed, m, SIPMSG_SER_CLEN);
@@ -437,9 +454,9 @@ static void ua_request(struct router *r, const struct sipmsg *m, const struct ua
         if (!err && want_txn < 0 && (t = txn_get(r->txns, slice_cstr(branch))) != NULL)
             ((struct txn *)t)->flow_idx = idx;
     }
-    dst = (struct flow_dst){ b, idx };
+    dst = (struct req_dst){ { b, idx }, r->txns };
     if (!err)
-        err = send_edited(m, &ed, send_on_flow, &dst);
+        err = send_edited(m, &ed, send_req_on_flow, &dst);
     if (err < 0) {
         reply(r, m, ua, 500, strerror(-err));
         return;
@@ -495,6 +512,17 @@ static void ua_response(struct router *r, const struct sipmsg *m, const struct u
                  idx + 1, m->status, strerror(-err));
 }
 
+/* An ACK from the UA: its branch is its INVITE's (§17.1.1.3), so it maps
+ * to the INVITE's entry.  It ends Timer G of a relayed non-2xx; when it
+ * acknowledges the 408 sipkeep made on Timer C it goes no further. */
+static bool ua_ack_absorbed(struct router *r, const struct sipmsg *m, const struct ua_addr *ua)
+{
+    char branch[TXN_BRANCH_MAX];
+
+    make_upstream_branch(r, m, ua, branch, sizeof(branch));
+    return txn_ua_ack(r->txns, slice_cstr(branch));
+}
+
 void router_from_ua(struct router *r, const char *buf, size_t len, const struct ua_addr *ua)
 {
     struct sipmsg *m;
@@ -529,7 +557,7 @@ void router_from_ua(struct router *r, const char *buf, size_t len, const struct 
         } else {
             regagent_register(r->ra, svc, m, ua);
         }
-    } else {
+    } else if (!slice_eq(m->method, SLICE_LIT("ACK")) || !ua_ack_absorbed(r, m, ua)) {
         ua_request(r, m, ua);
     }
     free(m);
@@ -644,26 +672,63 @@ static void flow_request(struct router *r, struct binding *b, unsigned idx,
                   m->method.p, binding_id(b));
 }
 
+/* txn_senders.to_flow: sipkeep's own CANCEL or ACK of an INVITE. */
+static int txn_send_flow(uint32_t id, unsigned idx, const char *buf, size_t len, void *arg)
+{
+    struct router *r = arg;
+    struct binding *b = regagent_binding(r->ra, id);
+
+    return b ? binding_flow_send(b, idx, buf, len) : -ESRCH;
+}
+
+static void txn_send_ua(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
+{
+    struct router *r = arg;
+
+    r->env.send_ua(ua, buf, len, r->env.arg);
+}
+
+/* flow_response's sender: the copy sent to the UA is also the one Timer G
+ * retransmits (txn_response_relayed). */
+struct rsp_dst {
+    struct ua_dst ua;
+    struct slice branch;
+};
+
+static int send_rsp_to_ua(void *ctx, const char *buf, size_t len)
+{
+    struct rsp_dst *d = ctx;
+
+    send_to_ua(&d->ua, buf, len);
+    txn_response_relayed(d->ua.r->txns, d->branch, buf, len);
+    return 0;
+}
+
 static void flow_response(struct router *r, const struct sipmsg *m)
 {
     struct slice elem, branch;
     const struct txn *t;
     struct sipmsg_edits ed;
-    struct ua_dst dst;
+    struct rsp_dst dst;
     int err = 0;
 
     if (top_via(m, &elem, &branch) < 0 || !(t = txn_get(r->txns, branch))) {
         log_info("flow_response_dropped", "status=%u reason=\"no transaction\"", m->status);
         return;
     }
-    dst = (struct ua_dst){ r, &t->ua };
+    /* Timer C, and what sipkeep answers or ACKs itself (txn.h) */
+    if (!txn_response_in(r->txns, branch, m)) {
+        log_debug("flow_response_absorbed", "status=%u", m->status);
+        return;
+    }
+    dst = (struct rsp_dst){ { r, &t->ua }, branch };
     sipmsg_edits_init(&ed, m, 0);
     sipmsg_edit_remove_all(&ed, SIPMSG_HDR_VIA);
     /* Adds at the same place come out in the order made: first Via first. */
     for (unsigned i = 0; i < t->nvias && !err; i++)
         err = sipmsg_edit_add(&ed, SIPMSG_POS_TOP, 0, SLICE_LIT("Via"), t->vias[i]);
     if (!err)
-        err = send_edited(m, &ed, send_to_ua, &dst);
+        err = send_edited(m, &ed, send_rsp_to_ua, &dst);
     if (err < 0)
         log_warn("flow_response_dropped", "status=%u err=\"%s\"", m->status, strerror(-err));
 }
@@ -719,8 +784,10 @@ int router_new(struct router **out, const struct router_env *env, char *err, siz
                                         on_flow_msg, r, env->stats, env->state };
         rc = txn_table_new(&r->txns, env->loop);
     }
-    if (!rc)
+    if (!rc) {
         txn_set_retx_sender(r->txns, retx_send_ua, r);
+        txn_set_senders(r->txns, &(struct txn_senders){ txn_send_flow, txn_send_ua, r });
+    }
     if (!rc)
         rc = regagent_new(&r->ra, &ra_env);
     if (rc < 0) {

@@ -454,6 +454,379 @@ static void test_udp_flow_not_retransmitted(void **state)
     assert_int_equal(f->to_ua.n, 3);
 }
 
+
+/* ---- INVITE from the UA: Timer C (§16.6 item 11, §16.7, §16.8) ---- */
+
+#define TC 180000u /* Timer C */
+
+#define UA_INVITE \
+    "INVITE sip:bob@example.net SIP/2.0\r\n" \
+    "Via: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bKphinv1;rport\r\n" \
+    "Via: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKinner1\r\n" \
+    "Max-Forwards: 70\r\n" \
+    "Route: <sip:edge.example.net;lr>\r\n" \
+    "From: <sip:alice@example.net>;tag=ph1\r\n" \
+    "To: <sip:bob@example.net>\r\n" \
+    "Call-ID: phcall-1@127.0.0.10\r\n" \
+    "CSeq: 7 INVITE\r\n" \
+    "Contact: <sip:alice@127.0.0.10:5060>\r\n" \
+    "Content-Length: 0\r\n\r\n"
+
+/* The UA's ACK of a non-2xx final (§17.1.1.3): the INVITE's top Via, the
+ * To of the response. */
+static void ua_ack(struct fx *f, const char *final)
+{
+    char to[512], ack[2048];
+    int n;
+
+    hdr_must(final, "To", to, sizeof(to));
+    n = snprintf(ack, sizeof(ack),
+                 "ACK sip:bob@example.net SIP/2.0\r\n"
+                 "Via: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bKphinv1;rport\r\n"
+                 "Via: SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKinner1\r\n"
+                 "Max-Forwards: 70\r\n"
+                 "Route: <sip:edge.example.net;lr>\r\n"
+                 "From: <sip:alice@example.net>;tag=ph1\r\n"
+                 "To: %s\r\n"
+                 "Call-ID: phcall-1@127.0.0.10\r\n"
+                 "CSeq: 7 ACK\r\n"
+                 "Content-Length: 0\r\n\r\n", to);
+    assert_true(n > 0 && (size_t)n < sizeof(ack));
+    router_from_ua(f->r, ack, (size_t)n, &f->ua);
+}
+
+/* The next request the edge receives other than a REGISTER refresh (which
+ * it answers): must start with start ("CANCEL "). */
+static char *edge_wait_req(struct fx *f, const char *start, int *ci)
+{
+    for (;;) {
+        char *m = edge_wait_msg(&f->edge, ci), *ok;
+        if (strncmp(m, "REGISTER ", 9) != 0) {
+            if (strncmp(m, start, strlen(start)) != 0)
+                fail_msg("expected %s at the edge, got:\n%s", start, m);
+            return m;
+        }
+        ok = ok_for(m);
+        edge_send(&f->edge, *ci, ok);
+        free(ok);
+        free(m);
+    }
+}
+
+/* The edge receives no request (REGISTER refreshes aside). */
+static void edge_quiet(struct fx *f)
+{
+    edge_settle(&f->edge);
+    for (int i = 0; i < f->edge.nconns; i++) {
+        const char *b = f->edge.conns[i].buf;
+        for (const char *p = b; (p = strstr(p, " SIP/2.0\r\n")); p++) {
+            const char *sol = p;
+            while (sol > b && sol[-1] != '\n')
+                sol--;
+            if (strncmp(sol, "REGISTER ", 9) != 0)
+                fail_msg("unexpected at the edge: %.40s", sol);
+        }
+    }
+}
+
+/* The UA sends UA_INVITE; returns it as the edge got it (and *ci). */
+static char *ua_invite(struct fx *f, int *ci)
+{
+    router_from_ua(f->r, UA_INVITE, strlen(UA_INVITE), &f->ua);
+    return edge_wait_req(f, "INVITE ", ci);
+}
+
+/* The edge answers up with status (extra lines may be NULL); the UA gets
+ * it as its n-th message when n > 0, nothing when n == 0. */
+static void edge_answer(struct fx *f, int ci, const char *up, const char *status, int n)
+{
+    char *rsp = mk_response(up, status, NULL);
+    int before = f->to_ua.n;
+
+    edge_send(&f->edge, ci, rsp);
+    if (n > 0) {
+        char sl[128], want[128];
+        ua_wait(&f->edge, &f->to_ua, n);
+        start_line(f->to_ua.msg[n - 1], sl, sizeof(sl));
+        snprintf(want, sizeof(want), "SIP/2.0 %s", status);
+        assert_string_equal(sl, want);
+    } else {
+        edge_settle(&f->edge);
+        assert_int_equal(f->to_ua.n, before);
+    }
+    free(rsp);
+}
+
+/* The UA's n-th message is a response to UA_INVITE with its whole Via
+ * stack, in order. */
+static void assert_ua_rsp(struct fx *f, int n, const char *status_line)
+{
+    const char *m = f->to_ua.msg[n - 1];
+    char sl[128], vias[4][256], v[512];
+
+    start_line(m, sl, sizeof(sl));
+    assert_string_equal(sl, status_line);
+    assert_int_equal(via_list(m, vias, 4), 2);
+    assert_string_equal(vias[0], "SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bKphinv1;rport");
+    assert_string_equal(vias[1], "SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKinner1");
+    hdr_must(m, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "7 INVITE");
+    hdr_must(m, "Call-ID", v, sizeof(v));
+    assert_string_equal(v, "phcall-1@127.0.0.10");
+    hdr_must(m, "From", v, sizeof(v));
+    assert_string_equal(v, "<sip:alice@example.net>;tag=ph1");
+    hdr_must(m, "To", v, sizeof(v));
+    assert_memory_equal(v, "<sip:bob@example.net>;tag=", 26);
+    assert_true(addr_equal((struct sockaddr *)&f->to_ua.dst[n - 1],
+                           (struct sockaddr *)&f->ua.src));
+}
+
+/* Header name of req equals that of up (both absent counts). */
+static void same_hdr(const char *req, const char *up, const char *name)
+{
+    char a[1024], b[1024];
+    bool ha = hdr_get(req, name, 0, a, sizeof(a)), hb = hdr_get(up, name, 0, b, sizeof(b));
+
+    assert_int_equal(ha, hb);
+    if (ha)
+        assert_string_equal(a, b);
+}
+
+/* sipkeep's own CANCEL or ACK (§9.1, §17.1.1.3) of the INVITE up. */
+static void assert_own_req(const char *req, const char *up, const char *method)
+{
+    char sl[256], want[256], v[512];
+
+    start_line(req, sl, sizeof(sl));
+    snprintf(want, sizeof(want), "%s sip:bob@example.net SIP/2.0", method);
+    assert_string_equal(sl, want);
+    assert_int_equal(hdr_count(req, "Via"), 1);
+    same_hdr(req, up, "Via");       /* our Via, the INVITE's branch */
+    same_hdr(req, up, "From");
+    same_hdr(req, up, "Call-ID");
+    same_hdr(req, up, "Route");
+    assert_int_equal(hdr_count(req, "Route"), hdr_count(up, "Route"));
+    hdr_must(req, "CSeq", v, sizeof(v));
+    snprintf(want, sizeof(want), "7 %s", method);
+    assert_string_equal(v, want);
+    hdr_must(req, "Max-Forwards", v, sizeof(v));
+    assert_string_equal(v, "70");
+    hdr_must(req, "Content-Length", v, sizeof(v));
+    assert_string_equal(v, "0");
+}
+
+/* A call that rings for 200 s still connects: every 180 restarts Timer C.
+ * The entry lives 64*T1 after the 200 for its retransmissions, no more. */
+static void test_timer_c_restarted_by_180(void **state)
+{
+    struct fx *f = *state;
+    int ci = register_tcp(f), ci2;
+    char *up = ua_invite(f, &ci2);
+    uint64_t t0 = f->now;
+    char *ok = mk_response(up, "200 OK", NULL);
+
+    assert_int_equal(ci2, ci);
+    edge_answer(f, ci, up, "100 Trying", 2);
+    at(f, t0, 1000);
+    edge_answer(f, ci, up, "180 Ringing", 3);
+    at(f, t0, 170000);
+    edge_answer(f, ci, up, "180 Ringing", 4);
+    /* without the restart Timer C would fire at 181 s */
+    at(f, t0, 200000);
+    assert_int_equal(f->to_ua.n, 4);
+    edge_quiet(f);
+    edge_send(&f->edge, ci, ok);
+    ua_wait(&f->edge, &f->to_ua, 5);
+    assert_ua_rsp(f, 5, "SIP/2.0 200 OK");
+    /* no Timer C left: not at 350 s (170 + 180), nothing sent */
+    at(f, t0, 200000 + 32000 - 1);
+    edge_send(&f->edge, ci, ok); /* a retransmitted 2xx still finds it */
+    ua_wait(&f->edge, &f->to_ua, 6);
+    at(f, t0, 200000 + 32000);
+    edge_send(&f->edge, ci, ok); /* 64*T1 after the final: gone */
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 6);
+    at(f, t0, 400000);
+    assert_int_equal(f->to_ua.n, 6);
+    edge_quiet(f);
+    free(ok);
+    free(up);
+}
+
+/* Timer C fires after a provisional response: a CANCEL upstream on the
+ * INVITE's flow, a 408 to the UA; the 200 to that CANCEL and the 487 are
+ * sipkeep's (the 487 ACKed by sipkeep), and so is the UA's ACK of the 408. */
+static void test_timer_c_cancel_and_408(void **state)
+{
+    struct fx *f = *state;
+    int ci = register_tcp(f), ci2;
+    char *up = ua_invite(f, &ci2), *cancel, *c200, *ack;
+    uint64_t t0 = f->now;
+    char v[512];
+
+    edge_answer(f, ci, up, "180 Ringing", 2);
+    at(f, t0, TC - 1);
+    edge_quiet(f);
+    assert_int_equal(f->to_ua.n, 2);
+    at(f, t0, TC);
+    cancel = edge_wait_req(f, "CANCEL ", &ci2);
+    assert_int_equal(ci2, ci);
+    assert_own_req(cancel, up, "CANCEL");
+    same_hdr(cancel, up, "To"); /* no tag: the INVITE's To (§9.1) */
+    ua_wait(&f->edge, &f->to_ua, 3);
+    assert_ua_rsp(f, 3, "SIP/2.0 408 Request Timeout");
+    /* the answers to our CANCEL and the 487 stay here */
+    c200 = mk_response(cancel, "200 OK", NULL);
+    edge_send(&f->edge, ci, c200);
+    edge_answer(f, ci, up, "487 Request Terminated", 0);
+    ack = edge_wait_req(f, "ACK ", &ci2);
+    assert_int_equal(ci2, ci);
+    assert_own_req(ack, up, "ACK");
+    hdr_must(ack, "To", v, sizeof(v));
+    assert_string_equal(v, "<sip:bob@example.net>;tag=srvtag1"); /* the 487's */
+    /* the UA ACKs our 408: not forwarded */
+    ua_ack(f, f->to_ua.msg[2]);
+    edge_quiet(f);
+    assert_int_equal(f->to_ua.n, 3);
+    free(ack);
+    free(c200);
+    free(cancel);
+    free(up);
+}
+
+/* Timer C with no provisional response: 408 only (§9.1: no CANCEL yet);
+ * a provisional response coming later gets the CANCEL then. */
+static void test_timer_c_no_provisional(void **state)
+{
+    struct fx *f = *state;
+    int ci = register_tcp(f), ci2;
+    char *up = ua_invite(f, &ci2), *cancel;
+    uint64_t t0 = f->now;
+
+    at(f, t0, TC - 1);
+    assert_int_equal(f->to_ua.n, 1);
+    at(f, t0, TC);
+    ua_wait(&f->edge, &f->to_ua, 2);
+    assert_ua_rsp(f, 2, "SIP/2.0 408 Request Timeout");
+    edge_quiet(f);
+    at(f, t0, TC + 5000);
+    edge_quiet(f);
+    edge_answer(f, ci, up, "180 Ringing", 0); /* not relayed */
+    cancel = edge_wait_req(f, "CANCEL ", &ci2);
+    assert_own_req(cancel, up, "CANCEL");
+    free(cancel);
+    free(up);
+}
+
+/* A 2xx after Timer C still goes to the UA (§16.7 step 5). */
+static void test_timer_c_late_2xx_relayed(void **state)
+{
+    struct fx *f = *state;
+    int ci = register_tcp(f), ci2;
+    char *up = ua_invite(f, &ci2);
+    uint64_t t0 = f->now;
+
+    at(f, t0, TC);
+    ua_wait(&f->edge, &f->to_ua, 2);
+    at(f, t0, TC + 1000);
+    edge_answer(f, ci, up, "200 OK", 3);
+    assert_ua_rsp(f, 3, "SIP/2.0 200 OK");
+    free(up);
+}
+
+/* ---- a non-2xx final from a TCP flow: Timer G and H (§17.2.1) ---- */
+
+static void test_timer_g_until_ack(void **state)
+{
+    struct fx *f = *state;
+    int ci = register_tcp(f), ci2;
+    char *up = ua_invite(f, &ci2), *ack;
+    uint64_t t0;
+    const char *busy;
+
+    edge_answer(f, ci, up, "100 Trying", 2);
+    edge_answer(f, ci, up, "486 Busy Here", 3);
+    t0 = f->now;
+    busy = f->to_ua.msg[2];
+    assert_ua_rsp(f, 3, "SIP/2.0 486 Busy Here");
+    next_send_at(f, t0, 500, busy);    /* G = T1 */
+    next_send_at(f, t0, 1500, busy);   /* 2*T1 */
+    next_send_at(f, t0, 3500, busy);   /* 4*T1 */
+    next_send_at(f, t0, 7500, busy);   /* T2 */
+    next_send_at(f, t0, 11500, busy);  /* T2 */
+    at(f, t0, 12000);
+    ua_ack(f, busy);
+    /* the ACK goes on upstream (the edge's server transaction) */
+    ack = edge_wait_req(f, "ACK ", &ci2);
+    assert_int_equal(ci2, ci);
+    quiet_until(f, t0, 40000);
+    ua_got(f, 3 + 5, busy);
+    free(ack);
+    free(up);
+}
+
+static void test_timer_h(void **state)
+{
+    struct fx *f = *state;
+    int ci = register_tcp(f), ci2;
+    char *up = ua_invite(f, &ci2);
+    uint64_t t0, t = 0;
+    const char *busy;
+
+    edge_answer(f, ci, up, "486 Busy Here", 2);
+    t0 = f->now;
+    busy = f->to_ua.msg[1];
+    for (uint64_t g = T1; t + g < 64 * T1; g = g * 2 > T2 ? T2 : g * 2) {
+        t += g;
+        next_send_at(f, t0, t, busy);
+    }
+    assert_int_equal(t, 31500);
+    ua_got(f, 2 + 10, busy);
+    /* Timer H at 64*T1: no more, and the entry is gone with it */
+    quiet_until(f, t0, 60000);
+    edge_answer(f, ci, up, "486 Busy Here", 0);
+    free(up);
+}
+
+/* Over a UDP flow the edge retransmits the 486 itself: each copy is
+ * relayed, sipkeep adds none. */
+static void test_no_timer_g_udp_flow(void **state)
+{
+    struct fx *f = *state;
+    struct sockaddr_storage flow;
+    char *up, *ok, *busy;
+    uint64_t t0;
+
+    router_from_ua(f->r, REGISTER, strlen(REGISTER), &f->ua);
+    up = udp_wait(f, &flow);
+    ok = ok_for(up);
+    assert_true(sendto(f->usock, ok, strlen(ok), 0, (struct sockaddr *)&flow,
+                       addr_len((struct sockaddr *)&flow)) > 0);
+    ua_wait(&f->edge, &f->to_ua, 1);
+    free(ok);
+    free(up);
+    up = NULL;
+    router_from_ua(f->r, UA_INVITE, strlen(UA_INVITE), &f->ua);
+    do {
+        free(up);
+        up = udp_wait(f, &flow);
+    } while (strncmp(up, "INVITE ", 7) != 0);
+    busy = mk_response(up, "486 Busy Here", NULL);
+    assert_true(sendto(f->usock, busy, strlen(busy), 0, (struct sockaddr *)&flow,
+                       addr_len((struct sockaddr *)&flow)) > 0);
+    ua_wait(&f->edge, &f->to_ua, 2);
+    t0 = f->now;
+    assert_ua_rsp(f, 2, "SIP/2.0 486 Busy Here");
+    quiet_until(f, t0, 8000);
+    assert_int_equal(f->to_ua.n, 2);
+    assert_true(sendto(f->usock, busy, strlen(busy), 0, (struct sockaddr *)&flow,
+                       addr_len((struct sockaddr *)&flow)) > 0);
+    ua_wait(&f->edge, &f->to_ua, 3);
+    assert_string_equal(f->to_ua.msg[2], f->to_ua.msg[1]);
+    free(busy);
+    free(up);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +844,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_binding_removal_stops, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_udp_flow_not_retransmitted, fx_setup_udp,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_c_restarted_by_180, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_c_cancel_and_408, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_c_no_provisional, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_c_late_2xx_relayed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_g_until_ack, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_h, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_timer_g_udp_flow, fx_setup_udp, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
