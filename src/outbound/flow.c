@@ -532,6 +532,12 @@ static int send_any(struct flow *f, const void *buf, size_t len, bool own)
 
     if (!transport_ready(f))
         return -ENOTCONN;
+    /* The owner's own REGISTER makes a pending retry of it moot (a second
+     * one would take its branch and orphan its answer). */
+    if (own && f->reg_retry && !f->why[0]) {
+        f->reg_retry = false;
+        loop_timer_cancel(f->loop, &f->t_state);
+    }
     if (f->u)
         err = own ? flow_udp_send_own(f->u, buf, len) : flow_udp_send(f->u, buf, len);
     else
@@ -664,19 +670,18 @@ void flow_register_retry_after(struct flow *f, const char *reason, int64_t retry
         return; /* a failure is already on its way */
     if (f->reg_errors < UINT_MAX)
         f->reg_errors++;
-    /* §4.5's wait for the n-th error in a row (30-60 s, 1-2 min, ...), or
-     * the server's Retry-After, whichever is longer; "Retry-After: 0" only
-     * for the first error in a row, so a registrar always saying 0 cannot
-     * make sipkeep spin. */
-    wait = flow_backoff_ms(&f->rc, f->reg_errors, others_working(f), rng_next(f));
-    if (retry_after_s == 0 && f->reg_errors == 1)
+    /* The server's Retry-After when it gave one (the connection is fine,
+     * so its word is all there is to go by), else §4.5's wait for the n-th
+     * error in a row (30-60 s, 1-2 min, ...).  "Retry-After: 0" only for
+     * the first error in a row, so a registrar always saying 0 cannot make
+     * sipkeep spin. */
+    if (retry_after_s > 0)
+        wait = ((uint64_t)retry_after_s < FLOW_RETRY_AFTER_MAX_S
+                    ? (uint64_t)retry_after_s : FLOW_RETRY_AFTER_MAX_S) * 1000u;
+    else if (retry_after_s == 0 && f->reg_errors == 1)
         wait = 0;
-    else if (retry_after_s > 0) {
-        uint64_t ra = (uint64_t)retry_after_s < FLOW_RETRY_AFTER_MAX_S
-                          ? (uint64_t)retry_after_s : FLOW_RETRY_AFTER_MAX_S;
-        if (ra * 1000u > wait)
-            wait = ra * 1000u;
-    }
+    else
+        wait = flow_backoff_ms(&f->rc, f->reg_errors, others_working(f), rng_next(f));
     if (loop_timer_set(f->loop, &f->t_state, wait) < 0) {
         flow_failed_after(f, reason ? reason : "registration failed", retry_after_s);
         return;

@@ -186,12 +186,12 @@ void flow_register_failed_after(struct flow *f, const char *reason, int64_t retr
  * registrar has a problem, the connection does not): the flow stays up,
  * keep-alives go on (a missing pong still fails it), and on_ready is
  * called again after the wait, for the owner to re-send its REGISTER.  The
- * wait is the §4.5 back-off for the number of such errors in a row (30-60
- * s, then 1-2 min, ...), lengthened by retry_after_s (>= 0; < 0: none) as
- * in flow_register_failed_after, up to a day; "Retry-After: 0" re-sends at
- * once for the first error in a row only.  A 2xx (flow_registered) cancels
- * the wait and resets the count.  In any other state this is
- * flow_register_failed_after(). */
+ * wait is retry_after_s seconds when > 0 (up to a day), else the §4.5
+ * back-off for the number of such errors in a row (30-60 s, then 1-2 min,
+ * ...); retry_after_s == 0 re-sends at once for the first error in a row
+ * only.  A 2xx (flow_registered) or the owner's own REGISTER sent
+ * meanwhile (flow_send_own) cancels the wait; a 2xx resets the count.  In
+ * any other state this is flow_register_failed_after(). */
 void flow_register_retry_after(struct flow *f, const char *reason, int64_t retry_after_s);
 
 /* The REGISTER on a REGISTERING flow was answered with a challenge that

@@ -157,6 +157,13 @@ int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
     if (!err)
         err = sipmsg_edit_add(&ed, SIPMSG_POS_END, 0, SLICE_LIT("Supported"),
                               rf->no_regid ? SLICE_LIT("path") : SLICE_LIT("outbound, path"));
+    /* The UA's credentials go only to the flow whose challenge they answer
+     * (reg_retry_route_credentials): replayed to another registrar they are
+     * a stale nonce at best, a replay at worst. */
+    if (!err && !rf->auth && !rf->ua_creds) {
+        sipmsg_edit_remove_all(&ed, SIPMSG_HDR_AUTHORIZATION);
+        sipmsg_edit_remove_all(&ed, SIPMSG_HDR_PROXY_AUTHORIZATION);
+    }
     /* sipkeep's own answer to a challenge replaces the UA's credentials. */
     if (!err && rf->auth) {
         sipmsg_edit_remove_all(&ed, SIPMSG_HDR_AUTHORIZATION);

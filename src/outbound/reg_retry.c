@@ -194,16 +194,19 @@ static int build_auth(struct reg_flow *rf, const struct cfg_credential *cred,
     return 0;
 }
 
-/* Nobody can answer: the flow fails (its back-off bounds the retries, each
- * carrying the UA's last Authorization) and the UA's next REGISTER, with
- * fresh credentials, restarts it at once (binding_register). */
+/* Nobody here can answer: the flow waits for the UA's next REGISTER, whose
+ * fresh credentials go out on it at once (binding_register).  A challenge
+ * is no flow failure (issue 11 item 6): the connection stays; a REGISTERING
+ * flow stops its registration timeout (flow_register_hold), an ACTIVE one
+ * keeps its registration until that expires.  No loop: nothing is sent
+ * again before the UA asks. */
 static bool wait_for_ua(struct reg_flow *rf, const char *why)
 {
     rf->await_ua = true;
     log_warn("reregister_challenged", "binding=%" PRIu32 " reg_id=%u aor=%s reason=\"%s\" "
              "action=\"waiting for the UA's next REGISTER\"", rf->b->id, rf->idx + 1,
              rf->b->aor, why);
-    flow_register_failed(rf->flow, "challenged; waiting for the UA's credentials");
+    flow_register_hold(rf->flow);
     return true;
 }
 
@@ -215,8 +218,6 @@ static bool answer_challenge(struct reg_flow *rf, const struct sipmsg *m)
     uint32_t nc;
     int err;
 
-    if (b->ua_waiting && !rf->answered_ua)
-        return false; /* the UA's own request: its challenge to answer */
     cred = find_credential(b);
     if (!cred)
         return wait_for_ua(rf, "no credentials configured for this AOR");
@@ -257,6 +258,77 @@ bool reg_retry(struct reg_flow *rf, const struct sipmsg *m)
     }
 }
 
+void reg_retry_note_challenge(struct reg_flow *rf, const struct sipmsg *m)
+{
+    enum sipmsg_hdr_id id = m->status == 407 ? SIPMSG_HDR_PROXY_AUTHENTICATE
+                                             : SIPMSG_HDR_WWW_AUTHENTICATE;
+    struct digest_challenge *c = malloc(sizeof(*c));
+    char *nonce = NULL;
+
+    for (int i = sipmsg_hdr_next(m, id, -1); c && i >= 0 && !nonce;
+         i = sipmsg_hdr_next(m, id, i)) {
+        if (digest_parse_challenge(c, m->hdrs[i].value) == 0)
+            nonce = strdup(c->nonce);
+    }
+    free(c);
+    free(rf->chal_nonce);
+    rf->chal_nonce = nonce;
+}
+
+/* Marks the flows whose last challenge's nonce is the one answered by the
+ * credentials value v.  Credentials share the challenge's auth-param
+ * syntax (RFC 2617 §3.2.2; realm and nonce are in both), so the challenge
+ * parser reads them. */
+static bool mark_nonce(struct binding *b, struct slice v, struct digest_challenge *c)
+{
+    bool any = false;
+
+    if (digest_parse_challenge(c, v) < 0)
+        return false;
+    for (unsigned i = 0; i < b->nflows; i++) {
+        struct reg_flow *rf = &b->flows[i];
+
+        if (rf->chal_nonce && strcmp(rf->chal_nonce, c->nonce) == 0) {
+            rf->ua_creds = true;
+            any = true;
+        }
+    }
+    return any;
+}
+
+void reg_retry_route_credentials(struct binding *b, const struct sipmsg *m)
+{
+    static const enum sipmsg_hdr_id ids[] = { SIPMSG_HDR_AUTHORIZATION,
+                                              SIPMSG_HDR_PROXY_AUTHORIZATION };
+    struct digest_challenge *c = malloc(sizeof(*c));
+    bool has = false, any = false;
+
+    for (unsigned i = 0; i < b->nflows; i++)
+        b->flows[i].ua_creds = false;
+    for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
+        for (int i = sipmsg_hdr_next(m, ids[k], -1); i >= 0; i = sipmsg_hdr_next(m, ids[k], i)) {
+            has = true;
+            if (c && mark_nonce(b, m->hdrs[i].value, c))
+                any = true;
+        }
+    }
+    free(c);
+    if (has && !any && b->chal_flow >= 0 && (size_t)b->chal_flow < b->nflows) {
+        b->flows[b->chal_flow].ua_creds = true;
+        any = true;
+    }
+    if (!any) { /* none, or answering nothing we saw: as they come */
+        for (unsigned i = 0; i < b->nflows; i++)
+            b->flows[i].ua_creds = true;
+        return;
+    }
+    for (unsigned i = 0; i < b->nflows; i++) {
+        if (!b->flows[i].ua_creds)
+            log_debug("credentials_withheld", "binding=%" PRIu32 " reg_id=%u reason=\"the UA's "
+                      "credentials answer another flow's challenge\"", b->id, i + 1);
+    }
+}
+
 void reg_retry_success(struct reg_flow *rf)
 {
     rf->auth_tries = 0;
@@ -267,5 +339,6 @@ void reg_retry_free(struct reg_flow *rf)
 {
     free(rf->auth);
     free(rf->auth_nonce);
-    rf->auth = rf->auth_nonce = NULL;
+    free(rf->chal_nonce);
+    rf->auth = rf->auth_nonce = rf->chal_nonce = NULL;
 }

@@ -206,6 +206,14 @@ static uint32_t clamp_expiry(const struct regagent *ra, uint32_t e)
     return e < ra->env.cfg->ua.register_expires ? e : ra->env.cfg->ua.register_expires;
 }
 
+static void best_clear(struct binding *b)
+{
+    free(b->best);
+    b->best = NULL;
+    b->best_len = 0;
+    b->best_rank = 0;
+}
+
 static void send_ua(struct binding *b, const char *buf, size_t len)
 {
     char *copy = malloc(len);
@@ -271,27 +279,22 @@ static void on_flow_ready(struct flow *f, const struct sockaddr_storage *local, 
 
 static void reply_local(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
                         unsigned status, const char *why);
+static void reply_503(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
+                      const char *why, unsigned retry_after_s);
 
-/* When every flow failed before the UA's REGISTER could be answered, tell
- * the UA now (503, RFC 3261 §21.5.4) instead of leaving it to time out. */
+static void ua_count_answer(struct reg_flow *rf, const struct sipmsg *rsp);
+
+/* A flow that fails while the UA waits has answered it (with nothing):
+ * when it was the last one, the UA gets the best answer the others gave,
+ * else a 503 (RFC 3261 §21.5.4) instead of being left to time out. */
 static void on_flow_down(struct flow *f, const char *reason, void *arg)
 {
     struct reg_flow *rf = arg;
-    struct binding *b = rf->b;
-    struct sipmsg *m;
 
     (void)f;
+    (void)reason;
     rf->branch[0] = '\0';
-    if (!b->ua_waiting || rf->answered_ua)
-        return;
-    rf->answered_ua = true;
-    if (++b->ua_fails < b->nflows)
-        return;
-    b->ua_waiting = false;
-    m = malloc(sizeof(*m));
-    if (m && sipmsg_parse(m, b->tmpl, b->tmpl_len, 0) == 0)
-        reply_local(b->ra, m, &b->ua, 503, reason);
-    free(m);
+    ua_count_answer(rf, NULL);
 }
 
 static bool on_flow_others(const struct flow *f, void *arg)
@@ -393,6 +396,81 @@ static void answer_ua(struct binding *b, const struct sipmsg *rsp, uint32_t gran
         send_ua(b, buf, n);
     free(buf);
     b->ua_waiting = false;
+    best_clear(b);
+}
+
+/* ---- the UA's REGISTER over several flows (issue 11 item 6) ---- */
+
+unsigned binding_retry_after_s(const struct binding *b)
+{
+    int64_t min = -1;
+
+    for (unsigned i = 0; i < b->nflows; i++) {
+        struct flow_info fi;
+
+        flow_get_info(b->flows[i].flow, &fi);
+        if (fi.state == FLOW_BACKOFF && fi.retry_in_ms >= 0 && (min < 0 || fi.retry_in_ms < min))
+            min = fi.retry_in_ms;
+    }
+    if (min < 0)
+        return RA_RETRY_AFTER_DEFAULT_S;
+    return min <= 1000 ? 1u : (unsigned)((min + 999) / 1000);
+}
+
+/* Every flow has answered the UA's REGISTER without a 2xx (or cannot
+ * carry it): the UA gets the best answer, a challenge over any other
+ * failure, else a 503 with the remaining back-off as Retry-After. */
+static void ua_maybe_finish(struct binding *b)
+{
+    struct sipmsg *m;
+
+    if (!b->ua_waiting || b->ua_fails < b->nflows)
+        return;
+    b->ua_waiting = false;
+    if (b->best) {
+        send_ua(b, b->best, b->best_len);
+        best_clear(b);
+        return;
+    }
+    m = malloc(sizeof(*m));
+    if (m && sipmsg_parse(m, b->tmpl, b->tmpl_len, 0) == 0)
+        reply_503(b->ra, m, &b->ua, "no flow can carry the REGISTER", binding_retry_after_s(b));
+    free(m);
+}
+
+/* rf answered the UA's pending REGISTER with rsp, a failure (NULL: the flow
+ * failed or cannot carry it): counted once per flow and per UA request;
+ * kept when it is the best failure so far (a challenge, RFC 3261 §22.2:
+ * the UA can act on it, beats any other; else the first), sent when every
+ * flow has answered.  A 2xx from another flow meanwhile wins (reg_success). */
+static void ua_count_answer(struct reg_flow *rf, const struct sipmsg *rsp)
+{
+    struct binding *b = rf->b;
+    unsigned rank = !rsp ? 0 : (rsp->status == 401 || rsp->status == 407) ? 2 : 1;
+
+    if (!b->ua_waiting || rf->answered_ua)
+        return;
+    rf->answered_ua = true;
+    b->ua_fails++;
+    if (rank > b->best_rank) {
+        char *buf = malloc(RA_MSG_MAX);
+        size_t n;
+        int err = buf ? reg_build_ua_response(b, rsp, 0, buf, RA_MSG_MAX, &n) : -ENOMEM;
+
+        if (err < 0) {
+            log_warn("ua_response_failed", "binding=%" PRIu32 " status=%u err=\"%s\"", b->id,
+                     rsp->status, strerror(-err));
+            free(buf);
+        } else {
+            free(b->best);
+            b->best = buf;
+            b->best_len = n;
+            b->best_rank = rank;
+            if (rank == 2)
+                b->chal_flow = (int)rf->idx;
+        }
+    }
+    ua_maybe_finish(b);
 }
 
 /* De-registers b upstream (Expires: 0 with its instance-id and reg-id on
@@ -464,27 +542,50 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
         answer_ua(b, m, ua_granted);
 }
 
+/* A refresh error that says nothing about the flow (RFC 5626 §4.2.2: the
+ * registrar is busy or broken, the connection is fine). */
+static bool keeps_flow(unsigned status)
+{
+    return status == 408 || status == 480 || status == 500 || status == 503;
+}
+
 static void reg_failure(struct reg_flow *rf, const struct sipmsg *m)
 {
     struct binding *b = rf->b;
     char reason[64];
     bool challenge = m->status == 401 || m->status == 407;
+    bool ua_req = b->ua_waiting && !rf->answered_ua;
 
-    if (reg_retry(rf, m))
+    if (challenge)
+        reg_retry_note_challenge(rf, m);
+    /* The first challenge to the UA's own REGISTER is the UA's to answer
+     * (its credentials then go to this flow only, reg_build_upstream); the
+     * flow waits for that answer, which is no failure. */
+    if (challenge && ua_req && b->best_rank < 2) {
+        log_info("register_challenged", "binding=%" PRIu32 " reg_id=%u aor=%s status=%u "
+                 "action=\"passed to the UA\"", b->id, rf->idx + 1, b->aor, m->status);
+        rf->await_ua = true;
+        flow_register_hold(rf->flow);
+        ua_count_answer(rf, m);
         return;
+    }
+    /* 423, 439 and other challenges: sipkeep's own retry (still pending
+     * for the UA), or, for a challenge nobody here can answer, a flow
+     * that waits for the UA's next REGISTER (await_ua). */
+    if (reg_retry(rf, m)) {
+        if (rf->await_ua)
+            ua_count_answer(rf, m);
+        return;
+    }
     snprintf(reason, sizeof(reason), "REGISTER answered %u", m->status);
-    if (!challenge)
-        SK_STAT_INC(b->ra->env.stats, reg_failed);
+    SK_STAT_INC(b->ra->env.stats, reg_failed);
     log_warn("register_failed", "binding=%" PRIu32 " reg_id=%u aor=%s status=%u%s", b->id,
              rf->idx + 1, b->aor, m->status,
              m->status == 439 ? " hint=\"first hop lacks outbound support (RFC 5626 §11.6)\"" : "");
-    if (b->ua_waiting && !rf->answered_ua) {
-        rf->answered_ua = true;
-        if (++b->ua_fails >= b->nflows || challenge)
-            answer_ua(b, m, 0);
-    }
-    /* A challenge is the UA's to answer: its retry comes on this flow. */
-    if (!challenge)
+    ua_count_answer(rf, m);
+    if (keeps_flow(m->status))
+        flow_register_retry_after(rf->flow, reason, retry_after_of(m));
+    else
         flow_register_failed_after(rf->flow, reason, retry_after_of(m));
 }
 
@@ -530,6 +631,7 @@ static void binding_free(struct binding *b)
     free(b->contact_uri);
     free(b->tmpl);
     free(b->last_resp);
+    free(b->best);
     free(b);
 }
 
@@ -584,6 +686,7 @@ static int binding_new(struct regagent *ra, const struct cfg_service *svc, struc
     b->ra = ra;
     b->svc = svc;
     b->third_party = third_party;
+    b->chal_flow = -1;
     b->aor = dup_slice(aor);
     b->contact_uri = dup_slice(contact_uri);
     b->key = strdup(key);
@@ -617,17 +720,37 @@ static int binding_new(struct regagent *ra, const struct cfg_service *svc, struc
 
 /* ---- REGISTER from the UA ---- */
 
-static void reply_local(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
-                        unsigned status, const char *why)
+static void reply_with(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
+                       unsigned status, const char *why, const struct sipmsg_nv *extra,
+                       size_t nextra)
 {
     char buf[4096], tag[20];
     size_t n;
 
     rand_hex(tag, sizeof(tag), 16);
     log_info("register_answered_locally", "status=%u reason=\"%s\"", status, why);
-    if (sipmsg_build_response(m, status, SLICE_NULL, slice_cstr(tag), NULL, 0, buf,
+    if (sipmsg_build_response(m, status, SLICE_NULL, slice_cstr(tag), extra, nextra, buf,
                               sizeof(buf), &n) == 0)
         ra->env.send_ua(ua, buf, n, ra->env.arg);
+}
+
+static void reply_local(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
+                        unsigned status, const char *why)
+{
+    reply_with(ra, m, ua, status, why, NULL, 0);
+}
+
+/* Every 503 sipkeep makes says when to come back (RFC 3261 §21.5.4,
+ * §20.33): the phone retries then instead of at once or never. */
+static void reply_503(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
+                      const char *why, unsigned retry_after_s)
+{
+    char v[16];
+    struct sipmsg_nv ra_hdr = { SLICE_LIT("Retry-After"), SLICE_NULL };
+
+    snprintf(v, sizeof(v), "%u", retry_after_s ? retry_after_s : 1);
+    ra_hdr.value = slice_cstr(v);
+    reply_with(ra, m, ua, 503, why, &ra_hdr, 1);
 }
 
 static bool is_retransmission(const struct binding *b, const struct sipmsg *m)
@@ -689,8 +812,10 @@ static int binding_take_request(struct binding *b, const struct sipmsg *m, struc
     loop_timer_set(b->ra->env.loop, &b->expiry,
                    ((uint64_t)clamp_expiry(b->ra, b->expires_up) + 32u) * 1000u);
     b->ua_fails = 0;
+    best_clear(b);
     for (unsigned i = 0; i < b->nflows; i++)
         b->flows[i].answered_ua = false;
+    reg_retry_route_credentials(b, m);
     return 0;
 }
 
@@ -700,12 +825,20 @@ static void binding_register(struct binding *b)
 {
     for (unsigned i = 0; i < b->nflows; i++) {
         struct reg_flow *rf = &b->flows[i];
+        enum flow_state st = flow_state(rf->flow);
+
         if (flow_up(rf))
             send_register(rf, b->removing ? 0 : UINT32_MAX);
-        else if (flow_state(rf->flow) == FLOW_IDLE ||
-                 (rf->await_ua && flow_state(rf->flow) == FLOW_BACKOFF))
+        else if (st == FLOW_IDLE || (rf->await_ua && st == FLOW_BACKOFF))
             flow_start(rf->flow); /* a flow waiting for fresh credentials: now */
         rf->await_ua = false;
+    }
+    /* Flows in back-off cannot carry the UA's REGISTER (issue 11 item 5):
+     * counted as answered now, so that with none left the UA gets a 503
+     * with the remaining back-off instead of silence. */
+    for (unsigned i = 0; i < b->nflows; i++) {
+        if (b->ua_waiting && flow_state(b->flows[i].flow) == FLOW_BACKOFF)
+            ua_count_answer(&b->flows[i], NULL);
     }
 }
 

@@ -140,6 +140,12 @@ int binding_flow_via(const struct binding *b, unsigned idx, struct sockaddr_stor
                      const char **transport);
 /* Sends bytes on flow idx.  Returns 0 or -errno (-ENOTCONN when down). */
 int binding_flow_send(struct binding *b, unsigned idx, const char *buf, size_t len);
+/* Seconds a UA should wait before its request can leave on a flow of b
+ * (RFC 3261 §20.33 Retry-After for the 503s sipkeep makes): the shortest
+ * remaining back-off of b's flows, rounded up, at least 1; when no flow is
+ * in back-off (they are connecting), RA_RETRY_AFTER_DEFAULT_S. */
+#define RA_RETRY_AFTER_DEFAULT_S 5u
+unsigned binding_retry_after_s(const struct binding *b);
 /* Checks flow idx with an immediate keep-alive (flow_ping_now); for a 430
  * Flow Failed answering a request sent on it.  Out-of-range idx: no-op. */
 void binding_flow_check(struct binding *b, unsigned idx);

@@ -18,6 +18,10 @@ struct reg_flow {
     uint32_t cseq;                   /* last upstream CSeq sent */
     char branch[RA_BRANCH_MAX];      /* pending REGISTER's branch, "" = none */
     bool answered_ua;                /* this flow's answer already counted */
+    /* The UA's Authorization / Proxy-Authorization in b->tmpl go on this
+     * flow (reg_retry_route_credentials): they answer its challenge. */
+    bool ua_creds;
+    char *chal_nonce;                /* nonce of the last challenge this flow got */
     /* Error-response handling (reg_retry.c). */
     bool no_regid;       /* 439: this flow registers without instance/reg-id */
     bool await_ua;       /* challenged without credentials: the UA's next
@@ -43,7 +47,12 @@ struct binding {
     char *tmpl;          /* the UA's last REGISTER, raw */
     size_t tmpl_len;
     bool ua_waiting;     /* the UA awaits a final response to tmpl */
-    unsigned ua_fails;   /* flows that answered tmpl with a failure */
+    unsigned ua_fails;   /* flows that answered tmpl with a failure (or
+                            could not carry it) */
+    char *best;          /* the best failure for the UA so far, built */
+    size_t best_len;
+    unsigned best_rank;  /* 0 none, 1 a failure, 2 a challenge */
+    int chal_flow;       /* idx of the flow whose challenge the UA got, -1 */
     char *last_resp;     /* last response sent to the UA (retransmissions) */
     size_t last_resp_len;
     bool removing;       /* de-registration in progress */
@@ -145,6 +154,18 @@ void reg_send_register(struct reg_flow *rf, uint32_t expires_override);
  * credentials; else the flow waits for the UA).  Returns true when m is
  * dealt with (the caller does nothing more), false to fail as usual. */
 bool reg_retry(struct reg_flow *rf, const struct sipmsg *m);
+
+/* Remembers the nonce of the challenge m (401/407) that rf got. */
+void reg_retry_note_challenge(struct reg_flow *rf, const struct sipmsg *m);
+
+/* Decides, for the UA's REGISTER m just taken into b->tmpl, which flows
+ * get its Authorization / Proxy-Authorization (rf->ua_creds): the flow
+ * whose challenge nonce they answer; else the flow whose challenge was
+ * passed to the UA; else (credentials for no challenge sipkeep saw, e.g.
+ * after a restart) every flow.  Without credentials: every flow (nothing
+ * to route).  Credentials never go to another flow's registrar as a replay
+ * (issue 11 item 6). */
+void reg_retry_route_credentials(struct binding *b, const struct sipmsg *m);
 
 /* A 2xx on rf: resets the challenge counter. */
 void reg_retry_success(struct reg_flow *rf);

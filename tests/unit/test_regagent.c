@@ -1123,6 +1123,273 @@ static void test_retry_after(void **state)
     free(reg);
 }
 
+/* ---- issue 11 items 5 and 6: back-off, several flows, refresh errors ---- */
+
+/* The UA's REGISTER on each of two flows, indexed by reg-id - 1. */
+static void wait_two(struct fx *f, char *up[2], int ci[2])
+{
+    for (int i = 0; i < 2; i++) {
+        int c;
+        char *m = edge_wait_msg(&f->edge, &c);
+        int k = f->edge.conns[c].listener;
+
+        assert_null(up[k]);
+        up[k] = m;
+        ci[k] = c;
+    }
+}
+
+static void start_line_is(const char *msg, const char *want)
+{
+    char sl[256];
+
+    start_line(msg, sl, sizeof(sl));
+    assert_string_equal(sl, want);
+}
+
+/* Item 5: a REGISTER while the only flow backs off is answered 503 at once
+ * with Retry-After = the remaining back-off (rounded up). */
+static void test_503_during_backoff(void **state)
+{
+    struct fx *f = *state;
+    char *reg7 = mk_register(7, UA_CONTACT, NULL), *reg8 = mk_register(8, UA_CONTACT, NULL);
+    char *reg9 = mk_register(9, UA_CONTACT, NULL), *up, *rsp, v[64];
+    const char *ua;
+    struct binding *b;
+    struct flow_info fi;
+    int ci;
+    unsigned want;
+
+    ua_send_register(f, reg7);
+    up = edge_wait_msg(&f->edge, &ci);
+    rsp = mk_response(up, "403 Forbidden", NULL);
+    edge_send(&f->edge, ci, rsp);
+    ua_wait(&f->edge, &f->to_ua, 1);
+    assert_true(edge_wait_closed(&f->edge, ci));
+    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    assert_non_null(b);
+    flow_get_info(binding_flow(b, 0), &fi);
+    assert_int_equal(fi.state, FLOW_BACKOFF);
+    assert_true(fi.retry_in_ms >= 30000 && fi.retry_in_ms <= 60000);
+
+    f->now += 10500;
+    edge_settle(&f->edge);
+    flow_get_info(binding_flow(b, 0), &fi);
+    want = (unsigned)((fi.retry_in_ms + 999) / 1000);
+    ua_send_register(f, reg8);
+    ua = ua_wait(&f->edge, &f->to_ua, 2);
+    start_line_is(ua, "SIP/2.0 503 Service Unavailable");
+    hdr_must(ua, "Retry-After", v, sizeof(v));
+    assert_int_equal((unsigned)atoi(v), want);
+    assert_true(want >= 19 && want <= 50);
+    hdr_must(ua, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "8 REGISTER");
+    assert_int_equal(f->edge.nconns, 1); /* nothing tried upstream */
+
+    /* a second later: one second less */
+    f->now += 1000;
+    edge_settle(&f->edge);
+    ua_send_register(f, reg9);
+    ua = ua_wait(&f->edge, &f->to_ua, 3);
+    hdr_must(ua, "Retry-After", v, sizeof(v));
+    assert_int_equal((unsigned)atoi(v), want - 1);
+    assert_int_equal(binding_retry_after_s(b), want - 1);
+    free(rsp);
+    free(up);
+    free(reg9);
+    free(reg8);
+    free(reg7);
+}
+
+/* Item 6: flow 1 challenges, flow 2 accepts: the phone gets the 200, not
+ * the challenge, and flow 1 is not torn down. */
+static void test_two_flows_2xx_beats_challenge(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up[2] = { NULL }, *rsp, *ok;
+    int ci[2];
+
+    ua_send_register(f, reg);
+    wait_two(f, up, ci);
+    rsp = mk_response(up[0], "401 Unauthorized", "WWW-Authenticate: " CHALLENGE "\r\n");
+    edge_send(&f->edge, ci[0], rsp);
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 0); /* waits for flow 2 */
+    ok = ok_for(up[1], 3600);
+    edge_send(&f->edge, ci[1], ok);
+    start_line_is(ua_wait(&f->edge, &f->to_ua, 1), "SIP/2.0 200 OK");
+    f->now += 60000; /* past Timer F: the challenged flow is held, not failed */
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 1);
+    assert_false(f->edge.conns[ci[0]].closed);
+    assert_int_equal(f->edge.nconns, 2);
+    free(ok);
+    free(rsp);
+    free(up[0]);
+    free(up[1]);
+    free(reg);
+}
+
+#define CHAL_N1 "Digest realm=\"example.net\", nonce=\"n1\", algorithm=MD5, qop=\"auth\""
+#define CHAL_N2 "Digest realm=\"example.net\", nonce=\"n2\", algorithm=MD5, qop=\"auth\""
+#define CRED_N1 "Digest username=\"alice\", realm=\"example.net\", nonce=\"n1\", " \
+                "uri=\"sip:example.net\", response=\"0123456789abcdef0123456789abcdef\", " \
+                "algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\""
+
+/* Item 6, digest over two flows without configured credentials: both
+ * challenge; the phone gets one challenge (flow 1's, once both answered);
+ * its answer goes to flow 1 only, flow 2 gets the REGISTER without it; flow
+ * 2's new challenge is no failure (its connection stays) and the phone gets
+ * flow 1's 200. */
+static void test_digest_two_flows(void **state)
+{
+    struct fx *f = *state;
+    char *reg7 = mk_register(7, UA_CONTACT, NULL);
+    char *reg8 = mk_register(8, UA_CONTACT, "Authorization: " CRED_N1 "\r\n");
+    char *up[2] = { NULL }, *up2[2] = { NULL }, *r0, *r1, *r2, *ok, v[512];
+    const char *ua;
+    int ci[2], ci2[2];
+
+    ua_send_register(f, reg7);
+    wait_two(f, up, ci);
+    r0 = mk_response(up[0], "401 Unauthorized", "WWW-Authenticate: " CHAL_N1 "\r\n");
+    r1 = mk_response(up[1], "401 Unauthorized", "WWW-Authenticate: " CHAL_N2 "\r\n");
+    edge_send(&f->edge, ci[0], r0);
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 0);
+    edge_send(&f->edge, ci[1], r1);
+    ua = ua_wait(&f->edge, &f->to_ua, 1);
+    start_line_is(ua, "SIP/2.0 401 Unauthorized");
+    hdr_must(ua, "WWW-Authenticate", v, sizeof(v));
+    assert_string_equal(v, CHAL_N1);
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 1);
+
+    ua_send_register(f, reg8);
+    wait_two(f, up2, ci2);
+    assert_int_equal(ci2[0], ci[0]); /* the same connections */
+    assert_int_equal(ci2[1], ci[1]);
+    hdr_must(up2[0], "Authorization", v, sizeof(v));
+    assert_string_equal(v, CRED_N1);
+    assert_int_equal(hdr_count(up2[1], "Authorization"), 0);
+    assert_null(strstr(up2[1], "n1"));
+    r2 = mk_response(up2[1], "401 Unauthorized", "WWW-Authenticate: " CHAL_N2 "\r\n");
+    edge_send(&f->edge, ci2[1], r2);
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 1);
+    ok = ok_for(up2[0], 3600);
+    edge_send(&f->edge, ci2[0], ok);
+    start_line_is(ua_wait(&f->edge, &f->to_ua, 2), "SIP/2.0 200 OK");
+    f->now += 60000;
+    edge_settle(&f->edge);
+    assert_false(f->edge.conns[ci[1]].closed); /* flow 2's challenge failed nothing */
+    assert_int_equal(f->edge.nconns, 2);
+    assert_int_equal(f->to_ua.n, 2);
+    free(ok);
+    free(r2);
+    free(r1);
+    free(r0);
+    for (int i = 0; i < 2; i++) {
+        free(up[i]);
+        free(up2[i]);
+    }
+    free(reg8);
+    free(reg7);
+}
+
+/* A registrar answering without outbound (no pongs expected, so the clock
+ * may jump): the plain 200 for our REGISTER req. */
+static char *plain_ok_for(const char *req)
+{
+    char contact[2048], extra[2200];
+
+    hdr_must(req, "Contact", contact, sizeof(contact));
+    strip_expires(contact);
+    snprintf(extra, sizeof(extra), "Contact: %s;expires=300\r\n", contact);
+    return mk_response(req, "200 OK", extra);
+}
+
+/* Item 6, RFC 5626 §4.2.2: a refresh answered 503 (Retry-After 20), then
+ * 500 (no Retry-After): the flow and its connection stay, the REGISTER goes
+ * again on it after 20 s, then after the §4.5 wait (60-120 s, the second
+ * error in a row); a 2xx ends
+ * it.  The phone got the 503 itself (its Retry-After kept). */
+static void test_refresh_error_keeps_flow(void **state)
+{
+    struct fx *f = *state;
+    char *reg7 = mk_register(7, UA_CONTACT, NULL), *reg8 = mk_register(8, UA_CONTACT, NULL);
+    char *up, *rsp, v[128];
+    const char *ua;
+    struct binding *b;
+    int ci, ci2;
+    uint64_t t0;
+    bool again = false;
+
+    ua_send_register(f, reg7);
+    up = edge_wait_msg(&f->edge, &ci);
+    rsp = plain_ok_for(up);
+    edge_send(&f->edge, ci, rsp);
+    ua_wait(&f->edge, &f->to_ua, 1);
+    free(rsp);
+    free(up);
+    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    assert_true(flow_working(binding_flow(b, 0)));
+
+    ua_send_register(f, reg8);
+    up = edge_wait_msg(&f->edge, &ci2);
+    assert_int_equal(ci2, ci);
+    rsp = mk_response(up, "503 Service Unavailable", "Retry-After: 20\r\n");
+    edge_send(&f->edge, ci, rsp);
+    ua = ua_wait(&f->edge, &f->to_ua, 2);
+    start_line_is(ua, "SIP/2.0 503 Service Unavailable");
+    hdr_must(ua, "Retry-After", v, sizeof(v));
+    assert_string_equal(v, "20");
+    free(rsp);
+    free(up);
+    t0 = f->now;
+    f->now = t0 + 19999;
+    edge_settle(&f->edge);
+    assert_false(edge_has_msg(&f->edge));
+    assert_false(f->edge.conns[ci].closed);
+    assert_int_equal(flow_state(binding_flow(b, 0)), FLOW_ACTIVE);
+    assert_true(flow_working(binding_flow(b, 0)));
+    f->now = t0 + 20000;
+    up = edge_wait_msg(&f->edge, &ci2);
+    assert_int_equal(ci2, ci); /* on the same connection */
+    hdr_must(up, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "3 REGISTER");
+    rsp = mk_response(up, "500 Server Internal Error", NULL);
+    edge_send(&f->edge, ci, rsp);
+    free(rsp);
+    free(up);
+    edge_settle(&f->edge);
+    t0 = f->now; /* the second error in a row: §4.5 row 2, 60-120 s */
+    f->now = t0 + 59999;
+    edge_settle(&f->edge);
+    assert_false(edge_has_msg(&f->edge));
+    for (int i = 0; i < 61 && !again; i++) {
+        f->now += 1000;
+        edge_settle(&f->edge);
+        again = edge_has_msg(&f->edge);
+    }
+    assert_true(again);
+    assert_true(f->now - t0 <= 120000);
+    up = edge_wait_msg(&f->edge, &ci2);
+    assert_int_equal(ci2, ci);
+    hdr_must(up, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "4 REGISTER");
+    rsp = plain_ok_for(up);
+    edge_send(&f->edge, ci, rsp);
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 2); /* the UA had its answer */
+    assert_int_equal(f->edge.nconns, 1);
+    assert_int_equal(flow_state(binding_flow(b, 0)), FLOW_ACTIVE);
+    free(rsp);
+    free(up);
+    free(reg8);
+    free(reg7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1148,6 +1415,11 @@ int main(void)
         T(test_flow_recovery),
         cmocka_unit_test_setup_teardown(test_four_flows, fx_setup4, fx_teardown),
         T(test_retry_after),
+        T(test_503_during_backoff),
+        cmocka_unit_test_setup_teardown(test_two_flows_2xx_beats_challenge, fx_setup2,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_digest_two_flows, fx_setup2, fx_teardown),
+        T(test_refresh_error_keeps_flow),
 #undef T
     };
 
