@@ -193,6 +193,28 @@ static void reply(struct router *r, const struct sipmsg *m, const struct ua_addr
     reply_with(m, status, why, send_to_ua, &d);
 }
 
+/* A 503 says when to come back (RFC 3261 §21.5.4, §20.33; issue 11: every
+ * 503 sipkeep makes carries Retry-After): b's remaining back-off. */
+static void reply_503(struct router *r, const struct sipmsg *m, const struct ua_addr *ua,
+                      const struct binding *b, const char *why)
+{
+    struct ua_dst d = { r, ua };
+    struct sipmsg_nv nv = { SLICE_LIT("Retry-After"), SLICE_NULL };
+    char buf[4096], tag[20], v[16];
+    size_t n;
+
+    log_info("request_refused", "method=%.*s status=503 reason=\"%s\"", (int)m->method.n,
+             m->method.p, why);
+    if (slice_eq(m->method, SLICE_LIT("ACK")))
+        return;
+    snprintf(v, sizeof(v), "%u", binding_retry_after_s(b));
+    nv.value = slice_cstr(v);
+    rand_hex(tag, sizeof(tag), 16);
+    if (sipmsg_build_response(m, 503, SLICE_NULL, slice_cstr(tag), &nv, 1, buf, sizeof(buf),
+                              &n) == 0)
+        send_to_ua(&d, buf, n);
+}
+
 /* ---- UA -> service ---- */
 
 static bool is_dialog_forming(const struct sipmsg *m)
@@ -434,7 +456,7 @@ static void ua_request(struct router *r, const struct sipmsg *m, const struct ua
         return;
     }
     if (err < 0) {
-        reply(r, m, ua, 503, "no flow is up");
+        reply_503(r, m, ua, b, "no flow is up");
         return;
     }
     err = build_our_via(b, idx, branch, via, sizeof(via));
