@@ -30,7 +30,8 @@ CF_SK_RR_ERE="<sip:${ROUTER_LAN_IP//./\\.}:5060;([^>]*;)?lr;([^>]*;)?skf=[0-9]+\
 cf_edge_strict() {
     local f=$LAB_DIR/edge-strict.src.cfg
     { echo '#!KAMAILIO'; echo '#!define STRICT_ROUTE'; grep -v '^#!KAMAILIO' "$E2E_DIR/kamailio/edge.cfg"; } >"$f"
-    KAM_CFG_edge=$f   # shellcheck disable=SC2034  # read by kam_start
+    # shellcheck disable=SC2034  # read by kam_start
+    KAM_CFG_edge=$f
 }
 cf_edge_lab() {
     unset KAM_CFG_edge
@@ -104,7 +105,7 @@ cf_far_uac() {
     CF_UAC_MSG=$LAB_DIR/sipp-$tag.msg
     CF_UAC_RC=0
     run_bounded $((secs + 5)) "$NS_WAN" sipp -sf "$_SIPP_DIR/$sf" -t u1 -m 1 \
-        -i "$WAN_UAC_IP" -p "$WAN_UAC_PORT" -mp 26000 -key ruri "$aor" -key domain "$SIP_DOMAIN" \
+        -i "$WAN_UAC_IP" -p "$WAN_UAC_PORT" -mp 26000 -key ruri "$aor" -key domain "$SIP_DOMAIN" -key reg_id "${CF_REG_ID:-0}" \
         -nostdin -timeout "${secs}s" -timeout_error \
         -trace_msg -message_file "$CF_UAC_MSG" -trace_err -error_file "$LAB_DIR/sipp-$tag.err" \
         "$@" "$EDGE_IP:$EDGE_UDP_PORT" >"$LAB_DIR/sipp-$tag.log" 2>&1 || CF_UAC_RC=$?
@@ -171,8 +172,9 @@ cf_preload_refused() {
 # the cell to CF_FAILED and returns 1 (the matrix goes on: cf_report dies).
 CF_FAILED=()
 cf_cell() {
-    local dir=$1 hup=$2 t0 uas_rc=0 name="${CF_LABEL:+$CF_LABEL: }call $1, $2 hangs up"
+    local dir=$1 hup=$2 t0 uas_rc=0 name="${CF_LABEL:+$CF_LABEL: }call $1, $2 hangs up" log_from=0
     t0=$(date +%s%N)
+    [[ -z "${SK_LOG:-}" || ! -f "$SK_LOG" ]] || log_from=$(wc -l <"$SK_LOG")
     case "$dir/$hup" in
         out/phone)
             cf_uas_start "$NS_WAN" "$WAN_UAC_IP" ua_answer.xml "$CF_FAR"
@@ -185,17 +187,18 @@ cf_cell() {
             cf_far_uac far_call_wait_bye.xml "$CF_PHONE" 10 || true ;;
         in/far)
             cf_uas_start "$NS_LAN" "$LAN_UA_IP" ua_answer.xml "$CF_PHONE"
-            cf_far_uac uac_call.xml "$CF_PHONE" 10 || true ;;
+            cf_far_uac far_call.xml "$CF_PHONE" 10 || true ;;
         *) die "cf_cell: out|in phone|far" ;;
     esac
     cf_uas_wait 5 || uas_rc=$?
     local uac=$CF_UAC_MSG uas=$CF_UAS_MSG phone_msg far_msg
     if [[ $dir == out ]]; then phone_msg=$uac far_msg=$uas; else phone_msg=$uas far_msg=$uac; fi
     log_step "$name: caller sipp rc $CF_UAC_RC, callee sipp rc $uas_rc, INVITE final $(_sipp_invite_final "$uac"), $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-    _cf_cell_check "$name" "$dir" "$hup" "$uac" "$uas" "$phone_msg" "$far_msg" "$uas_rc" || {
+    if ! _cf_cell_check "$name" "$dir" "$hup" "$uac" "$uas" "$phone_msg" "$far_msg" "$uas_rc" ||
+        { [[ -n "${CF_CHECK_FLOWS:-}" ]] && ! _cf_flow_check "$name" "$dir" "$hup" "$log_from"; }; then
         CF_FAILED+=("$name")
         return 1
-    }
+    fi
     log_step "ok: $name"
 }
 
@@ -233,6 +236,34 @@ _cf_cell_check() {
     return 0
 }
 
+# _cf_flow_check NAME DIR HUP LOG_FROM (CF_CHECK_FLOWS=1, several flows): the
+# phone's in-dialog requests of this cell (sipkeep's debug lines
+# "ua_request_relayed method=M ... reg_id=N" after line LOG_FROM) all left on
+# the dialog's flow: for a call in, the reg-id the registrar was told to use
+# (CF_REG_ID); for a call out, the reg-id its INVITE left on.  A cell where the
+# phone sends none (call in, far side hangs up) has nothing to check here.
+_cf_flow_check() {
+    local name=$1 dir=$2 hup=$3 from=$4 lines want got
+    lines=$(tail -n +"$((from + 1))" "$SK_LOG" | grep -E 'event=ua_request_relayed ' || true)
+    if [[ $dir == out ]]; then
+        want=$(grep -E 'method=INVITE ' <<<"$lines" | grep -Eo 'reg_id=[0-9]+' | head -n 1)
+        want=${want#reg_id=}
+        [[ -n "$want" ]] || _cf_fail "$name: no ua_request_relayed line for the phone's INVITE in sipkeep's log" || return 1
+    else
+        want=${CF_REG_ID:-}
+        [[ -n "$want" ]] || return 0
+    fi
+    got=$(grep -Ev 'method=(INVITE|REGISTER) ' <<<"$lines" | grep -Eo 'method=[A-Z]+ .*reg_id=[0-9]+' |
+        sed -E 's/ .*reg_id=/@/' | tr '\n' ' ')
+    if [[ $dir == out || $hup == phone ]]; then
+        [[ -n "$got" ]] || _cf_fail "$name: no in-dialog request of the phone in sipkeep's log (ua_request_relayed)" || return 1
+    fi
+    if grep -Eqv "@$want\$" <<<"$(tr ' ' '\n' <<<"$got" | grep .)"; then
+        _cf_fail "$name: the phone's in-dialog requests left on other flows than the dialog's reg-id $want: $got" || return 1
+    fi
+    log_step "$name: dialog on reg-id $want; phone's in-dialog requests relayed: ${got:-none}"
+}
+
 # cf_matrix LABEL: the four cells (out/in x phone/far hangs up), each logged.
 cf_matrix() {
     local CF_LABEL=$1 cell
@@ -240,6 +271,24 @@ cf_matrix() {
         # shellcheck disable=SC2086
         cf_cell $cell || true
     done
+}
+
+# cf_strict_edge_restart CONFIG: stop sipkeep (its log kept as
+# sipkeep-<n>.log), restart the registrar (an empty location table) and the
+# edge as the strict edge, prove the edge refuses a preloaded foreign Route
+# (cf_preload_refused), start sipkeep with CONFIG again and register the phone
+# through it.
+cf_strict_edge_restart() {
+    sk_stop
+    mv "$SK_LOG" "$LAB_DIR/sipkeep-$((++_SIPP_SEQ)).log"
+    kam_stop edge registrar
+    kam_start registrar
+    cf_edge_strict
+    kam_start edge
+    cf_preload_refused || die "the strict edge did not answer a preloaded foreign Route 403 (or refused its own name)"
+    log_step "strict edge: OPTIONS with Route <sip:192.0.2.99;lr> -> 403 Preload Route denied; Route naming the edge -> not 403"
+    sk_start "$1"
+    sipp_ua_register "$ROUTER_LAN_IP:5060" "$CF_PHONE" 3600 || die "REGISTER through sipkeep (strict edge) failed"
 }
 
 # cf_report WHAT: dies listing the failed cells, if any; else logs WHAT.

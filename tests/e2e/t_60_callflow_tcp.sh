@@ -30,16 +30,7 @@ kam_location_has "$CF_PHONE" "Reg-Id: 1$" || die "no reg-id 1 binding: $(kam_loc
 
 cf_matrix "TCP, lab edge"
 
-log_step "strict edge: edge.cfg with STRICT_ROUTE (OpenSIPS default: 403 Preload Route denied)"
-sk_stop
-mv "$SK_LOG" "$LAB_DIR/sipkeep-lab-edge.log"
-kam_stop edge
-cf_edge_strict
-kam_start edge
-cf_preload_refused || die "the strict edge did not refuse a preloaded foreign Route with 403 (or refused its own)"
-log_step "strict edge: OPTIONS with Route to 192.0.2.99 -> 403 Preload Route denied; Route to the edge itself -> not 403"
-sk_start "$LAB_DIR/sipkeep.yaml"
-sipp_ua_register "$ROUTER_LAN_IP:5060" "$CF_PHONE" 3600 || die "REGISTER through sipkeep (strict edge) failed"
+cf_strict_edge_restart "$LAB_DIR/sipkeep.yaml"
 cf_matrix "TCP, strict edge"
 sk_stop
 cf_report "8 calls over one TCP flow, lab and strict edge, in $(( $(date +%s) - T0 )) s"
