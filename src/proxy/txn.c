@@ -50,6 +50,7 @@ struct txn_inv {
 struct txn_entry {
     struct txn t;
     uint8_t kind;
+    uint32_t bytes;            /* allocated for it (txn_bytes) */
     uint64_t expires_ms;       /* FIFO kinds only */
     struct txn_table *table;
     struct txn_entry *next_hash, *next_fifo;
@@ -79,6 +80,7 @@ struct txn_table {
     txn_retx_send_fn retx_send;
     void *retx_arg;
     struct txn_senders snd;
+    size_t bytes;              /* entries and their INVITE copies */
 };
 
 static uint32_t hash_branch(struct slice b)
@@ -100,12 +102,17 @@ static void unlink_hash(struct txn_table *t, struct txn_entry *e)
         *pp = e->next_hash;
 }
 
+static size_t req_size(const struct inv_req *q);
+
 static void entry_free(struct txn_entry *e)
 {
+    e->table->bytes -= e->bytes;
     sipretx_free(e->retx); /* cancels its timers */
     if (e->inv) {
         loop_timer_cancel(e->table->loop, &e->inv->timer);
         sipretx_free(e->inv->g);
+        if (e->inv->req)
+            e->table->bytes -= sizeof(struct inv_req) + req_size(e->inv->req);
         free(e->inv->req);
     }
     free(e);
@@ -212,13 +219,14 @@ static struct txn_entry *entry_new(struct txn_table *t, const char *branch, enum
                                    const struct slice *vias, unsigned nvias)
 {
     size_t head = kind == KIND_INVITE ? sizeof(struct txn_inv) : 0;
-    size_t total = 0, off;
+    size_t total = 0, off, size;
     struct txn_entry *e;
     struct slice *sv;
 
     for (unsigned i = 0; i < nvias; i++)
         total += vias[i].n;
-    e = calloc(1, sizeof(*e) + head + nvias * sizeof(struct slice) + total + 1);
+    size = sizeof(*e) + head + nvias * sizeof(struct slice) + total + 1;
+    e = calloc(1, size);
     if (!e)
         return NULL;
     if (slice_copy_cstr(slice_cstr(branch), e->t.branch, sizeof(e->t.branch)) < 0) {
@@ -227,6 +235,8 @@ static struct txn_entry *entry_new(struct txn_table *t, const char *branch, enum
     }
     e->kind = (uint8_t)kind;
     e->table = t;
+    e->bytes = (uint32_t)size; /* Vias are bounded by the message size */
+    t->bytes += size;
     if (kind == KIND_INVITE)
         e->inv = (struct txn_inv *)(void *)e->data;
     sv = (struct slice *)(void *)(e->data + head);
@@ -289,7 +299,7 @@ int txn_put(struct txn_table *t, const char *branch, bool invite, const struct u
     e->inv->state = INV_CALLING;
     loop_timer_init(&e->inv->timer, on_inv_timer);
     if (loop_timer_set(t->loop, &e->inv->timer, TXN_TIMER_C_MS) < 0) {
-        free(e);
+        entry_free(e);
         return -ENOMEM;
     }
     link_hash(t, e);
@@ -299,6 +309,11 @@ int txn_put(struct txn_table *t, const char *branch, bool invite, const struct u
 size_t txn_count(const struct txn_table *t)
 {
     return t->count;
+}
+
+size_t txn_bytes(const struct txn_table *t)
+{
+    return t->bytes;
 }
 
 /* ---- INVITE transactions: Timer C, Timer G/H ---- */
@@ -386,6 +401,7 @@ int txn_invite_sent(struct txn_table *t, unsigned flow, const char *buf, size_t 
         routes_at += m->hdrs[i].raw.n;
     }
     e->inv->req = q;
+    t->bytes += sizeof(*q) + total;
     e->inv->reliable = !slice_eq_ci_str(v.transport, "UDP");
     e->t.flow_idx = flow;
     err = 0;

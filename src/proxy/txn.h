@@ -75,6 +75,9 @@ int txn_put(struct txn_table *t, const char *branch, bool invite, const struct u
  * until control returns to the loop. */
 const struct txn *txn_get(struct txn_table *t, struct slice branch);
 size_t txn_count(const struct txn_table *t);
+/* Bytes allocated for the live entries and the INVITE copies they keep
+ * (malloc overhead and Timer G's copy of a response not counted). */
+size_t txn_bytes(const struct txn_table *t);
 
 /* Sends a retransmission of a relayed request to the UA of binding_id.
  * Returns 0, or -errno: -ESRCH (the binding or its UA is gone) stops that
