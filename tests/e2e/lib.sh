@@ -64,6 +64,10 @@
 #   sipp_ob_ua_start USER [TARGET] | sipp_uac_call AOR [TIMEOUT] (sets SIPP_UAC_STATUS)
 #   baresip_start USER tcp|tls|udp [ACCOUNT_PARAMS] (sets BARESIP_UUID) | baresip_stop
 #   ka_watch_start [PORT] | ka_watch_stop (sets KA_PINGS KA_PONGS KA_INTERVALS)
+#   baresip_legacy_start USER PROXY | baresip_cmd LINE | baresip_log_mark
+#   baresip_got STATUS METHOD [MARK] | baresip_got_request METHOD [MARK]
+#   sipp_uas_start NS IP:PORT USER SCENARIO | sipp_uas_got METHOD [STATUS]
+#   far_call_start AOR SCENARIO | far_call_answered | far_call_wait | far_call_got
 #   stun_mapped NS IP PORT | nat_mappings [udp|tcp]
 
 if [[ -n "${_SKT_LIB_LOADED:-}" ]]; then
@@ -832,4 +836,143 @@ ns_hosts() {
 nat_mappings() {
     local proto=${1:-}
     ns_exec "$NS_ROUTER" conntrack -L ${proto:+-p "$proto"} 2>/dev/null
+}
+
+# ------------------------------------------ phones that call (issue 11, t_70-t_72)
+
+# baresip_legacy_start USER PROXY [EXTRA_ACCOUNT_PARAMS]: baresip in lan as a
+# PLAIN legacy UDP phone (baresip/config-legacy; no sipnat=outbound) for
+# sip:USER@$SIP_DOMAIN on $LAN_UA_IP:$BARESIP_SIP_PORT with
+# outbound="sip:PROXY" (PROXY = ADDR:PORT), which baresip preloads as
+# "Route: <sip:PROXY;lr>" (RFC 3261 §8.1.2); auto-answer, aubridge audio, SIP
+# trace in $LAB_DIR/baresip.log.  Commands: baresip_cmd; stop: baresip_stop.
+BARESIP_SIP_PORT=5080
+BARESIP_CONS=$LAN_UA_IP:5555
+baresip_legacy_start() {
+    local user=$1 proxy=$2 extra=${3:-} d=$LAB_DIR/baresip
+    [[ -z "$_BARESIP_PID" ]] || die "baresip_legacy_start: already running"
+    mkdir -p "$d"
+    sed -e "s|%LAN_UA_IP%|$LAN_UA_IP|g" -e "s|%SIP_PORT%|$BARESIP_SIP_PORT|g" \
+        -e "s|%CONS%|$BARESIP_CONS|g" "$E2E_DIR/baresip/config-legacy" >"$d/config"
+    printf '<sip:%s@%s>;outbound="sip:%s";regint=3600;answermode=auto;audio_codecs=pcmu%s\n' \
+        "$user" "$SIP_DOMAIN" "$proxy" "$extra" >"$d/accounts"
+    : >"$d/contacts"
+    START_LOG=$LAB_DIR/baresip.log start_in_ns "$NS_LAN" baresip -f "$d" -v -s
+    _BARESIP_PID=$LAST_PID
+    wait_for "_ns_listens $NS_LAN udp $BARESIP_CONS" 10 "baresip's cons UI" ||
+        die "baresip did not start (see baresip.log)"
+}
+
+# baresip_cmd LINE: one command to baresip's cons UI over UDP, e.g.
+# "/dial sip:far@$SIP_DOMAIN" or "/hangup".
+baresip_cmd() {
+    log_step "baresip <- $1"
+    # shellcheck disable=SC2016  # $1 $2 are the inner bash's arguments
+    run_bounded 5 "$NS_LAN" bash -c 'printf "%s\n" "$1" >"/dev/udp/${2%:*}/${2##*:}"' \
+        _ "$1" "$BARESIP_CONS"
+}
+
+# baresip_log_mark: the number of lines in baresip's log now (for baresip_got).
+baresip_log_mark() {
+    wc -l <"$LAB_DIR/baresip.log"
+}
+
+# baresip_got STATUS METHOD [AFTER_LINE]: baresip's SIP trace (-s) shows a
+# STATUS response to a METHOD request RECEIVED by baresip (not one it sent),
+# after line AFTER_LINE of its log (baresip_log_mark; default 0).
+baresip_got() {
+    awk -v s="$1" -v m="$2" -v after="${3:-0}" -v me="$LAN_UA_IP:" '
+        NR <= after { next }
+        /^(UDP|TCP|TLS) [^ ]+ -> [^ ]+/ { inbound = (index($4, me) == 1); code = 0; next }
+        /^SIP\/2\.0 [0-9][0-9][0-9]/ { code = $2 }
+        inbound && $0 ~ ("^CSeq: *[0-9]+ " m "\r?$") && code == s { ok = 1 }
+        END { exit !ok }' "$LAB_DIR/baresip.log"
+}
+
+# baresip_got_request METHOD [AFTER_LINE]: baresip RECEIVED a METHOD request
+# after line AFTER_LINE of its log.
+baresip_got_request() {
+    awk -v m="$1" -v after="${2:-0}" -v me="$LAN_UA_IP:" '
+        NR <= after { next }
+        /^(UDP|TCP|TLS) [^ ]+ -> [^ ]+/ { inbound = (index($4, me) == 1); first = 1; next }
+        first && NF { first = 0; if (inbound && $1 == m && $2 ~ /^sips?:/) ok = 1 }
+        END { exit !ok }' "$LAB_DIR/baresip.log"
+}
+
+# sipp_uas_start NS IP:PORT USER SCENARIO: a sipp UAS on IP:PORT in NS runs
+# sipp/SCENARIO once (e.g. ua_answer.xml: answer, wait for the caller's BYE;
+# t7x_uas_bye.xml: answer, then hang up itself).  The same handle as
+# sipp_ua_answer_start: sipp_ua_answer_wait, sipp_ua_answer_stop,
+# sipp_ua_invites_seen, sipp_uas_got METHOD.  The far side for calls out:
+# sipp_uas_start "$NS_WAN" "$WAN_UAC_IP:$WAN_UAC_PORT" far SCENARIO
+# (registrar.cfg routes sip:far@$SIP_DOMAIN there).
+sipp_uas_start() {
+    local ns=$1 ip=${2%:*} port=${2##*:} user=$3 sf=$4 tag=uas-$((++_SIPP_SEQ))
+    [[ -z "$_SIPP_UAS_PID" ]] || die "sipp_uas_start: a UAS is already running"
+    _SIPP_UAS_TRACE=$LAB_DIR/sipp-$tag.msg
+    : >"$_SIPP_UAS_TRACE"
+    START_LOG=$LAB_DIR/sipp-$tag.log start_in_ns "$ns" \
+        sipp -sf "$_SIPP_DIR/$sf" -t u1 -m 1 -i "$ip" -p "$port" -s "$user" \
+        -mp 16000 -nostdin -trace_msg -message_file "$_SIPP_UAS_TRACE" \
+        -trace_err -error_file "$LAB_DIR/sipp-$tag.err"
+    _SIPP_UAS_PID=$LAST_PID
+    wait_for "_ns_listens $ns udp $ip:$port" 10 "sipp UAS listening on $ip:$port" ||
+        die "sipp UAS ($sf) did not start"
+}
+
+# sipp_uas_got METHOD [STATUS]: the UAS started last received a METHOD request
+# (and, with STATUS, answered some METHOD with STATUS).
+sipp_uas_got() {
+    grep -q "^$1 " "$_SIPP_UAS_TRACE" || return 1
+    [[ -z "${2:-}" ]] || awk -v m="$1" -v s="$2" '
+        /^SIP\/2\.0 [0-9][0-9][0-9]/ { code = $2 }
+        $0 ~ ("^CSeq: *[0-9]+ " m "\r?$") && code == s { ok = 1 }
+        /^\r?$/ { code = 0 }
+        END { exit !ok }' "$_SIPP_UAS_TRACE"
+}
+
+# far_call_start AOR SCENARIO [TIMEOUT]: the far caller (sipp UAC in wan, UDP,
+# $WAN_UAC_IP:$WAN_UAC_PORT) calls AOR (USER or sip:USER@domain) through the
+# edge in the background with sipp/SCENARIO (t7x_uac_wait_bye.xml: the phone
+# hangs up).  far_call_wait collects it.
+_FAR_PID=
+_FAR_MSG=
+far_call_start() {
+    local aor=$1 sf=$2 secs=${3:-40} tag=uac-$((++_SIPP_SEQ))
+    [[ "$aor" == sip:* ]] || aor=sip:$aor@$SIP_DOMAIN
+    [[ -z "$_FAR_PID" ]] || die "far_call_start: a call is already running"
+    _FAR_MSG=$LAB_DIR/sipp-$tag.msg
+    : >"$_FAR_MSG"
+    START_LOG=$LAB_DIR/sipp-$tag.log start_in_ns "$NS_WAN" \
+        sipp -sf "$_SIPP_DIR/$sf" -t u1 -m 1 -i "$WAN_UAC_IP" -p "$WAN_UAC_PORT" -mp 26000 \
+        -key ruri "$aor" -nostdin -timeout "${secs}s" -timeout_error \
+        -recv_timeout $((secs * 1000)) -trace_msg -message_file "$_FAR_MSG" \
+        -trace_err -error_file "$LAB_DIR/sipp-$tag.err" "$EDGE_IP:$EDGE_UDP_PORT"
+    _FAR_PID=$LAST_PID
+}
+
+# far_call_answered TIMEOUT: wait until the far caller's INVITE got a 2xx.
+far_call_answered() {
+    wait_for "[[ \$(_sipp_invite_final '$_FAR_MSG') == 2* ]]" "$1" "the far caller's INVITE answered"
+}
+
+# far_call_wait TIMEOUT: wait for the far caller to end; returns sipp's status
+# (0: the scenario completed), 124 on timeout.  Sets SIPP_UAC_STATUS (INVITE final).
+far_call_wait() {
+    local rc=0
+    [[ -n "$_FAR_PID" ]] || die "far_call_wait: no call running"
+    if wait_for "! kill -0 $_FAR_PID" "$1" "the far caller to finish"; then
+        wait "$_FAR_PID" || rc=$?
+    else
+        stop_pid "$_FAR_PID" 3
+        rc=124
+    fi
+    _FAR_PID=
+    SIPP_UAC_STATUS=$(_sipp_invite_final "$_FAR_MSG")
+    return "$rc"
+}
+
+# far_call_got METHOD: the far caller's call received a METHOD request.
+far_call_got() {
+    grep -q "^$1 " "$_FAR_MSG"
 }
