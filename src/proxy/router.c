@@ -322,7 +322,7 @@ static void answer_own(struct router *r, const struct sipmsg *m, const struct ua
     static const struct sipmsg_nv extra[] = {
         { SLICE_LIT("Allow"), SLICE_LIT("INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, "
                                         "UPDATE, INFO, SUBSCRIBE, NOTIFY, REFER, MESSAGE") },
-        { SLICE_LIT("Supported"), SLICE_LIT("outbound, path") },
+        { SLICE_LIT("Supported"), SLICE_LIT("outbound") },
     };
     char buf[4096], tag[20];
     size_t n;
