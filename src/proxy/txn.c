@@ -37,7 +37,9 @@ struct inv_req {
 
 struct txn_inv {
     struct loop_timer timer; /* Timer C, then the linger */
-    struct sipretx *g;       /* Timer G/H of a relayed non-2xx; else NULL */
+    /* Completed: Timer G/H of a relayed non-2xx.  Timed out: Timer E/F of
+     * our CANCEL over a UDP flow (§17.1.2.2).  Else NULL. */
+    struct sipretx *g;
     struct inv_req *req;     /* NULL until txn_invite_sent() */
     uint8_t state;
     bool provisional;        /* any 1xx came (a CANCEL may be sent, §9.1) */
@@ -429,19 +431,50 @@ static int compose(const struct inv_req *q, const char *method, struct slice to_
     return n < 0 || (size_t)n >= outsz ? -ENOSPC : n;
 }
 
-/* Sends sipkeep's own CANCEL or ACK for e on the INVITE's flow. */
+static int own_send(const char *buf, size_t len, void *arg)
+{
+    struct txn_entry *e = arg;
+    struct txn_table *t = e->table;
+
+    return t->snd.to_flow ? t->snd.to_flow(e->t.binding_id, e->t.flow_idx, buf, len,
+                                           t->snd.arg)
+                          : -ENOTCONN;
+}
+
+/* Timer F of our CANCEL: the edge never answered it; the linger ends the
+ * entry anyway. */
+static void own_timeout(void *arg)
+{
+    struct txn_entry *e = arg;
+
+    log_info("invite_cancel_unanswered", "branch=%s binding=%" PRIu32, e->t.branch,
+             e->t.binding_id);
+}
+
+static const struct sipretx_cbs own_cbs = { own_send, own_timeout };
+
+/* Sends sipkeep's own CANCEL or ACK for e on the INVITE's flow; a CANCEL
+ * over UDP is a client transaction of its own and is retransmitted
+ * (§17.1.2.2, with e->inv->g); an ACK is re-sent per final instead. */
 static void send_own(struct txn_entry *e, const char *method, struct slice to_line)
 {
-    struct txn_table *t = e->table;
-    size_t sz = req_size(e->inv->req) + to_line.n + 200;
+    struct txn_inv *inv = e->inv;
+    size_t sz = req_size(inv->req) + to_line.n + 200;
     char *buf = malloc(sz);
-    int n = buf ? compose(e->inv->req, method, to_line, buf, sz) : -ENOMEM;
+    int n = buf ? compose(inv->req, method, to_line, buf, sz) : -ENOMEM;
     int err = n;
 
     if (n >= 0)
-        err = t->snd.to_flow ? t->snd.to_flow(e->t.binding_id, e->t.flow_idx, buf,
-                                              (size_t)n, t->snd.arg)
-                             : -ENOTCONN;
+        err = own_send(buf, (size_t)n, e);
+    if (n >= 0 && !inv->reliable && strcmp(method, "CANCEL") == 0 && !inv->g) {
+        int rc = sipretx_new(&inv->g, e->table->loop, &own_cbs, e);
+        if (!rc)
+            rc = sipretx_start(inv->g, buf, (size_t)n, e->t.branch);
+        if (rc < 0) {
+            sipretx_free(inv->g);
+            inv->g = NULL;
+        }
+    }
     free(buf);
     log_info("invite_own_request", "method=%s branch=%s binding=%" PRIu32 " reg_id=%u err=%d",
              method, e->t.branch, e->t.binding_id, e->t.flow_idx + 1, err < 0 ? err : 0);
@@ -539,10 +572,16 @@ bool txn_response_in(struct txn_table *t, struct slice branch, const struct sipm
     if (!e)
         return true;
     inv = e->inv;
-    if (!slice_eq(rsp->cseq_method, SLICE_LIT("INVITE")))
-        /* The 200 (or 481) to our own CANCEL is ours; the UA's CANCEL
-         * shares the branch and gets its answers. */
-        return !(inv->cancelled && slice_eq(rsp->cseq_method, SLICE_LIT("CANCEL")));
+    if (!slice_eq(rsp->cseq_method, SLICE_LIT("INVITE"))) {
+        /* The 200 (or 481) to our own CANCEL is ours (it ends its
+         * retransmissions); the UA's CANCEL shares the branch and gets
+         * its answers. */
+        if (!inv->cancelled || !slice_eq(rsp->cseq_method, SLICE_LIT("CANCEL")))
+            return true;
+        if (inv->g)
+            sipretx_response(inv->g, rsp->status);
+        return false;
+    }
     switch (inv->state) {
     case INV_CALLING:
     case INV_PROCEEDING:
@@ -632,9 +671,11 @@ bool txn_ua_ack(struct txn_table *t, struct slice branch)
 
     if (!e)
         return false;
+    if (e->inv->state == INV_TIMED_OUT)
+        return true; /* the ACK of our 408 (g: our CANCEL goes on) */
     sipretx_free(e->inv->g); /* §17.2.1: the ACK ends Timer G */
     e->inv->g = NULL;
-    return e->inv->state == INV_TIMED_OUT;
+    return false;
 }
 
 size_t txn_timer_g_active(const struct txn_table *t)

@@ -13,7 +13,8 @@
  * response came, 64*T1 more so that retransmitted 2xx still find the
  * entry.  When Timer C fires before a final response (§16.8), sipkeep
  * CANCELs the INVITE on the flow it went on if a provisional response came
- * (otherwise later, when one does, §9.1), and answers the UA 408 itself;
+ * (otherwise later, when one does, §9.1; over a UDP flow with Timer E/F,
+ * §17.1.2.2), and answers the UA 408 itself;
  * the upstream final response that follows is absorbed (a non-2xx one
  * ACKed by sipkeep, §17.1.1.3), except a 2xx, which the UA still gets
  * (§16.7 step 5).  A non-2xx final response relayed to the UA from a
@@ -140,7 +141,8 @@ void txn_response_relayed(struct txn_table *t, struct slice branch, const char *
  * Timer G.  Returns true when the ACK acknowledges a 408 sipkeep made
  * (Timer C): it is then sipkeep's and goes no further. */
 bool txn_ua_ack(struct txn_table *t, struct slice branch);
-/* Finals being retransmitted to UAs (tests, status). */
+/* Timer G retransmissions to UAs, and sipkeep's CANCELs retransmitted over
+ * UDP flows, in progress (tests, status). */
 size_t txn_timer_g_active(const struct txn_table *t);
 
 #endif

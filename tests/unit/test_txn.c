@@ -288,6 +288,62 @@ static void test_rings_for_minutes(void **state)
     assert_int_equal(txn_count(f->t), 0);
 }
 
+
+/* Over a UDP flow sipkeep's CANCEL is retransmitted (Timer E: 0.5, 1, 2,
+ * 4 s ...) until its 200; the UA's ACK of the 408 does not stop it. */
+static void test_cancel_retx_udp_flow(void **state)
+{
+    struct fx *f = *state;
+    char sent[sizeof(invite_sent) + 8], want[sizeof(cancel_want) + 8], *p;
+    uint64_t t0, tc;
+    static const uint64_t sched[] = { 500, 1500, 3500, 7500 };
+
+    /* the same INVITE, over UDP */
+    memcpy(sent, invite_sent, sizeof(invite_sent));
+    memcpy(want, cancel_want, sizeof(cancel_want));
+    p = strstr(sent, "SIP/2.0/TCP");
+    memcpy(p, "SIP/2.0/UDP", 11);
+    p = strstr(want, "SIP/2.0/TCP");
+    memcpy(p, "SIP/2.0/UDP", 11);
+    assert_int_equal(txn_put(f->t, BR, true, &f->ua, 7, ua_vias, 2), 0);
+    assert_int_equal(txn_invite_sent(f->t, 0, sent, strlen(sent)), 0);
+    t0 = f->now;
+    at(f, t0, 1000);
+    assert_true(rsp_in(f, BR, "180 Ringing", "INVITE"));
+    at(f, t0, 181000);
+    tc = f->now;
+    assert_int_equal(f->nflow, 1);
+    assert_int_equal(f->flow_of[0], 0);
+    assert_string_equal(f->to_flow[0], want);
+    assert_true(txn_ua_ack(f->t, SLICE_LIT(BR)));
+    for (size_t i = 0; i < sizeof(sched) / sizeof(sched[0]); i++) {
+        at(f, tc, sched[i] - 1);
+        assert_int_equal(f->nflow, 1 + (int)i);
+        at(f, tc, sched[i]);
+        assert_int_equal(f->nflow, 2 + (int)i);
+        assert_string_equal(f->to_flow[1 + i], want);
+    }
+    assert_int_equal(txn_timer_g_active(f->t), 1);
+    assert_false(rsp_in(f, BR, "200 OK", "CANCEL"));
+    assert_int_equal(txn_timer_g_active(f->t), 0);
+    at(f, tc, 30000);
+    assert_int_equal(f->nflow, 5);
+}
+
+/* Over TCP the CANCEL goes once. */
+static void test_cancel_once_tcp_flow(void **state)
+{
+    struct fx *f = *state;
+    uint64_t t0 = put_invite(f, BR);
+
+    assert_true(rsp_in(f, BR, "180 Ringing", "INVITE"));
+    at(f, t0, 180000);
+    assert_int_equal(f->nflow, 1);
+    assert_int_equal(txn_timer_g_active(f->t), 0);
+    at(f, t0, 180000 + 31000);
+    assert_int_equal(f->nflow, 1);
+}
+
 /* ---- memory ---- */
 
 /* What an INVITE costs while it rings: the entry (with the UA's two Vias)
@@ -341,6 +397,8 @@ int main(void)
         T(test_timer_c_cancel_ack_408),
         T(test_100_does_not_restart),
         T(test_rings_for_minutes),
+        T(test_cancel_retx_udp_flow),
+        T(test_cancel_once_tcp_flow),
         T(test_bytes_per_invite),
         T(test_free_busy_table),
 #undef T
