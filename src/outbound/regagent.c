@@ -780,6 +780,14 @@ static int binding_move(struct binding *b, struct slice uri)
         return -ENOMEM;
     log_info("binding_contact_changed", "binding=%" PRIu32 " aor=%s old=%s new=%s", b->id,
              b->aor, b->contact_uri, nu);
+    /* A flow registering without reg-id (439 fallback) has a plain binding
+     * the registrar matches by Contact URI (RFC 3261 §10.3 step 7): the new
+     * Contact would not replace it, so the old one is removed first
+     * (b->tmpl and b->contact are still the old ones here). */
+    for (unsigned i = 0; i < b->nflows; i++) {
+        if (b->flows[i].no_regid && flow_up(&b->flows[i]))
+            send_register(&b->flows[i], 0);
+    }
     if (b->ra->env.state)
         regstate_del(b->ra->env.state, b->aor, b->contact_uri);
     free(b->contact_uri);

@@ -546,6 +546,49 @@ static void test_reregister_waits_for_ua(void **state)
     free(up);
 }
 
+/* Issue 11 item 4 with a 439 flow: its plain binding is matched by Contact
+ * URI, so when the phone comes back on a new port the old Contact is
+ * removed first (expires=0, still without reg-id), then the new one goes. */
+static void test_439_moved_contact_deregisters_old(void **state)
+{
+    struct fx *f = *state;
+    char *up, *up2, *reg, *up3, *up4, v[2048];
+    struct sipmsg *m = malloc(sizeof(*m));
+    int ci, ci2;
+
+    agent_start(f, "");
+    ua_send_register(f, 7, NULL);
+    up = edge_wait_msg(&f->edge, &ci);
+    send_rsp(f, ci, up, "439 First Hop Lacks Outbound Support", NULL);
+    up2 = edge_wait_msg(&f->edge, &ci2);
+    send_ok(f, ci, up2, false);
+    ua_wait(&f->edge, &f->to_ua, 1);
+
+    reg = mk_register(1, NULL);
+    memcpy(strstr(reg, "192.168.1.10:5060>"), "192.168.1.10:5072>", 18);
+    memcpy(strstr(reg, "ua-call-1"), "ua-call-2", 9);
+    assert_non_null(m);
+    assert_int_equal(sipmsg_parse(m, reg, strlen(reg), 0), 0);
+    regagent_register(f->ra, &f->cfg->services[0], m, &f->ua);
+    up3 = edge_wait_msg(&f->edge, &ci2);
+    assert_int_equal(ci2, ci);
+    expect_cseq(up3, "3 REGISTER");
+    hdr_must(up3, "Contact", v, sizeof(v));
+    assert_string_equal(v, UA_CONTACT ";expires=0");
+    up4 = edge_wait_msg(&f->edge, &ci2);
+    expect_cseq(up4, "4 REGISTER");
+    hdr_must(up4, "Contact", v, sizeof(v));
+    assert_string_equal(v, "<sip:alice@192.168.1.10:5072>;expires=300");
+    send_ok(f, ci, up4, false);
+    assert_memory_equal(ua_wait(&f->edge, &f->to_ua, 2), "SIP/2.0 200 OK\r\n", 16);
+    free(m);
+    free(up4);
+    free(up3);
+    free(reg);
+    free(up2);
+    free(up);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -555,6 +598,7 @@ int main(void)
         T(test_439_fallback_ignores_require_outbound),
         T(test_439_then_stray_500),
         T(test_439_policy_off),
+        T(test_439_moved_contact_deregisters_old),
         cmocka_unit_test_setup_teardown(test_439_second_flow_keeps_first_outbound, fx_setup2,
                                         fx_teardown),
         T(test_reregister_with_credentials),
