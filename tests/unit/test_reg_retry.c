@@ -589,6 +589,67 @@ static void test_439_moved_contact_deregisters_old(void **state)
     free(up);
 }
 
+/* Issue 11 item 6 with credentials over two flows: both challenge the UA's
+ * REGISTER; flow 1's challenge is the UA's (its connection held, not
+ * failed), flow 2's sipkeep answers itself with digest; flow 2's 200 is the
+ * UA's answer at once, and the UA's own credentials later go to flow 1
+ * only. */
+#define CHAL2 "Digest realm=\"example.net\", nonce=\"n0nce-2\", algorithm=SHA-256, " \
+              "qop=\"auth\", opaque=\"op2\""
+
+static void test_two_flows_credentials(void **state)
+{
+    struct fx *f = *state;
+    char path[256], extra[512], *up[2] = { NULL }, *up2, *up3[2] = { NULL }, v[2048];
+    int ci[2], c;
+
+    write_password(f, path, sizeof(path));
+    snprintf(extra, sizeof(extra),
+             "    credentials:\n"
+             "      - {aor: \"sip:alice@example.net\", username: alice, password_file: %s}\n",
+             path);
+    agent_start(f, extra);
+    ua_send_register(f, 7, NULL);
+    for (int i = 0; i < 2; i++) {
+        char *m = edge_wait_msg(&f->edge, &c);
+
+        up[f->edge.conns[c].listener] = m;
+        ci[f->edge.conns[c].listener] = c;
+    }
+    send_rsp(f, ci[0], up[0], "401 Unauthorized", "WWW-Authenticate: " CHAL2 "\r\n");
+    edge_settle(&f->edge);
+    send_rsp(f, ci[1], up[1], "401 Unauthorized", "WWW-Authenticate: " CHAL "\r\n");
+    up2 = edge_wait_msg(&f->edge, &c);
+    assert_int_equal(c, ci[1]); /* sipkeep's digest on flow 2 */
+    expect_cseq(up2, "2 REGISTER");
+    check_digest(up2, CHAL, "00000001");
+    assert_int_equal(f->to_ua.n, 0);
+    send_ok(f, ci[1], up2, true);
+    assert_memory_equal(ua_wait(&f->edge, &f->to_ua, 1), "SIP/2.0 200 OK\r\n", 16);
+    f->now += 60000; /* flow 1 is held, not failed by Timer F */
+    edge_settle(&f->edge);
+    assert_false(f->edge.conns[ci[0]].closed);
+    assert_int_equal(f->edge.nconns, 2);
+
+    /* the UA's next REGISTER answers flow 1's challenge: only flow 1 gets it */
+    ua_send_register(f, 8, "Authorization: Digest username=\"alice\", realm=\"example.net\", "
+                           "nonce=\"n0nce-2\", uri=\"sip:example.net\", response=\"00\", "
+                           "qop=auth, nc=00000001, cnonce=\"ab\"\r\n");
+    for (int i = 0; i < 2; i++) {
+        char *m = edge_wait_msg(&f->edge, &c);
+
+        up3[f->edge.conns[c].listener] = m;
+    }
+    hdr_must(up3[0], "Authorization", v, sizeof(v));
+    assert_non_null(strstr(v, "nonce=\"n0nce-2\""));
+    assert_int_equal(hdr_count(up3[1], "Authorization"), 0);
+    for (int i = 0; i < 2; i++) {
+        free(up[i]);
+        free(up3[i]);
+    }
+    free(up2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +664,7 @@ int main(void)
                                         fx_teardown),
         T(test_reregister_with_credentials),
         T(test_reregister_waits_for_ua),
+        cmocka_unit_test_setup_teardown(test_two_flows_credentials, fx_setup2, fx_teardown),
 #undef T
     };
 
