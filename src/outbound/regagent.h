@@ -1,7 +1,13 @@
 /* regagent.h - the registration agent: for each legacy UA binding (AOR +
- * Contact) sipkeep registers upstream as an RFC 5626 user agent would.
+ * the host of its Contact) sipkeep registers upstream as an RFC 5626 user
+ * agent would.
  *
- * One binding per UA Contact: an instance-id (§4.1, persisted), one flow
+ * One binding per phone: AOR and Contact host (lowercase, no port or URI
+ * parameters; instid_ua_key), so a phone that comes back from a new port
+ * or with a new rinstance finds its binding, and its new Contact goes
+ * upstream under the same instance-id and reg-ids (the registrar replaces
+ * the old one, RFC 5626 §6).  Each binding has an instance-id (§4.1,
+ * persisted), one flow
  * per configured outbound proxy with reg-id = position (§4.2.1), its own
  * Call-ID and CSeq space per flow (RFC 3261 §10.2.4: a UA keeps one Call-ID
  * per registrar; our own re-registrations after a flow recovery then never

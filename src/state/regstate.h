@@ -2,8 +2,10 @@
  * state_dir so that a restarted sipkeep can register them again upstream
  * before each UA's next refresh arrives (issue 4 item 6).
  *
- * One record per binding (AOR + UA Contact URI, the registration agent's
- * binding key): the service, the UA's address (source, and our address it
+ * One record per binding, keyed by AOR + the UA's current Contact URI (a
+ * phone that moves gets its old record deleted and a new one; records of
+ * one phone under several URIs, written before issue 11 keyed bindings by
+ * AOR + Contact host, restore as one binding, the rest dropped): the service, the UA's address (source, and our address it
  * sent to), the instance-id, the UA's Contact element, the last upstream
  * REGISTER as sipkeep sent it WITHOUT secrets (Authorization and
  * Proxy-Authorization are removed before it is stored: the file is not a
