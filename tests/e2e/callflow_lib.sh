@@ -264,6 +264,41 @@ _cf_flow_check() {
     log_step "$name: dialog on reg-id $want; phone's in-dialog requests relayed: ${got:-none}"
 }
 
+# cf_phone_far NAME PHONE_SCENARIO FAR_SCENARIO [PHONE_SIPP_ARG...]: the far
+# side (sipp UAS in wan) waits for FAR_SCENARIO, the phone runs PHONE_SCENARIO
+# towards sipkeep (callee "far"); both must complete.  Logs the outcome and
+# time; on failure logs why, adds NAME to CF_FAILED and returns 1.  The traces
+# stay in CF_UAC_MSG (phone) and CF_UAS_MSG (far side).
+cf_phone_far() {
+    local name=$1 psf=$2 fsf=$3 t0 uas_rc=0
+    shift 3
+    t0=$(date +%s%N)
+    cf_uas_start "$NS_WAN" "$WAN_UAC_IP" "$fsf" "$CF_FAR"
+    cf_phone_uac "$psf" "$CF_FAR" 10 "$@" || true
+    cf_uas_wait 5 || uas_rc=$?
+    log_step "$name: phone sipp rc $CF_UAC_RC, far side sipp rc $uas_rc, $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+    if [[ $CF_UAC_RC -ne 0 ]]; then
+        _cf_fail "$name: the phone's scenario failed: $(_cf_err "$CF_UAC_MSG")" || true
+    elif [[ $uas_rc -ne 0 ]]; then
+        _cf_fail "$name: the far side's scenario failed: $(_cf_err "$CF_UAS_MSG")" || true
+    else
+        return 0
+    fi
+    CF_FAILED+=("$name")
+    return 1
+}
+
+# cf_check NAME COND MESSAGE: evaluate shell condition COND; when it fails, log
+# NAME: MESSAGE as a failed check and add NAME to CF_FAILED (returns 1).
+cf_check() {
+    if eval "$2"; then
+        return 0
+    fi
+    _cf_fail "$1: $3" || true
+    CF_FAILED+=("$1")
+    return 1
+}
+
 # cf_matrix LABEL: the four cells (out/in x phone/far hangs up), each logged.
 cf_matrix() {
     local CF_LABEL=$1 cell
