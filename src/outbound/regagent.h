@@ -7,14 +7,18 @@
  * or with a new rinstance finds its binding, and its new Contact goes
  * upstream under the same instance-id and reg-ids (the registrar replaces
  * the old one, RFC 5626 §6).  Each binding has an instance-id (§4.1,
- * persisted), one flow
- * per configured outbound proxy with reg-id = position (§4.2.1), its own
+ * persisted), one flow per configured outbound proxy with reg-id =
+ * position (§4.2.1), its own
  * Call-ID and CSeq space per flow (RFC 3261 §10.2.4: a UA keeps one Call-ID
  * per registrar; our own re-registrations after a flow recovery then never
  * collide with the CSeq the UA uses).  The UA's REGISTER is rewritten:
  * single Via (ours), Contact with +sip.instance and reg-id, Supported:
  * outbound, path.  The response goes back with the UA's own Via stack,
- * Call-ID, CSeq and Contact, its expiry clamped to ua.register_expires.
+ * Call-ID, CSeq and Contact, its expiry clamped to ua.register_expires
+ * (which the upstream REGISTER asks for too).  With several flows the UA
+ * gets the best answer (a 2xx from any flow, else a challenge, else another
+ * failure, else a 503 with Retry-After) once every flow has answered; its
+ * credentials go only to the flow whose challenge they answer.
  *
  * Messages arriving on a flow that are not responses to the agent's own
  * REGISTERs go to env->flow_msg (the router maps them to the UA).
