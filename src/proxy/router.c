@@ -346,22 +346,49 @@ static bool flow_usable(const struct binding *b, unsigned idx)
     return fl && (flow_working(fl) || flow_state(fl) == FLOW_ACTIVE);
 }
 
-/* The flow of b for request m from the phone (RFC 5626 §4.3, §5.3): the
+/* The binding whose key verifies token for the phone at ua: *bp (the one
+ * its From names) first, then the phone's other live bindings (a phone
+ * with several lines, in a dialog whose From is not the line's AOR, e.g. a
+ * call to another number of that line, is found as "any binding" of its
+ * address).  Returns 0 with *bp and *reg_id set, or rroute_verify()'s
+ * error for *bp. */
+static int token_binding(struct router *r, struct binding **bp, const struct ua_addr *ua,
+                         struct slice token, unsigned *reg_id)
+{
+    const struct sockaddr *src = (const struct sockaddr *)&ua->src;
+    int err = rroute_verify(binding_token_key(*bp), token, src, reg_id);
+
+    if (err != -EACCES)
+        return err;
+    for (const struct binding *o = regagent_next(r->ra, NULL); o; o = regagent_next(r->ra, o)) {
+        if (o == *bp || binding_expires_in_ms(o) < 0 ||
+            !addr_equal((const struct sockaddr *)&binding_ua(o)->src, src) ||
+            rroute_verify(binding_token_key(o), token, src, reg_id) < 0)
+            continue;
+        *bp = regagent_binding(r->ra, binding_id(o));
+        return *bp ? 0 : -EACCES;
+    }
+    return err;
+}
+
+/* The flow of *bp for request m from the phone (RFC 5626 §4.3, §5.3): the
  * flow of its transaction (want_txn, a CANCEL, the ACK of a non-2xx, a
- * retransmission), else the flow the dialog's Record-Route token names,
+ * retransmission), else the flow the dialog's Record-Route token names
+ * (which may also pick another binding of the phone, token_binding()),
  * else, or when that one is down (logged), any working flow.  Returns 0
  * and *idx, -EACCES (a token that does not verify: forged or another
  * phone's; logged) or -ENOTCONN (no flow up). */
-static int choose_flow(struct binding *b, const struct ua_addr *ua, struct slice token,
-                       int want_txn, unsigned *idx)
+static int choose_flow(struct router *r, struct binding **bp, const struct ua_addr *ua,
+                       struct slice token, int want_txn, unsigned *idx)
 {
+    struct binding *b = *bp;
     unsigned reg_id = 0;
     int want = want_txn, err;
     char who[ADDR_STR_MAX];
 
     if (want < 0 && slice_present(token)) {
-        err = rroute_verify(binding_token_key(b), token, (const struct sockaddr *)&ua->src,
-                            &reg_id);
+        err = token_binding(r, bp, ua, token, &reg_id);
+        b = *bp;
         if (err < 0) {
             log_warn("rr_token_refused", "binding=%" PRIu32 " src=%s err=\"%s\"", binding_id(b),
                      addr_format((const struct sockaddr *)&ua->src, true, who, sizeof(who)),
@@ -446,10 +473,18 @@ static void ua_request(struct router *r, const struct sipmsg *m, const struct ua
         return;
     }
     make_upstream_branch(r, m, ua, branch, sizeof(branch));
+    /* a CANCEL, the ACK of a non-2xx, a retransmission: the transaction's
+     * binding and flow, if it is this phone's */
     t = txn_get(r->txns, slice_cstr(branch));
+    if (t && t->binding_id != binding_id(b)) {
+        struct binding *tb = regagent_binding(r->ra, t->binding_id);
+        if (tb && addr_equal((const struct sockaddr *)&binding_ua(tb)->src,
+                             (const struct sockaddr *)&ua->src))
+            b = tb;
+    }
     if (t && t->binding_id == binding_id(b))
         want_txn = (int)t->flow_idx;
-    err = choose_flow(b, ua, pop.token, want_txn, &idx);
+    err = choose_flow(r, &b, ua, pop.token, want_txn, &idx);
     if (err == -EACCES) {
         SK_STAT_INC(r->env.stats, policy_drops);
         reply(r, m, ua, 403, "Record-Route token does not verify");

@@ -1151,6 +1151,28 @@ static void test_token_refused(void **state)
     free(req);
 }
 
+/* A phone with two lines (two bindings from one address): a dialog of the
+ * first line whose From is no line's AOR (a call to another number of the
+ * line) finds its binding by the token, not the "any binding" the From
+ * gives (the newest line). */
+static void test_token_picks_line(void **state)
+{
+    struct fx *f = *state;
+    int ci_a[1], ci_b[1], k;
+    char route[600], *req, *up;
+
+    register_as(f, &f->ua, "alice", "<sip:alice@127.0.0.10:5060>", 1, ci_a);
+    register_as(f, &f->ua, "bob", "<sip:bob@127.0.0.10:5060>", 1, ci_b);
+    assert_int_not_equal(ci_a[0], ci_b[0]);
+    token_route(f, ci_a[0], 1, "z9hG4bKl1", route, sizeof(route));
+    req = mk_ua_req_as("4930123", "127.0.0.10", "BYE", "sip:carol@203.0.113.9", route, "c1", 2,
+                       "z9hG4bKl2");
+    up = ua_relay(f, req, &k);
+    assert_int_equal(k, ci_a[0]);
+    free(up);
+    free(req);
+}
+
 /* A phone that sends from 5060 and listens on 5080 (its Contact) gets its
  * requests there, and may answer from there. */
 static void test_request_to_contact(void **state)
@@ -1246,6 +1268,7 @@ int main(void)
         T(test_record_route_both_ways),
         cmocka_unit_test_setup_teardown(test_dialog_flow_token, fx_setup2, fx_teardown),
         T(test_token_refused),
+        T(test_token_picks_line),
         T(test_request_to_contact),
         T(test_contact_outside_allow),
         T(test_response_from_contact_host),
