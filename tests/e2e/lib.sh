@@ -68,6 +68,7 @@
 #   baresip_got STATUS METHOD [MARK] | baresip_got_request METHOD [MARK]
 #   sipp_uas_start NS IP:PORT USER SCENARIO | sipp_uas_got METHOD [STATUS]
 #   far_call_start AOR SCENARIO | far_call_answered | far_call_wait | far_call_got
+#   baresip_top_route METHOD MARK ERE | baresip_cell out|in phone|far USER RR_ERE
 #   stun_mapped NS IP PORT | nat_mappings [udp|tcp]
 
 if [[ -n "${_SKT_LIB_LOADED:-}" ]]; then
@@ -857,7 +858,8 @@ baresip_legacy_start() {
     printf '<sip:%s@%s>;outbound="sip:%s";regint=3600;answermode=auto;audio_codecs=pcmu%s\n' \
         "$user" "$SIP_DOMAIN" "$proxy" "$extra" >"$d/accounts"
     : >"$d/contacts"
-    START_LOG=$LAB_DIR/baresip.log start_in_ns "$NS_LAN" baresip -f "$d" -v -s
+    # stdbuf: its SIP trace reaches the log as it happens (the checks read it).
+    START_LOG=$LAB_DIR/baresip.log start_in_ns "$NS_LAN" stdbuf -oL baresip -f "$d" -v -s
     _BARESIP_PID=$LAST_PID
     wait_for "_ns_listens $NS_LAN udp $BARESIP_CONS" 10 "baresip's cons UI" ||
         die "baresip did not start (see baresip.log)"
@@ -883,7 +885,8 @@ baresip_log_mark() {
 baresip_got() {
     awk -v s="$1" -v m="$2" -v after="${3:-0}" -v me="$LAN_UA_IP:" '
         NR <= after { next }
-        /^(UDP|TCP|TLS) [^ ]+ -> [^ ]+/ { inbound = (index($4, me) == 1); code = 0; next }
+        match($0, /(UDP|TCP|TLS) [0-9.]+:[0-9]+ -> [0-9.]+:[0-9]+/) {
+            split(substr($0, RSTART, RLENGTH), d, " "); inbound = (index(d[4], me) == 1); code = 0; next }
         /^SIP\/2\.0 [0-9][0-9][0-9]/ { code = $2 }
         inbound && $0 ~ ("^CSeq: *[0-9]+ " m "\r?$") && code == s { ok = 1 }
         END { exit !ok }' "$LAB_DIR/baresip.log"
@@ -894,7 +897,8 @@ baresip_got() {
 baresip_got_request() {
     awk -v m="$1" -v after="${2:-0}" -v me="$LAN_UA_IP:" '
         NR <= after { next }
-        /^(UDP|TCP|TLS) [^ ]+ -> [^ ]+/ { inbound = (index($4, me) == 1); first = 1; next }
+        match($0, /(UDP|TCP|TLS) [0-9.]+:[0-9]+ -> [0-9.]+:[0-9]+/) {
+            split(substr($0, RSTART, RLENGTH), d, " "); inbound = (index(d[4], me) == 1); first = 1; next }
         first && NF { first = 0; if (inbound && $1 == m && $2 ~ /^sips?:/) ok = 1 }
         END { exit !ok }' "$LAB_DIR/baresip.log"
 }
@@ -933,8 +937,8 @@ sipp_uas_got() {
 
 # far_call_start AOR SCENARIO [TIMEOUT]: the far caller (sipp UAC in wan, UDP,
 # $WAN_UAC_IP:$WAN_UAC_PORT) calls AOR (USER or sip:USER@domain) through the
-# edge in the background with sipp/SCENARIO (t7x_uac_wait_bye.xml: the phone
-# hangs up).  far_call_wait collects it.
+# edge in the background with sipp/SCENARIO (t7x_uac_call.xml: the far side
+# hangs up; t7x_uac_wait_bye.xml: the phone does).  far_call_wait collects it.
 _FAR_PID=
 _FAR_MSG=
 far_call_start() {
@@ -975,4 +979,86 @@ far_call_wait() {
 # far_call_got METHOD: the far caller's call received a METHOD request.
 far_call_got() {
     grep -q "^$1 " "$_FAR_MSG"
+}
+
+# baresip_top_route METHOD MARK ERE: every METHOD request baresip sent after
+# line MARK of its log (baresip_log_mark) had a top Route matching ERE, and
+# there was at least one.  baresip_top_routes METHOD MARK prints those Routes.
+baresip_top_route() {
+    local tops
+    tops=$(baresip_top_routes "$1" "$2")
+    [[ -n "$tops" ]] && ! grep -Evq -- "$3" <<<"$tops"
+}
+baresip_top_routes() {
+    awk -v m="$1" -v after="$2" -v me="$LAN_UA_IP:" '
+        NR <= after { next }
+        match($0, /(UDP|TCP|TLS) [0-9.]+:[0-9]+ -> [0-9.]+:[0-9]+/) {
+            split(substr($0, RSTART, RLENGTH), d, " "); out = (index(d[2], me) == 1); req = 0; first = 1; next }
+        out && first { first = 0; req = ($1 == m); next }
+        out && req && /^Route:/ { print; req = 0 }' "$LAB_DIR/baresip.log"
+}
+
+# baresip_cell out|in phone|far USER RR_ERE: one basic cell of the call-flow
+# matrix with baresip (baresip_legacy_start, AOR user USER) as the phone.
+# out: baresip calls sip:far@$SIP_DOMAIN (sipp UAS in wan, which the
+# registrar routes to); in: the far side calls USER through the edge.
+# phone|far: who hangs up (the phone: baresip_cmd /hangup).  Asserts: the call
+# is answered (and ACKed at the far side), the hang-up's BYE reaches the other
+# side and is answered 200 there, and baresip's ACK and BYE had a top Route
+# matching RR_ERE (sipkeep's Record-Route: baresip follows its route set).
+# On failure logs why, appends to BARESIP_CELLS_FAILED and returns 1.
+BARESIP_CELLS_FAILED=()
+baresip_cell() {
+    local dir=$1 hup=$2 user=$3 rr=$4 t0 mark rc=0 name="call $1, $2 hangs up"
+    t0=$(date +%s%N)
+    mark=$(baresip_log_mark)
+    log_step "cell: $name"
+    case "$dir/$hup" in
+        out/phone) sipp_uas_start "$NS_WAN" "$WAN_UAC_IP:$WAN_UAC_PORT" far ua_answer.xml ;;
+        out/far) sipp_uas_start "$NS_WAN" "$WAN_UAC_IP:$WAN_UAC_PORT" far t7x_uas_bye.xml ;;
+        in/phone) far_call_start "$user" t7x_uac_wait_bye.xml 15 ;;
+        in/far) far_call_start "$user" t7x_uac_call.xml 15 ;;
+        *) die "baresip_cell: out|in phone|far" ;;
+    esac
+    if [[ $dir == out ]]; then
+        baresip_cmd "/dial sip:far@$SIP_DOMAIN"
+        wait_for "sipp_uas_got ACK" 10 "the far side to get the phone's ACK" ||
+            _bcell_fail "$name: not answered and ACKed at the far side" || return 1
+        [[ $hup == far ]] || { sleep 0.5; baresip_cmd "/hangup"; }
+        sipp_ua_answer_wait 10 || rc=$?
+        [[ $rc -eq 0 ]] || _bcell_fail "$name: the far side's sipp rc $rc" || return 1
+        wait_for "baresip_top_route ACK $mark '$rr'" 3 "baresip's ACK with sipkeep's Record-Route as top Route" ||
+            _bcell_fail "$name: the phone's ACK did not follow sipkeep's Record-Route (top Route: $(baresip_top_routes ACK "$mark"))" || return 1
+    elif [[ $hup == phone ]]; then
+        far_call_answered 10 || { far_call_wait 1 || true; _bcell_fail "$name: the phone did not answer" || return 1; }
+        sleep 0.5
+        baresip_cmd "/hangup"
+        far_call_wait 10 || rc=$?
+    else
+        far_call_wait 15 || rc=$?
+    fi
+    [[ $dir == out || $rc -eq 0 ]] ||
+        _bcell_fail "$name: the far caller's sipp rc $rc (INVITE final $SIPP_UAC_STATUS)" || return 1
+    if [[ $hup == phone ]]; then
+        if [[ $dir == out ]]; then
+            sipp_uas_got BYE 200 || _bcell_fail "$name: the far side did not get and answer the BYE" || return 1
+        else
+            far_call_got BYE || _bcell_fail "$name: the far side did not get the BYE" || return 1
+        fi
+        wait_for "baresip_got 200 BYE $mark" 5 "baresip to get 200 for its BYE" ||
+            _bcell_fail "$name: the phone got no 200 for its BYE" || return 1
+        wait_for "baresip_top_route BYE $mark '$rr'" 3 "baresip's BYE with sipkeep's Record-Route as top Route" ||
+            _bcell_fail "$name: the phone's BYE did not follow sipkeep's Record-Route (top Route: $(baresip_top_routes BYE "$mark"))" || return 1
+    else
+        wait_for "baresip_got_request BYE $mark" 5 "the far side's BYE at the phone" ||
+            _bcell_fail "$name: the phone never got the far side's BYE" || return 1
+    fi
+    log_step "ok: $name ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+}
+
+_bcell_fail() {
+    log_step "CELL FAILED: $*"
+    BARESIP_CELLS_FAILED+=("$*")
+    sipp_ua_answer_stop
+    return 1
 }
