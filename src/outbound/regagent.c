@@ -70,6 +70,12 @@ const char *binding_token_key(const struct binding *b)
     return b->instance;
 }
 
+const char *binding_ua_register(const struct binding *b, size_t *len)
+{
+    *len = b->tmpl ? b->tmpl_len : 0;
+    return b->tmpl;
+}
+
 const struct cfg_service *binding_service(const struct binding *b)
 {
     return b->svc;

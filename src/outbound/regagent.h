@@ -134,6 +134,9 @@ const char *binding_instance(const struct binding *b);
 /* The key of b's Record-Route flow token (proxy/rroute.h): its persisted
  * instance-id, also for a third-party binding; never shown to the phone. */
 const char *binding_token_key(const struct binding *b);
+/* The phone's last REGISTER as it sent it (raw, *len bytes), or NULL: the
+ * router reads its Via to tell a phone behind another NAT. */
+const char *binding_ua_register(const struct binding *b, size_t *len);
 const struct cfg_service *binding_service(const struct binding *b);
 /* Milliseconds until the binding lapses without a UA refresh, -1 if its
  * removal is under way. */
