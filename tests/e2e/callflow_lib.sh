@@ -117,27 +117,34 @@ cf_count() {
     grep -Ec -- "$2" "$1" 2>/dev/null || true
 }
 
-# _cf_msgs FILE START_ERE: print the messages of sipp trace FILE whose first
-# line matches START_ERE (headers and body, up to the next trace separator).
-_cf_msgs() {
-    awk -v re="$2" '
-        /^----------------------------------------------- / { inside = 0; first = 1; next }
-        first && NF { first = 0; inside = ($0 ~ re) }
-        inside { print }' "$1"
-}
-
 # cf_sipkeep_rr FILE: did a message in sipp trace FILE carry sipkeep's
 # Record-Route entry (its LAN address, ;lr, the skf flow token)?
 cf_sipkeep_rr() {
     grep -Ei '^(Record-Route|rr):' "$1" 2>/dev/null | grep -Eq -- "$CF_SK_RR_ERE"
 }
 
-# cf_top_route_is_sipkeep FILE METHOD: in sipp trace FILE, did every METHOD the
-# side sent have sipkeep's Record-Route entry as its top Route (the route set
-# of a phone that follows RFC 3261 §12.2.1.1)?  At least one such METHOD.
+# cf_top_route_is_sipkeep FILE METHOD: in sipp trace FILE, did every in-dialog
+# METHOD request the side sent (To with a tag) have sipkeep's Record-Route
+# entry as its top Route (the route set of a phone that follows RFC 3261
+# §12.2.1.1)?  At least one such request.
 cf_top_route_is_sipkeep() {
     local tops
-    tops=$(_cf_msgs "$1" "^$2 sip:" | awk 'tolower($0) ~ /^route:/ { sub(/^[^:]*: */, ""); print }')
+    # A trace entry: a dashed line with the time, "UDP message sent (N bytes):"
+    # (or received), an empty line, the message with CRLF line ends.
+    tops=$(awk -v m="$2" '
+        function flush() {
+            if (req && tagged) print (top == "" ? "none" : top)
+            req = 0
+        }
+        { sub(/\r$/, "") }
+        /^----------------------------------------------- / { flush(); first = 1; next }
+        first && / message sent / { sent = 1; next }
+        first && / message received / { sent = 0; next }
+        first && NF { first = 0; req = (sent && $1 == m && $2 ~ /^sips?:/); top = ""; tagged = 0; next }
+        req && $0 == "" { flush(); next }
+        req && tolower($0) ~ /^route:/ && top == "" { top = $0; sub(/^[^:]*: */, "", top) }
+        req && tolower($0) ~ /^(to|t):/ && $0 ~ /;tag=/ { tagged = 1 }
+        END { flush() }' "$1")
     [[ -n "$tops" ]] || return 1
     ! grep -Evq -- "^$CF_SK_RR_ERE" <<<"$tops"
 }
@@ -258,7 +265,7 @@ _cf_flow_check() {
     if [[ $dir == out || $hup == phone ]]; then
         [[ -n "$got" ]] || _cf_fail "$name: no in-dialog request of the phone in sipkeep's log (ua_request_relayed)" || return 1
     fi
-    if grep -Eqv "@$want\$" <<<"$(tr ' ' '\n' <<<"$got" | grep .)"; then
+    if [[ -n "$got" ]] && grep -Eqv "@$want\$" <<<"$(tr ' ' '\n' <<<"$got" | grep .)"; then
         _cf_fail "$name: the phone's in-dialog requests left on other flows than the dialog's reg-id $want: $got" || return 1
     fi
     log_step "$name: dialog on reg-id $want; phone's in-dialog requests relayed: ${got:-none}"
