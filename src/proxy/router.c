@@ -338,6 +338,15 @@ static void answer_own(struct router *r, const struct sipmsg *m, const struct ua
     log_debug("ua_options_answered", "status=200");
 }
 
+/* The phone's REGISTER (rroute.h: is it behind another NAT?). */
+static struct slice ua_register(const struct binding *b)
+{
+    size_t n;
+    const char *p = binding_ua_register(b, &n);
+
+    return p ? (struct slice){ p, n } : SLICE_NULL;
+}
+
 /* A flow that can carry a dialog's request: registered (and not failed). */
 static bool flow_usable(const struct binding *b, unsigned idx)
 {
@@ -549,7 +558,7 @@ static void ua_response(struct router *r, const struct sipmsg *m, const struct u
     }
     /* Only the UA we relayed the request to may answer on its flow: from
      * its source IP or its registered Contact (where the request went). */
-    if (!rroute_from_phone(r->env.cfg, &binding_ua(b)->src, binding_contact(b),
+    if (!rroute_from_phone(r->env.cfg, &binding_ua(b)->src, binding_contact(b), ua_register(b),
                            (const struct sockaddr *)&ua->src)) {
         log_info("ua_response_dropped", "reason=\"not from the binding's UA\" status=%u",
                  m->status);
@@ -664,7 +673,8 @@ static int retx_send_ua(uint32_t id, const char *buf, size_t len, void *arg)
     sp2 = sp1 ? memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - buf)) : NULL;
     if (sp2)
         rroute_ua_target(r->env.cfg, &binding_ua(b)->src,
-                         (struct slice){ sp1 + 1, (size_t)(sp2 - sp1 - 1) }, &to.src);
+                         (struct slice){ sp1 + 1, (size_t)(sp2 - sp1 - 1) }, ua_register(b),
+                         &to.src);
     r->env.send_ua(&to, buf, len, r->env.arg);
     return 0;
 }
@@ -712,7 +722,7 @@ static void flow_request(struct router *r, struct binding *b, unsigned idx,
         err = add_record_route(&ed, m, b, idx, rr, sizeof(rr));
     /* §16.5-16.6: to the Request-URI (the registered Contact) when that
      * is the phone, else where its REGISTER came from */
-    rroute_ua_target(r->env.cfg, &ua->src, m->ruri, &to.src);
+    rroute_ua_target(r->env.cfg, &ua->src, m->ruri, ua_register(b), &to.src);
     buf = err ? NULL : malloc(ROUTER_MSG_MAX);
     if (!err)
         err = buf ? sipmsg_serialize(m, &ed, buf, ROUTER_MSG_MAX, &n) : -ENOMEM;

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -293,8 +294,29 @@ int rroute_pop(struct sipmsg_edits *ed, const struct sipmsg *m, const struct cfg
 
 /* ---- where the phone is ---- */
 
+/* Whether the phone's REGISTER reg (raw, as it sent it) came through
+ * another NAT: its top Via's sent-by is not the IP it came from (a name
+ * counts: nothing shows it is that address).  Unparseable: true. */
+static bool behind_nat(struct slice reg, const struct ip *from)
+{
+    struct sipmsg *m = malloc(sizeof(*m));
+    const struct sipmsg_hdr *h;
+    struct slice rest, elem;
+    struct sipparam_via v;
+    struct ip sent_by = { 0 };
+
+    if (!m)
+        return true;
+    if (sipmsg_parse(m, reg.p, reg.n, 0) == 0 && (h = sipmsg_hdr_find(m, SIPMSG_HDR_VIA)) &&
+        (rest = h->value, sipparam_split_next(&rest, &elem) == 1) &&
+        sipparam_parse_via(&v, elem) == 0)
+        sent_by = ip_of_host(v.host, v.host_type);
+    free(m);
+    return !ip_eq(&sent_by, from);
+}
+
 bool rroute_ua_target(const struct cfg *cfg, const struct sockaddr_storage *src, struct slice ruri,
-                      struct sockaddr_storage *dst)
+                      struct slice reg, struct sockaddr_storage *dst)
 {
     struct sipuri u;
     enum sipuri_transport tp;
@@ -329,20 +351,22 @@ bool rroute_ua_target(const struct cfg *cfg, const struct sockaddr_storage *src,
     } else {
         return false;
     }
-    if (!ip_eq(&host, &from) && !cfg_ua_allowed(cfg, (const struct sockaddr *)&cand))
+    if (!ip_eq(&host, &from) &&
+        (!cfg_ua_allowed(cfg, (const struct sockaddr *)&cand) ||
+         (slice_present(reg) && behind_nat(reg, &from))))
         return false;
     *dst = cand;
     return true;
 }
 
 bool rroute_from_phone(const struct cfg *cfg, const struct sockaddr_storage *src,
-                       const char *contact, const struct sockaddr *from)
+                       const char *contact, struct slice reg, const struct sockaddr *from)
 {
     struct ip a = ip_of_sa((const struct sockaddr *)src), b = ip_of_sa(from);
     struct sockaddr_storage dst;
 
     if (ip_eq(&a, &b))
         return true;
-    return contact && rroute_ua_target(cfg, src, slice_cstr(contact), &dst) &&
+    return contact && rroute_ua_target(cfg, src, slice_cstr(contact), reg, &dst) &&
            addr_equal((const struct sockaddr *)&dst, from);
 }

@@ -23,11 +23,12 @@
  *
  * Requests to the phone (RFC 3261 §16.5, §16.6): to the Request-URI (the
  * Contact the phone registered) when its host is a numeric IP equal to the
- * phone's source IP or inside ua.allow and it is reachable over UDP;
- * otherwise to the phone's source address.
+ * phone's source IP, or inside ua.allow while the phone is not behind
+ * another NAT (its REGISTER's Via names the address it came from), and it
+ * is reachable over UDP; otherwise to the phone's source address.
  *
- * Everything here reads untrusted bytes with bounded lengths and never
- * allocates.
+ * Everything here reads untrusted bytes with bounded lengths; only the NAT
+ * check allocates (a parsed message, freed before it returns).
  */
 #ifndef SIPKEEP_PROXY_RROUTE_H
 #define SIPKEEP_PROXY_RROUTE_H
@@ -100,16 +101,21 @@ int rroute_pop(struct sipmsg_edits *ed, const struct sipmsg *m, const struct cfg
 
 /* Where a request with Request-URI ruri goes to reach the phone whose
  * datagrams come from src: *dst = the URI's IP and port (5060 when
- * absent) when the host is a numeric IP equal to src's or inside
- * ua.allow, of src's family, and the URI asks for no transport but UDP;
- * else *dst = *src.  Returns true when the Request-URI was used. */
+ * absent) when the URI asks for no transport but UDP and its host is a
+ * numeric IP (of src's family) equal to src's, or inside ua.allow with the
+ * phone not behind another NAT: the top Via of reg (the phone's REGISTER
+ * as it sent it; SLICE_NULL: unknown, not checked) has src's IP as its
+ * sent-by (RFC 3261 §18.2.1: a Via that does not match the source is one
+ * a NAT rewrote, so a private Contact behind it is out of reach); else
+ * *dst = *src.  Returns true when the Request-URI was used. */
 bool rroute_ua_target(const struct cfg *cfg, const struct sockaddr_storage *src, struct slice ruri,
-                      struct sockaddr_storage *dst);
+                      struct slice reg, struct sockaddr_storage *dst);
 
 /* Whether the response source from may speak for the phone at src whose
- * registered Contact is contact (may be NULL): the same IP as src (any
- * port), or exactly the address rroute_ua_target() gives for contact. */
+ * registered Contact is contact (may be NULL; reg as above): the same IP
+ * as src (any port), or exactly the address rroute_ua_target() gives for
+ * contact. */
 bool rroute_from_phone(const struct cfg *cfg, const struct sockaddr_storage *src,
-                       const char *contact, const struct sockaddr *from);
+                       const char *contact, struct slice reg, const struct sockaddr *from);
 
 #endif

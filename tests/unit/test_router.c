@@ -1214,6 +1214,31 @@ static void test_contact_outside_allow(void **state)
                            (struct sockaddr *)&f->ua.src));
 }
 
+/* A phone behind another NAT: its REGISTER's Via (10.0.0.5) is not where
+ * it came from, so its Contact on another address, though inside
+ * ua.allow, is out of reach: requests go to the source address. */
+static void test_contact_behind_nat(void **state)
+{
+    struct fx *f = *state;
+    int ci[1];
+    char *reg = mk_register_as("alice", "10.0.0.5", "<sip:alice@127.0.0.20:5070>"), *up, *ok,
+         c[2048], extra[4096];
+
+    ua_send(f, reg);
+    up = edge_wait_msg(&f->edge, &ci[0]);
+    hdr_must(up, "Contact", c, sizeof(c));
+    snprintf(extra, sizeof(extra), "Require: outbound\r\nContact: %s;expires=3600\r\n", c);
+    ok = mk_response(up, "200 OK", extra);
+    edge_send(&f->edge, ci[0], ok);
+    ua_wait(&f->edge, &f->to_ua, 1);
+    edge_req(f, ci[0], "INVITE", "sip:alice@127.0.0.20:5070", "", NULL, "z9hG4bKn1");
+    ua_wait(&f->edge, &f->to_ua, 2);
+    assert_true(addr_equal((struct sockaddr *)&f->to_ua.dst[1], (struct sockaddr *)&f->ua.src));
+    free(ok);
+    free(up);
+    free(reg);
+}
+
 /* A Contact on another host inside ua.allow: requests go there, responses
  * from exactly there are taken, from another host or port not. */
 static void test_response_from_contact_host(void **state)
@@ -1272,6 +1297,7 @@ int main(void)
         T(test_request_to_contact),
         T(test_contact_outside_allow),
         T(test_response_from_contact_host),
+        T(test_contact_behind_nat),
 #undef T
     };
 

@@ -353,15 +353,17 @@ static void test_ua_target(void **state)
     (void)state;
     set4(&src, "192.168.1.20", 40000);
     /* the phone's own IP, another port */
-    assert_true(rroute_ua_target(cfg, &src, SLICE_LIT("sip:alice@192.168.1.20:5080;ob"), &dst));
+    assert_true(rroute_ua_target(cfg, &src, SLICE_LIT("sip:alice@192.168.1.20:5080;ob"), SLICE_NULL,
+                                 &dst));
     set4(&want, "192.168.1.20", 5080);
     assert_true(addr_equal(SA(&dst), SA(&want)));
     /* no port: 5060 */
-    assert_true(rroute_ua_target(cfg, &src, SLICE_LIT("sip:alice@192.168.1.20"), &dst));
+    assert_true(rroute_ua_target(cfg, &src, SLICE_LIT("sip:alice@192.168.1.20"), SLICE_NULL, &dst));
     set4(&want, "192.168.1.20", 5060);
     assert_true(addr_equal(SA(&dst), SA(&want)));
     /* another host inside ua.allow */
-    assert_true(rroute_ua_target(cfg, &src, SLICE_LIT("sip:alice@192.168.1.30:5070"), &dst));
+    assert_true(rroute_ua_target(cfg, &src, SLICE_LIT("sip:alice@192.168.1.30:5070"),
+                                 SLICE_NULL, &dst));
     set4(&want, "192.168.1.30", 5070);
     assert_true(addr_equal(SA(&dst), SA(&want)));
     /* unusable: the source address */
@@ -374,12 +376,38 @@ static void test_ua_target(void **state)
         "tel:+123", "sip:", "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_false(rroute_ua_target(cfg, &src, slice_cstr(bad[i]), &dst));
+        assert_false(rroute_ua_target(cfg, &src, slice_cstr(bad[i]), SLICE_NULL, &dst));
         assert_true(addr_equal(SA(&dst), SA(&src)));
+    }
+    /* another host inside ua.allow, but the phone is behind another NAT
+     * (its REGISTER's Via is not where it came from): the source address */
+    {
+        static const char natted[] =
+            "REGISTER sip:example.net SIP/2.0\r\n"
+            "Via: SIP/2.0/UDP 192.168.1.30:5060;branch=z9hG4bKr1;rport\r\n"
+            "From: <sip:alice@example.net>;tag=1\r\nTo: <sip:alice@example.net>\r\n"
+            "Call-ID: r1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
+        static const char direct[] =
+            "REGISTER sip:example.net SIP/2.0\r\n"
+            "Via: SIP/2.0/UDP 192.168.1.20:40000;branch=z9hG4bKr1;rport\r\n"
+            "From: <sip:alice@example.net>;tag=1\r\nTo: <sip:alice@example.net>\r\n"
+            "Call-ID: r1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
+        struct slice ruri = SLICE_LIT("sip:alice@192.168.1.30:5070");
+
+        assert_false(rroute_ua_target(cfg, &src, ruri, SLICE_LIT(natted), &dst));
+        assert_true(addr_equal(SA(&dst), SA(&src)));
+        assert_false(rroute_ua_target(cfg, &src, ruri, SLICE_LIT("garbage"), &dst));
+        assert_true(rroute_ua_target(cfg, &src, ruri, SLICE_LIT(direct), &dst));
+        set4(&want, "192.168.1.30", 5070);
+        assert_true(addr_equal(SA(&dst), SA(&want)));
+        /* its own IP needs no such proof */
+        assert_true(rroute_ua_target(cfg, &src, SLICE_LIT("sip:alice@192.168.1.20:5080"),
+                                     SLICE_LIT(natted), &dst));
     }
     /* a dual-stack socket's view of an IPv4 phone */
     set6(&src, "::ffff:192.168.1.20", 40000);
-    assert_true(rroute_ua_target(cfg, &src, SLICE_LIT("sip:alice@192.168.1.20:5080"), &dst));
+    assert_true(rroute_ua_target(cfg, &src, SLICE_LIT("sip:alice@192.168.1.20:5080"),
+                                 SLICE_NULL, &dst));
     set6(&want, "::ffff:192.168.1.20", 5080);
     assert_true(addr_equal(SA(&dst), SA(&want)));
     cfg_free(cfg);
@@ -393,17 +421,19 @@ static void test_from_phone(void **state)
     (void)state;
     set4(&src, "192.168.1.20", 40000);
     set4(&from, "192.168.1.20", 5080); /* same IP, any port */
-    assert_true(rroute_from_phone(cfg, &src, NULL, SA(&from)));
+    assert_true(rroute_from_phone(cfg, &src, NULL, SLICE_NULL, SA(&from)));
     set4(&from, "192.168.1.30", 5070); /* its Contact */
-    assert_true(rroute_from_phone(cfg, &src, "sip:alice@192.168.1.30:5070", SA(&from)));
-    assert_false(rroute_from_phone(cfg, &src, NULL, SA(&from)));
+    assert_true(rroute_from_phone(cfg, &src, "sip:alice@192.168.1.30:5070", SLICE_NULL, SA(&from)));
+    assert_false(rroute_from_phone(cfg, &src, NULL, SLICE_NULL, SA(&from)));
     set4(&from, "192.168.1.30", 5071); /* the Contact's host, another port */
-    assert_false(rroute_from_phone(cfg, &src, "sip:alice@192.168.1.30:5070", SA(&from)));
+    assert_false(rroute_from_phone(cfg, &src, "sip:alice@192.168.1.30:5070",
+                                   SLICE_NULL, SA(&from)));
     set4(&from, "192.168.1.99", 5070); /* another host */
-    assert_false(rroute_from_phone(cfg, &src, "sip:alice@192.168.1.30:5070", SA(&from)));
+    assert_false(rroute_from_phone(cfg, &src, "sip:alice@192.168.1.30:5070",
+                                   SLICE_NULL, SA(&from)));
     /* a Contact outside ua.allow never speaks for the phone */
     set4(&from, "203.0.113.7", 5060);
-    assert_false(rroute_from_phone(cfg, &src, "sip:alice@203.0.113.7:5060", SA(&from)));
+    assert_false(rroute_from_phone(cfg, &src, "sip:alice@203.0.113.7:5060", SLICE_NULL, SA(&from)));
     cfg_free(cfg);
 }
 
