@@ -568,6 +568,14 @@ static void ua_response(struct router *r, const struct sipmsg *m, const struct u
      * §17.1.2.2), whether or not the flow takes the response. */
     if (retx_key(branch, m->cseq_method, tail, sizeof(tail)) == 0)
         txn_retx_response(r->txns, slice_cstr(tail), m->status);
+    /* §16.7 step 3: with no Via left under ours the response was meant
+     * for us; relayed, it would make the edge drop the flow (a phone
+     * answering a CANCEL's Vias instead of its INVITE's) */
+    if (collect_vias(m, (struct slice[2]){ SLICE_NULL, SLICE_NULL }, 2) < 2) {
+        log_info("ua_response_dropped", "binding=%lu reg_id=%lu status=%u "
+                 "reason=\"no Via under ours\"", id, idx + 1, m->status);
+        return;
+    }
     sipmsg_edits_init(&ed, m, SIPMSG_SER_CLEN);
     err = pop_top_via(&ed, m);
     dst = (struct flow_dst){ b, (unsigned)idx };

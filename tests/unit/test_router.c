@@ -473,6 +473,48 @@ static void test_ua_response_from_other_host(void **state)
     free(r200);
 }
 
+/* A response from the phone whose only Via is ours (e.g. a 487 built on
+ * the CANCEL's Vias) was meant for sipkeep (RFC 3261 §16.7 step 3): never
+ * relayed Via-less onto the flow, which an edge drops. */
+static void test_ua_response_only_our_via(void **state)
+{
+    struct fx *f = *state;
+    int ci = register_ok(f), k;
+    char inv[2048], ours[512], rsp[2048], *up;
+    const char *m;
+
+    snprintf(inv, sizeof(inv),
+             "OPTIONS sip:alice@127.0.0.10:5060 SIP/2.0\r\n"
+             "Via: SIP/2.0/TCP 127.0.0.1:%u;branch=z9hG4bKedge3\r\n"
+             "Max-Forwards: 70\r\n"
+             "From: <sip:bob@example.net>;tag=b1\r\n"
+             "To: <sip:alice@example.net>\r\n"
+             "Call-ID: opt-3@example.net\r\n"
+             "CSeq: 1 OPTIONS\r\n"
+             "Content-Length: 0\r\n\r\n",
+             f->edge.port[0]);
+    edge_send(&f->edge, ci, inv);
+    m = ua_wait(&f->edge, &f->to_ua, 2);
+    assert_true(hdr_get(m, "Via", 0, ours, sizeof(ours)));
+    snprintf(rsp, sizeof(rsp),
+             "SIP/2.0 200 OK\r\nVia: %s\r\n"
+             "From: <sip:bob@example.net>;tag=b1\r\nTo: <sip:alice@example.net>;tag=a9\r\n"
+             "Call-ID: opt-3@example.net\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+             ours);
+    ua_send(f, rsp);
+    edge_settle(&f->edge);
+    assert_false(edge_has_msg(&f->edge));
+    assert_false(f->edge.conns[ci].closed);
+    /* the proper answer goes through */
+    up = mk_response(m, "200 OK", NULL);
+    ua_send(f, up);
+    free(up);
+    up = edge_wait_msg(&f->edge, &k);
+    assert_int_equal(k, ci);
+    assert_int_equal(hdr_count(up, "Via"), 1);
+    free(up);
+}
+
 /* The UA's flow is down (the edge closed it; the §4.5 retry waits): 503. */
 static void test_no_flow_503(void **state)
 {
@@ -1284,6 +1326,7 @@ int main(void)
         T(test_in_dialog_request),
         T(test_flow_invite_to_ua),
         T(test_ua_response_from_other_host),
+        T(test_ua_response_only_our_via),
         T(test_no_flow_503),
         T(test_max_forwards_zero),
         T(test_malformed),
