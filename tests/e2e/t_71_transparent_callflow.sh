@@ -15,7 +15,8 @@
 # up.  Each cell: the call is answered, the hang-up's BYE reaches the other
 # side and is answered 200 there, and the phone's requests in the dialog carry
 # sipkeep's Record-Route as top Route.  Throughout, the phone sent SIP only
-# over UDP to the edge's address (all of it intercepted), never TCP.
+# over UDP to the edge's address, never TCP, and sipkeep relayed every ACK
+# and BYE the phone sent (its log).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sk_lib.sh"
@@ -57,6 +58,14 @@ bad=$(awk '$2 == "IP" && $5 != "'"$EDGE_IP.$EDGE_UDP_PORT"':"' "$TMODE_CAP" | he
 [[ -z "$bad" ]] || BARESIP_CELLS_FAILED+=("the phone sent SIP elsewhere than the intercepted edge address: $bad")
 n=$(grep -c ' IP ' "$TMODE_CAP" || true)
 log_step "the phone sent $n packets, all UDP to $EDGE_IP:$EDGE_UDP_PORT: $([[ -z "$bad" ]] && echo yes || echo NO)"
+# The UDP to the edge's address was sipkeep's to relay (else it would have
+# reached the edge straight through the NAT): the phone's ACKs (2 calls out)
+# and BYEs (2 hang-ups) went through its NFQUEUE and out on the flow.
+acks=$(grep -c 'event=ua_request_relayed method=ACK ' "$SK_LOG" || true)
+byes=$(grep -c 'event=ua_request_relayed method=BYE ' "$SK_LOG" || true)
+log_step "sipkeep relayed $acks ACKs and $byes BYEs from the phone (want at least 2 and 2)"
+[[ "$acks" -ge 2 && "$byes" -ge 2 ]] ||
+    BARESIP_CELLS_FAILED+=("sipkeep relayed $acks ACKs and $byes BYEs of the phone, not at least 2 and 2: in-dialog requests bypassed it")
 [[ ${#BARESIP_CELLS_FAILED[@]} -eq 0 ]] ||
     die "${#BARESIP_CELLS_FAILED[@]} failure(s): $(printf '[%s] ' "${BARESIP_CELLS_FAILED[@]}")"
 baresip_stop
