@@ -1390,6 +1390,33 @@ static void test_refresh_error_keeps_flow(void **state)
     free(reg7);
 }
 
+/* Item 5: the only flow dies while the UA waits: the UA gets sipkeep's 503
+ * at once, with Retry-After = the back-off before the next attempt. */
+static void test_503_flow_down_retry_after(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up, v[64];
+    const char *ua;
+    struct flow_info fi;
+    struct binding *b;
+    int ci;
+
+    ua_send_register(f, reg);
+    up = edge_wait_msg(&f->edge, &ci);
+    edge_drop(&f->edge, ci);
+    ua = ua_wait(&f->edge, &f->to_ua, 1);
+    start_line_is(ua, "SIP/2.0 503 Service Unavailable");
+    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    assert_non_null(b);
+    flow_get_info(binding_flow(b, 0), &fi);
+    assert_int_equal(fi.state, FLOW_BACKOFF);
+    hdr_must(ua, "Retry-After", v, sizeof(v));
+    assert_int_equal((unsigned)atoi(v), (unsigned)((fi.retry_in_ms + 999) / 1000));
+    assert_true(atoi(v) >= 30 && atoi(v) <= 60);
+    free(up);
+    free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1416,6 +1443,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_four_flows, fx_setup4, fx_teardown),
         T(test_retry_after),
         T(test_503_during_backoff),
+        T(test_503_flow_down_retry_after),
         cmocka_unit_test_setup_teardown(test_two_flows_2xx_beats_challenge, fx_setup2,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_digest_two_flows, fx_setup2, fx_teardown),
