@@ -214,6 +214,7 @@ static uint32_t clamp_expiry(const struct regagent *ra, uint32_t e)
 
 static void best_clear(struct binding *b)
 {
+    loop_timer_cancel(b->ra->env.loop, &b->best_wait);
     free(b->best);
     b->best = NULL;
     b->best_len = 0;
@@ -476,7 +477,26 @@ static void ua_count_answer(struct reg_flow *rf, const struct sipmsg *rsp)
                 b->chal_flow = (int)rf->idx;
         }
     }
+    /* The others get RA_BEST_WAIT_MS more to do better, not longer: a flow
+     * that is still connecting must not make the UA time out. */
+    if (b->best && b->ua_waiting && !loop_timer_armed(&b->best_wait) &&
+        loop_timer_set(b->ra->env.loop, &b->best_wait, RA_BEST_WAIT_MS) < 0)
+        b->ua_fails = (unsigned)b->nflows; /* no timer: answer now */
     ua_maybe_finish(b);
+}
+
+static void on_best_wait(struct loop_timer *t)
+{
+    struct binding *b = container_of(t, struct binding, best_wait);
+
+    if (!b->ua_waiting || !b->best)
+        return;
+    log_info("register_answered_best", "binding=%" PRIu32 " answered=%u flows=%zu "
+             "reason=\"the other flows did not answer within %u ms\"", b->id, b->ua_fails,
+             b->nflows, RA_BEST_WAIT_MS);
+    b->ua_waiting = false;
+    send_ua(b, b->best, b->best_len);
+    best_clear(b);
 }
 
 /* De-registers b upstream (Expires: 0 with its instance-id and reg-id on
@@ -627,6 +647,7 @@ static void binding_free(struct binding *b)
     ra_state_gone(b);
     loop_timer_cancel(ra->env.loop, &b->expiry);
     loop_timer_cancel(ra->env.loop, &b->reap);
+    loop_timer_cancel(ra->env.loop, &b->best_wait);
     for (unsigned i = 0; i < b->nflows; i++) {
         flow_free(b->flows[i].flow);
         reg_retry_free(&b->flows[i]);
@@ -698,6 +719,7 @@ static int binding_new(struct regagent *ra, const struct cfg_service *svc, struc
     b->key = strdup(key);
     loop_timer_init(&b->expiry, on_expiry);
     loop_timer_init(&b->reap, on_reap);
+    loop_timer_init(&b->best_wait, on_best_wait);
     err = (!b->aor || !b->contact_uri || !b->key) ? -ENOMEM
           : instid_get(ra->env.ids, slice_cstr(key), &b->instance, &(bool){ false });
     if (!err)

@@ -75,6 +75,11 @@ void regagent_free(struct regagent *ra);
  * 4xx/5xx when the request cannot be served (reason logged). */
 void regagent_register(struct regagent *ra, const struct cfg_service *svc,
                        const struct sipmsg *m, const struct ua_addr *ua);
+/* With several flows, how long the UA's answer waits for the other flows
+ * once one has answered it without a 2xx (a 2xx goes at once): long enough
+ * for a registrar's round trip, well inside the UA's own Timer F (32 s)
+ * even when another flow is still connecting or never answers. */
+#define RA_BEST_WAIT_MS 4000u
 
 /* The binding of the UA at src whose AOR's user@host equals that of
  * from_uri (SLICE_NULL: any binding of that UA), or NULL. */

@@ -53,6 +53,7 @@ struct binding {
     size_t best_len;
     unsigned best_rank;  /* 0 none, 1 a failure, 2 a challenge */
     int chal_flow;       /* idx of the flow whose challenge the UA got, -1 */
+    struct loop_timer best_wait; /* sends best once the others had their time */
     char *last_resp;     /* last response sent to the UA (retransmissions) */
     size_t last_resp_len;
     bool removing;       /* de-registration in progress */

@@ -1417,6 +1417,39 @@ static void test_503_flow_down_retry_after(void **state)
     free(reg);
 }
 
+/* Item 6, bounded: flow 1 challenges, flow 2 (connected, its registrar
+ * silent) never answers: the UA gets the challenge after RA_BEST_WAIT_MS,
+ * not after flow 2's 32 s Timer F, by which time the UA itself gives up. */
+static void test_best_answer_bounded_wait(void **state)
+{
+    struct fx *f = *state;
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up[2] = { NULL }, *rsp;
+    int ci[2];
+    uint64_t t0;
+
+    ua_send_register(f, reg);
+    wait_two(f, up, ci);
+    rsp = mk_response(up[0], "401 Unauthorized", "WWW-Authenticate: " CHALLENGE "\r\n");
+    edge_send(&f->edge, ci[0], rsp);
+    edge_settle(&f->edge);
+    t0 = f->now;
+    f->now = t0 + RA_BEST_WAIT_MS - 1;
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 0);
+    f->now = t0 + RA_BEST_WAIT_MS;
+    start_line_is(ua_wait(&f->edge, &f->to_ua, 1), "SIP/2.0 401 Unauthorized");
+    /* flow 2's late 200 answers nobody (the UA has its answer) */
+    free(rsp);
+    rsp = ok_for(up[1], 3600);
+    edge_send(&f->edge, ci[1], rsp);
+    edge_settle(&f->edge);
+    assert_int_equal(f->to_ua.n, 1);
+    free(rsp);
+    free(up[0]);
+    free(up[1]);
+    free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1447,6 +1480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_flows_2xx_beats_challenge, fx_setup2,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_digest_two_flows, fx_setup2, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_best_answer_bounded_wait, fx_setup2, fx_teardown),
         T(test_refresh_error_keeps_flow),
 #undef T
     };
