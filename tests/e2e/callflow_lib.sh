@@ -10,8 +10,13 @@
 # cf_edge_lab (back to the lab edge), cf_uas_start NS IP SCENARIO USER [SIPP_ARG...],
 # cf_uas_wait SECS, cf_uas_stop, cf_phone_uac SCENARIO CALLEE [SECS] [SIPP_ARG...],
 # cf_far_uac SCENARIO AOR [SECS] [SIPP_ARG...], cf_cell out|in phone|far,
-# cf_preload_refused, cf_sipkeep_rr FILE, cf_top_route_is_sipkeep FILE METHOD,
-# cf_count FILE ERE; CF_PHONE (the phone's AOR user), CF_UAS_MSG, CF_UAC_MSG.
+# cf_preload_refused, cf_strict_edge_restart CONFIG, cf_matrix LABEL,
+# cf_phone_far NAME PHONE_SCENARIO FAR_SCENARIO, cf_check NAME COND MESSAGE,
+# cf_report WHAT, cf_sipkeep_rr FILE, cf_top_route_is_sipkeep FILE METHOD,
+# cf_received FILE METHOD [ERE]; CF_PHONE (the phone's AOR user), CF_REG_ID
+# (calls in: the reg-id the lab registrar is told to use, 0 none),
+# CF_CHECK_FLOWS (1: check the flow of each in-dialog request), CF_FAILED,
+# CF_UAS_MSG, CF_UAC_MSG (sipp traces).
 
 CF_PHONE=${CF_PHONE:-1060}
 CF_FAR=far
@@ -112,9 +117,21 @@ cf_far_uac() {
     return "$CF_UAC_RC"
 }
 
-# cf_count FILE ERE: how many lines of FILE match ERE.
-cf_count() {
-    grep -Ec -- "$2" "$1" 2>/dev/null || true
+# cf_received FILE METHOD [ERE]: how many METHOD requests the side of sipp trace
+# FILE received (whose text, headers and body, matches ERE if given).
+cf_received() {
+    awk -v m="$2" -v re="${3:-}" '
+        function flush() {
+            if (req && (re == "" || text ~ re)) n++
+            req = 0
+        }
+        { sub(/\r$/, "") }
+        /^----------------------------------------------- / { flush(); first = 1; next }
+        first && / message sent / { rcvd = 0; next }
+        first && / message received / { rcvd = 1; next }
+        first && NF { first = 0; req = (rcvd && $1 == m && $2 ~ /^sips?:/); text = ""; next }
+        req { text = text $0 "\n" }
+        END { flush(); print n + 0 }' "$1"
 }
 
 # cf_sipkeep_rr FILE: did a message in sipp trace FILE carry sipkeep's
