@@ -17,6 +17,9 @@
 #  - One dialog with re-INVITEs from each side (hold a=sendonly, resume) and an
 #    INFO from the phone, then the phone's BYE: both scenarios complete and every
 #    in-dialog request of the phone carried sipkeep's Record-Route as top Route.
+#  - A request the phone addresses to sipkeep itself (Request-URI and preloaded
+#    Route both sipkeep's LAN address): an OPTIONS "ping" is answered 200 by
+#    sipkeep (Supported: outbound), a MESSAGE 404; neither is forwarded.
 #  - SUBSCRIBE/NOTIFY (message-summary): the phone subscribes at the far side,
 #    which answers 200 and NOTIFYs (active); the phone answers 200, then ends the
 #    subscription in the dialog (Expires: 0) and gets the terminating NOTIFY.
@@ -35,6 +38,21 @@ log_step "strict edge: OPTIONS with Route <sip:192.0.2.99;lr> -> 403 Preload Rou
 sk_config "$LAB_DIR/sipkeep.yaml"
 sk_start "$LAB_DIR/sipkeep.yaml"
 sipp_ua_register "$ROUTER_LAN_IP:5060" "$CF_PHONE" 3600 || die "REGISTER through sipkeep failed"
+
+# ---- requests to sipkeep itself (RFC 3261 §16.4: its Route popped, nothing left)
+name="OPTIONS ping to sipkeep"
+log_from=$(wc -l <"$SK_LOG")
+cf_phone_uac ph_options_sipkeep.xml "$CF_FAR" 5 || true
+cf_check "$name" 'grep -q "^SIP/2.0 200" "$CF_UAC_MSG"' "no 200: $(_sipp_last_status "$CF_UAC_MSG")" &&
+    cf_check "$name" 'grep -Eiq "^Supported:.*outbound" "$CF_UAC_MSG"' "sipkeep's 200 lacks Supported: outbound" &&
+    cf_check "$name" '! grep -qi "^Server: kamailio" "$CF_UAC_MSG"' "the OPTIONS was forwarded upstream (Kamailio answered)" &&
+    cf_check "$name" '! tail -n +$((log_from + 1)) "$SK_LOG" | grep -q "event=ua_request_relayed method=OPTIONS"' "sipkeep relayed it upstream" &&
+    log_step "ok: $name (answered 200 by sipkeep, Supported: outbound, not forwarded)"
+name="MESSAGE to sipkeep"
+cf_phone_uac ph_message_sipkeep.xml "$CF_FAR" 5 || true
+cf_check "$name" 'grep -q "^SIP/2.0 404" "$CF_UAC_MSG"' "not 404: $(_sipp_last_status "$CF_UAC_MSG")" &&
+    cf_check "$name" '! tail -n +$((log_from + 1)) "$SK_LOG" | grep -q "event=ua_request_relayed method=MESSAGE"' "sipkeep relayed it upstream" &&
+    log_step "ok: $name (404 from sipkeep, not forwarded)"
 
 # ---- CANCEL before answer, from the phone
 name="CANCEL of a call out"
@@ -114,4 +132,4 @@ if cf_phone_far "$name" ph_subscribe.xml far_notify.xml; then
 fi
 
 sk_stop
-cf_report "CANCEL both ways, 486 with Timer G, re-INVITEs both ways and INFO, SUBSCRIBE/NOTIFY, in $(( $(date +%s) - T0 )) s"
+cf_report "OPTIONS/MESSAGE to sipkeep, CANCEL both ways, 486 with Timer G, re-INVITEs both ways and INFO, SUBSCRIBE/NOTIFY, in $(( $(date +%s) - T0 )) s"
