@@ -20,6 +20,8 @@
 #  - A request the phone addresses to sipkeep itself (Request-URI and preloaded
 #    Route both sipkeep's LAN address): an OPTIONS "ping" is answered 200 by
 #    sipkeep (Supported: outbound), a MESSAGE 404; neither is forwarded.
+#  - An in-dialog BYE whose top Route is sipkeep's with a forged flow token
+#    (skf=1.0123456789abcdef) is refused 403 and not forwarded.
 #  - SUBSCRIBE/NOTIFY (message-summary): the phone subscribes at the far side,
 #    which answers 200 and NOTIFYs (active); the phone answers 200, then ends the
 #    subscription in the dialog (Expires: 0) and gets the terminating NOTIFY.
@@ -53,6 +55,13 @@ cf_phone_uac ph_message_sipkeep.xml "$CF_FAR" 5 || true
 cf_check "$name" 'grep -q "^SIP/2.0 404" "$CF_UAC_MSG"' "not 404: $(_sipp_last_status "$CF_UAC_MSG")" &&
     cf_check "$name" '! tail -n +$((log_from + 1)) "$SK_LOG" | grep -q "event=ua_request_relayed method=MESSAGE"' "sipkeep relayed it upstream" &&
     log_step "ok: $name (404 from sipkeep, not forwarded)"
+
+name="forged flow token"
+log_from=$(wc -l <"$SK_LOG")
+cf_phone_uac ph_forged_token.xml "$CF_FAR" 5 || true
+cf_check "$name" 'grep -q "^SIP/2.0 403" "$CF_UAC_MSG"' "not 403: $(_sipp_last_status "$CF_UAC_MSG")" &&
+    cf_check "$name" '! tail -n +$((log_from + 1)) "$SK_LOG" | grep -q "event=ua_request_relayed method=BYE"' "sipkeep relayed it upstream" &&
+    log_step "ok: $name (an in-dialog BYE with skf=1.0123456789abcdef: 403, not forwarded)"
 
 # ---- CANCEL before answer, from the phone
 name="CANCEL of a call out"
@@ -132,4 +141,4 @@ if cf_phone_far "$name" ph_subscribe.xml far_notify.xml; then
 fi
 
 sk_stop
-cf_report "OPTIONS/MESSAGE to sipkeep, CANCEL both ways, 486 with Timer G, re-INVITEs both ways and INFO, SUBSCRIBE/NOTIFY, in $(( $(date +%s) - T0 )) s"
+cf_report "OPTIONS/MESSAGE to sipkeep, forged token, CANCEL both ways, 486 with Timer G, re-INVITEs both ways and INFO, SUBSCRIBE/NOTIFY, in $(( $(date +%s) - T0 )) s"
