@@ -1,5 +1,7 @@
-/* regagent.c - bindings, their flows and the REGISTER transactions of the
- * registration agent; see regagent.h.  Message rewriting is in reg_msg.c. */
+/* regagent.c - the REGISTER transactions of the registration agent; see
+ * regagent.h.  The binding object (lookup, accessors, new/free) is in
+ * binding.c, the answer to the phone over several flows in reg_answer.c,
+ * message rewriting in reg_msg.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,231 +9,13 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "core/rand.h"
 #include "outbound/flow_udp.h"
 #include "outbound/regagent_int.h"
 #include "sip/param.h"
 
-#define RA_MSG_MAX 20000u
-
-/* ---- lookup ---- */
-
-static struct binding **id_slot(struct regagent *ra, uint32_t id)
-{
-    struct binding **pp = &ra->by_id[id % RA_BUCKETS];
-
-    while (*pp && (*pp)->id != id)
-        pp = &(*pp)->next_id;
-    return pp;
-}
-
-struct binding *regagent_binding(struct regagent *ra, uint32_t id)
-{
-    return *id_slot(ra, id);
-}
-
-size_t regagent_count(const struct regagent *ra)
-{
-    return ra->count;
-}
-
-uint32_t binding_id(const struct binding *b)
-{
-    return b->id;
-}
-
-const struct ua_addr *binding_ua(const struct binding *b)
-{
-    return &b->ua;
-}
-
-const struct binding *regagent_next(const struct regagent *ra, const struct binding *prev)
-{
-    return prev ? prev->next_all : ra->all;
-}
-
-const char *binding_aor(const struct binding *b)
-{
-    return b->aor;
-}
-
-const char *binding_contact(const struct binding *b)
-{
-    return b->contact_uri;
-}
-
-const char *binding_instance(const struct binding *b)
-{
-    return b->third_party ? NULL : b->instance;
-}
-
-const char *binding_token_key(const struct binding *b)
-{
-    return b->instance;
-}
-
-const char *binding_ua_register(const struct binding *b, size_t *len)
-{
-    *len = b->tmpl ? b->tmpl_len : 0;
-    return b->tmpl;
-}
-
-const struct cfg_service *binding_service(const struct binding *b)
-{
-    return b->svc;
-}
-
-int64_t binding_expires_in_ms(const struct binding *b)
-{
-    uint64_t now = loop_now(b->ra->env.loop);
-
-    if (b->removing || !loop_timer_armed(&b->expiry))
-        return -1;
-    return b->expiry.due_ms > now ? (int64_t)(b->expiry.due_ms - now) : 0;
-}
-
-size_t binding_nflows(const struct binding *b)
-{
-    return b->nflows;
-}
-
-const struct flow *binding_flow(const struct binding *b, unsigned idx)
-{
-    return idx < b->nflows ? b->flows[idx].flow : NULL;
-}
-
-/* user@host of a sip/sips URI, for comparing AORs regardless of params. */
-static bool same_aor(struct slice a, struct slice b)
-{
-    struct sipuri ua, ub;
-
-    if (sipuri_parse(&ua, a) < 0 || sipuri_parse(&ub, b) < 0)
-        return slice_eq(a, b);
-    return slice_eq(ua.user, ub.user) && slice_eq_ci(ua.host, ub.host);
-}
-
-struct binding *regagent_find_ua(struct regagent *ra, const struct sockaddr *src,
-                                 struct slice from_uri)
-{
-    struct binding *any = NULL;
-
-    for (struct binding *b = ra->all; b; b = b->next_all) {
-        if (b->removing || !addr_equal((const struct sockaddr *)&b->ua.src, src))
-            continue;
-        if (!slice_present(from_uri) || same_aor(slice_cstr(b->aor), from_uri))
-            return b;
-        if (!any)
-            any = b;
-    }
-    return any;
-}
-
-/* FNV-1a over the binding key: by_key's bucket. */
-static struct binding **key_bucket(struct regagent *ra, const char *key)
-{
-    uint32_t h = 2166136261u;
-
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return &ra->by_key[h % RA_BUCKETS];
-}
-
-struct binding *ra_find_binding(struct regagent *ra, const char *key)
-{
-    for (struct binding *b = *key_bucket(ra, key); b; b = b->next_key) {
-        if (!b->retired && strcmp(b->key, key) == 0)
-            return b;
-    }
-    return NULL;
-}
-
-int ra_binding_key(struct slice aor, struct slice contact_uri, char *out)
-{
-    size_t n;
-    int err = instid_ua_key(aor, contact_uri, out, RA_KEY_MAX, &n);
-
-    if (err != -EINVAL)
-        return err;
-    /* Not a sip/sips URI: the whole URI tells this phone apart. */
-    if (aor.n + 1 + contact_uri.n >= RA_KEY_MAX)
-        return -ENAMETOOLONG;
-    snprintf(out, RA_KEY_MAX, "%.*s|%.*s", (int)aor.n, aor.p, (int)contact_uri.n,
-             contact_uri.p);
-    return 0;
-}
-
-/* ---- flows ---- */
-
-int binding_pick_flow(const struct binding *b, unsigned *idx)
-{
-    int up = -1;
-
-    for (unsigned i = 0; i < b->nflows; i++) {
-        if (flow_working(b->flows[i].flow)) {
-            *idx = i;
-            return 0;
-        }
-        if (up < 0 && (flow_state(b->flows[i].flow) == FLOW_ACTIVE ||
-                       flow_state(b->flows[i].flow) == FLOW_REGISTERING))
-            up = (int)i;
-    }
-    if (up < 0)
-        return -ENOTCONN;
-    *idx = (unsigned)up;
-    return 0;
-}
-
-int binding_flow_via(const struct binding *b, unsigned idx, struct sockaddr_storage *local,
-                     const char **transport)
-{
-    const struct cfg_proxy *p;
-
-    if (idx >= b->nflows)
-        return -EINVAL;
-    p = flow_proxy(b->flows[idx].flow);
-    *transport = p->transport == CFG_TRANSPORT_TLS ? "TLS"
-                 : p->transport == CFG_TRANSPORT_UDP ? "UDP" : "TCP";
-    return flow_local_addr(b->flows[idx].flow, local);
-}
-
-int binding_flow_send(struct binding *b, unsigned idx, const char *buf, size_t len)
-{
-    if (idx >= b->nflows)
-        return -EINVAL;
-    return flow_send(b->flows[idx].flow, buf, len);
-}
-
-void binding_flow_check(struct binding *b, unsigned idx)
-{
-    if (idx < b->nflows)
-        flow_ping_now(b->flows[idx].flow);
-}
-
 static uint32_t clamp_expiry(const struct regagent *ra, uint32_t e)
 {
     return e < ra->env.cfg->ua.register_expires ? e : ra->env.cfg->ua.register_expires;
-}
-
-static void best_clear(struct binding *b)
-{
-    loop_timer_cancel(b->ra->env.loop, &b->best_wait);
-    free(b->best);
-    b->best = NULL;
-    b->best_len = 0;
-    b->best_rank = 0;
-}
-
-static void send_ua(struct binding *b, const char *buf, size_t len)
-{
-    char *copy = malloc(len);
-
-    b->ra->env.send_ua(&b->ua, buf, len, b->ra->env.arg);
-    if (!copy)
-        return;
-    memcpy(copy, buf, len);
-    free(b->last_resp);
-    b->last_resp = copy;
-    b->last_resp_len = len;
 }
 
 /* Sends the REGISTER for b->tmpl on rf (expires_override as in
@@ -273,8 +57,6 @@ static bool flow_up(const struct reg_flow *rf)
     return s == FLOW_REGISTERING || s == FLOW_ACTIVE;
 }
 
-static void binding_free(struct binding *b);
-
 static void on_flow_ready(struct flow *f, const struct sockaddr_storage *local, void *arg)
 {
     struct reg_flow *rf = arg;
@@ -283,13 +65,6 @@ static void on_flow_ready(struct flow *f, const struct sockaddr_storage *local, 
     (void)local;
     send_register(rf, rf->b->removing ? 0 : UINT32_MAX);
 }
-
-static void reply_local(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
-                        unsigned status, const char *why);
-static void reply_503(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
-                      const char *why, unsigned retry_after_s);
-
-static void ua_count_answer(struct reg_flow *rf, const struct sipmsg *rsp);
 
 /* A flow that fails while the UA waits has answered it (with nothing):
  * when it was the last one, the UA gets the best answer the others gave,
@@ -301,7 +76,7 @@ static void on_flow_down(struct flow *f, const char *reason, void *arg)
     (void)f;
     (void)reason;
     rf->branch[0] = '\0';
-    ua_count_answer(rf, NULL);
+    reg_answer_count(rf, NULL);
 }
 
 static bool on_flow_others(const struct flow *f, void *arg)
@@ -354,7 +129,7 @@ static void on_flow_message(struct flow *f, const char *msg, size_t len, void *a
     free(m);
 }
 
-static const struct flow_cbs reg_flow_cbs = {
+const struct flow_cbs ra_flow_cbs = {
     .on_ready = on_flow_ready,
     .on_message = on_flow_message,
     .on_down = on_flow_down,
@@ -390,115 +165,6 @@ static int64_t retry_after_of(const struct sipmsg *m)
     return n ? secs : -1;
 }
 
-static void answer_ua(struct binding *b, const struct sipmsg *rsp, uint32_t granted)
-{
-    char *buf = malloc(RA_MSG_MAX);
-    size_t n;
-    int err = buf ? reg_build_ua_response(b, rsp, granted, buf, RA_MSG_MAX, &n) : -ENOMEM;
-
-    if (err < 0)
-        log_warn("ua_response_failed", "binding=%" PRIu32 " status=%u err=\"%s\"", b->id,
-                 rsp->status, strerror(-err));
-    else
-        send_ua(b, buf, n);
-    free(buf);
-    b->ua_waiting = false;
-    best_clear(b);
-}
-
-/* ---- the UA's REGISTER over several flows (issue 11 item 6) ---- */
-
-unsigned binding_retry_after_s(const struct binding *b)
-{
-    int64_t min = -1;
-
-    for (unsigned i = 0; i < b->nflows; i++) {
-        struct flow_info fi;
-
-        flow_get_info(b->flows[i].flow, &fi);
-        if (fi.state == FLOW_BACKOFF && fi.retry_in_ms >= 0 && (min < 0 || fi.retry_in_ms < min))
-            min = fi.retry_in_ms;
-    }
-    if (min < 0)
-        return RA_RETRY_AFTER_DEFAULT_S;
-    return min <= 1000 ? 1u : (unsigned)((min + 999) / 1000);
-}
-
-/* Every flow has answered the UA's REGISTER without a 2xx (or cannot
- * carry it): the UA gets the best answer, a challenge over any other
- * failure, else a 503 with the remaining back-off as Retry-After. */
-static void ua_maybe_finish(struct binding *b)
-{
-    struct sipmsg *m;
-
-    if (!b->ua_waiting || b->ua_fails < b->nflows)
-        return;
-    b->ua_waiting = false;
-    if (b->best) {
-        send_ua(b, b->best, b->best_len);
-        best_clear(b);
-        return;
-    }
-    m = malloc(sizeof(*m));
-    if (m && sipmsg_parse(m, b->tmpl, b->tmpl_len, 0) == 0)
-        reply_503(b->ra, m, &b->ua, "no flow can carry the REGISTER", binding_retry_after_s(b));
-    free(m);
-}
-
-/* rf answered the UA's pending REGISTER with rsp, a failure (NULL: the flow
- * failed or cannot carry it): counted once per flow and per UA request;
- * kept when it is the best failure so far (a challenge, RFC 3261 §22.2:
- * the UA can act on it, beats any other; else the first), sent when every
- * flow has answered.  A 2xx from another flow meanwhile wins (reg_success). */
-static void ua_count_answer(struct reg_flow *rf, const struct sipmsg *rsp)
-{
-    struct binding *b = rf->b;
-    unsigned rank = !rsp ? 0 : (rsp->status == 401 || rsp->status == 407) ? 2 : 1;
-
-    if (!b->ua_waiting || rf->answered_ua)
-        return;
-    rf->answered_ua = true;
-    b->ua_fails++;
-    if (rank > b->best_rank) {
-        char *buf = malloc(RA_MSG_MAX);
-        size_t n;
-        int err = buf ? reg_build_ua_response(b, rsp, 0, buf, RA_MSG_MAX, &n) : -ENOMEM;
-
-        if (err < 0) {
-            log_warn("ua_response_failed", "binding=%" PRIu32 " status=%u err=\"%s\"", b->id,
-                     rsp->status, strerror(-err));
-            free(buf);
-        } else {
-            free(b->best);
-            b->best = buf;
-            b->best_len = n;
-            b->best_rank = rank;
-            if (rank == 2)
-                b->chal_flow = (int)rf->idx;
-        }
-    }
-    /* The others get RA_BEST_WAIT_MS more to do better, not longer: a flow
-     * that is still connecting must not make the UA time out. */
-    if (b->best && b->ua_waiting && !loop_timer_armed(&b->best_wait) &&
-        loop_timer_set(b->ra->env.loop, &b->best_wait, RA_BEST_WAIT_MS) < 0)
-        b->ua_fails = (unsigned)b->nflows; /* no timer: answer now */
-    ua_maybe_finish(b);
-}
-
-static void on_best_wait(struct loop_timer *t)
-{
-    struct binding *b = container_of(t, struct binding, best_wait);
-
-    if (!b->ua_waiting || !b->best)
-        return;
-    log_info("register_answered_best", "binding=%" PRIu32 " answered=%u flows=%zu "
-             "reason=\"the other flows did not answer within %u ms\"", b->id, b->ua_fails,
-             b->nflows, RA_BEST_WAIT_MS);
-    b->ua_waiting = false;
-    send_ua(b, b->best, b->best_len);
-    best_clear(b);
-}
-
 /* De-registers b upstream (Expires: 0 with its instance-id and reg-id on
  * each flow that is up, RFC 5626 §4.2.1 / RFC 3261 §10.2.2) and frees it on
  * the first 2xx (reg_success) or after RA_RELOAD_DEREG_MS at most; at once
@@ -518,10 +184,10 @@ static void deregister_upstream(struct binding *b)
         }
     }
     if (!sent || loop_timer_set(b->ra->env.loop, &b->reap, RA_RELOAD_DEREG_MS) < 0)
-        binding_free(b);
+        ra_binding_free(b);
 }
 
-static void on_expiry(struct loop_timer *t)
+void ra_on_expiry(struct loop_timer *t)
 {
     struct binding *b = container_of(t, struct binding, expiry);
 
@@ -530,9 +196,9 @@ static void on_expiry(struct loop_timer *t)
     deregister_upstream(b);
 }
 
-static void on_reap(struct loop_timer *t)
+void ra_on_reap(struct loop_timer *t)
 {
-    binding_free(container_of(t, struct binding, reap));
+    ra_binding_free(container_of(t, struct binding, reap));
 }
 
 static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
@@ -549,7 +215,7 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
     SK_STAT_INC(b->ra->env.stats, reg_ok);
     if (b->removing) {
         if (b->ua_waiting)
-            answer_ua(b, m, 0);
+            reg_answer_ua(b, m, 0);
         loop_timer_set(b->ra->env.loop, &b->reap, 0);
         return;
     }
@@ -565,7 +231,7 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
     loop_timer_set(b->ra->env.loop, &b->expiry, (uint64_t)ua_granted * 1000u);
     ra_state_registered(b, ua_granted);
     if (b->ua_waiting)
-        answer_ua(b, m, ua_granted);
+        reg_answer_ua(b, m, ua_granted);
 }
 
 /* A refresh error that says nothing about the flow (RFC 5626 §4.2.2: the
@@ -592,7 +258,7 @@ static void reg_failure(struct reg_flow *rf, const struct sipmsg *m)
                  "action=\"passed to the UA\"", b->id, rf->idx + 1, b->aor, m->status);
         rf->await_ua = true;
         flow_register_hold(rf->flow);
-        ua_count_answer(rf, m);
+        reg_answer_count(rf, m);
         return;
     }
     /* 423, 439 and other challenges: sipkeep's own retry (still pending
@@ -600,7 +266,7 @@ static void reg_failure(struct reg_flow *rf, const struct sipmsg *m)
      * that waits for the UA's next REGISTER (await_ua). */
     if (reg_retry(rf, m)) {
         if (rf->await_ua)
-            ua_count_answer(rf, m);
+            reg_answer_count(rf, m);
         return;
     }
     snprintf(reason, sizeof(reason), "REGISTER answered %u", m->status);
@@ -608,7 +274,7 @@ static void reg_failure(struct reg_flow *rf, const struct sipmsg *m)
     log_warn("register_failed", "binding=%" PRIu32 " reg_id=%u aor=%s status=%u%s", b->id,
              rf->idx + 1, b->aor, m->status,
              m->status == 439 ? " hint=\"first hop lacks outbound support (RFC 5626 §11.6)\"" : "");
-    ua_count_answer(rf, m);
+    reg_answer_count(rf, m);
     if (keeps_flow(m->status))
         flow_register_retry_after(rf->flow, reason, retry_after_of(m));
     else
@@ -628,158 +294,7 @@ static void handle_reg_response(struct reg_flow *rf, const struct sipmsg *m)
         reg_failure(rf, m);
 }
 
-/* ---- bindings ---- */
-
-static void binding_free(struct binding *b)
-{
-    struct regagent *ra = b->ra;
-    struct binding **pp = id_slot(ra, b->id);
-
-    *pp = b->next_id;
-    for (pp = &ra->all; *pp != b; pp = &(*pp)->next_all)
-        ;
-    *pp = b->next_all;
-    pp = key_bucket(ra, b->key);
-    while (*pp != b)
-        pp = &(*pp)->next_key;
-    *pp = b->next_key;
-    ra->count--;
-    ra_state_gone(b);
-    loop_timer_cancel(ra->env.loop, &b->expiry);
-    loop_timer_cancel(ra->env.loop, &b->reap);
-    loop_timer_cancel(ra->env.loop, &b->best_wait);
-    for (unsigned i = 0; i < b->nflows; i++) {
-        flow_free(b->flows[i].flow);
-        reg_retry_free(&b->flows[i]);
-    }
-    free(b->aor);
-    free(b->key);
-    free(b->contact);
-    free(b->contact_uri);
-    free(b->tmpl);
-    free(b->last_resp);
-    free(b->best);
-    free(b);
-}
-
-static char *dup_slice(struct slice s)
-{
-    char *p = malloc(s.n + 1);
-
-    if (p)
-        slice_copy_cstr(s, p, s.n + 1);
-    return p;
-}
-
-static int binding_flows_new(struct binding *b, SSL_CTX *tls)
-{
-    const struct cfg_service *svc = b->svc;
-
-    for (size_t i = 0; i < svc->n_outbound_proxies; i++) {
-        struct reg_flow *rf = &b->flows[i];
-        struct flow_params p = {
-            .loop = b->ra->env.loop, .proxy = &svc->outbound_proxies[i],
-            .reg_id = (unsigned)i + 1, .tls = tls, .keepalive = svc->keepalive,
-            .recovery = { svc->recovery.base_time_all_failed,
-                          svc->recovery.base_time_not_failed, svc->recovery.max_time },
-            .cbs = &reg_flow_cbs, .arg = rf, .stats = b->ra->env.stats,
-        };
-        int err;
-
-        rf->b = b;
-        rf->idx = (unsigned)i;
-        /* §4.2.1: each flow's REGISTER has its own Call-ID. */
-        rand_hex(rf->call_id, sizeof(rf->call_id), 24);
-        memcpy(rf->call_id + 24, "@sipkeep", sizeof("@sipkeep"));
-        err = flow_new(&rf->flow, &p);
-        if (err < 0)
-            return err;
-        b->nflows++;
-    }
-    return 0;
-}
-
-static int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
-                       struct slice contact_uri, bool third_party, struct binding **out)
-{
-    struct binding *b = calloc(1, sizeof(*b));
-    char key[RA_KEY_MAX];
-    int err = ra_binding_key(aor, contact_uri, key);
-
-    if (err < 0 || !b) {
-        free(b);
-        return err < 0 ? err : -ENOMEM;
-    }
-    b->ra = ra;
-    b->svc = svc;
-    b->third_party = third_party;
-    b->chal_flow = -1;
-    b->aor = dup_slice(aor);
-    b->contact_uri = dup_slice(contact_uri);
-    b->key = strdup(key);
-    loop_timer_init(&b->expiry, on_expiry);
-    loop_timer_init(&b->reap, on_reap);
-    loop_timer_init(&b->best_wait, on_best_wait);
-    err = (!b->aor || !b->contact_uri || !b->key) ? -ENOMEM
-          : instid_get(ra->env.ids, slice_cstr(key), &b->instance, &(bool){ false });
-    if (!err)
-        err = binding_flows_new(b, ra->env.tls[svc - ra->env.cfg->services]);
-    if (err < 0) {
-        for (unsigned i = 0; i < b->nflows; i++)
-            flow_free(b->flows[i].flow);
-        free(b->aor);
-        free(b->contact_uri);
-        free(b->key);
-        free(b);
-        return err;
-    }
-    b->id = ++ra->next_id;
-    b->next_id = ra->by_id[b->id % RA_BUCKETS];
-    ra->by_id[b->id % RA_BUCKETS] = b;
-    b->next_all = ra->all;
-    ra->all = b;
-    struct binding **kb = key_bucket(ra, b->key);
-    b->next_key = *kb;
-    *kb = b;
-    ra->count++;
-    *out = b;
-    return 0;
-}
-
 /* ---- REGISTER from the UA ---- */
-
-static void reply_with(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
-                       unsigned status, const char *why, const struct sipmsg_nv *extra,
-                       size_t nextra)
-{
-    char buf[4096], tag[20];
-    size_t n;
-
-    rand_hex(tag, sizeof(tag), 16);
-    log_info("register_answered_locally", "status=%u reason=\"%s\"", status, why);
-    if (sipmsg_build_response(m, status, SLICE_NULL, slice_cstr(tag), extra, nextra, buf,
-                              sizeof(buf), &n) == 0)
-        ra->env.send_ua(ua, buf, n, ra->env.arg);
-}
-
-static void reply_local(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
-                        unsigned status, const char *why)
-{
-    reply_with(ra, m, ua, status, why, NULL, 0);
-}
-
-/* Every 503 sipkeep makes says when to come back (RFC 3261 §21.5.4,
- * §20.33): the phone retries then instead of at once or never. */
-static void reply_503(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
-                      const char *why, unsigned retry_after_s)
-{
-    char v[16];
-    struct sipmsg_nv ra_hdr = { SLICE_LIT("Retry-After"), SLICE_NULL };
-
-    snprintf(v, sizeof(v), "%u", retry_after_s ? retry_after_s : 1);
-    ra_hdr.value = slice_cstr(v);
-    reply_with(ra, m, ua, 503, why, &ra_hdr, 1);
-}
 
 static bool is_retransmission(const struct binding *b, const struct sipmsg *m)
 {
@@ -803,7 +318,7 @@ static int binding_move(struct binding *b, struct slice uri)
 
     if (slice_eq(slice_cstr(b->contact_uri), uri))
         return 0;
-    nu = dup_slice(uri);
+    nu = ra_dup_slice(uri);
     if (!nu)
         return -ENOMEM;
     log_info("binding_contact_changed", "binding=%" PRIu32 " aor=%s old=%s new=%s", b->id,
@@ -826,7 +341,7 @@ static int binding_move(struct binding *b, struct slice uri)
 static int binding_take_request(struct binding *b, const struct sipmsg *m, struct slice contact,
                                 const struct ua_addr *ua)
 {
-    char *tmpl = malloc(m->len), *c = dup_slice(contact);
+    char *tmpl = malloc(m->len), *c = ra_dup_slice(contact);
 
     if (!tmpl || !c) {
         free(tmpl);
@@ -847,10 +362,7 @@ static int binding_take_request(struct binding *b, const struct sipmsg *m, struc
      * a UA that never completes its registration is not kept forever. */
     loop_timer_set(b->ra->env.loop, &b->expiry,
                    ((uint64_t)clamp_expiry(b->ra, b->expires_up) + 32u) * 1000u);
-    b->ua_fails = 0;
-    best_clear(b);
-    for (unsigned i = 0; i < b->nflows; i++)
-        b->flows[i].answered_ua = false;
+    reg_answer_start(b);
     reg_retry_route_credentials(b, m);
     return 0;
 }
@@ -874,7 +386,7 @@ static void binding_register(struct binding *b)
      * with the remaining back-off instead of silence. */
     for (unsigned i = 0; i < b->nflows; i++) {
         if (b->ua_waiting && flow_state(b->flows[i].flow) == FLOW_BACKOFF)
-            ua_count_answer(&b->flows[i], NULL);
+            reg_answer_count(&b->flows[i], NULL);
     }
 }
 
@@ -898,7 +410,7 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
     int err;
 
     if (!slice_present(uri) || ra_binding_key(aor, uri, key) < 0) {
-        reply_local(ra, m, ua, 400, "malformed Contact");
+        reg_answer_local(ra, m, ua, 400, "malformed Contact");
         return;
     }
     b = ra_find_binding(ra, key);
@@ -910,18 +422,18 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
     if (b && !slice_eq(slice_cstr(b->contact_uri), uri) && reg_requested_expiry(m, elem) == 0) {
         /* A de-registration of a Contact this phone no longer uses: the
          * binding (its current Contact) stays. */
-        reply_local(ra, m, ua, 200, "de-registration of a former Contact");
+        reg_answer_local(ra, m, ua, 200, "de-registration of a former Contact");
         return;
     }
     if (!b && reg_requested_expiry(m, elem) == 0) {
-        reply_local(ra, m, ua, 200, "de-registration of an unknown binding");
+        reg_answer_local(ra, m, ua, 200, "de-registration of an unknown binding");
         return;
     }
-    err = b ? binding_move(b, uri) : binding_new(ra, svc, aor, uri, third_party, &b);
+    err = b ? binding_move(b, uri) : ra_binding_new(ra, svc, aor, uri, third_party, &b);
     if (!err)
         err = binding_take_request(b, m, elem, ua);
     if (err < 0) {
-        reply_local(ra, m, ua, 500, strerror(-err));
+        reg_answer_local(ra, m, ua, 500, strerror(-err));
         return;
     }
     b->ua_waiting = answer;
@@ -930,8 +442,8 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
     if (!b->removing)
         loop_timer_cancel(ra->env.loop, &b->reap);
     if (b->removing && !any_flow_up(b)) {
-        reply_local(ra, m, ua, 200, "de-registered while no flow was up");
-        binding_free(b);
+        reg_answer_local(ra, m, ua, 200, "de-registered while no flow was up");
+        ra_binding_free(b);
         return;
     }
     binding_register(b);
@@ -962,9 +474,9 @@ static void deregister_all(struct regagent *ra, const struct sipmsg *m,
         if (any_flow_up(b))
             binding_register(b);
         else
-            binding_free(b);
+            ra_binding_free(b);
     }
-    reply_local(ra, m, ua, 200, "Contact: * de-registration");
+    reg_answer_local(ra, m, ua, 200, "Contact: * de-registration");
 }
 
 void regagent_register(struct regagent *ra, const struct cfg_service *svc,
@@ -977,7 +489,7 @@ void regagent_register(struct regagent *ra, const struct cfg_service *svc,
     bool first = true;
 
     if (!slice_present(to)) {
-        reply_local(ra, m, ua, 400, "malformed To");
+        reg_answer_local(ra, m, ua, 400, "malformed To");
         return;
     }
     sipmsg_valit_init(&it, m, SIPMSG_HDR_CONTACT);
@@ -992,11 +504,11 @@ void regagent_register(struct regagent *ra, const struct cfg_service *svc,
             deregister_all(ra, m, ua, to);
             return;
         }
-        register_contact(ra, svc, m, ua, to, elem, !same_aor(to, from), first);
+        register_contact(ra, svc, m, ua, to, elem, !ra_same_aor(to, from), first);
         first = false;
     }
     if (first)
-        reply_local(ra, m, ua, 200, "binding query answered locally");
+        reg_answer_local(ra, m, ua, 200, "binding query answered locally");
 }
 
 int regagent_new(struct regagent **out, const struct regagent_env *env)
@@ -1018,19 +530,6 @@ void regagent_free(struct regagent *ra)
     ra->closing = true;
     loop_timer_cancel(ra->env.loop, &ra->rerestore);
     while (ra->all)
-        binding_free(ra->all);
+        ra_binding_free(ra->all);
     free(ra);
-}
-
-/* ---- for regagent_restore.c / regagent_reload.c (regagent_int.h) ---- */
-
-int ra_binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
-                   struct slice contact_uri, bool third_party, struct binding **out)
-{
-    return binding_new(ra, svc, aor, contact_uri, third_party, out);
-}
-
-void ra_binding_free(struct binding *b)
-{
-    binding_free(b);
 }

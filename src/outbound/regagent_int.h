@@ -1,12 +1,15 @@
-/* regagent_int.h - internals shared by regagent.c (bindings, flows, life
- * cycle) and reg_msg.c (building upstream REGISTERs and UA responses).
- * Not a public API. */
+/* regagent_int.h - internals shared by the files of the registration
+ * agent: regagent.c (REGISTER transactions, flow callbacks), binding.c
+ * (the binding object), reg_answer.c (the answer to the phone), reg_msg.c
+ * (building upstream REGISTERs and UA responses), reg_retry.c,
+ * regagent_reload.c and regagent_restore.c.  Not a public API. */
 #ifndef SIPKEEP_OUTBOUND_REGAGENT_INT_H
 #define SIPKEEP_OUTBOUND_REGAGENT_INT_H
 
 #include "outbound/flow.h"
 #include "outbound/regagent.h"
 
+#define RA_MSG_MAX 20000u
 #define RA_BRANCH_MAX 48
 #define RA_CALLID_MAX 48
 
@@ -98,16 +101,50 @@ struct regagent {
  * is no sip/sips URI, "aor|contact-uri".  Returns 0 or -ENAMETOOLONG. */
 #define RA_KEY_MAX (INSTID_KEY_MAX + 1)
 int ra_binding_key(struct slice aor, struct slice contact_uri, char *out);
-/* The live (not retired) binding with key, or NULL (regagent.c). */
+/* The live (not retired) binding with key, or NULL (binding.c). */
 struct binding *ra_find_binding(struct regagent *ra, const char *key);
 
 /* Creates a binding of svc for (aor, contact_uri) with its instance-id and
- * its IDLE flows, linked into ra (regagent.c).  Returns 0 and *out or
+ * its IDLE flows, linked into ra (binding.c).  Returns 0 and *out or
  * -errno with nothing created. */
 int ra_binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
                    struct slice contact_uri, bool third_party, struct binding **out);
-/* Unlinks and frees b, closing its flows (regagent.c). */
+/* Unlinks and frees b, closing its flows (binding.c). */
 void ra_binding_free(struct binding *b);
+
+/* user@host of two sip/sips URIs equal (else the bytes): AORs compared
+ * regardless of parameters (binding.c). */
+bool ra_same_aor(struct slice a, struct slice b);
+/* A malloc'ed NUL-terminated copy of s, or NULL (binding.c). */
+char *ra_dup_slice(struct slice s);
+
+/* What a binding's flows and timers call (regagent.c): the flow callbacks
+ * of the REGISTER agent, the expiry timer (the phone stopped refreshing:
+ * de-register upstream) and the reap timer (free after de-registering). */
+extern const struct flow_cbs ra_flow_cbs;
+void ra_on_expiry(struct loop_timer *t);
+void ra_on_reap(struct loop_timer *t);
+
+/* ---- the answer to the phone's REGISTER (reg_answer.c) ---- */
+
+/* The phone's REGISTER b->tmpl was just taken: no flow has answered it. */
+void reg_answer_start(struct binding *b);
+/* A 2xx (or, while removing, any final) rsp for the phone: its response
+ * built with expiry granted and sent (kept for retransmissions); the
+ * phone no longer waits. */
+void reg_answer_ua(struct binding *b, const struct sipmsg *rsp, uint32_t granted);
+/* rf answered the phone's pending REGISTER with the failure rsp (NULL:
+ * the flow failed or cannot carry it): counted once per flow, kept when it
+ * is the best so far (a challenge over any other failure), sent once every
+ * flow answered or RA_BEST_WAIT_MS after the first (a 503 with Retry-After
+ * when none gave a response). */
+void reg_answer_count(struct reg_flow *rf, const struct sipmsg *rsp);
+/* b->best_wait: the best answer goes now. */
+void reg_answer_on_best_wait(struct loop_timer *t);
+/* sipkeep answers the phone's REGISTER m itself with status (logged with
+ * why). */
+void reg_answer_local(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
+                      unsigned status, const char *why);
 
 /* Stored-state hooks (regagent_restore.c; no-ops without env.state):
  * rf sent buf (an upstream REGISTER that is not a de-registration); b got a
