@@ -111,20 +111,26 @@ int router_send_to_ua(void *ctx, const char *buf, size_t len)
 }
 
 /* Answers request m with status through sendfn (never an ACK, §17.1.1.3). */
-void router_reply_with(const struct sipmsg *m, unsigned status, const char *why,
-                       router_send_fn sendfn, void *ctx)
+void router_respond(const struct sipmsg *m, unsigned status, const struct sipmsg_nv *extra,
+                    size_t nextra, router_send_fn sendfn, void *ctx)
 {
     char buf[4096], tag[20];
     size_t n;
 
-    log_info("request_refused", "method=%.*s status=%u reason=\"%s\"", (int)m->method.n,
-             m->method.p, status, why);
     if (slice_eq(m->method, SLICE_LIT("ACK")))
         return;
     rand_hex(tag, sizeof(tag), 16);
-    if (sipmsg_build_response(m, status, SLICE_NULL, slice_cstr(tag), NULL, 0, buf,
+    if (sipmsg_build_response(m, status, SLICE_NULL, slice_cstr(tag), extra, nextra, buf,
                               sizeof(buf), &n) == 0)
         sendfn(ctx, buf, n);
+}
+
+void router_reply_with(const struct sipmsg *m, unsigned status, const char *why,
+                       router_send_fn sendfn, void *ctx)
+{
+    log_info("request_refused", "method=%.*s status=%u reason=\"%s\"", (int)m->method.n,
+             m->method.p, status, why);
+    router_respond(m, status, NULL, 0, sendfn, ctx);
 }
 
 void router_reply(struct router *r, const struct sipmsg *m, const struct ua_addr *ua,

@@ -66,8 +66,11 @@ int router_send_edited(const struct sipmsg *m, const struct sipmsg_edits *ed,
 int router_send_on_flow(void *ctx, const char *buf, size_t len);
 /* router_send_fn over a struct router_ua_dst; always 0. */
 int router_send_to_ua(void *ctx, const char *buf, size_t len);
-/* Answers request m with status through sendfn, logged with why (never an
- * ACK, §17.1.1.3). */
+/* Answers request m with status and the extra header lines through sendfn
+ * (never an ACK, §17.1.1.3). */
+void router_respond(const struct sipmsg *m, unsigned status, const struct sipmsg_nv *extra,
+                    size_t nextra, router_send_fn sendfn, void *ctx);
+/* router_respond without extra lines, logged with why as a refusal. */
 void router_reply_with(const struct sipmsg *m, unsigned status, const char *why,
                        router_send_fn sendfn, void *ctx);
 /* router_reply_with to the phone at ua. */

@@ -58,20 +58,14 @@ static void reply_503(struct router *r, const struct sipmsg *m, const struct ua_
                       const struct binding *b, const char *why)
 {
     struct router_ua_dst d = { r, ua };
+    char v[16];
     struct sipmsg_nv nv = { SLICE_LIT("Retry-After"), SLICE_NULL };
-    char buf[4096], tag[20], v[16];
-    size_t n;
 
     log_info("request_refused", "method=%.*s status=503 reason=\"%s\"", (int)m->method.n,
              m->method.p, why);
-    if (slice_eq(m->method, SLICE_LIT("ACK")))
-        return;
     snprintf(v, sizeof(v), "%u", binding_retry_after_s(b));
     nv.value = slice_cstr(v);
-    rand_hex(tag, sizeof(tag), 16);
-    if (sipmsg_build_response(m, 503, SLICE_NULL, slice_cstr(tag), &nv, 1, buf, sizeof(buf),
-                              &n) == 0)
-        router_send_to_ua(&d, buf, n);
+    router_respond(m, 503, &nv, 1, router_send_to_ua, &d);
 }
 
 static bool is_dialog_forming(const struct sipmsg *m)
@@ -181,17 +175,13 @@ static void answer_own(struct router *r, const struct sipmsg *m, const struct ua
                                         "UPDATE, INFO, SUBSCRIBE, NOTIFY, REFER, MESSAGE") },
         { SLICE_LIT("Supported"), SLICE_LIT("outbound") },
     };
-    char buf[4096], tag[20];
-    size_t n;
+    struct router_ua_dst d = { r, ua };
 
     if (!slice_eq(m->method, SLICE_LIT("OPTIONS"))) {
         router_reply(r, m, ua, 404, "Request-URI names sipkeep");
         return;
     }
-    rand_hex(tag, sizeof(tag), 16);
-    if (sipmsg_build_response(m, 200, SLICE_NULL, slice_cstr(tag), extra,
-                              sizeof(extra) / sizeof(extra[0]), buf, sizeof(buf), &n) == 0)
-        r->env.send_ua(ua, buf, n, r->env.arg);
+    router_respond(m, 200, extra, sizeof(extra) / sizeof(extra[0]), router_send_to_ua, &d);
     log_debug("ua_options_answered", "status=200");
 }
 

@@ -520,7 +520,7 @@ static void test_no_flow_503(void **state)
 {
     struct fx *f = *state;
     int ci = register_ok(f);
-    char *inv = mk_invite("INVITE", 1, "70"), sl[256];
+    char *inv = mk_invite("INVITE", 1, "70"), sl[256], ra[32];
 
     edge_drop(&f->edge, ci);
     edge_settle(&f->edge);
@@ -529,6 +529,9 @@ static void test_no_flow_503(void **state)
     start_line(f->to_ua.msg[1], sl, sizeof(sl));
     assert_string_equal(sl, "SIP/2.0 503 Service Unavailable");
     assert_ua_vias(f->to_ua.msg[1]);
+    /* Every 503 of sipkeep's says when to come back (issue 11). */
+    hdr_must(f->to_ua.msg[1], "Retry-After", ra, sizeof(ra));
+    assert_true(strspn(ra, "0123456789") == strlen(ra) && atoi(ra) >= 1);
     assert_int_equal(f->edge.nconns, 1);
     free(inv);
 }
