@@ -525,6 +525,16 @@ static bool transport_ready(const struct flow *f)
     return (f->s || f->u) && (f->state == FLOW_REGISTERING || f->state == FLOW_ACTIVE);
 }
 
+/* Drops a pending REGISTER retry of an ACTIVE flow (flow_register_retry_after),
+ * unless a failure is already on its way (t_state is then the failure's). */
+static void cancel_reg_retry(struct flow *f)
+{
+    if (f->reg_retry && !f->why[0]) {
+        f->reg_retry = false;
+        loop_timer_cancel(f->loop, &f->t_state);
+    }
+}
+
 /* own: a request sipkeep originates (retransmitted on UDP). */
 static int send_any(struct flow *f, const void *buf, size_t len, bool own)
 {
@@ -534,10 +544,8 @@ static int send_any(struct flow *f, const void *buf, size_t len, bool own)
         return -ENOTCONN;
     /* The owner's own REGISTER makes a pending retry of it moot (a second
      * one would take its branch and orphan its answer). */
-    if (own && f->reg_retry && !f->why[0]) {
-        f->reg_retry = false;
-        loop_timer_cancel(f->loop, &f->t_state);
-    }
+    if (own)
+        cancel_reg_retry(f);
     if (f->u)
         err = own ? flow_udp_send_own(f->u, buf, len) : flow_udp_send(f->u, buf, len);
     else
@@ -624,10 +632,7 @@ void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s)
     if (!outbound && !is_udp(f)) /* UDP: udp_keepalive_sip says what matters */
         warn_no_outbound(f);
     f->reg_errors = 0;
-    if (f->reg_retry && !f->why[0]) { /* a REGISTER of the owner's came first */
-        f->reg_retry = false;
-        loop_timer_cancel(f->loop, &f->t_state);
-    }
+    cancel_reg_retry(f); /* a REGISTER of the owner's came first */
     if (f->state == FLOW_REGISTERING) {
         loop_timer_cancel(f->loop, &f->t_state);
         set_state(f, FLOW_ACTIVE);

@@ -68,20 +68,6 @@ static void reply_503(struct router *r, const struct sipmsg *m, const struct ua_
     router_respond(m, 503, &nv, 1, router_send_to_ua, &d);
 }
 
-static bool is_dialog_forming(const struct sipmsg *m)
-{
-    struct sipparam_addr to;
-    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_TO);
-    struct slice tag;
-
-    if (sipparam_parse_addr(&to, h->value) == 0 && slice_present(to.params) &&
-        sipparam_find(to.params, "tag", &tag) == 0)
-        return false;
-    return slice_eq(m->method, SLICE_LIT("INVITE")) ||
-           slice_eq(m->method, SLICE_LIT("SUBSCRIBE")) ||
-           slice_eq(m->method, SLICE_LIT("REFER"));
-}
-
 /* §4.3: a dialog-forming request's Contact gets "ob" so that in-dialog
  * requests come back over the flow. */
 static int add_ob(struct sipmsg_edits *ed, const struct sipmsg *m, char *buf, size_t bufsz)
@@ -160,7 +146,7 @@ static int upstream_edits(struct sipmsg_edits *ed, const struct sipmsg *m, const
         !slice_eq(m->method, SLICE_LIT("CANCEL")))
         err = sipmsg_edit_add(ed, SIPMSG_POS_END, 0, SLICE_LIT("Supported"),
                               SLICE_LIT("outbound"));
-    if (!err && is_dialog_forming(m))
+    if (!err && rroute_dialog_forming(m))
         err = add_ob(ed, m, contact, csz);
     return err;
 }

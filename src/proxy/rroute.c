@@ -184,17 +184,19 @@ static bool has_to_tag(const struct sipmsg *m)
            sipparam_find(to.params, "tag", &tag) == 0;
 }
 
-bool rroute_wants_rr(const struct sipmsg *m)
+bool rroute_dialog_forming(const struct sipmsg *m)
 {
-    if (!m->is_request)
-        return false;
-    if (slice_eq(m->method, SLICE_LIT("NOTIFY")))
-        return true;
-    if (has_to_tag(m))
+    if (!m->is_request || has_to_tag(m))
         return false;
     return slice_eq(m->method, SLICE_LIT("INVITE")) ||
            slice_eq(m->method, SLICE_LIT("SUBSCRIBE")) ||
            slice_eq(m->method, SLICE_LIT("REFER"));
+}
+
+bool rroute_wants_rr(const struct sipmsg *m)
+{
+    return (m->is_request && slice_eq(m->method, SLICE_LIT("NOTIFY"))) ||
+           rroute_dialog_forming(m);
 }
 
 /* ---- Route ---- */

@@ -69,6 +69,10 @@ int rroute_verify(const char *key, struct slice token, const struct sockaddr *ph
  * -ENOSPC. */
 int rroute_rr_value(const struct sockaddr *local, const char *token, char *out, size_t outsz);
 
+/* Whether request m forms a dialog in the sense of RFC 5626 §4.3 (its
+ * Contact gets "ob"): INVITE, SUBSCRIBE or REFER without a To tag. */
+bool rroute_dialog_forming(const struct sipmsg *m);
+
 /* Whether sipkeep Record-Routes m (a request): INVITE, SUBSCRIBE, REFER
  * and NOTIFY without a To tag (dialog-forming), and every NOTIFY: the
  * first NOTIFY of a subscription can create the dialog at the subscriber
