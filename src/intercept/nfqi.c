@@ -1,5 +1,5 @@
-/* nfq.c - NFQUEUE glue for transparent mode (see nfq.h). */
-#include "intercept/nfq.h"
+/* nfqi.c - NFQUEUE glue for transparent mode (see nfqi.h). */
+#include "intercept/nfqi.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* nfq.h - transparent mode's ingress: packets from an NFQUEUE.
+/* nfqi.h - transparent mode's ingress: packets from an NFQUEUE.
  *
  * Reads the queue (libnetfilter_queue, copy-packet mode) from the event
  * loop; for each packet asks pkt_decide() (pkt.h) and gives the verdict:
@@ -9,8 +9,8 @@
  * bound with the kernel's fail-open flag: when it is full, packets are
  * accepted rather than dropped.  Message-shaped: payload in, verdict out.
  */
-#ifndef SIPKEEP_INTERCEPT_NFQ_H
-#define SIPKEEP_INTERCEPT_NFQ_H
+#ifndef SIPKEEP_INTERCEPT_NFQI_H
+#define SIPKEEP_INTERCEPT_NFQI_H
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
 /* pkt.h - pure IPv4/UDP packet handling for transparent mode.
  *
- * The NFQUEUE glue (nfq.c) hands each queued packet (a whole IPv4
+ * The NFQUEUE glue (nfqi.c) hands each queued packet (a whole IPv4
  * datagram, network header first) to pkt_parse_udp4() and asks
  * pkt_decide() whether sipkeep takes it over (verdict DROP, payload to the
  * router) or lets it pass (verdict ACCEPT).  Nothing here touches the

@@ -11,9 +11,9 @@
 
 #include "core/log.h"
 #include "intercept/firewall.h"
-#include "intercept/nfq.h"
+#include "intercept/nfqi.h"
 #include "intercept/tcaps.h"
-#include "intercept/tproxy_send.h"
+#include "intercept/tproxy.h"
 
 struct tmode {
     const struct cfg *cfg;

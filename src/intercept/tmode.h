@@ -5,7 +5,7 @@
  * whose host is an IPv4 literal (at its configured port) and to each
  * services[].intercept address:port.  A taken packet is handed to the take
  * callback; answers go back to the UA through tmode_send() from the
- * address it originally sent to (tproxy_send.h), one socket per such
+ * address it originally sent to (tproxy.h), one socket per such
  * address, opened at first use (CAP_NET_ADMIN, kept by privdrop in this
  * mode).
  */

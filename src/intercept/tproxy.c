@@ -1,5 +1,5 @@
-/* tproxy_send.c - IP_TRANSPARENT UDP egress (see tproxy_send.h). */
-#include "intercept/tproxy_send.h"
+/* tproxy.c - IP_TRANSPARENT UDP egress (see tproxy.h). */
+#include "intercept/tproxy.h"
 
 #include <errno.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-/* tproxy_send.h - transparent mode's egress to the UA: UDP sent from the
+/* tproxy.h - transparent mode's egress to the UA: UDP sent from the
  * address the UA originally sent to (the provider's), not from the router.
  *
  * One socket per spoofed source address:port, bound non-locally with
@@ -7,8 +7,8 @@
  * firewall's "-m mark --mark X -j RETURN" keeps sipkeep's own packets out
  * of the NFQUEUE (no loop).  The kernel computes the checksums.
  */
-#ifndef SIPKEEP_INTERCEPT_TPROXY_SEND_H
-#define SIPKEEP_INTERCEPT_TPROXY_SEND_H
+#ifndef SIPKEEP_INTERCEPT_TPROXY_H
+#define SIPKEEP_INTERCEPT_TPROXY_H
 
 #include <netinet/in.h>
 #include <stddef.h>

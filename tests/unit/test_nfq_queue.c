@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
-#include "intercept/nfq.h"
+#include "intercept/nfqi.h"
 
 struct seen {
     int taken;

@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 
 #include "core/privdrop.h"
-#include "intercept/tproxy_send.h"
+#include "intercept/tproxy.h"
 
 static struct sockaddr_in sin4(const char *ip, uint16_t port)
 {
