@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/rand.h"
 #include "outbound/regagent_int.h"
 #include "sip/uri.h"
@@ -125,11 +126,7 @@ struct binding *regagent_find_ua(struct regagent *ra, const struct sockaddr *src
 /* FNV-1a over the binding key: by_key's bucket. */
 static struct binding **key_bucket(struct regagent *ra, const char *key)
 {
-    uint32_t h = 2166136261u;
-
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return &ra->by_key[h % RA_BUCKETS];
+    return &ra->by_key[hash_fnv32(HASH_FNV32_INIT, key, strlen(key)) % RA_BUCKETS];
 }
 
 struct binding *ra_find_binding(struct regagent *ra, const char *key)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/rand.h"
 #include "outbound/regagent.h"
@@ -24,13 +25,7 @@
 
 uint64_t router_hash64(uint64_t seed, struct slice a, const void *b, size_t bn)
 {
-    uint64_t h = 1469598103934665603ULL ^ seed;
-
-    for (size_t i = 0; i < a.n; i++)
-        h = (h ^ (uint8_t)a.p[i]) * 1099511628211ULL;
-    for (size_t i = 0; i < bn; i++)
-        h = (h ^ ((const uint8_t *)b)[i]) * 1099511628211ULL;
-    return h;
+    return hash_fnv64(hash_fnv64(HASH_FNV64_INIT ^ seed, a.p, a.n), b, bn);
 }
 
 /* The first Via element of m and its branch. */

@@ -45,7 +45,7 @@ struct router_ua_dst {
 
 /* ---- router.c: helpers of both directions ---- */
 
-/* FNV-1a of a then b (bn bytes), keyed with seed (r->secret). */
+/* FNV-1a (core/hash) of a then b (bn bytes), keyed with seed (r->secret). */
 uint64_t router_hash64(uint64_t seed, struct slice a, const void *b, size_t bn);
 /* The first Via element of m and its branch (SLICE_NULL when it has none).
  * Returns 0 or -EBADMSG. */

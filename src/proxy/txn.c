@@ -8,17 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "outbound/sipretx.h"
 #include "proxy/txn_int.h"
 
 static uint32_t hash_branch(struct slice b)
 {
-    uint32_t h = 2166136261u;
-
-    for (size_t i = 0; i < b.n; i++)
-        h = (h ^ (uint8_t)b.p[i]) * 16777619u;
-    return h;
+    return hash_fnv32(HASH_FNV32_INIT, b.p, b.n);
 }
 
 static void unlink_hash(struct txn_table *t, struct txn_entry *e)

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "sip/uri.h"
 #include "state/statefile.h"
@@ -113,14 +114,8 @@ static bool urn_valid(struct slice u)
  * URNs differing only in hex case are the same UUID, RFC 4122 §3). */
 static uint64_t hash_slice(uint64_t seed, struct slice s, bool fold)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+    uint64_t h = (fold ? hash_fnv64_ci : hash_fnv64)(HASH_FNV64_INIT ^ seed, s.p, s.n);
 
-    for (size_t i = 0; i < s.n; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        if (fold && c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + ('a' - 'A'));
-        h = (h ^ c) * 0x100000001b3ULL;
-    }
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/addr.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "state/statefile.h"
 
@@ -40,14 +41,10 @@ struct regstate {
 
 static uint64_t key_hash(const char *aor, const char *curi)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = hash_fnv64(HASH_FNV64_INIT, aor, strlen(aor));
 
-    for (const char *p = aor; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-    h = (h ^ '|') * 1099511628211ULL;
-    for (const char *p = curi; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-    return h;
+    h = hash_fnv64(h, "|", 1);
+    return hash_fnv64(h, curi, strlen(curi));
 }
 
 static struct entry **find_slot(struct regstate *s, const char *aor, const char *curi)
