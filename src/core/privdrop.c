@@ -172,7 +172,8 @@ static bool name_listed(const char *name, const char *const *names)
 }
 
 /* 0 when every entry of the directory dfd is named in names and is a
- * regular file or a socket; -ENOTEMPTY otherwise. */
+ * regular file or a socket; -ENOTEMPTY otherwise; -errno when the
+ * directory cannot be read to its end. */
 static int only_own_entries(int dfd, const char *const *names)
 {
     int fd = dup(dfd);
@@ -186,9 +187,18 @@ static int only_own_entries(int dfd, const char *const *names)
             close(fd);
         return rc;
     }
-    while (rc == 0 && (e = readdir(dir)) != NULL) {
+    while (rc == 0) {
         struct stat st;
 
+        /* NULL is both the end and an error (EOVERFLOW on a 32-bit build
+         * without large-file support, EIO): only errno tells them apart,
+         * and an unread entry may be someone else's, so an error refuses. */
+        errno = 0;
+        e = readdir(dir);
+        if (!e) {
+            rc = errno ? -errno : 0;
+            break;
+        }
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         if (!name_listed(e->d_name, names))

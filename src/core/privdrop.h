@@ -85,7 +85,7 @@ int privdrop_plan(struct privdrop_plan *out, uid_t euid, const char *user, uint6
  * regular files and sockets, never followed through symlinks).  Only a
  * directory dedicated to sipkeep is changed: when dir holds any other entry,
  * or a named entry of another type, nothing is changed and -ENOTEMPTY is
- * returned.  Otherwise returns 0, or -errno of open/fstatat/fchown (some
+ * returned.  Otherwise returns 0, or -errno of open/readdir/fstatat/fchown (some
  * entries may then be chowned already; the caller does not start). */
 int privdrop_hand_over(const char *dir, const char *const *names, uid_t uid, gid_t gid);
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -228,6 +229,66 @@ static void test_hand_over_refuses_shared_dir(void **state)
     remove(at(t, "instance-ids.tmp"));
     assert_int_equal(privdrop_hand_over(at(t, "missing"), state_names, 0, 0), -ENOENT);
     assert_int_equal(privdrop_hand_over("", state_names, 0, 0), -EINVAL);
+}
+
+/* readdir as privdrop.c sees it: the Makefile links this test with
+ * -Wl,--wrap=readdir,--wrap=readdir64 (a 32-bit glibc build with
+ * _FILE_OFFSET_BITS=64 calls readdir64).  After readdir_ok_calls more
+ * entries (-1: never) it fails with readdir_errno, as a real one does on
+ * EIO or on a 32-bit build without large-file support (EOVERFLOW). */
+static int readdir_ok_calls = -1;
+static int readdir_errno;
+
+struct dirent *__real_readdir(DIR *d);
+struct dirent *__wrap_readdir(DIR *d);
+struct dirent *__real_readdir64(DIR *d);
+struct dirent *__wrap_readdir64(DIR *d);
+
+static bool readdir_fails_now(void)
+{
+    if (readdir_ok_calls < 0)
+        return false;
+    if (readdir_ok_calls > 0) {
+        readdir_ok_calls--;
+        return false;
+    }
+    errno = readdir_errno;
+    return true;
+}
+
+struct dirent *__wrap_readdir(DIR *d)
+{
+    return readdir_fails_now() ? NULL : __real_readdir(d);
+}
+
+struct dirent *__wrap_readdir64(DIR *d)
+{
+    return readdir_fails_now() ? NULL : __real_readdir64(d);
+}
+
+/* A directory that cannot be read to its end may hold anything: an error
+ * of readdir (NULL with errno set) refuses, it is not the end. */
+static void test_hand_over_refuses_on_readdir_error(void **state)
+{
+    struct tree *t = *state;
+    uid_t before = owner(t, NULL);
+    static const int errs[] = { EIO, EOVERFLOW };
+
+    touch(t, "instance-ids");
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+        for (int ok = 0; ok < 4; ok++) { /* the first call .. the one that ends */
+            readdir_ok_calls = ok;
+            readdir_errno = errs[i];
+            assert_int_equal(privdrop_hand_over(t->dir, state_names, target_uid(), getegid()),
+                             -errs[i]);
+            readdir_ok_calls = -1;
+            assert_int_equal(owner(t, NULL), before);
+            assert_int_equal(owner(t, "instance-ids"), before);
+        }
+    }
+    /* the wrapper really is in the way: without a failure it hands over */
+    assert_int_equal(privdrop_hand_over(t->dir, state_names, target_uid(), getegid()), 0);
+    assert_int_equal(owner(t, NULL), target_uid());
 }
 
 static void test_hand_over_socket(void **state)
@@ -456,6 +517,8 @@ int main(void)
         cmocka_unit_test(test_plan_bad_arguments),
         cmocka_unit_test_setup_teardown(test_hand_over_own_dir, tree_setup, tree_teardown),
         cmocka_unit_test_setup_teardown(test_hand_over_refuses_shared_dir, tree_setup,
+                                        tree_teardown),
+        cmocka_unit_test_setup_teardown(test_hand_over_refuses_on_readdir_error, tree_setup,
                                         tree_teardown),
         cmocka_unit_test_setup_teardown(test_hand_over_socket, tree_setup, tree_teardown),
         cmocka_unit_test(test_apply_proxy_drops_everything),
