@@ -170,8 +170,3 @@ int listener_send(struct listener *ln, const void *buf, size_t len,
     SK_STAT_INC(ln->stats, msg_ua_out);
     return (size_t)n == len ? 0 : -EMSGSIZE;
 }
-
-const struct cfg_listen *listener_cfg(const struct listener *ln)
-{
-    return ln->cfg;
-}

@@ -49,7 +49,4 @@ void listener_free(struct listener *ln);
 int listener_send(struct listener *ln, const void *buf, size_t len,
                   const struct sockaddr *dst, socklen_t dstlen);
 
-/* The configured listen entry. */
-const struct cfg_listen *listener_cfg(const struct listener *ln);
-
 #endif

@@ -67,9 +67,6 @@ size_t router_restore(struct router *r, int64_t now_s,
                       void *(*ingress_for)(const struct sockaddr_storage *local, void *arg),
                       void *arg);
 
-/* Registered legacy UA bindings (status, benchmarks). */
-size_t router_bindings(const struct router *r);
-
 struct regagent;
 /* The registration agent, read-only, to walk the bindings for status
  * (see regagent_next()). */

@@ -111,4 +111,8 @@ void router_flow_response(struct router *r, const struct sipmsg *m);
 int router_retx_send_ua(uint32_t id, const char *buf, size_t len, void *arg);
 int router_txn_send_flow(uint32_t id, unsigned idx, const char *buf, size_t len, void *arg);
 
+/* ---- used by tests only ---- */
+/* Registered legacy UA bindings (status, benchmarks). */
+size_t router_bindings(const struct router *r);
+
 #endif

@@ -295,13 +295,3 @@ void txn_retx_response(struct txn_table *t, struct slice key, unsigned status)
         sipretx_response(e->retx, status);
 }
 
-size_t txn_retx_active(struct txn_table *t)
-{
-    size_t n = 0;
-
-    expire(t);
-    for (struct txn_entry *e = t->fifo[FIFO_RETX].head; e; e = e->next_fifo)
-        n += sipretx_active(e->retx);
-    return n;
-}
-

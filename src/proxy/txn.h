@@ -75,10 +75,6 @@ int txn_put(struct txn_table *t, const char *branch, bool invite, const struct u
 /* The live entry for branch, or NULL.  Valid until the next txn_put or
  * until control returns to the loop. */
 const struct txn *txn_get(struct txn_table *t, struct slice branch);
-size_t txn_count(const struct txn_table *t);
-/* Bytes allocated for the live entries and the INVITE copies they keep
- * (malloc overhead and Timer G's copy of a response not counted). */
-size_t txn_bytes(const struct txn_table *t);
 
 /* Sends a retransmission of a relayed request to the UA of binding_id.
  * Returns 0, or -errno: -ESRCH (the binding or its UA is gone) stops that
@@ -99,8 +95,6 @@ int txn_put_retx(struct txn_table *t, const char *key, bool invite, uint32_t bin
  * retransmissions, a 1xx moves a non-INVITE to T2 spacing, a final one
  * ends it.  Unknown keys are ignored. */
 void txn_retx_response(struct txn_table *t, struct slice key, unsigned status);
-/* Client transactions still retransmitting (tests, status). */
-size_t txn_retx_active(struct txn_table *t);
 
 /* ---- INVITE transactions (Timer C, Timer G/H) ---- */
 
@@ -141,8 +135,5 @@ void txn_response_relayed(struct txn_table *t, struct slice branch, const char *
  * Timer G.  Returns true when the ACK acknowledges a 408 sipkeep made
  * (Timer C): it is then sipkeep's and goes no further. */
 bool txn_ua_ack(struct txn_table *t, struct slice branch);
-/* Timer G retransmissions to UAs, and sipkeep's CANCELs retransmitted over
- * UDP flows, in progress (tests, status). */
-size_t txn_timer_g_active(const struct txn_table *t);
 
 #endif

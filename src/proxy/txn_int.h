@@ -96,4 +96,13 @@ int txn_invite_start(struct txn_entry *e);
  * retransmission, the kept request (txn_invite.c; e itself stays). */
 void txn_invite_free(struct txn_entry *e);
 
+/* ---- used by tests (and bench_dialog) only ---- */
+size_t txn_count(const struct txn_table *t);
+/* Bytes allocated for the live entries and the INVITE copies they keep
+ * (malloc overhead and Timer G's copy of a response not counted). */
+size_t txn_bytes(const struct txn_table *t);
+/* Timer G retransmissions to UAs, and sipkeep's CANCELs retransmitted over
+ * UDP flows, in progress.
+size_t txn_timer_g_active(const struct txn_table *t);
+
 #endif

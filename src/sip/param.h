@@ -81,11 +81,6 @@ int sipparam_parse_addr(struct sipparam_addr *a, struct slice elem);
  * untouched.  Returns 0, -EINVAL or -EBADMSG. */
 int sipparam_parse_via(struct sipparam_via *v, struct slice elem);
 
-/* Iterates over a parameter list such as sipparam_addr.params: *it starts
- * as that slice and is advanced.  Returns 1 and sets *p, 0 at the end, or
- * -EBADMSG (malformed; *it is then unchanged), -EINVAL (NULL arguments). */
-int sipparam_next(struct slice *it, struct sipparam *p);
-
 /* Finds parameter name (case-insensitive) in params; the first occurrence
  * wins.  Returns 0 and sets *value (may be NULL; SLICE_NULL for a flag),
  * -ENOENT, -EBADMSG (the list is malformed before a match) or -EINVAL. */
@@ -101,18 +96,9 @@ int sipparam_get_uint(struct slice params, const char *name, uint64_t min,
  * allows it).  Returns 0, -ENOENT, -EBADMSG or -EINVAL. */
 int sipparam_expires(struct slice params, uint32_t *out);
 
-/* "q" (§20.10 qvalue: "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"]) in thousandths,
- * 0..1000.  Returns 0, -ENOENT, -EBADMSG or -EINVAL. */
-int sipparam_q(struct slice params, unsigned *thousandths);
-
 /* "reg-id" (RFC 5626 §4.2.1): 1..2^31-1.  Returns 0, -ENOENT, -EBADMSG,
  * -ERANGE or -EINVAL. */
 int sipparam_reg_id(struct slice params, uint32_t *out);
-
-/* The content of a quoted-string value, between the quotes, escapes left
- * as written (+sip.instance values carry none; RFC 5626 §4.1 compares them
- * byte for byte).  Returns 0, -EBADMSG (not a quoted string) or -EINVAL. */
-int sipparam_unquote(struct slice value, struct slice *inner);
 
 /* ---- Editing ------------------------------------------------------------
  *
@@ -132,10 +118,6 @@ int sipparam_unquote(struct slice value, struct slice *inner);
 int sipparam_set(struct slice elem, enum sipparam_kind kind, const char *name,
                  struct slice value, char *out, size_t outsz, size_t *outlen);
 
-/* Removes every occurrence of header parameter name (none: an exact copy). */
-int sipparam_remove(struct slice elem, enum sipparam_kind kind, const char *name,
-                    char *out, size_t outsz, size_t *outlen);
-
 /* Sets a URI parameter inside the element's sip/sips URI (e.g. ";ob" on a
  * Contact, RFC 5626 §4.3), same rules as sipparam_set; value must be a
  * valid pvalue.  A bare addr-spec is wrapped in < > so that the new
@@ -143,9 +125,5 @@ int sipparam_remove(struct slice elem, enum sipparam_kind kind, const char *name
  * parameters.  Also -EPROTONOSUPPORT when the URI is not sip/sips. */
 int sipparam_set_uri(struct slice elem, const char *name, struct slice value,
                      char *out, size_t outsz, size_t *outlen);
-
-/* Removes every occurrence of URI parameter name (none: an exact copy). */
-int sipparam_remove_uri(struct slice elem, const char *name, char *out,
-                        size_t outsz, size_t *outlen);
 
 #endif

@@ -33,4 +33,23 @@ bool sipparam_int_valid_token(struct slice s);
 /* A gen-value an edit may write: quoted-string or token / host chars. */
 bool sipparam_int_valid_value(struct slice v);
 
+/* ---- used by tests only ---- */
+/* Iterates over a parameter list such as sipparam_addr.params: *it starts
+ * as that slice and is advanced.  Returns 1 and sets *p, 0 at the end, or
+ * -EBADMSG (malformed; *it is then unchanged), -EINVAL (NULL arguments). */
+int sipparam_next(struct slice *it, struct sipparam *p);
+/* "q" (§20.10 qvalue: "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"]) in thousandths,
+ * 0..1000.  Returns 0, -ENOENT, -EBADMSG or -EINVAL. */
+int sipparam_q(struct slice params, unsigned *thousandths);
+/* Removes every occurrence of header parameter name (none: an exact copy). */
+int sipparam_remove(struct slice elem, enum sipparam_kind kind, const char *name,
+                    char *out, size_t outsz, size_t *outlen);
+/* Removes every occurrence of URI parameter name (none: an exact copy). */
+int sipparam_remove_uri(struct slice elem, const char *name, char *out,
+                        size_t outsz, size_t *outlen);
+/* The content of a quoted-string value, between the quotes, escapes left
+ * as written (+sip.instance values carry none; RFC 5626 §4.1 compares them
+ * byte for byte).  Returns 0, -EBADMSG (not a quoted string) or -EINVAL. */
+int sipparam_unquote(struct slice value, struct slice *inner);
+
 #endif

@@ -122,10 +122,6 @@ int stream_open(struct stream **out, struct loop *l, const struct sockaddr *dst,
  * not touched after the callback returns. */
 void stream_free(struct stream *s);
 
-/* Re-arms the connect + handshake deadline to ms from now.  Returns 0, or
- * -EINVAL once the stream is open or closed. */
-int stream_set_connect_timeout(struct stream *s, uint32_t ms);
-
 /* Sends len bytes (copied; the caller keeps buf).  Before the stream is
  * open the bytes wait in the queue and go out right after on_connected.
  * All or nothing: returns 0 when everything was written or queued,
@@ -143,17 +139,5 @@ int stream_send_ping(struct stream *s);
  * Known once connect() has been issued.  Returns 0, or -ENOTCONN once
  * closed, or -errno from getsockname(). */
 int stream_local_addr(const struct stream *s, struct sockaddr_storage *out);
-/* The address given to stream_open().  Always succeeds. */
-void stream_peer_addr(const struct stream *s, struct sockaddr_storage *out);
-bool stream_is_tls(const struct stream *s);
-enum stream_state stream_state(const struct stream *s);
-/* Bytes waiting in the write queue (0 when it is not allocated). */
-size_t stream_queued(const struct stream *s);
-/* Bytes received but not yet delivered (an incomplete message). */
-size_t stream_buffered(const struct stream *s);
-/* Heap bytes the stream itself holds: the object plus its read buffer
- * and write queue, OpenSSL's per-connection state not included.  For
- * status output and memory checks. */
-size_t stream_mem(const struct stream *s);
 
 #endif

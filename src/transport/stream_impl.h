@@ -67,4 +67,21 @@ void stream_tls_release(struct stream *s);
 /* Best-effort close_notify on an open stream, never blocks. */
 void stream_tls_shutdown(struct stream *s);
 
+/* ---- used by tests only ---- */
+/* Re-arms the connect + handshake deadline to ms from now.  Returns 0, or
+ * -EINVAL once the stream is open or closed. */
+int stream_set_connect_timeout(struct stream *s, uint32_t ms);
+/* The address given to stream_open().  Always succeeds. */
+void stream_peer_addr(const struct stream *s, struct sockaddr_storage *out);
+bool stream_is_tls(const struct stream *s);
+enum stream_state stream_state(const struct stream *s);
+/* Bytes waiting in the write queue (0 when it is not allocated). */
+size_t stream_queued(const struct stream *s);
+/* Bytes received but not yet delivered (an incomplete message). */
+size_t stream_buffered(const struct stream *s);
+/* Heap bytes the stream itself holds: the object plus its read buffer
+ * and write queue, OpenSSL's per-connection state not included.  For
+ * memory checks.
+size_t stream_mem(const struct stream *s);
+
 #endif

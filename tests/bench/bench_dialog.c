@@ -15,6 +15,7 @@
 
 #include "core/loop.h"
 #include "proxy/txn.h"
+#include "proxy/txn_int.h"
 #include "sip/msg.h"
 
 #define CALLS 10000u

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sip/param.h"
+#include "sip/param_int.h"
 #include "sip/uri.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)

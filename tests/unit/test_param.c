@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sip/param.h"
+#include "sip/param_int.h"
 
 #define S(lit) SLICE_LIT(lit)
 

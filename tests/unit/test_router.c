@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "proxy/router.h"
+#include "proxy/router_int.h"
 #include "state/instid.h"
 
 /* ---- fixture (the rest is in edge_fixture.h; the UA is inside ua.allow) ---- */

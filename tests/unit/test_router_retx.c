@@ -21,6 +21,7 @@
 #include "core/addr.h"
 #include "core/loop.h"
 #include "proxy/router.h"
+#include "proxy/router_int.h"
 #include "state/instid.h"
 
 #define T1 500u

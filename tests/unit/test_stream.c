@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "transport/stream.h"
+#include "transport/stream_impl.h"
 
 #define DEADLINE_MS 5000
 #define MAX_MSGS 8

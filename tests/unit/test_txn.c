@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "proxy/txn.h"
+#include "proxy/txn_int.h"
 #include "sip/msg.h"
 
 #define MAXCAP 64
