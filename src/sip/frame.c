@@ -121,7 +121,7 @@ static int message(const char *buf, size_t len, struct frame_result *fr)
     size_t lim = len < FRAME_MAX_HDR ? len : FRAME_MAX_HDR;
     const char *end = memmem(buf, lim, "\r\n\r\n", 4);
     const char *sl_end;
-    uint64_t clen;
+    uint64_t clen = 0; /* set when find_clen returns 0; gcc -O1/-Os cannot see that */
     size_t hdrs;
 
     if (!can_start_message(buf[0]))

@@ -217,7 +217,7 @@ static int parse_status_line(struct pctx *c, struct slice line)
 static int parse_start_line(struct pctx *c)
 {
     struct slice line;
-    size_t eol;
+    size_t eol = 0; /* set when rc is 0; gcc -O1/-Os cannot see that */
     int rc;
 
     if (c->len == 0)
@@ -318,7 +318,7 @@ static int parse_header(struct pctx *c)
 {
     struct sipmsg *m = c->m;
     struct sipmsg_hdr *h;
-    size_t start = c->pos, i = start, next;
+    size_t start = c->pos, i = start, next = 0; /* as eol in parse_start_line */
     struct slice name, val;
     int rc;
 

@@ -540,8 +540,10 @@ static int read_file(const char *path, char **buf, size_t *len)
             rc = n < 0 ? -errno : -EIO;
     }
     close(fd);
-    if (rc)
+    if (rc) { /* load() frees *buf as well: a short read was a double free */
         free(*buf);
+        *buf = NULL;
+    }
     *len = rc ? 0 : (size_t)st.st_size;
     return rc;
 }
