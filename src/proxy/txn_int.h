@@ -102,7 +102,7 @@ size_t txn_count(const struct txn_table *t);
  * (malloc overhead and Timer G's copy of a response not counted). */
 size_t txn_bytes(const struct txn_table *t);
 /* Timer G retransmissions to UAs, and sipkeep's CANCELs retransmitted over
- * UDP flows, in progress.
+ * UDP flows, in progress. */
 size_t txn_timer_g_active(const struct txn_table *t);
 
 #endif

@@ -203,17 +203,6 @@ int sipmsg_hdr_next(const struct sipmsg *m, enum sipmsg_hdr_id id, int prev);
  * -ENOENT.  For extension headers ("X-Foo"). */
 int sipmsg_hdr_next_name(const struct sipmsg *m, struct slice name, int prev);
 
-/* Whether values of this header are comma-separated lists (§7.3.1) that the
- * value iterator splits.  False for headers whose single value may contain
- * commas: Authorization, Proxy-Authorization, WWW-Authenticate,
- * Proxy-Authenticate, Authentication-Info (one challenge/credential with
- * comma-separated auth-params), Date, User-Agent, Server, Subject,
- * Retry-After, Call-ID, CSeq, From, To, Content-Type, Content-Length,
- * Max-Forwards, Expires, Min-Expires, Flow-Timer, Event, Refer-To,
- * Referred-By, Subscription-State, Session-Expires, Timestamp.
- * True for the other known headers and for OTHER. */
-bool sipmsg_hdr_is_list(enum sipmsg_hdr_id id);
-
 /* Iterates over the elements of header values: for a list header (see
  * sipmsg_hdr_is_list) the comma-separated elements of every header line of
  * the id, in order; otherwise each header line's whole value.  Commas inside
@@ -232,9 +221,6 @@ struct sipmsg_valit {
 /* All headers with this id (use sipmsg_valit_init_hdr for OTHER). */
 void sipmsg_valit_init(struct sipmsg_valit *it, const struct sipmsg *m,
                        enum sipmsg_hdr_id id);
-/* Only header m->hdrs[idx] (split if its id is a list, or OTHER). */
-void sipmsg_valit_init_hdr(struct sipmsg_valit *it, const struct sipmsg *m,
-                           unsigned idx);
 /* Sets *val to the next element and returns true, or false at the end.
  * *hdr_idx (may be NULL) receives the index of the header it came from. */
 bool sipmsg_valit_next(struct sipmsg_valit *it, struct slice *val,
@@ -313,14 +299,6 @@ int sipmsg_edit_remove_all(struct sipmsg_edits *ed, enum sipmsg_hdr_id id);
 int sipmsg_edit_replace(struct sipmsg_edits *ed, unsigned idx,
                         struct slice value);
 
-/* Replaces the Request-URI (requests only).  The URI must be non-empty with
- * no SP, CR, LF, NUL.  Returns 0 or -EINVAL. */
-int sipmsg_edit_ruri(struct sipmsg_edits *ed, struct slice ruri);
-
-/* Replaces the body (may be empty, p may be NULL when n == 0); every
- * Content-Length header is rewritten, or one appended.  Returns 0. */
-int sipmsg_edit_body(struct sipmsg_edits *ed, struct slice body);
-
 /* Writes m with edits ed (NULL: none) into out[0..outsz).  Without edits the
  * output is byte-identical to m->buf.  Content-Length values are rewritten
  * when the body was replaced, and one is appended when absent and either
@@ -350,9 +328,5 @@ int sipmsg_build_response(const struct sipmsg *req, unsigned status,
                           struct slice reason, struct slice to_tag,
                           const struct sipmsg_nv *extra, size_t nextra,
                           char *out, size_t outsz, size_t *outlen);
-
-/* Standard reason phrase of a status code ("Forbidden"), or a class phrase
- * ("Client Error") for unlisted codes.  Never NULL. */
-const char *sipmsg_reason_phrase(unsigned status);
 
 #endif

@@ -103,4 +103,28 @@ static inline bool msg_no_ctl(struct slice s)
     return true;
 }
 
+/* ---- used by tests (and fuzz_sipmsg) only ---- */
+/* Replaces the body (may be empty, p may be NULL when n == 0); every
+ * Content-Length header is rewritten, or one appended.  Returns 0. */
+int sipmsg_edit_body(struct sipmsg_edits *ed, struct slice body);
+/* Replaces the Request-URI (requests only).  The URI must be non-empty with
+ * no SP, CR, LF, NUL.  Returns 0 or -EINVAL. */
+int sipmsg_edit_ruri(struct sipmsg_edits *ed, struct slice ruri);
+/* Whether values of this header are comma-separated lists (§7.3.1) that the
+ * value iterator splits.  False for headers whose single value may contain
+ * commas: Authorization, Proxy-Authorization, WWW-Authenticate,
+ * Proxy-Authenticate, Authentication-Info (one challenge/credential with
+ * comma-separated auth-params), Date, User-Agent, Server, Subject,
+ * Retry-After, Call-ID, CSeq, From, To, Content-Type, Content-Length,
+ * Max-Forwards, Expires, Min-Expires, Flow-Timer, Event, Refer-To,
+ * Referred-By, Subscription-State, Session-Expires, Timestamp.
+ * True for the other known headers and for OTHER. */
+bool sipmsg_hdr_is_list(enum sipmsg_hdr_id id);
+/* Standard reason phrase of a status code ("Forbidden"), or a class phrase
+ * ("Client Error") for unlisted codes.  Never NULL. */
+const char *sipmsg_reason_phrase(unsigned status);
+/* Only header m->hdrs[idx] (split if its id is a list, or OTHER). */
+void sipmsg_valit_init_hdr(struct sipmsg_valit *it, const struct sipmsg *m,
+                           unsigned idx);
+
 #endif

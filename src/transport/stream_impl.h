@@ -81,7 +81,7 @@ size_t stream_queued(const struct stream *s);
 size_t stream_buffered(const struct stream *s);
 /* Heap bytes the stream itself holds: the object plus its read buffer
  * and write queue, OpenSSL's per-connection state not included.  For
- * memory checks.
+ * memory checks. */
 size_t stream_mem(const struct stream *s);
 
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "sip/msg.h"
+#include "sip/msg_int.h"
 
 #define OUT_MAX (1u << 17)
 

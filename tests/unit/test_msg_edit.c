@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "msg_testutil.h"
+#include "sip/msg_int.h"
 
 /* ---- editing ------------------------------------------------------------ */
 
