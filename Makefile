@@ -17,6 +17,10 @@ VERSION  := 0.1.0
 PKGS     := openssl yaml-0.1 libnetfilter_queue
 WARN     := -Wall -Wextra -Werror -Wshadow=local -Wimplicit-fallthrough=5 \
             -Wmissing-declarations -Werror=format-security -Wformat=2
+# clang spells two of them without gcc's levels (CC=clang, clang-14, ...).
+ifneq ($(findstring clang,$(notdir $(CC))),)
+WARN     := $(patsubst -Wshadow=local,-Wshadow,$(patsubst -Wimplicit-fallthrough=5,-Wimplicit-fallthrough,$(WARN)))
+endif
 # LFS and 64-bit time_t: a 32-bit glibc build (armhf) must stat large inodes
 # and outlive 2038; no-ops on 64-bit targets and on musl.  Every compile
 # (objects, sanitizer, unit, fuzz, bench) goes through CSTD.

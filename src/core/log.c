@@ -114,6 +114,9 @@ static void emit(enum log_level level, const char *line)
     fprintf(stderr, "%s%s\n", ts, line);
 }
 
+/* fmt is a printf format from the callers' checked arguments (clang's
+ * -Wformat-nonliteral wants to be told). */
+__attribute__((format(printf, 5, 0)))
 static void vlog_event(enum log_level level, const char *event, const char *extra,
                        size_t extra_len, const char *fmt, va_list ap)
 {
@@ -343,6 +346,7 @@ size_t log_redact_sip(const char *buf, size_t len, char *out, size_t outsz)
     return pos;
 }
 
+__attribute__((format(printf, 5, 6)))
 static void log_with_extra(enum log_level level, const char *event, const char *extra,
                            size_t extra_len, const char *fmt, ...)
 {
