@@ -35,3 +35,17 @@ void rand_hex(char *out, size_t outsz, size_t n)
     }
     out[n] = '\0';
 }
+
+uint32_t rand_draw(const struct rand_src *src)
+{
+    if (src && src->next)
+        return src->next(src->ctx);
+    return (uint32_t)rand_u64();
+}
+
+uint64_t rand_uniform(uint64_t lo, uint64_t hi, uint32_t r)
+{
+    uint64_t span = hi - lo;
+
+    return lo + span / UINT32_MAX * r + span % UINT32_MAX * r / UINT32_MAX;
+}

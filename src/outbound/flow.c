@@ -39,7 +39,7 @@ struct flow {
     SSL_CTX *tls;                 /* own reference, or NULL for TCP */
     struct cfg_keepalive ka;
     struct flow_recovery rc;
-    struct flow_rng rng;
+    struct rand_src rng;
     const struct flow_cbs *cbs;
     void *arg;
     struct sk_stats *stats;       /* may be NULL */
@@ -82,13 +82,6 @@ static void on_ka_timer(struct loop_timer *t);
 static void on_pong_timer(struct loop_timer *t);
 
 /* ---- helpers ---- */
-
-static uint32_t rng_next(struct flow *f)
-{
-    if (f->rng.next)
-        return f->rng.next(f->rng.ctx);
-    return (uint32_t)rand_u64();
-}
 
 static bool is_udp(const struct flow *f)
 {
@@ -173,7 +166,8 @@ static unsigned backoff_row(const struct flow *f)
  * a server always saying 0 cannot make the flow spin. */
 static uint64_t next_wait(struct flow *f, int64_t retry_after_s)
 {
-    uint64_t wait = flow_backoff_ms(&f->rc, backoff_row(f), others_working(f), rng_next(f));
+    uint64_t wait = flow_backoff_ms(&f->rc, backoff_row(f), others_working(f),
+                                    rand_draw(&f->rng));
     bool at_once = retry_after_s == 0 && !f->retried_at_once;
 
     f->retried_at_once = at_once;
@@ -334,7 +328,7 @@ static const struct flow_udp_cbs flow_udp_cbs = { u_connected, u_message, u_pong
 
 static int open_transport(struct flow *f, const struct sockaddr_storage *dst, socklen_t len)
 {
-    struct flow_udp_params up = { f->loop, f->proxy, f->reg_id, f->rng.next, f->rng.ctx,
+    struct flow_udp_params up = { f->loop, f->proxy, f->reg_id, f->rng,
                                   &flow_udp_cbs, f, f->stats };
 
     if (is_udp(f))
@@ -424,7 +418,7 @@ static void on_ka_timer(struct loop_timer *t)
     }
     if (err == 0)
         err = loop_timer_set(f->loop, &f->t_ka,
-                             flow_keepalive_ms(&f->ka, f->flow_timer, rng_next(f)));
+                             flow_keepalive_ms(&f->ka, f->flow_timer, rand_draw(&f->rng)));
     if (err < 0)
         flow_failed(f, "no memory for the keep-alive timers");
 }
@@ -590,7 +584,7 @@ static void warn_no_outbound(struct flow *f)
  * frequent refreshes cannot postpone keep-alives forever. */
 static int arm_keepalive(struct flow *f)
 {
-    uint64_t d = flow_keepalive_ms(&f->ka, f->flow_timer, rng_next(f));
+    uint64_t d = flow_keepalive_ms(&f->ka, f->flow_timer, rand_draw(&f->rng));
 
     if (loop_timer_armed(&f->t_ka) && f->t_ka.due_ms <= loop_now(f->loop) + d)
         return 0;
@@ -686,7 +680,7 @@ void flow_register_retry_after(struct flow *f, const char *reason, int64_t retry
     else if (retry_after_s == 0 && f->reg_errors == 1)
         wait = 0;
     else
-        wait = flow_backoff_ms(&f->rc, f->reg_errors, others_working(f), rng_next(f));
+        wait = flow_backoff_ms(&f->rc, f->reg_errors, others_working(f), rand_draw(&f->rng));
     if (loop_timer_set(f->loop, &f->t_state, wait) < 0) {
         flow_failed_after(f, reason ? reason : "registration failed", retry_after_s);
         return;

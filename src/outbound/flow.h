@@ -42,6 +42,7 @@
 
 #include "config/config.h"
 #include "core/loop.h"
+#include "core/rand.h"
 #include "core/stats.h"
 
 /* RFC 5626 §4.4.1: without Flow-Timer, keep-alives every 95-120 s. */
@@ -84,12 +85,6 @@ struct flow_recovery {
     unsigned max_time;
 };
 
-/* A random 32-bit source; injectable so tests are deterministic. */
-struct flow_rng {
-    uint32_t (*next)(void *ctx);
-    void *ctx;
-};
-
 struct flow_params {
     struct loop *loop;
     const struct cfg_proxy *proxy;      /* must outlive the flow */
@@ -99,7 +94,7 @@ struct flow_params {
     struct cfg_keepalive keepalive;     /* interval (0 = auto), pong timeout
                                            (seconds; 0 means 10, §4.4.1) */
     struct flow_recovery recovery;
-    struct flow_rng rng;                /* next == NULL: getrandom-seeded */
+    struct rand_src rng;                /* jitter; next == NULL: the kernel's */
     const struct flow_cbs *cbs;         /* referenced, must outlive the flow */
     void *arg;
     struct sk_stats *stats;             /* counters (keep-alives, messages,

@@ -10,15 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* lo + (hi - lo) * r / UINT32_MAX without overflowing 64 bits: r = 0 gives
- * lo, r = UINT32_MAX gives hi. */
-static uint64_t uniform(uint64_t lo, uint64_t hi, uint32_t r)
-{
-    uint64_t span = hi - lo;
-    uint64_t q = span / UINT32_MAX, rem = span % UINT32_MAX;
-
-    return lo + q * r + rem * r / UINT32_MAX;
-}
+#include "core/rand.h"
 
 uint64_t flow_backoff_ms(const struct flow_recovery *rc, unsigned failures,
                          bool others_working, uint32_t r)
@@ -38,7 +30,7 @@ uint64_t flow_backoff_ms(const struct flow_recovery *rc, unsigned failures,
     /* §4.5: "a uniform random time between 50 and 100% of the upper-bound
      * wait time". */
     w *= 1000u;
-    return uniform(w / 2, w, r);
+    return rand_uniform(w / 2, w, r);
 }
 
 uint64_t flow_keepalive_ms(const struct cfg_keepalive *ka, unsigned flow_timer_s,
@@ -57,8 +49,8 @@ uint64_t flow_keepalive_ms(const struct cfg_keepalive *ka, unsigned flow_timer_s
         upper = (uint64_t)ka->interval * 1000u;
     /* §4.4.1 default for TCP/TLS: 95-120 s. */
     else
-        return uniform(FLOW_KA_DEFAULT_MIN_MS, FLOW_KA_DEFAULT_MAX_MS, r);
-    return uniform(upper * 4 / 5, upper, r);
+        return rand_uniform(FLOW_KA_DEFAULT_MIN_MS, FLOW_KA_DEFAULT_MAX_MS, r);
+    return rand_uniform(upper * 4 / 5, upper, r);
 }
 
 const char *flow_state_name(enum flow_state s)

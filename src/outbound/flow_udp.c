@@ -28,8 +28,7 @@ struct flow_udp {
      * the flow's cfg_proxy while this connection lives on. */
     char target[300];
     unsigned reg_id;
-    uint32_t (*rng)(void *ctx);
-    void *rng_ctx;
+    struct rand_src rng;
     const struct flow_udp_cbs *cbs;
     void *arg;
     struct sk_stats *stats;
@@ -100,11 +99,6 @@ static const struct sipretx_cbs opt_rtx_cbs = { rtx_send, opt_timeout };
 
 /* ---- OPTIONS keep-alive ---- */
 
-static uint32_t draw(const struct flow_udp *u)
-{
-    return u->rng ? u->rng(u->rng_ctx) : (uint32_t)rand_u64();
-}
-
 /* RFC 3261 §11: an OPTIONS with Max-Forwards: 0 is answered by the first
  * proxy itself (§16.3 item 2), whatever its routing does: a response of
  * any status proves the path and refreshes the NAT binding. */
@@ -168,7 +162,7 @@ static void opt_answered(struct flow_udp *u, unsigned status)
     if (status < 200)
         return;
     if (loop_timer_set(u->loop, &u->t_opt, stunka_interval_ms(&u->ka, u->interval_s,
-                                                              draw(u))) < 0) {
+                                                              rand_draw(&u->rng))) < 0) {
         u->cbs->on_fail("no memory for the keep-alive timer", u->arg);
         return;
     }
@@ -305,7 +299,6 @@ int flow_udp_open(struct flow_udp **out, const struct flow_udp_params *p,
              p->proxy->host_family == AF_INET6 ? "]" : "", (unsigned)p->proxy->port);
     u->reg_id = p->reg_id;
     u->rng = p->rng;
-    u->rng_ctx = p->rng_ctx;
     u->cbs = p->cbs;
     u->arg = p->arg;
     u->stats = p->stats;
@@ -365,7 +358,7 @@ int flow_udp_send_own(struct flow_udp *u, const char *buf, size_t len)
 
 static int start_kind(struct flow_udp *u, bool stun)
 {
-    struct stunka_params sp = { u->loop, &fu_stun_cbs, u, u->rng, u->rng_ctx };
+    struct stunka_params sp = { u->loop, &fu_stun_cbs, u, u->rng };
 
     u->ka_kind = stun ? FU_KA_STUN : FU_KA_SIP;
     log_info("udp_keepalive", "reg_id=%u target=%s kind=%s", u->reg_id, u->target,
@@ -393,7 +386,7 @@ int flow_udp_keepalive(struct flow_udp *u, bool stun, const struct cfg_keepalive
     if (sipretx_active(u->opt) || !loop_timer_armed(&u->t_opt))
         return 0;
     /* A refresh brings the next OPTIONS forward, never postpones it. */
-    d = stunka_interval_ms(ka, interval_s, draw(u));
+    d = stunka_interval_ms(ka, interval_s, rand_draw(&u->rng));
     if (u->t_opt.due_ms <= loop_now(u->loop) + d)
         return 0;
     return loop_timer_set(u->loop, &u->t_opt, d);

@@ -29,6 +29,7 @@
 
 #include "config/config.h"
 #include "core/loop.h"
+#include "core/rand.h"
 #include "core/stats.h"
 #include "sip/msg.h"
 
@@ -53,8 +54,8 @@ struct flow_udp_params {
     const struct cfg_proxy *proxy;      /* host and port are copied (OPTIONS
                                            Request-URI, logs) */
     unsigned reg_id;                    /* for logs */
-    uint32_t (*rng)(void *ctx);         /* interval jitter; NULL: random */
-    void *rng_ctx;
+    struct rand_src rng;                /* interval jitter; next == NULL:
+                                           the kernel's */
     const struct flow_udp_cbs *cbs;     /* referenced */
     void *arg;
     struct sk_stats *stats;             /* keep-alives sent/lost; may be NULL */

@@ -19,8 +19,7 @@ struct stunka {
     struct loop *loop;
     const struct stunka_cbs *cbs;
     void *arg;
-    uint32_t (*rng)(void *ctx);
-    void *rng_ctx;
+    struct rand_src rng;
     struct cfg_keepalive ka;
     unsigned interval_s;          /* Flow-Timer (or keep), 0: none */
     bool started;
@@ -39,31 +38,18 @@ struct stunka {
 static void on_next(struct loop_timer *t);
 static void on_rtx(struct loop_timer *t);
 
-/* lo + (hi - lo) * r / UINT32_MAX, as flow.c's jitter. */
-static uint64_t uniform(uint64_t lo, uint64_t hi, uint32_t r)
-{
-    uint64_t span = hi - lo;
-
-    return lo + span / UINT32_MAX * r + span % UINT32_MAX * r / UINT32_MAX;
-}
-
 uint64_t stunka_interval_ms(const struct cfg_keepalive *ka, unsigned interval_s, uint32_t r)
 {
     /* Flow-Timer and a configured interval: 80-100 % of it, the same rule
      * as for CRLF keep-alives (RFC 5626 §4.4). */
     if (interval_s > 0 || ka->interval != CFG_KEEPALIVE_AUTO)
         return flow_keepalive_ms(ka, interval_s, r);
-    return uniform(STUNKA_DEFAULT_MIN_MS, STUNKA_DEFAULT_MAX_MS, r);
-}
-
-static uint32_t draw(const struct stunka *k)
-{
-    return k->rng ? k->rng(k->rng_ctx) : (uint32_t)rand_u64();
+    return rand_uniform(STUNKA_DEFAULT_MIN_MS, STUNKA_DEFAULT_MAX_MS, r);
 }
 
 static uint64_t next_interval(const struct stunka *k)
 {
-    return stunka_interval_ms(&k->ka, k->interval_s, draw(k));
+    return stunka_interval_ms(&k->ka, k->interval_s, rand_draw(&k->rng));
 }
 
 /* RFC 5389 §7.2.1: request i (1-based) is followed by a wait of
@@ -149,7 +135,6 @@ int stunka_new(struct stunka **out, const struct stunka_params *p)
     k->cbs = p->cbs;
     k->arg = p->arg;
     k->rng = p->rng;
-    k->rng_ctx = p->rng_ctx;
     loop_timer_init(&k->t_next, on_next);
     loop_timer_init(&k->t_rtx, on_rtx);
     *out = k;

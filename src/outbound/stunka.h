@@ -34,6 +34,7 @@
 
 #include "config/config.h"
 #include "core/loop.h"
+#include "core/rand.h"
 
 /* RFC 5389 §7.2.1 defaults. */
 #define STUNKA_RTO_MS 500u
@@ -63,8 +64,7 @@ struct stunka_params {
     struct loop *loop;
     const struct stunka_cbs *cbs;   /* referenced; must outlive the stunka */
     void *arg;
-    uint32_t (*rng)(void *ctx);     /* interval jitter; NULL: rand_u64() */
-    void *rng_ctx;
+    struct rand_src rng;            /* interval jitter; next == NULL: the kernel's */
 };
 
 /* Creates an idle client (nothing sent until stunka_start()).  Returns 0,

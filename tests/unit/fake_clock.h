@@ -25,7 +25,8 @@ static inline uint64_t fake_now(void *ctx)
     return *(const uint64_t *)ctx;
 }
 
-/* The rng of flow_params and stunka_params: ctx is the uint32_t it returns. */
+/* A struct rand_src next (flow, flow_udp and stunka params): ctx is the
+ * uint32_t it returns. */
 static inline uint32_t fake_rng(void *ctx)
 {
     return *(const uint32_t *)ctx;

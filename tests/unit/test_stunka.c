@@ -83,7 +83,7 @@ static int setup(void **state)
 
     assert_non_null(t);
     t->l = fake_loop_new(&t->now, 5000000);
-    p = (struct stunka_params){ t->l, &cbs, t, fake_rng, &t->r };
+    p = (struct stunka_params){ t->l, &cbs, t, { fake_rng, &t->r } };
     assert_int_equal(stunka_new(&t->k, &p), 0);
     *state = t;
     return 0;
