@@ -14,12 +14,15 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/privdrop.h"
+#include "core/sdnotify.h"
 #include "core/stats.h"
 #include "ctl/client.h"
 #include "ctl/ctl.h"
 #include "ctl/status.h"
 #include "intercept/listen.h"
 #include "intercept/tmode.h"
+#include "outbound/flow.h"
+#include "outbound/regagent.h"
 #include "proxy/router.h"
 #include "state/instid.h"
 #include "state/regstate.h"
@@ -34,6 +37,8 @@
  * RA_RELOAD_DEREG_MS). */
 #define RELOAD_MAX_PENDING 8
 #define RELOAD_POLL_MS 500u
+/* How often systemd's STATUS= line is checked for a change of flows. */
+#define SD_STATUS_MS 5000u
 
 struct options {
     const char *config;
@@ -65,6 +70,11 @@ struct daemon_ctx {
     struct cfg *pending[RELOAD_MAX_PENDING];
     size_t n_pending;
     struct loop_timer pending_timer;
+    /* systemd's notify socket (nothing without NOTIFY_SOCKET); the flows
+     * up/total and bindings last sent as STATUS=. */
+    struct sdnotify sd;
+    struct loop_timer sd_timer;
+    size_t sd_last[3];
 };
 
 static void usage(FILE *out)
@@ -241,7 +251,9 @@ static void on_signal(struct loop_fd *h, unsigned events)
             log_info("shutdown", "signal=%s", strsignal((int)si.ssi_signo));
             loop_stop(d->loop);
         } else if (si.ssi_signo == SIGHUP) {
-            reload(d);
+            (void)sdnotify_reloading(&d->sd);
+            reload(d); /* a failed reload keeps the running config: ready again */
+            (void)sdnotify_send(&d->sd, "READY=1");
         }
     }
 }
@@ -476,6 +488,57 @@ static void format_summary(const struct cfg *c, char *buf, size_t sz)
                                 c->listen[i].text);
 }
 
+/* ---- systemd: STATUS= with the flows (core/sdnotify.h) ---- */
+
+/* Sends "STATUS=flows up U/T, bindings B" (after prefix, e.g. "READY=1\n")
+ * when it changed since the last one, or when prefix is given. */
+static void sd_status(struct daemon_ctx *d, const char *prefix)
+{
+    const struct regagent *ra = router_agent(d->router);
+    const struct binding *b = NULL;
+    size_t now[3] = { 0, 0, 0 }; /* up, total, bindings */
+    char msg[128];
+
+    while ((b = regagent_next(ra, b)) != NULL) {
+        now[2]++;
+        for (size_t i = 0; i < binding_nflows(b); i++) {
+            now[1]++;
+            now[0] += flow_state(binding_flow(b, (unsigned)i)) == FLOW_ACTIVE;
+        }
+    }
+    if (!prefix && memcmp(now, d->sd_last, sizeof(now)) == 0)
+        return;
+    memcpy(d->sd_last, now, sizeof(now));
+    snprintf(msg, sizeof(msg), "%sSTATUS=flows up %zu/%zu, bindings %zu", prefix ? prefix : "",
+             now[0], now[1], now[2]);
+    (void)sdnotify_send(&d->sd, msg);
+}
+
+static void on_sd_timer(struct loop_timer *t)
+{
+    struct daemon_ctx *d = container_of(t, struct daemon_ctx, sd_timer);
+
+    sd_status(d, NULL);
+    (void)loop_timer_set(d->loop, &d->sd_timer, SD_STATUS_MS);
+}
+
+/* Sockets open, privileges dropped: tell systemd, start the watchdog. */
+static void sd_ready(struct daemon_ctx *d)
+{
+    int err;
+
+    if (!sdnotify_enabled(&d->sd))
+        return;
+    sd_status(d, "READY=1\n");
+    err = sdnotify_watchdog_start(&d->sd, d->loop);
+    if (err == 0)
+        err = loop_timer_set(d->loop, &d->sd_timer, SD_STATUS_MS);
+    if (err < 0)
+        log_warn("sd_notify_failed", "step=timers err=\"%s\"", strerror(-err));
+    else
+        log_info("sd_notify_ready", "watchdog_ms=%llu", (unsigned long long)d->sd.watchdog_ms);
+}
+
 /* ---- log rate-limit summaries ---- */
 
 static void on_log_timer(struct loop_timer *t)
@@ -621,6 +684,10 @@ static int run(struct daemon_ctx *d)
     }
     loop_timer_init(&d->log_timer, on_log_timer);
     loop_timer_init(&d->pending_timer, on_pending_timer);
+    loop_timer_init(&d->sd_timer, on_sd_timer);
+    err = sdnotify_open(&d->sd);
+    if (err < 0)
+        log_warn("sd_notify_failed", "step=open err=\"%s\"", strerror(-err));
     log_set_pending_hook(on_log_pending, d);
     err = setup_signals(d);
     if (err < 0)
@@ -636,9 +703,13 @@ static int run(struct daemon_ctx *d)
         /* Before any UA datagram is read: the stored bindings register
          * again now, ahead of the UAs' refreshes. */
         router_restore(d->router, (int64_t)time(NULL), ingress_for, d);
+        sd_ready(d);
         err = loop_run(d->loop);
         ran = true;
+        (void)sdnotify_send(&d->sd, "STOPPING=1");
     }
+    loop_timer_cancel(d->loop, &d->sd_timer);
+    sdnotify_close(&d->sd);
     stop_services(d);
     log_set_pending_hook(NULL, NULL);
     loop_timer_cancel(d->loop, &d->log_timer);
