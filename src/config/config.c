@@ -3,13 +3,12 @@
 #include "config/config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "state/statefile.h"
 
 static int cannot_open(const char *path, int e, char *err, size_t errsz)
 {
@@ -18,57 +17,12 @@ static int cannot_open(const char *path, int e, char *err, size_t errsz)
     return -e;
 }
 
-/* Reads all of fd (at most CFG_MAX_FILE_SIZE bytes) into a new buffer. */
-static int read_all(int fd, char **out, size_t *len)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-
-    while (buf) {
-        ssize_t r = read(fd, buf + n, cap - n);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            return -e;
-        }
-        if (r == 0) {
-            *out = buf;
-            *len = n;
-            return 0;
-        }
-        n += (size_t)r;
-        if (n > CFG_MAX_FILE_SIZE) {
-            free(buf);
-            return -EFBIG;
-        }
-        if (n == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                free(buf);
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    return -ENOMEM;
-}
-
+/* Symbolic links and pipes (`-c <(...)`) are fine for the configuration. */
 static int read_file(const char *path, char **buf, size_t *len, char *err,
                      size_t errsz)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int rc;
+    int rc = statefile_read(path, CFG_MAX_FILE_SIZE, 0, buf, len);
 
-    if (fd < 0)
-        return cannot_open(path, errno, err, errsz);
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-        rc = -EISDIR;
-    else
-        rc = read_all(fd, buf, len);
-    close(fd);
     if (rc == -EFBIG) {
         if (err && errsz)
             snprintf(err, errsz, "%s: file too large (max %d bytes)", path,

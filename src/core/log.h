@@ -81,14 +81,17 @@ void log_flush_all(void);
 
 /* Logs a SIP message (debug traces): the event line carries `peer=`, `len=`
  * and, last, `sip=` followed by the message escaped onto one line (CRLF as
- * \r\n), with Authorization / Proxy-Authorization values <redacted>. */
+ * \r\n), with Authorization / Proxy-Authorization values <redacted>, cut
+ * at 8 KiB.  Nothing is copied or formatted when level is not enabled.
+ * The router traces every message it takes in, from a phone (sip_from_ua)
+ * and from a flow (sip_from_flow), at debug. */
 void log_sip(enum log_level level, const char *event, const char *peer,
              const char *buf, size_t len);
 
 /* Copies a SIP message into out (size outsz >= 1, NUL-terminated, truncated
  * if needed) with credential header values replaced by "<redacted>" and
  * line breaks kept.  Returns the number of bytes written, without the NUL.
- * Exposed for tests and for any module that stores traces. */
+ * log_sip's redaction; also for any module that stores traces. */
 size_t log_redact_sip(const char *buf, size_t len, char *out, size_t outsz);
 
 #endif

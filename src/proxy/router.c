@@ -183,6 +183,9 @@ void router_from_ua(struct router *r, const char *buf, size_t len, const struct 
     }
     if (len <= 4 && (len == 0 || buf[0] == '\r' || buf[0] == '\n' || buf[0] == '\0'))
         return; /* a UA's own NAT keep-alive (CRLF or NUL): nothing to do */
+    if (log_enabled(LOG_LVL_DEBUG)) /* the address is formatted only for a trace */
+        log_sip(LOG_LVL_DEBUG, "sip_from_ua",
+                addr_format((const struct sockaddr *)&ua->src, true, who, sizeof(who)), buf, len);
     m = malloc(sizeof(*m));
     if (!m)
         return;
@@ -211,7 +214,11 @@ void router_from_ua(struct router *r, const char *buf, size_t len, const struct 
 static void on_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m, void *arg)
 {
     struct router *r = arg;
+    const struct cfg_service *svc = binding_service(b);
 
+    log_sip(LOG_LVL_DEBUG, "sip_from_flow",
+            idx < svc->n_outbound_proxies ? svc->outbound_proxies[idx].uri : NULL,
+            m->buf.p, m->buf.n);
     if (m->is_request) {
         router_flow_request(r, b, idx, m);
         return;

@@ -526,53 +526,26 @@ static int load_line(struct instid_store *s, struct load_ctx *lc, struct slice l
     return 0;
 }
 
-/* Reads one line without its '\n' into buf (INSTID_LINE_MAX bytes, not
- * NUL-terminated; NUL bytes are kept and later rejected as controls).
- * Returns 1 for a line, 0 at end of file, -EIO.  *overlong is set, and the
- * rest of the line consumed, when the line does not fit; *torn when it ends
- * at end of file without its '\n'. */
-static int read_line(FILE *f, char *buf, size_t *len, bool *overlong, bool *torn)
-{
-    size_t n = 0;
-    bool any = false;
-    int c;
-
-    *overlong = false;
-    while ((c = getc(f)) != EOF) {
-        any = true;
-        if (c == '\n')
-            break;
-        if (n < INSTID_LINE_MAX)
-            buf[n++] = (char)c;
-        else
-            *overlong = true;
-    }
-    if (c == EOF && ferror(f))
-        return -EIO;
-    *len = n;
-    if (any) /* not at the call that only finds the end */
-        *torn = c == EOF;
-    return any ? 1 : 0;
-}
-
-static int load_lines(struct instid_store *s, FILE *f)
+/* Lines end at '\n'; NUL bytes are kept and later rejected as controls.
+ * A line longer than INSTID_LINE_MAX is skipped; lc.torn tells whether the
+ * last one ends at end of file without its '\n'. */
+static int load_lines(struct instid_store *s, const char *buf, size_t len)
 {
     struct load_ctx lc = { s->path, 0, 0, false };
-    char *buf = malloc(INSTID_LINE_MAX);
-    size_t len;
-    bool overlong;
-    int rc;
+    int rc = 0;
 
-    if (!buf)
-        return -ENOMEM;
-    while ((rc = read_line(f, buf, &len, &overlong, &lc.torn)) == 1) {
+    for (size_t off = 0; off < len && rc == 0;) {
+        const char *p = buf + off, *nl = memchr(p, '\n', len - off);
+        size_t n = nl ? (size_t)(nl - p) : len - off;
+
+        off += n + (nl != NULL);
+        lc.torn = !nl;
         lc.lineno++;
-        if (overlong)
+        if (n > INSTID_LINE_MAX)
             load_skip(&lc, "line_too_long");
-        else if ((rc = load_line(s, &lc, (struct slice){ buf, len })) != 0)
-            break;
+        else
+            rc = load_line(s, &lc, (struct slice){ p, n });
     }
-    free(buf);
     if (lc.skipped > LOAD_WARN_MAX)
         log_warn("instid_lines_skipped", "file=%s skipped=%lu", s->path, lc.skipped);
     /* Dropped lines go at the next write.  A last line without '\n' (a hand
@@ -586,33 +559,20 @@ static int load_lines(struct instid_store *s, FILE *f)
     return rc < 0 ? rc : 0;
 }
 
-/* The file must be a regular file of sane size: every entry is kept in RAM. */
-static int check_file(FILE *f)
-{
-    struct stat st;
-
-    if (fstat(fileno(f), &st) != 0)
-        return -errno;
-    if (S_ISDIR(st.st_mode))
-        return -EISDIR;
-    if (!S_ISREG(st.st_mode))
-        return -EINVAL;
-    return st.st_size > INSTID_FILE_MAX ? -EFBIG : 0;
-}
-
 static int store_load(struct instid_store *s)
 {
-    FILE *f = fopen(s->path, "re");
-    int rc;
+    char *buf;
+    size_t len;
+    /* A regular file of sane size: every entry is kept in RAM. */
+    int rc = statefile_read(s->path, INSTID_FILE_MAX, STATEFILE_REGULAR, &buf, &len);
 
-    if (!f) {
+    if (rc == -ENOENT) {
         s->rewrite = true; /* the first write creates it, header first */
-        return errno == ENOENT ? 0 : -errno;
+        return 0;
     }
-    rc = check_file(f);
     if (rc == 0)
-        rc = load_lines(s, f);
-    fclose(f);
+        rc = load_lines(s, buf, len);
+    free(buf);
     if (rc != 0) {
         log_error("instid_load_failed", "file=%s err=%s", s->path, strerror(-rc));
         return rc;

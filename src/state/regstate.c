@@ -515,44 +515,12 @@ static void clear(struct regstate *s)
     s->count = 0;
 }
 
-/* Reads the whole file (bounded) into *buf.  -ENOENT when missing. */
-static int read_file(const char *path, char **buf, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    ssize_t n = 0;
-    int rc = 0;
-
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) != 0)
-        rc = -errno;
-    else if (!S_ISREG(st.st_mode))
-        rc = -EINVAL;
-    else if (st.st_size > REGSTATE_FILE_MAX)
-        rc = -EFBIG;
-    *buf = rc ? NULL : malloc((size_t)st.st_size + 1);
-    if (!rc && !*buf)
-        rc = -ENOMEM;
-    for (size_t got = 0; !rc && got < (size_t)st.st_size; got += (size_t)n) {
-        n = read(fd, *buf + got, (size_t)st.st_size - got);
-        if (n <= 0)
-            rc = n < 0 ? -errno : -EIO;
-    }
-    close(fd);
-    if (rc) { /* load() frees *buf as well: a short read was a double free */
-        free(*buf);
-        *buf = NULL;
-    }
-    *len = rc ? 0 : (size_t)st.st_size;
-    return rc;
-}
-
 static void load(struct regstate *s)
 {
     char *buf = NULL, err[160] = "";
     size_t len = 0;
-    int rc = read_file(s->path, &buf, &len);
+    int rc = statefile_read(s->path, REGSTATE_FILE_MAX, STATEFILE_NOFOLLOW | STATEFILE_REGULAR,
+                            &buf, &len);
 
     if (rc == -ENOENT)
         return;

@@ -1,5 +1,6 @@
 /* statefile.h - crash-safe whole-file replacement for the files sipkeep
- * keeps in state_dir (instance-ids, stored registrations).
+ * keeps in state_dir (instance-ids, stored registrations), and the one
+ * bounded whole-file reader (those files and the configuration).
  *
  * A file is replaced by writing a temporary file in the same directory,
  * syncing it, renaming it over the old one and syncing the directory: after
@@ -32,5 +33,16 @@ int statefile_commit(int fd, int write_err, const char *tmp_path, const char *pa
 /* Both steps for contents already in memory. */
 int statefile_replace(const char *tmp_path, const char *path, const char *dir,
                       const void *buf, size_t len);
+
+#define STATEFILE_NOFOLLOW 1u /* refuse a symbolic link (open: -ELOOP) */
+#define STATEFILE_REGULAR 2u  /* refuse anything but a regular file: -EINVAL */
+
+/* Reads all of path, at most max bytes, into a new buffer *buf (caller
+ * frees; NUL-terminated after its *len bytes, which may hold NULs).
+ * Non-regular files (a pipe) are read to their end unless flags has
+ * STATEFILE_REGULAR.  Returns 0, -EISDIR, -EINVAL (see flags), -EFBIG (more
+ * than max bytes), -ENOMEM or the -errno of open/read (-ENOENT when it is
+ * missing); then *buf is NULL and *len 0. */
+int statefile_read(const char *path, size_t max, unsigned flags, char **buf, size_t *len);
 
 #endif

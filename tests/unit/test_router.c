@@ -1071,6 +1071,53 @@ static char *logcap_end(struct logcap *c)
     return buf;
 }
 
+/* At debug level the router traces what it takes in from both sides
+ * (sip_from_ua, sip_from_flow), one line each, credentials redacted; at
+ * info level it writes no trace. */
+static void test_sip_trace_redacted(void **state)
+{
+    struct fx *f = *state;
+    int ci = register_ok(f), k, nua;
+    char *req, *up, *log;
+    struct logcap cap;
+    static const char auth[] = "Proxy-Authorization: Digest username=\"alice\", "
+                               "realm=\"example.net\", response=\"s3cr3tdigest\"\r\n";
+    static const char wauth[] = "Authorization: Digest username=\"bob\", "
+                                "response=\"t0ps3cr3t\"\r\n";
+
+    req = mk_ua_req("MESSAGE", "sip:bob@203.0.113.9", auth, NULL, 7, "z9hG4bKtr1");
+    logcap_start(&cap);
+    log_setup(LOG_LVL_DEBUG, LOG_TARGET_STDERR, "test");
+    up = ua_relay(f, req, &k);
+    nua = f->to_ua.n;
+    edge_req(f, ci, "MESSAGE", "sip:alice@127.0.0.10:5060", wauth, NULL, "z9hG4bKtr2");
+    ua_wait(&f->edge, &f->to_ua, nua + 1);
+    log = logcap_end(&cap);
+    assert_int_equal(k, ci);
+    assert_non_null(strstr(up, "s3cr3tdigest")); /* relayed as it came */
+    if (!strstr(log, "event=sip_from_ua peer=127.0.0.10:5060 len=") ||
+        !strstr(log, "event=sip_from_flow peer=") ||
+        !strstr(log, "sip=MESSAGE sip:bob@203.0.113.9 SIP/2.0\\r\\n") ||
+        !strstr(log, "Proxy-Authorization: <redacted>\\r\\n") ||
+        !strstr(log, "Authorization: <redacted>\\r\\n") || strstr(log, "s3cr3t") ||
+        strstr(log, "t0ps3cr3t"))
+        fail_msg("trace missing or not redacted:\n%s", log);
+    free(log);
+    free(up);
+    free(req);
+
+    /* info level: no trace */
+    req = mk_ua_req("MESSAGE", "sip:bob@203.0.113.9", auth, NULL, 8, "z9hG4bKtr3");
+    logcap_start(&cap);
+    up = ua_relay(f, req, &k);
+    log = logcap_end(&cap);
+    if (strstr(log, "sip_from_ua"))
+        fail_msg("traced at info level:\n%s", log);
+    free(log);
+    free(up);
+    free(req);
+}
+
 /* Two flows, both up: a dialog made on reg-id 2 keeps using reg-id 2 (RFC
  * 5626 §5.3), a request without token takes the first working flow, a
  * CANCEL without Route follows its INVITE; with reg-id 2 down, the next
@@ -1328,6 +1375,7 @@ int main(void)
         T(test_unregistered_ua),
         T(test_invite_from_ua),
         T(test_in_dialog_request),
+        T(test_sip_trace_redacted),
         T(test_flow_invite_to_ua),
         T(test_ua_response_from_other_host),
         T(test_ua_response_only_our_via),
