@@ -18,6 +18,7 @@
 #include "core/stats.h"
 #include "ctl/client.h"
 #include "ctl/ctl.h"
+#include "ctl/httpmetrics.h"
 #include "ctl/status.h"
 #include "intercept/listen.h"
 #include "intercept/tmode.h"
@@ -59,6 +60,7 @@ struct daemon_ctx {
     struct sk_stats stats;          /* counters, handed down by pointer */
     struct ctl_server *ctl;         /* control socket (status, metrics) */
     struct ctl_source ctl_src;
+    struct httpmetrics *metrics;    /* metrics.listen (NULL: off) */
     struct privdrop_plan priv;      /* who we run as once everything is open */
     struct loop_timer log_timer;    /* writes rate-limit summaries when due */
     struct regstate *state;         /* stored registrations (restart) */
@@ -170,7 +172,7 @@ static bool transparent_differs(const struct cfg_transparent *a, const struct cf
  * the firewall) keep the start-up value; say so for each that changed. */
 static void log_restart_only(const struct cfg *boot, const struct cfg *n)
 {
-    const char *keys[8];
+    const char *keys[9];
     size_t k = 0;
 
     if (boot->mode != n->mode)
@@ -183,6 +185,8 @@ static void log_restart_only(const struct cfg *boot, const struct cfg *n)
         keys[k++] = "state_dir";
     if (str_differs(boot->control_socket, n->control_socket))
         keys[k++] = "control_socket";
+    if (str_differs(boot->metrics.listen.text, n->metrics.listen.text))
+        keys[k++] = "metrics.listen";
     if (boot->log.target != n->log.target)
         keys[k++] = "log.target";
     if (transparent_differs(&boot->transparent, &n->transparent))
@@ -368,9 +372,24 @@ static int open_control(struct daemon_ctx *d)
                                       SIPKEEP_VERSION };
     err = ctl_server_open(&d->ctl, d->loop, d->cfg->control_socket, NULL, ctl_status_answer,
                           &d->ctl_src);
-    if (err < 0)
+    if (err < 0) {
         log_error("start_failed", "step=control_socket path=%s err=\"%s\"",
                   d->cfg->control_socket, strerror(-err));
+        return err;
+    }
+    if (!d->cfg->metrics.listen.text)
+        return 0;
+    /* Before the privilege drop, like the control socket: a port below
+     * 1024 still binds. */
+    err = httpmetrics_open(&d->metrics, d->loop,
+                           (const struct sockaddr *)&d->cfg->metrics.listen.addr,
+                           d->cfg->metrics.listen.addrlen, NULL, ctl_status_answer,
+                           &d->ctl_src);
+    if (err < 0)
+        log_error("start_failed", "step=metrics listen=%s err=\"%s\"",
+                  d->cfg->metrics.listen.text, strerror(-err));
+    else
+        log_info("metrics_listening", "listen=%s", d->cfg->metrics.listen.text);
     return err;
 }
 
@@ -592,6 +611,7 @@ static int start_services(struct daemon_ctx *d)
 
 static void stop_services(struct daemon_ctx *d)
 {
+    httpmetrics_free(d->metrics);
     ctl_server_free(d->ctl);
     tmode_free(d->tmode); /* removes the firewall rules: traffic flows directly again */
     d->tmode = NULL;

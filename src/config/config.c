@@ -90,6 +90,7 @@ void cfg_free(struct cfg *cfg)
     for (size_t i = 0; i < cfg->transparent.n_interfaces; i++)
         free(cfg->transparent.interfaces[i]);
     free(cfg->transparent.interfaces);
+    free(cfg->metrics.listen.text);
     free(cfg);
 }
 

@@ -151,6 +151,12 @@ struct cfg_ua {
     unsigned register_expires; /* seconds, the most sipkeep grants a legacy UA */
 };
 
+/* metrics: the metrics page over HTTP (ctl/httpmetrics.h). */
+struct cfg_metrics {
+    struct cfg_listen listen; /* "ADDR:PORT", never an unspecified address;
+                                 listen.text NULL: off (the default) */
+};
+
 struct cfg {
     enum cfg_mode mode;
     struct cfg_listen *listen; /* 1..CFG_MAX_LISTEN entries */
@@ -166,6 +172,7 @@ struct cfg {
                                   ([A-Za-z0-9._-], 1..CFG_USER_MAX, not
                                   starting with '-'); "root" keeps root */
     struct cfg_transparent transparent;
+    struct cfg_metrics metrics;
 };
 
 /* Parses and validates the YAML in data[0..len) (need not be NUL-terminated);

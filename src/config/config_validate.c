@@ -379,6 +379,17 @@ static const char *listen_addr(struct slice host, bool bracketed, uint16_t port,
     return NULL;
 }
 
+/* 0.0.0.0, ::, or :: mapping 0.0.0.0. */
+static bool addr_unspecified(const struct sockaddr_storage *ss)
+{
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    static const uint8_t mapped_any[16] = { [10] = 0xff, [11] = 0xff };
+
+    if (ss->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    return IN6_IS_ADDR_UNSPECIFIED(a6) || memcmp(a6, mapped_any, 16) == 0;
+}
+
 static const char *listen_parse(struct slice v, struct cfg_listen *l)
 {
     struct slice host, port;
@@ -415,6 +426,35 @@ static int val_listen(const struct cfg_key *k, struct slice v, void *dst,
     if (reason)
         return why_fmt(why, whysz, "is not a valid listen address: %s (got '%s')",
                        reason, cfg_quote(v, q, sizeof(q)));
+    return dup_slice(v, &l->text);
+}
+
+/* metrics.listen: "ADDR:PORT" (TCP), a literal address that is not the
+ * unspecified one: the page must never be open to every network. */
+static int val_metrics_listen(const struct cfg_key *k, struct slice v, void *dst,
+                              char *why, size_t whysz)
+{
+    struct cfg_listen *l = dst;
+    struct slice host, port;
+    bool bracketed;
+    uint16_t portnum = 0;
+    const char *reason = hostport_split(v, &host, &port, &bracketed);
+    char q[QSZ];
+
+    (void)k;
+    if (!reason && !port.p)
+        reason = "the port is missing (expected ADDR:PORT, e.g. 127.0.0.1:9580)";
+    if (!reason)
+        reason = port_parse(port, &portnum);
+    if (!reason)
+        reason = listen_addr(host, bracketed, portnum, l);
+    if (!reason && addr_unspecified(&l->addr))
+        reason = "0.0.0.0 and :: would open the metrics to every network; give a loopback "
+                 "or LAN address";
+    if (reason)
+        return why_fmt(why, whysz, "is not a valid metrics address: %s (got '%s')", reason,
+                       cfg_quote(v, q, sizeof(q)));
+    l->transport = CFG_TRANSPORT_TCP;
     return dup_slice(v, &l->text);
 }
 
@@ -769,6 +809,11 @@ static const struct cfg_key transparent_keys[] = {
 };
 SCHEMA(transparent_schema, transparent_keys);
 
+static const struct cfg_key metrics_keys[] = {
+    SCALAR(struct cfg_metrics, listen, val_metrics_listen), /* no default: off */
+};
+SCHEMA(metrics_schema, metrics_keys);
+
 static const struct cfg_key root_keys[] = {
     SCALAR(struct cfg, mode, val_enum, .words = mode_words, .def = "proxy"),
     SEQ(struct cfg, listen, struct cfg_listen, .parse = val_listen, .min = 1,
@@ -783,6 +828,7 @@ static const struct cfg_key root_keys[] = {
     SCALAR(struct cfg, control_socket, val_sockpath, .def = CFG_DEFAULT_CONTROL_SOCKET),
     SCALAR(struct cfg, user, val_user, .def = "sipkeep"),
     MAP(struct cfg, transparent, transparent_schema),
+    MAP(struct cfg, metrics, metrics_schema),
 };
 _Static_assert(sizeof(root_keys) / sizeof(root_keys[0]) <= CFG_MAX_KEYS, "root");
 const struct cfg_schema cfg_schema_root = {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,20 +26,22 @@ struct ctl_conn {
     struct ctl_server *srv;
     struct loop_fd h;
     struct loop_timer deadline;
-    char req[CTL_REQ_MAX + 1];
     size_t reqlen;
     struct rpt_buf out;     /* the answer, once the request is complete */
     size_t sent;
     bool answering;
     struct ctl_conn *next;
+    char req[];             /* proto->req_max + 1 bytes */
 };
 
 struct ctl_server {
     struct loop *loop;
     struct loop_fd h;
     struct loop_timer resume;
-    char *path;
-    ctl_handler handler;
+    char *path;             /* the UNIX socket file; NULL for TCP */
+    const struct ctl_proto *proto;
+    void *proto_arg;
+    ctl_handler handler;    /* the line protocol's (ctl_server_open) */
     void *arg;
     struct ctl_limits lim;
     struct ctl_conn *conns;
@@ -115,65 +118,78 @@ static void conn_answer_text(struct ctl_conn *c)
     conn_flush(c);
 }
 
-static void conn_error(struct ctl_conn *c, const char *why)
+/* The line protocol's refusal: one line, logged. */
+static int line_error(struct rpt_buf *out, const char *why)
 {
-    rpt_buf_free(&c->out);
-    rpt_printf(&c->out, "error: %s\n", why);
+    rpt_buf_free(out);
+    rpt_printf(out, "error: %s\n", why);
     log_info("ctl_request_refused", "reason=\"%s\"", why);
-    conn_answer_text(c);
+    return 1;
 }
 
-static void conn_request(struct ctl_conn *c)
+/* ctl_proto.on_bytes of the control socket: one request line, ended by a
+ * line feed or the end of input. */
+static int line_bytes(const char *req, size_t len, bool eof, struct rpt_buf *out, void *arg)
 {
-    enum ctl_request req;
+    struct ctl_server *s = arg;
+    const char *lf = memchr(req, '\n', len);
+    size_t n = lf ? (size_t)(lf - req) : len;
+    char line[CTL_REQ_MAX + 1];
+    enum ctl_request r;
     int err;
-    const char *lf = memchr(c->req, '\n', c->reqlen);
-    size_t n = lf ? (size_t)(lf - c->req) : c->reqlen;
 
-    if (n > 0 && c->req[n - 1] == '\r')
+    if (!lf && !eof)
+        return len >= CTL_REQ_MAX ? line_error(out, "request too long") : 0;
+    if (n > 0 && req[n - 1] == '\r')
         n--;
-    c->req[n] = '\0';
+    memcpy(line, req, n);
+    line[n] = '\0';
     /* A NUL inside the line would hide the rest from strcmp(). */
-    if (memchr(c->req, '\0', n) || ctl_parse_request(c->req, &req) < 0) {
-        conn_error(c, "unknown request (status, status json or metrics)");
-        return;
-    }
-    err = c->srv->handler(req, &c->out, c->srv->arg);
+    if (memchr(line, '\0', n) || ctl_parse_request(line, &r) < 0)
+        return line_error(out, "unknown request (status, status json or metrics)");
+    err = s->handler(r, out, s->arg);
     if (!err)
-        err = c->out.err;
-    if (err < 0) {
-        conn_error(c, strerror(-err));
-        return;
-    }
-    log_debug("ctl_request", "request=\"%s\" bytes=%zu", c->req, c->out.len);
-    conn_answer_text(c);
+        err = out->err;
+    if (err < 0)
+        return line_error(out, strerror(-err));
+    log_debug("ctl_request", "request=\"%s\" bytes=%zu", line, out->len);
+    return 1;
 }
 
-/* Reads request bytes; the request ends at a line feed or end of input. */
+static const struct ctl_proto line_proto = {
+    .req_max = CTL_REQ_MAX,
+    .on_bytes = line_bytes,
+    .busy = "error: too many control clients\n",
+    .name = "control",
+};
+
+/* Reads request bytes and hands them to the protocol, which answers once
+ * it has seen enough. */
 static void conn_read(struct ctl_conn *c)
 {
+    const struct ctl_proto *p = c->srv->proto;
+
     for (;;) {
-        ssize_t n = recv(c->h.fd, c->req + c->reqlen, CTL_REQ_MAX - c->reqlen, MSG_DONTWAIT);
+        ssize_t n = recv(c->h.fd, c->req + c->reqlen, p->req_max - c->reqlen, MSG_DONTWAIT);
+        int rc;
+
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
-        if (n < 0) {
-            conn_close(c);
-            return;
-        }
-        if (memchr(c->req + c->reqlen, '\n', (size_t)n) || (n == 0 && c->reqlen > 0)) {
-            c->reqlen += (size_t)n;
-            conn_request(c);
-            return;
-        }
-        if (n == 0) {
-            conn_close(c); /* connected and left without asking */
+        if (n < 0 || (n == 0 && c->reqlen == 0)) {
+            conn_close(c); /* an error, or connected and left without asking */
             return;
         }
         c->reqlen += (size_t)n;
-        if (c->reqlen == CTL_REQ_MAX) {
-            conn_error(c, "request too long");
+        c->req[c->reqlen] = '\0';
+        rc = p->on_bytes(c->req, c->reqlen, n == 0, &c->out, c->srv->proto_arg);
+        if (rc > 0) {
+            conn_answer_text(c);
+            return;
+        }
+        if (rc < 0 || n == 0 || c->reqlen >= p->req_max) {
+            conn_close(c); /* the protocol wants no answer sent */
             return;
         }
     }
@@ -193,19 +209,20 @@ static void on_deadline(struct loop_timer *t)
 {
     struct ctl_conn *c = container_of(t, struct ctl_conn, deadline);
 
-    log_info("ctl_client_timeout", "timeout_ms=%llu answering=%s",
-             (unsigned long long)c->srv->lim.timeout_ms, c->answering ? "yes" : "no");
+    log_info("ctl_client_timeout", "server=%s timeout_ms=%llu answering=%s",
+             c->srv->proto->name, (unsigned long long)c->srv->lim.timeout_ms,
+             c->answering ? "yes" : "no");
     conn_close(c);
 }
 
 /* ---- accepting ---- */
 
-/* Over the limit: a best-effort one-line refusal, then close. */
-static void refuse(int fd)
+/* Over the limit: a best-effort refusal, then close. */
+static void refuse(const struct ctl_server *s, int fd)
 {
-    static const char busy[] = "error: too many control clients\n";
+    const char *busy = s->proto->busy;
 
-    if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+    if (send(fd, busy, strlen(busy), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
         /* nothing more to do: the client sees the close */
     }
     close(fd);
@@ -213,7 +230,7 @@ static void refuse(int fd)
 
 static int conn_new(struct ctl_server *s, int fd)
 {
-    struct ctl_conn *c = calloc(1, sizeof(*c));
+    struct ctl_conn *c = calloc(1, sizeof(*c) + s->proto->req_max + 1);
     int err;
 
     if (!c)
@@ -237,7 +254,8 @@ static int conn_new(struct ctl_server *s, int fd)
 
 static void pause_accepting(struct ctl_server *s, int err)
 {
-    log_warn("ctl_accept_failed", "err=\"%s\" pause_ms=%u", strerror(err), CTL_ACCEPT_PAUSE_MS);
+    log_warn("ctl_accept_failed", "server=%s err=\"%s\" pause_ms=%u", s->proto->name,
+             strerror(err), CTL_ACCEPT_PAUSE_MS);
     if (loop_fd_mod(s->loop, &s->h, 0) == 0 &&
         loop_timer_set(s->loop, &s->resume, CTL_ACCEPT_PAUSE_MS) < 0)
         loop_fd_mod(s->loop, &s->h, LOOP_READ);
@@ -268,9 +286,9 @@ static void on_accept(struct loop_fd *h, unsigned events)
             continue;
         }
         if (s->nconns >= s->lim.max_clients) {
-            log_info("ctl_client_refused", "reason=\"too many clients\" max=%u",
-                     s->lim.max_clients);
-            refuse(fd);
+            log_info("ctl_client_refused", "server=%s reason=\"too many clients\" max=%u",
+                     s->proto->name, s->lim.max_clients);
+            refuse(s, fd);
         } else if (conn_new(s, fd) < 0) {
             close(fd);
         }
@@ -362,6 +380,7 @@ static int server_init(struct ctl_server *s, struct loop *l, const char *path,
                        const struct ctl_limits *limits)
 {
     s->loop = l;
+    s->h.fd = -1;
     s->lim = limits ? *limits : (struct ctl_limits){ 0 };
     if (!s->lim.max_clients)
         s->lim.max_clients = CTL_DEFAULT_MAX_CLIENTS;
@@ -369,6 +388,8 @@ static int server_init(struct ctl_server *s, struct loop *l, const char *path,
         s->lim.timeout_ms = CTL_DEFAULT_TIMEOUT_MS;
     loop_fd_init(&s->h, on_accept);
     loop_timer_init(&s->resume, on_resume);
+    if (!path)
+        return 0;
     s->path = strdup(path);
     return s->path ? 0 : -ENOMEM;
 }
@@ -390,6 +411,8 @@ int ctl_server_open(struct ctl_server **out, struct loop *l, const char *path,
         return -ENOMEM;
     s->handler = h;
     s->arg = arg;
+    s->proto = &line_proto;
+    s->proto_arg = s;
     err = server_init(s, l, path, limits);
     if (!err)
         err = make_parent(path);
@@ -423,7 +446,7 @@ void ctl_server_free(struct ctl_server *s)
     loop_fd_del(s->loop, &s->h);
     if (fd >= 0) {
         close(fd);
-        if (unlink(s->path) < 0 && errno != ENOENT)
+        if (s->path && unlink(s->path) < 0 && errno != ENOENT)
             log_warn("ctl_socket_not_removed", "path=%s err=\"%s\"", s->path, strerror(errno));
     }
     free(s->path);
@@ -433,4 +456,61 @@ void ctl_server_free(struct ctl_server *s)
 unsigned ctl_server_clients(const struct ctl_server *s)
 {
     return s->nconns;
+}
+
+/* ---- TCP ---- */
+
+/* socket, SO_REUSEADDR (a restart finds the port in TIME_WAIT), v6 only
+ * for an IPv6 address, bind, listen; the fd or -errno. */
+static int open_tcp(const struct sockaddr *sa, socklen_t len)
+{
+    int one = 1, err;
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        (sa->sa_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+        bind(fd, sa, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+        err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+int ctl_server_open_tcp(struct ctl_server **out, struct loop *l, const struct sockaddr *sa,
+                        socklen_t len, const struct ctl_limits *limits,
+                        const struct ctl_proto *p, void *arg)
+{
+    struct ctl_server *s;
+    int fd, err;
+
+    if (!out || !l || !sa || !p || !p->on_bytes || !p->req_max || !p->busy || !p->name ||
+        (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+        return -EINVAL;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->proto = p;
+    s->proto_arg = arg;
+    server_init(s, l, NULL, limits);
+    fd = open_tcp(sa, len);
+    err = fd < 0 ? fd : loop_fd_add(l, &s->h, fd, LOOP_READ);
+    if (err < 0) {
+        if (fd >= 0)
+            close(fd);
+        free(s);
+        return err;
+    }
+    *out = s;
+    return 0;
+}
+
+int ctl_server_local_addr(const struct ctl_server *s, struct sockaddr_storage *out)
+{
+    socklen_t len = sizeof(*out);
+
+    return getsockname(s->h.fd, (struct sockaddr *)out, &len) < 0 ? -errno : 0;
 }
