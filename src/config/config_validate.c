@@ -6,6 +6,7 @@
  * then document it in config/sipkeep.yaml and the README.
  */
 #include "config/config_internal.h"
+#include "sip/sipchar.h"
 #include "sip/uri.h"
 
 #include <arpa/inet.h>
@@ -201,8 +202,7 @@ static int val_user(const struct cfg_key *k, struct slice v, void *dst,
     (void)k;
     for (size_t i = 0; ok && i < v.n; i++) {
         char ch = v.p[i];
-        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-             (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+        ok = sipchar_is_alnum(ch) || ch == '_' || ch == '-' || ch == '.';
     }
     if (!ok)
         return why_fmt(why, whysz, "must be a user name: 1-%d of A-Z a-z 0-9 . _ -, "
@@ -220,8 +220,7 @@ static int val_name(const struct cfg_key *k, struct slice v, void *dst,
     (void)k;
     for (size_t i = 0; ok && i < v.n; i++) {
         char ch = v.p[i];
-        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-             (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+        ok = sipchar_is_alnum(ch) || ch == '_' || ch == '-';
     }
     if (ok)
         return dup_slice(v, dst);
@@ -244,12 +243,6 @@ static bool addr_parse(struct slice s, int family, void *out)
     return inet_pton(family, buf, out) == 1;
 }
 
-static bool is_alnum(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9');
-}
-
 /* RFC 1123 host name: dot-separated labels of 1..63 letters, digits and
  * inner hyphens, 253 characters at most. */
 static bool host_name_ok(struct slice s)
@@ -265,7 +258,7 @@ static bool host_name_ok(struct slice s)
             if (label == 0 || s.p[i - 1] == '-')
                 return false;
             label = 0;
-        } else if (is_alnum(ch) || (ch == '-' && label > 0)) {
+        } else if (sipchar_is_alnum(ch) || (ch == '-' && label > 0)) {
             if (++label > 63)
                 return false;
         } else {
@@ -278,7 +271,7 @@ static bool host_name_ok(struct slice s)
 static bool all_digits_and_dots(struct slice s)
 {
     for (size_t i = 0; i < s.n; i++) {
-        if (s.p[i] != '.' && (s.p[i] < '0' || s.p[i] > '9'))
+        if (s.p[i] != '.' && !sipchar_is_digit(s.p[i]))
             return false;
     }
     return true;
@@ -351,7 +344,7 @@ static const char *port_parse(struct slice s, uint16_t *out)
 static bool all_letters(struct slice s)
 {
     for (size_t i = 0; i < s.n; i++) {
-        if (!((s.p[i] >= 'a' && s.p[i] <= 'z') || (s.p[i] >= 'A' && s.p[i] <= 'Z')))
+        if (!sipchar_is_alpha(s.p[i]))
             return false;
     }
     return s.n > 0;
@@ -495,8 +488,7 @@ static int val_iface(const struct cfg_key *k, struct slice v, void *dst,
     (void)k;
     for (size_t i = 0; ok && i < v.n; i++) {
         char ch = v.p[i];
-        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-             (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' || ch == '@' ||
+        ok = sipchar_is_alnum(ch) || ch == '_' || ch == '-' || ch == '.' || ch == '@' ||
              (ch == '+' && i == v.n - 1); /* iptables' wildcard, e.g. "eth+" */
     }
     if (ok && v.p[0] != '-')
@@ -568,7 +560,7 @@ static int val_cidr(const struct cfg_key *k, struct slice v, void *dst,
 static bool param_text_ok(struct slice s)
 {
     for (size_t i = 0; i < s.n; i++) {
-        if (!is_alnum(s.p[i]) && !strchr("-_.!~*'()[]/:&+$%", s.p[i]))
+        if (!sipchar_is_unreserved(s.p[i]) && !strchr("[]/:&+$%", s.p[i]))
             return false;
     }
     return true;
@@ -697,8 +689,7 @@ static int val_digest_text(const struct cfg_key *k, struct slice v, void *dst,
 
     (void)k;
     for (size_t i = 0; ok && i < v.n; i++)
-        ok = (unsigned char)v.p[i] >= 0x20 && v.p[i] != 0x7f && v.p[i] != '"' &&
-             v.p[i] != '\\';
+        ok = !sipchar_is_ctl((unsigned char)v.p[i]) && v.p[i] != '"' && v.p[i] != '\\';
     if (ok)
         return dup_slice(v, dst);
     return why_fmt(why, whysz, "must be 1 to 255 printable characters without '\"' or "

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "sip/sipchar.h"
+
 #define IP4_MIN_HDR 20u
 #define UDP_HDR 8u
 #define IP4_MF 0x2000u
@@ -73,12 +75,6 @@ enum pkt_reason pkt_parse_udp4(const uint8_t *p, size_t n, struct pkt_udp4 *out)
     return PKT_OK;
 }
 
-static bool is_tchar(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           (c != 0 && strchr("-.!%*_+`'~", c) != NULL);
-}
-
 static bool has_prefix(const uint8_t *p, size_t len, const char *s)
 {
     size_t sl = strlen(s);
@@ -108,7 +104,7 @@ bool pkt_looks_sip(const uint8_t *payload, size_t len)
 
     if (has_prefix(payload, len, "SIP/2.0 "))
         return true;
-    while (i < len && is_tchar(payload[i]))
+    while (i < len && sipchar_is_token(payload[i]))
         i++;
     if (i == 0 || i >= len || payload[i] != ' ')
         return false;

@@ -8,23 +8,13 @@
 #include <openssl/evp.h>
 
 #include "sip/digest.h"
+#include "sip/sipchar.h"
 
 /* ---- challenge parsing ---- */
 
-static bool is_lws(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-static bool is_token_char(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch != '\0' && strchr("-.!%*_+`'~", ch) != NULL);
-}
-
 static void skip_lws(struct slice *s)
 {
-    while (s->n && is_lws(*s->p)) {
+    while (s->n && sipchar_is_lws(*s->p)) {
         s->p++;
         s->n--;
     }
@@ -34,7 +24,7 @@ static struct slice take_token(struct slice *s)
 {
     struct slice t = { s->p, 0 };
 
-    while (s->n && is_token_char(*s->p)) {
+    while (s->n && sipchar_is_token(*s->p)) {
         s->p++;
         s->n--;
         t.n++;
@@ -166,7 +156,7 @@ int digest_parse_challenge(struct digest_challenge *c, struct slice value)
         struct slice name;
         int err;
 
-        while (s.n && (is_lws(*s.p) || *s.p == ','))
+        while (s.n && (sipchar_is_lws(*s.p) || *s.p == ','))
             s = (struct slice){ s.p + 1, s.n - 1 };
         if (!s.n)
             break;
@@ -283,7 +273,7 @@ static void put_quoted(struct outbuf *o, const char *name, const char *v)
 static bool quotable(const char *s)
 {
     for (; *s; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+        if (sipchar_is_ctl((unsigned char)*s))
             return false;
     }
     return true;

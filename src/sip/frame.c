@@ -7,14 +7,7 @@
 #include <string.h>
 
 #include "core/slice.h"
-
-/* A start line begins with a method (a token) or "SIP/2.0" (§7.1, §7.2):
- * anything else cannot be SIP, and failing now beats buffering 64 KiB. */
-static bool can_start_message(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           (c != '\0' && strchr("-.!%*_+`'~", c) != NULL);
-}
+#include "sip/sipchar.h"
 
 static int set_unit(struct frame_result *fr, enum frame_kind kind, size_t len)
 {
@@ -124,7 +117,10 @@ static int message(const char *buf, size_t len, struct frame_result *fr)
     uint64_t clen = 0; /* set when find_clen returns 0; gcc -O1/-Os cannot see that */
     size_t hdrs;
 
-    if (!can_start_message(buf[0]))
+    /* A start line begins with a method (a token) or "SIP/2.0" (§7.1,
+     * §7.2): anything else cannot be SIP, and failing now beats buffering
+     * 64 KiB. */
+    if (!sipchar_is_token((unsigned char)buf[0]))
         return -EBADMSG;
     if (!end)
         return len >= FRAME_MAX_HDR ? -EMSGSIZE : need(fr, len + 1);

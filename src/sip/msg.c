@@ -167,7 +167,7 @@ static int parse_request_line(struct pctx *c, struct slice line)
     if (!sp1 || sp1 == sp2)
         return fail(c, SIPMSG_E_START_LINE, 0);
     m->method = (struct slice){ line.p, (size_t)(sp1 - line.p) };
-    if (!msg_all_token(m->method))
+    if (!sipchar_all_token(m->method))
         return fail(c, SIPMSG_E_METHOD, 0);
     ruri = (struct slice){ sp1 + 1, (size_t)(sp2 - sp1 - 1) };
     /* Doubled SP or trailing SP: RFC 4475 §3.1.2.9, §3.1.2.10. */
@@ -243,7 +243,7 @@ static int bad_header_line(struct pctx *c, size_t start)
 {
     unsigned char ch = (unsigned char)c->b[start];
 
-    if (msg_is_wsp((char)ch))
+    if (sipchar_is_wsp(ch))
         return fail(c, SIPMSG_E_FOLD_START, start);
     if (ch == '\n')
         return fail(c, SIPMSG_E_BARE_LF, start);
@@ -260,9 +260,9 @@ static int bad_header_line(struct pctx *c, size_t start)
 static size_t skip_lws(const char *b, size_t len, size_t i)
 {
     for (;;) {
-        while (i < len && msg_is_wsp(b[i]))
+        while (i < len && sipchar_is_wsp(b[i]))
             i++;
-        if (i + 2 < len && b[i] == '\r' && b[i + 1] == '\n' && msg_is_wsp(b[i + 2]))
+        if (i + 2 < len && b[i] == '\r' && b[i + 1] == '\n' && sipchar_is_wsp(b[i + 2]))
             i += 3;
         else
             return i;
@@ -293,13 +293,12 @@ static int scan_value(struct pctx *c, size_t i, struct slice *val, size_t *next)
                                                     : short_input(c, SIPMSG_E_UNTERMINATED);
         if (b[i + 1] != '\n')
             return fail(c, SIPMSG_E_BARE_CR, i);
-        if (!msg_is_wsp(b[i + 2]))
+        if (!sipchar_is_wsp(b[i + 2]))
             break;
         i += 3;
     }
     vend = i;
-    while (vend > vstart && (msg_is_wsp(b[vend - 1]) || b[vend - 1] == '\r' ||
-                             b[vend - 1] == '\n'))
+    while (vend > vstart && sipchar_is_lws(b[vend - 1]))
         vend--;
     *val = (struct slice){ b + vstart, vend - vstart };
     *next = i + 2;
@@ -322,10 +321,10 @@ static int parse_header(struct pctx *c)
     struct slice name, val;
     int rc;
 
-    while (i < c->len && msg_is_token((unsigned char)c->b[i]))
+    while (i < c->len && sipchar_is_token((unsigned char)c->b[i]))
         i++;
     name = (struct slice){ c->b + start, i - start };
-    while (i < c->len && msg_is_wsp(c->b[i]))
+    while (i < c->len && sipchar_is_wsp(c->b[i]))
         i++;
     if (i >= c->len)
         return short_input(c, SIPMSG_E_UNTERMINATED);
@@ -415,10 +414,10 @@ static int parse_cseq(struct pctx *c, const struct sipmsg_hdr *h)
         i++;
     }
     j = i;
-    while (j < v.n && (msg_is_wsp(v.p[j]) || v.p[j] == '\r' || v.p[j] == '\n'))
+    while (j < v.n && sipchar_is_lws(v.p[j]))
         j++;
     c->m->cseq_method = (struct slice){ v.p + j, v.n - j };
-    if (i == 0 || j == i || !msg_all_token(c->m->cseq_method))
+    if (i == 0 || j == i || !sipchar_all_token(c->m->cseq_method))
         return fail(c, SIPMSG_E_CSEQ_BAD, hdr_off(c, h));
     c->m->cseq_num = (uint32_t)num;
     return 0;

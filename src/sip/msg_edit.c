@@ -79,7 +79,7 @@ static bool is_clen(struct slice name)
 /* A name/value pair fit to become a header line we emit. */
 static bool header_ok(struct slice name, struct slice value)
 {
-    return name.p && msg_all_token(name) && !is_clen(name) && value_ok(value);
+    return name.p && sipchar_all_token(name) && !is_clen(name) && value_ok(value);
 }
 
 static int push(struct sipmsg_edits *ed, struct sipmsg_edit e)
@@ -356,7 +356,7 @@ static void emit_response(const void *arg, struct wr *w)
 
 static bool tag_ok(struct slice tag)
 {
-    return !tag.p || msg_all_token(tag);   /* tag = token, §25.1 */
+    return !tag.p || sipchar_all_token(tag);   /* tag = token, §25.1 */
 }
 
 static bool extras_ok(const struct sipmsg_nv *extra, size_t nextra)

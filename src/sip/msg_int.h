@@ -1,5 +1,6 @@
-/* msg_int.h - character classes and scanners shared by msg.c and
- * msg_edit.c.  Private to the sip/msg module: include it from nowhere else.
+/* msg_int.h - scanners shared by msg.c and msg_edit.c; the character
+ * classes are sip/sipchar.h's.  Private to the sip/msg module: include it
+ * from nowhere else.
  */
 #ifndef SIPKEEP_SIP_MSG_INT_H
 #define SIPKEEP_SIP_MSG_INT_H
@@ -9,65 +10,21 @@
 #include <string.h>
 
 #include "core/slice.h"
-
-/* token chars, RFC 3261 §25.1: alphanum / "-" / "." / "!" / "%" / "*" /
- * "_" / "+" / "`" / "'" / "~".  A table: header names are scanned hot. */
-static const unsigned char msg_token_tab[128] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x00 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x10 */
-    0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 1, 1, 0, 1, 1, 0,  /* 0x20  !%'*+-. */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,  /* 0x30  0-9 */
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 0x40  A-O */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,  /* 0x50  P-Z _ */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 0x60  ` a-o */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0,  /* 0x70  p-z ~ */
-};
-
-static inline bool msg_is_token(unsigned char c)
-{
-    return c < 0x80 && msg_token_tab[c];
-}
+#include "sip/sipchar.h"
 
 /* Control characters (RFC 5234 CTL) other than HTAB: never allowed in the
  * start line or header section outside a CRLF. */
 static inline bool msg_is_ctl(unsigned char c)
 {
-    return (c < 0x20 && c != '\t') || c == 0x7f;
+    return sipchar_is_ctl(c) && c != '\t';
 }
 
-static inline bool msg_is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static inline bool msg_all_token(struct slice s)
-{
-    if (s.n == 0)
-        return false;
-    for (size_t i = 0; i < s.n; i++) {
-        if (!msg_is_token((unsigned char)s.p[i]))
-            return false;
-    }
-    return true;
-}
-
-/* URI scheme prefix, RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" /
- * "." ) ":" followed by at least one byte. */
+/* A URI scheme prefix and ':' followed by at least one byte. */
 static inline bool msg_has_scheme(struct slice s)
 {
-    size_t i = 0;
+    size_t n = sipchar_scheme_len(s);
 
-    while (i < s.n) {
-        unsigned char c = (unsigned char)s.p[i];
-        unsigned char l = (unsigned char)(c | 0x20);
-        if (c == ':')
-            return i > 0 && i + 1 < s.n;
-        if (!(l >= 'a' && l <= 'z') &&
-            (i == 0 || !((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')))
-            return false;
-        i++;
-    }
-    return false;
+    return n > 0 && n + 1 < s.n;
 }
 
 /* From just after an opening DQUOTE, returns the index after the closing

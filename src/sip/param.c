@@ -2,6 +2,7 @@
  * §7.3.1, §20.10, §20.42, §25.1); see param.h.  Edits are in param_edit.c. */
 #include "sip/param.h"
 #include "sip/param_int.h"
+#include "sip/sipchar.h"
 
 #include <errno.h>
 #include <string.h>
@@ -11,45 +12,23 @@ static struct slice advance(struct slice s, size_t k)
     return (struct slice){ s.p + k, s.n - k };
 }
 
-static bool is_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 static size_t skip_ws(struct slice s, size_t i)
 {
-    while (i < s.n && is_ws(s.p[i]))
+    while (i < s.n && sipchar_is_lws(s.p[i]))
         i++;
     return i;
-}
-
-static bool is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" /
- * "'" / "~") (RFC 3261 §25.1) */
-static bool is_token_char(char c)
-{
-    return is_alpha(c) || is_digit(c) || (c != '\0' && strchr("-.!%*_+`'~", c));
 }
 
 /* Unquoted gen-value: token or host; ':' and brackets admit IPv6, which Via
  * "received" carries without brackets (§20.42). */
 static bool is_value_char(char c)
 {
-    return is_token_char(c) || c == ':' || c == '[' || c == ']';
+    return sipchar_is_token(c) || c == ':' || c == '[' || c == ']';
 }
 
 static size_t token_end(struct slice s, size_t i)
 {
-    while (i < s.n && is_token_char(s.p[i]))
+    while (i < s.n && sipchar_is_token(s.p[i]))
         i++;
     return i;
 }
@@ -68,16 +47,11 @@ static size_t quoted_end(struct slice s, size_t i)
             if (i + 1 == s.n || s.p[i + 1] == '\r' || s.p[i + 1] == '\n')
                 return 0;
             i++;
-        } else if ((c < 0x20 && !is_ws((char)c)) || c == 0x7f) {
+        } else if (sipchar_is_ctl(c) && !sipchar_is_lws(c)) {
             return 0;
         }
     }
     return 0;
-}
-
-bool sipparam_int_valid_token(struct slice s)
-{
-    return s.p && s.n > 0 && token_end(s, 0) == s.n;
 }
 
 bool sipparam_int_valid_value(struct slice v)
@@ -182,16 +156,9 @@ int sipparam_split_next(struct slice *rest, struct slice *elem)
 /* "scheme:..." with no LWS, quotes, angle brackets or control bytes. */
 static bool valid_uri_text(struct slice u)
 {
-    size_t i = 0;
-
-    if (u.n < 2 || !is_alpha(u.p[0]))
+    if (sipchar_scheme_len(u) == 0)
         return false;
-    while (i < u.n && (is_alpha(u.p[i]) || is_digit(u.p[i]) || u.p[i] == '+' ||
-                       u.p[i] == '-' || u.p[i] == '.'))
-        i++;
-    if (i == u.n || u.p[i] != ':')
-        return false;
-    for (i = 0; i < u.n; i++) {
+    for (size_t i = 0; i < u.n; i++) {
         unsigned char c = (unsigned char)u.p[i];
 
         if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '"')
@@ -207,7 +174,9 @@ static bool valid_display(struct slice d)
     if (d.p[0] == '"')
         return quoted_end(d, 0) == d.n;
     for (size_t i = 0; i < d.n; i++) {
-        if (!is_token_char(d.p[i]) && !is_ws(d.p[i]) && (unsigned char)d.p[i] < 0x80)
+        unsigned char c = (unsigned char)d.p[i];
+
+        if (!sipchar_is_token(c) && !sipchar_is_lws(c) && c < 0x80)
             return false;
     }
     return true;
@@ -256,7 +225,7 @@ static int addr_bare(struct slice s, size_t b, size_t e, struct sipparam_addr *r
 {
     size_t k = b;
 
-    while (k < e && s.p[k] != ';' && !is_ws(s.p[k])) {
+    while (k < e && s.p[k] != ';' && !sipchar_is_lws(s.p[k])) {
         if (s.p[k] == ',' || s.p[k] == '?')
             return -EBADMSG;
         k++;
@@ -271,7 +240,7 @@ int sipparam_int_addr(struct slice s, struct sipparam_addr *r, size_t *after)
     size_t b = skip_ws(s, 0), e = s.n, lt;
     int err;
 
-    while (e > b && is_ws(s.p[e - 1]))
+    while (e > b && sipchar_is_lws(s.p[e - 1]))
         e--;
     memset(r, 0, sizeof(*r));
     if (e - b == 1 && s.p[b] == '*') {
@@ -337,7 +306,7 @@ static int via_port(struct slice s, size_t *i, uint16_t *port)
     size_t k = skip_ws(s, *i), j;
     uint64_t v;
 
-    for (j = k; j < s.n && is_digit(s.p[j]); j++)
+    for (j = k; j < s.n && sipchar_is_digit(s.p[j]); j++)
         ;
     if (j - k > 5 || slice_to_u64((struct slice){ s.p + k, j - k }, &v) < 0 ||
         v == 0 || v > 65535)
@@ -361,7 +330,7 @@ static int via_sent_by(struct slice s, size_t *i, struct sipparam_via *r)
             return -EBADMSG;
         j = (size_t)(rb - s.p) + 1;
     } else {
-        while (j < s.n && !is_ws(s.p[j]) && s.p[j] != ':' && s.p[j] != ';')
+        while (j < s.n && !sipchar_is_lws(s.p[j]) && s.p[j] != ':' && s.p[j] != ';')
             j++;
     }
     if (sipuri_parse_hostport((struct slice){ s.p + h, j - h }, &r->host,
@@ -448,7 +417,7 @@ static int parse_digits(struct slice v, uint64_t *out)
     for (size_t i = 0; i < v.n; i++) {
         unsigned d = (unsigned)(v.p[i] - '0');
 
-        if (!is_digit(v.p[i]))
+        if (!sipchar_is_digit(v.p[i]))
             return -EBADMSG;
         x = x > (UINT64_MAX - d) / 10 ? UINT64_MAX : x * 10 + d;
     }
@@ -508,7 +477,7 @@ static int parse_qvalue(struct slice v, unsigned *out)
     if (v.n > 1 && v.p[1] != '.')
         return -EBADMSG;
     for (size_t i = 2; i < v.n; i++, scale /= 10) {
-        if (!is_digit(v.p[i]))
+        if (!sipchar_is_digit(v.p[i]))
             return -EBADMSG;
         frac += (unsigned)(v.p[i] - '0') * scale;
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sip/param_int.h"
+#include "sip/sipchar.h"
 
 /* What an edit does: set (value SLICE_NULL = flag) or remove name. */
 struct edit {
@@ -94,7 +95,7 @@ static int hdr_edit(struct slice elem, enum sipparam_kind kind, const struct edi
     struct sipparam_via v;
     int err;
 
-    if (!elem.p || !ed->name || !out || !outlen || !sipparam_int_valid_token(slice_cstr(ed->name)))
+    if (!elem.p || !ed->name || !out || !outlen || !sipchar_all_token(slice_cstr(ed->name)))
         return -EINVAL;
     if (ed->value.p && !sipparam_int_valid_value(ed->value))
         return -EINVAL;

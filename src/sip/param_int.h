@@ -28,8 +28,6 @@ int sipparam_int_next(struct slice s, size_t *pos, struct sipparam_span *ps);
 int sipparam_int_addr(struct slice s, struct sipparam_addr *r, size_t *after);
 int sipparam_int_via(struct slice s, struct sipparam_via *r, size_t *after);
 
-/* token (§25.1), non-empty. */
-bool sipparam_int_valid_token(struct slice s);
 /* A gen-value an edit may write: quoted-string or token / host chars. */
 bool sipparam_int_valid_value(struct slice v);
 

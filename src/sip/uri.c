@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "sip/sipchar.h"
+
 typedef bool (*char_class)(char c);
 
 static bool in_set(char c, const char *set)
@@ -12,56 +14,24 @@ static bool in_set(char c, const char *set)
     return c != '\0' && strchr(set, c) != NULL;
 }
 
-static bool is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static bool is_alnum(char c)
-{
-    return is_alpha(c) || is_digit(c);
-}
-
-static int hex_val(char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* unreserved = alphanum / mark (RFC 3261 §25.1) */
-static bool is_unreserved(char c)
-{
-    return is_alnum(c) || in_set(c, "-_.!~*'()");
-}
-
 static bool user_char(char c)
 {
-    return is_unreserved(c) || in_set(c, "&=+$,;?/");
+    return sipchar_is_unreserved(c) || in_set(c, "&=+$,;?/");
 }
 
 static bool password_char(char c)
 {
-    return is_unreserved(c) || in_set(c, "&=+$,");
+    return sipchar_is_unreserved(c) || in_set(c, "&=+$,");
 }
 
 static bool param_char(char c)
 {
-    return is_unreserved(c) || in_set(c, "[]/:&+$");
+    return sipchar_is_unreserved(c) || in_set(c, "[]/:&+$");
 }
 
 static bool hnv_char(char c)
 {
-    return is_unreserved(c) || in_set(c, "[]/?:+$");
+    return sipchar_is_unreserved(c) || in_set(c, "[]/?:+$");
 }
 
 /* Whether every byte of s is in cls or part of a %XX escape. */
@@ -73,7 +43,7 @@ static bool all_in(struct slice s, char_class cls)
                 return false;
             continue;
         }
-        if (s.n - i < 3 || hex_val(s.p[i + 1]) < 0 || hex_val(s.p[i + 2]) < 0)
+        if (s.n - i < 3 || sipchar_hex_val(s.p[i + 1]) < 0 || sipchar_hex_val(s.p[i + 2]) < 0)
             return false;
         i += 2;
     }
@@ -98,19 +68,11 @@ static struct slice advance(struct slice s, size_t k)
 /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" (RFC 3261 §25.1) */
 static int parse_scheme(struct slice s, enum sipuri_scheme *scheme, size_t *off)
 {
-    size_t i = 0;
-    struct slice name;
+    size_t i = sipchar_scheme_len(s);
+    struct slice name = { s.p, i };
 
-    if (s.n == 0 || !is_alpha(s.p[0]))
+    if (i == 0)
         return -EBADMSG;
-    while (i < s.n && s.p[i] != ':') {
-        if (!is_alnum(s.p[i]) && !in_set(s.p[i], "+-."))
-            return -EBADMSG;
-        i++;
-    }
-    if (i == s.n)
-        return -EBADMSG;
-    name = (struct slice){ s.p, i };
     if (slice_eq_ci_str(name, "sip"))
         *scheme = SIPURI_SIP;
     else if (slice_eq_ci_str(name, "sips"))
@@ -129,7 +91,7 @@ static bool valid_ipv4(struct slice s)
     for (size_t i = 0; i < s.n; i++) {
         char c = s.p[i];
 
-        if (is_digit(c)) {
+        if (sipchar_is_digit(c)) {
             val = val * 10 + (unsigned)(c - '0');
             if (++digits > 3 || val > 255)
                 return false;
@@ -154,7 +116,7 @@ static bool valid_ipv6_ref(struct slice s)
     if (s.n < 4 || s.p[0] != '[' || s.p[s.n - 1] != ']' || s.n - 2 >= sizeof(buf))
         return false;
     for (size_t i = 1; i + 1 < s.n; i++) {
-        if (hex_val(s.p[i]) < 0 && s.p[i] != ':' && s.p[i] != '.')
+        if (sipchar_hex_val(s.p[i]) < 0 && s.p[i] != ':' && s.p[i] != '.')
             return false;
     }
     memcpy(buf, s.p + 1, s.n - 2);
@@ -181,7 +143,7 @@ static bool valid_hostname(struct slice s)
                 return false;
             label = 0;
             top = i + 1;
-        } else if (is_alnum(c) || (c == '-' && label > 0)) {
+        } else if (sipchar_is_alnum(c) || (c == '-' && label > 0)) {
             if (++label > 63)
                 return false;
         } else {
@@ -189,7 +151,7 @@ static bool valid_hostname(struct slice s)
         }
         prev = c;
     }
-    return label > 0 && prev != '-' && is_alpha(s.p[top]);
+    return label > 0 && prev != '-' && sipchar_is_alpha(s.p[top]);
 }
 
 static int classify_host(struct slice h, enum sipuri_host_type *type)
@@ -202,7 +164,7 @@ static int classify_host(struct slice h, enum sipuri_host_type *type)
         *type = SIPURI_HOST_IPV6;
         return valid_ipv6_ref(h) ? 0 : -EBADMSG;
     }
-    while (digits_dots < h.n && (is_digit(h.p[digits_dots]) || h.p[digits_dots] == '.'))
+    while (digits_dots < h.n && (sipchar_is_digit(h.p[digits_dots]) || h.p[digits_dots] == '.'))
         digits_dots++;
     if (digits_dots == h.n) {
         *type = SIPURI_HOST_IPV4;
@@ -220,7 +182,7 @@ static int parse_port(struct slice s, uint16_t *port)
     if (s.n == 0 || s.n > 5)
         return -EBADMSG;
     for (size_t i = 0; i < s.n; i++) {
-        if (!is_digit(s.p[i]))
+        if (!sipchar_is_digit(s.p[i]))
             return -EBADMSG;
         v = v * 10 + (unsigned)(s.p[i] - '0');
     }
@@ -435,8 +397,8 @@ int sipuri_unescape(struct slice s, char *out, size_t outsz, size_t *outlen)
         char c = s.p[i];
 
         if (c == '%') {
-            int hi = s.n - i >= 3 ? hex_val(s.p[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_val(s.p[i + 2]) : -1;
+            int hi = s.n - i >= 3 ? sipchar_hex_val(s.p[i + 1]) : -1;
+            int lo = hi >= 0 ? sipchar_hex_val(s.p[i + 2]) : -1;
 
             if (lo < 0 || (hi | lo) == 0)
                 return -EINVAL;

@@ -28,6 +28,7 @@
 
 #include "core/hash.h"
 #include "core/log.h"
+#include "sip/sipchar.h"
 #include "sip/uri.h"
 #include "state/statefile.h"
 
@@ -86,11 +87,6 @@ static bool key_valid(struct slice k)
     return true;
 }
 
-static bool is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* RFC 4122 §3 syntax: "urn:uuid:" 8-4-4-4-12 hex digits.  Hex and the
  * prefix are case-insensitive on input, and any version is accepted: an id
  * carried over from elsewhere must be kept, not replaced. */
@@ -101,7 +97,7 @@ static bool urn_valid(struct slice u)
     for (size_t i = URN_PREFIX_LEN; i < u.n; i++) {
         size_t pos = i - URN_PREFIX_LEN;
         bool dash = pos == 8 || pos == 13 || pos == 18 || pos == 23;
-        if (dash ? u.p[i] != '-' : !is_hex(u.p[i]))
+        if (dash ? u.p[i] != '-' : !sipchar_is_hex(u.p[i]))
             return false;
     }
     return true;
