@@ -106,6 +106,17 @@ const struct cfg_service *cfg_service_for_domain(const struct cfg *cfg,
     return NULL;
 }
 
+const struct cfg_service *cfg_service_named(const struct cfg *cfg, const char *name)
+{
+    if (!cfg || !name)
+        return NULL;
+    for (size_t i = 0; i < cfg->n_services; i++) {
+        if (strcmp(cfg->services[i].name, name) == 0)
+            return &cfg->services[i];
+    }
+    return NULL;
+}
+
 /* The first prefix bits of a and net are equal. */
 static bool prefix_match(const uint8_t *a, const uint8_t *net, unsigned prefix)
 {

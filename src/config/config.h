@@ -199,6 +199,9 @@ void cfg_free(struct cfg *cfg);
  * The result points into cfg. */
 const struct cfg_service *cfg_service_for_domain(const struct cfg *cfg,
                                                  struct slice domain);
+/* The service called name (exact, as the config spells it), or NULL.  The
+ * result points into cfg. */
+const struct cfg_service *cfg_service_named(const struct cfg *cfg, const char *name);
 
 /* True when the source address sa (AF_INET or AF_INET6, port ignored) lies in
  * one of ua.allow.  An IPv4-mapped IPv6 address (::ffff:a.b.c.d) matches the

@@ -13,15 +13,6 @@
 #include "core/log.h"
 #include "outbound/regagent_int.h"
 
-static const struct cfg_service *service_named(const struct cfg *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->n_services; i++) {
-        if (strcmp(cfg->services[i].name, name) == 0)
-            return &cfg->services[i];
-    }
-    return NULL;
-}
-
 /* Same service, new cfg: nothing on the wire changes. */
 static void repoint(struct binding *b, const struct cfg_service *nsvc)
 {
@@ -72,7 +63,7 @@ void regagent_reload(struct regagent *ra, const struct cfg *ncfg)
         next = b->next_all;
         if (b->retired)
             continue;
-        nsvc = service_named(ncfg, b->svc->name);
+        nsvc = cfg_service_named(ncfg, b->svc->name);
         if (nsvc && cfg_service_equal(b->svc, nsvc)) {
             repoint(b, nsvc);
             kept++;

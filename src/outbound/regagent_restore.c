@@ -68,15 +68,6 @@ void ra_state_gone(struct binding *b)
 
 /* ---- restart ---- */
 
-static const struct cfg_service *service_named(const struct cfg *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->n_services; i++) {
-        if (strcmp(cfg->services[i].name, name) == 0)
-            return &cfg->services[i];
-    }
-    return NULL;
-}
-
 /* user@host equality of two URIs (To and From: third-party or not). */
 static bool same_user_host(struct slice a, struct slice b)
 {
@@ -180,7 +171,7 @@ static bool bound(const struct regagent *ra, const char *aor, const char *curi, 
 static int restore_one(struct regagent *ra, const struct regstate_rec *r, int64_t now_s,
                        void *ingress, const char **why)
 {
-    const struct cfg_service *svc = service_named(ra->env.cfg, r->service);
+    const struct cfg_service *svc = cfg_service_named(ra->env.cfg, r->service);
     struct sipmsg *m;
     struct binding *b;
     char *tmpl = NULL;

@@ -1,7 +1,7 @@
 /* Unit tests for the configuration loader: the example file, defaults, every
  * class of error with its exact FILE:LINE:COL and message, the value parsers
  * (listen addresses, networks, outbound proxy URIs), and the run-time lookups
- * cfg_service_for_domain() and cfg_ua_allowed(). */
+ * cfg_service_for_domain(), cfg_service_named() and cfg_ua_allowed(). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -840,6 +840,23 @@ static void test_service_for_domain(void **state)
     cfg_free(cfg);
 }
 
+static void test_service_named(void **state)
+{
+    struct cfg *cfg = load_ok(MIN "  - name: q\n    domain: pbx.example.org\n"
+                                  "    outbound_proxies: [\"sip:e\"]\n");
+
+    (void)state;
+    assert_ptr_equal(cfg_service_named(cfg, "p"), &cfg->services[0]);
+    assert_ptr_equal(cfg_service_named(cfg, "q"), &cfg->services[1]);
+    /* Names are exact: no case folding, no prefix. */
+    assert_null(cfg_service_named(cfg, "Q"));
+    assert_null(cfg_service_named(cfg, "pq"));
+    assert_null(cfg_service_named(cfg, ""));
+    assert_null(cfg_service_named(cfg, NULL));
+    assert_null(cfg_service_named(NULL, "p"));
+    cfg_free(cfg);
+}
+
 static bool allowed4(const struct cfg *cfg, const char *addr)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(5060) };
@@ -943,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_buffer_length_respected),
         cmocka_unit_test(test_load_file_errors),
         cmocka_unit_test(test_service_for_domain),
+        cmocka_unit_test(test_service_named),
         cmocka_unit_test(test_ua_allowed),
         cmocka_unit_test(test_ua_allowed_everyone_v4),
         cmocka_unit_test(test_transport_name),
