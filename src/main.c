@@ -518,7 +518,7 @@ static void sd_status(struct daemon_ctx *d, const char *prefix)
     size_t now[3] = { 0, 0, 0 }; /* up, total, bindings */
     char msg[128];
 
-    while ((b = regagent_next(ra, b)) != NULL) {
+    while ((b = binding_next(ra, b)) != NULL) {
         now[2]++;
         for (size_t i = 0; i < binding_nflows(b); i++) {
             now[1]++;

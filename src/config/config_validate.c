@@ -61,7 +61,7 @@ const char *cfg_quote(struct slice v, char *buf, size_t sz)
 /* Copies v (no NUL in it) into *dst as a new string. */
 static int dup_slice(struct slice v, char **dst)
 {
-    char *s = strndup(v.p, v.n);
+    char *s = slice_strdup(v);
 
     if (!s)
         return -ENOMEM;

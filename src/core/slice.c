@@ -2,6 +2,7 @@
 #include "core/slice.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char lower_ascii(char c)
@@ -86,4 +87,13 @@ int slice_copy_cstr(struct slice s, char *dst, size_t dstsz)
         memcpy(dst, s.p, s.n);
     dst[s.n] = '\0';
     return 0;
+}
+
+char *slice_strdup(struct slice s)
+{
+    char *p = malloc(s.n + 1);
+
+    if (p)
+        slice_copy_cstr(s, p, s.n + 1);
+    return p;
 }

@@ -43,4 +43,8 @@ int slice_to_u64(struct slice s, uint64_t *out);
  * -ENOSPC when it does not fit (dst then holds an empty string). */
 int slice_copy_cstr(struct slice s, char *dst, size_t dstsz);
 
+/* A new NUL-terminated copy of s's n bytes (the caller frees it; an absent
+ * slice gives ""), or NULL when out of memory. */
+char *slice_strdup(struct slice s);
+
 #endif

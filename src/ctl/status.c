@@ -59,7 +59,7 @@ static void walk(const struct ctl_source *src, struct rpt_buf *out, enum rpt_for
     const struct regagent *ra = src->router ? router_agent(src->router) : NULL;
     const struct binding *b = NULL;
 
-    while (ra && (b = regagent_next(ra, b)) != NULL) {
+    while (ra && (b = binding_next(ra, b)) != NULL) {
         struct rpt_flow flows[CFG_MAX_OUTBOUND_PROXIES];
         struct rpt_binding rb;
         char ua[ADDR_STR_MAX];

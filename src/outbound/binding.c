@@ -1,6 +1,8 @@
 /* binding.c - the binding object of the registration agent (see
- * regagent.h, regagent_int.h): lookup by id, by key and by the phone's
+ * binding.h, regagent_int.h): lookup by id, by key and by the phone's
  * address, accessors, its flows as the router uses them, new and free. */
+#include "outbound/binding.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +24,12 @@ static struct binding **id_slot(struct regagent *ra, uint32_t id)
     return pp;
 }
 
-struct binding *regagent_binding(struct regagent *ra, uint32_t id)
+struct binding *binding_by_id(struct regagent *ra, uint32_t id)
 {
     return *id_slot(ra, id);
 }
 
-size_t regagent_count(const struct regagent *ra)
+size_t binding_count(const struct regagent *ra)
 {
     return ra->count;
 }
@@ -42,7 +44,7 @@ const struct ua_addr *binding_ua(const struct binding *b)
     return &b->ua;
 }
 
-const struct binding *regagent_next(const struct regagent *ra, const struct binding *prev)
+const struct binding *binding_next(const struct regagent *ra, const struct binding *prev)
 {
     return prev ? prev->next_all : ra->all;
 }
@@ -98,7 +100,7 @@ const struct flow *binding_flow(const struct binding *b, unsigned idx)
 }
 
 /* user@host of a sip/sips URI, for comparing AORs regardless of params. */
-bool ra_same_aor(struct slice a, struct slice b)
+bool binding_same_aor(struct slice a, struct slice b)
 {
     struct sipuri ua, ub;
 
@@ -107,7 +109,7 @@ bool ra_same_aor(struct slice a, struct slice b)
     return slice_eq(ua.user, ub.user) && slice_eq_ci(ua.host, ub.host);
 }
 
-struct binding *regagent_find_ua(struct regagent *ra, const struct sockaddr *src,
+struct binding *binding_find_ua(struct regagent *ra, const struct sockaddr *src,
                                  struct slice from_uri)
 {
     struct binding *any = NULL;
@@ -115,7 +117,7 @@ struct binding *regagent_find_ua(struct regagent *ra, const struct sockaddr *src
     for (struct binding *b = ra->all; b; b = b->next_all) {
         if (b->removing || !addr_equal((const struct sockaddr *)&b->ua.src, src))
             continue;
-        if (!slice_present(from_uri) || ra_same_aor(slice_cstr(b->aor), from_uri))
+        if (!slice_present(from_uri) || binding_same_aor(slice_cstr(b->aor), from_uri))
             return b;
         if (!any)
             any = b;
@@ -129,7 +131,7 @@ static struct binding **key_bucket(struct regagent *ra, const char *key)
     return &ra->by_key[hash_fnv32(HASH_FNV32_INIT, key, strlen(key)) % RA_BUCKETS];
 }
 
-struct binding *ra_find_binding(struct regagent *ra, const char *key)
+struct binding *binding_find_key(struct regagent *ra, const char *key)
 {
     for (struct binding *b = *key_bucket(ra, key); b; b = b->next_key) {
         if (!b->retired && strcmp(b->key, key) == 0)
@@ -138,17 +140,17 @@ struct binding *ra_find_binding(struct regagent *ra, const char *key)
     return NULL;
 }
 
-int ra_binding_key(struct slice aor, struct slice contact_uri, char *out)
+int binding_key(struct slice aor, struct slice contact_uri, char *out)
 {
     size_t n;
-    int err = instid_ua_key(aor, contact_uri, out, RA_KEY_MAX, &n);
+    int err = instid_ua_key(aor, contact_uri, out, BINDING_KEY_MAX, &n);
 
     if (err != -EINVAL)
         return err;
     /* Not a sip/sips URI: the whole URI tells this phone apart. */
-    if (aor.n + 1 + contact_uri.n >= RA_KEY_MAX)
+    if (aor.n + 1 + contact_uri.n >= BINDING_KEY_MAX)
         return -ENAMETOOLONG;
-    snprintf(out, RA_KEY_MAX, "%.*s|%.*s", (int)aor.n, aor.p, (int)contact_uri.n,
+    snprintf(out, BINDING_KEY_MAX, "%.*s|%.*s", (int)aor.n, aor.p, (int)contact_uri.n,
              contact_uri.p);
     return 0;
 }
@@ -201,7 +203,7 @@ void binding_flow_check(struct binding *b, unsigned idx)
 }
 
 /* The seconds until b's first flow in back-off tries again (a 503's
- * Retry-After), RA_RETRY_AFTER_DEFAULT_S when none is. */
+ * Retry-After), BINDING_RETRY_AFTER_DEFAULT_S when none is. */
 unsigned binding_retry_after_s(const struct binding *b)
 {
     int64_t min = -1;
@@ -214,13 +216,13 @@ unsigned binding_retry_after_s(const struct binding *b)
             min = fi.retry_in_ms;
     }
     if (min < 0)
-        return RA_RETRY_AFTER_DEFAULT_S;
+        return BINDING_RETRY_AFTER_DEFAULT_S;
     return min <= 1000 ? 1u : (unsigned)((min + 999) / 1000);
 }
 
 /* ---- new and free ---- */
 
-void ra_binding_free(struct binding *b)
+void binding_free(struct binding *b)
 {
     struct regagent *ra = b->ra;
     struct binding **pp = id_slot(ra, b->id);
@@ -234,7 +236,7 @@ void ra_binding_free(struct binding *b)
         pp = &(*pp)->next_key;
     *pp = b->next_key;
     ra->count--;
-    ra_state_gone(b);
+    regagent_state_gone(b);
     loop_timer_cancel(ra->env.loop, &b->expiry);
     loop_timer_cancel(ra->env.loop, &b->reap);
     loop_timer_cancel(ra->env.loop, &b->best_wait);
@@ -252,15 +254,6 @@ void ra_binding_free(struct binding *b)
     free(b);
 }
 
-char *ra_dup_slice(struct slice s)
-{
-    char *p = malloc(s.n + 1);
-
-    if (p)
-        slice_copy_cstr(s, p, s.n + 1);
-    return p;
-}
-
 static int binding_flows_new(struct binding *b, SSL_CTX *tls)
 {
     const struct cfg_service *svc = b->svc;
@@ -272,7 +265,7 @@ static int binding_flows_new(struct binding *b, SSL_CTX *tls)
             .reg_id = (unsigned)i + 1, .tls = tls, .keepalive = svc->keepalive,
             .recovery = { svc->recovery.base_time_all_failed,
                           svc->recovery.base_time_not_failed, svc->recovery.max_time },
-            .cbs = &ra_flow_cbs, .arg = rf, .stats = b->ra->env.stats,
+            .cbs = &regagent_flow_cbs, .arg = rf, .stats = b->ra->env.stats,
         };
         int err;
 
@@ -289,12 +282,12 @@ static int binding_flows_new(struct binding *b, SSL_CTX *tls)
     return 0;
 }
 
-int ra_binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
+int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
                        struct slice contact_uri, bool third_party, struct binding **out)
 {
     struct binding *b = calloc(1, sizeof(*b));
-    char key[RA_KEY_MAX];
-    int err = ra_binding_key(aor, contact_uri, key);
+    char key[BINDING_KEY_MAX];
+    int err = binding_key(aor, contact_uri, key);
 
     if (err < 0 || !b) {
         free(b);
@@ -304,11 +297,11 @@ int ra_binding_new(struct regagent *ra, const struct cfg_service *svc, struct sl
     b->svc = svc;
     b->third_party = third_party;
     b->chal_flow = -1;
-    b->aor = ra_dup_slice(aor);
-    b->contact_uri = ra_dup_slice(contact_uri);
+    b->aor = slice_strdup(aor);
+    b->contact_uri = slice_strdup(contact_uri);
     b->key = strdup(key);
-    loop_timer_init(&b->expiry, ra_on_expiry);
-    loop_timer_init(&b->reap, ra_on_reap);
+    loop_timer_init(&b->expiry, regagent_on_expiry);
+    loop_timer_init(&b->reap, regagent_on_reap);
     loop_timer_init(&b->best_wait, reg_answer_on_best_wait);
     err = (!b->aor || !b->contact_uri || !b->key) ? -ENOMEM
           : instid_get(ra->env.ids, slice_cstr(key), &b->instance, &(bool){ false });

@@ -41,7 +41,7 @@ static bool retry_min_expires(struct reg_flow *rf, const struct sipmsg *m)
     b->min_expires = (uint32_t)v;
     log_info("register_min_expires", "binding=%" PRIu32 " reg_id=%u asked=%" PRIu32
              " min_expires=%" PRIu32, b->id, rf->idx + 1, asked, b->min_expires);
-    reg_send_register(rf, UINT32_MAX);
+    regagent_send_register(rf, UINT32_MAX);
     return true;
 }
 
@@ -93,7 +93,7 @@ static bool retry_no_outbound(struct reg_flow *rf)
     log_warn("outbound_unsupported_first_hop", "binding=%" PRIu32 " reg_id=%u proxy=%s "
              "action=\"registering this flow without reg-id (RFC 5626 §11.6)\"",
              b->id, rf->idx + 1, flow_proxy(rf->flow)->uri);
-    reg_send_register(rf, b->removing ? 0 : UINT32_MAX);
+    regagent_send_register(rf, b->removing ? 0 : UINT32_MAX);
     return true;
 }
 
@@ -237,7 +237,7 @@ static bool answer_challenge(struct reg_flow *rf, const struct sipmsg *m)
              c->alg == DIGEST_SHA256 ? "SHA-256" : "MD5", nc);
     rf->auth_proxy = m->status == 407;
     free(c);
-    reg_send_register(rf, b->removing ? 0 : UINT32_MAX);
+    regagent_send_register(rf, b->removing ? 0 : UINT32_MAX);
     free(rf->auth);
     rf->auth = NULL;
     return true;

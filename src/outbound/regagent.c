@@ -32,7 +32,7 @@ static void send_register(struct reg_flow *rf, uint32_t expires_override)
     if (built)
         err = flow_send_own(rf->flow, buf, n); /* retransmitted on UDP */
     if (err >= 0 && expires_override != 0 && !rf->b->removing)
-        ra_state_sent(rf, buf, n);
+        regagent_state_sent(rf, buf, n);
     if (err < 0)
         log_warn("register_send_failed", "binding=%" PRIu32 " reg_id=%u err=\"%s\"",
                  rf->b->id, rf->idx + 1, strerror(-err));
@@ -45,7 +45,7 @@ static void send_register(struct reg_flow *rf, uint32_t expires_override)
     free(buf);
 }
 
-void reg_send_register(struct reg_flow *rf, uint32_t expires_override)
+void regagent_send_register(struct reg_flow *rf, uint32_t expires_override)
 {
     send_register(rf, expires_override);
 }
@@ -129,7 +129,7 @@ static void on_flow_message(struct flow *f, const char *msg, size_t len, void *a
     free(m);
 }
 
-const struct flow_cbs ra_flow_cbs = {
+const struct flow_cbs regagent_flow_cbs = {
     .on_ready = on_flow_ready,
     .on_message = on_flow_message,
     .on_down = on_flow_down,
@@ -184,10 +184,10 @@ static void deregister_upstream(struct binding *b)
         }
     }
     if (!sent || loop_timer_set(b->ra->env.loop, &b->reap, RA_RELOAD_DEREG_MS) < 0)
-        ra_binding_free(b);
+        binding_free(b);
 }
 
-void ra_on_expiry(struct loop_timer *t)
+void regagent_on_expiry(struct loop_timer *t)
 {
     struct binding *b = container_of(t, struct binding, expiry);
 
@@ -196,9 +196,9 @@ void ra_on_expiry(struct loop_timer *t)
     deregister_upstream(b);
 }
 
-void ra_on_reap(struct loop_timer *t)
+void regagent_on_reap(struct loop_timer *t)
 {
-    ra_binding_free(container_of(t, struct binding, reap));
+    binding_free(container_of(t, struct binding, reap));
 }
 
 static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
@@ -229,7 +229,7 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
     /* The binding lapses with the UA's own (clamped) registration, so that
      * a phone that disappears is noticed within minutes. */
     loop_timer_set(b->ra->env.loop, &b->expiry, (uint64_t)ua_granted * 1000u);
-    ra_state_registered(b, ua_granted);
+    regagent_state_registered(b, ua_granted);
     if (b->ua_waiting)
         reg_answer_ua(b, m, ua_granted);
 }
@@ -318,7 +318,7 @@ static int binding_move(struct binding *b, struct slice uri)
 
     if (slice_eq(slice_cstr(b->contact_uri), uri))
         return 0;
-    nu = ra_dup_slice(uri);
+    nu = slice_strdup(uri);
     if (!nu)
         return -ENOMEM;
     log_info("binding_contact_changed", "binding=%" PRIu32 " aor=%s old=%s new=%s", b->id,
@@ -341,7 +341,7 @@ static int binding_move(struct binding *b, struct slice uri)
 static int binding_take_request(struct binding *b, const struct sipmsg *m, struct slice contact,
                                 const struct ua_addr *ua)
 {
-    char *tmpl = malloc(m->len), *c = ra_dup_slice(contact);
+    char *tmpl = malloc(m->len), *c = slice_strdup(contact);
 
     if (!tmpl || !c) {
         free(tmpl);
@@ -406,14 +406,14 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
 {
     struct slice uri = reg_addr_uri(elem);
     struct binding *b;
-    char key[RA_KEY_MAX];
+    char key[BINDING_KEY_MAX];
     int err;
 
-    if (!slice_present(uri) || ra_binding_key(aor, uri, key) < 0) {
+    if (!slice_present(uri) || binding_key(aor, uri, key) < 0) {
         reg_answer_local(ra, m, ua, 400, "malformed Contact");
         return;
     }
-    b = ra_find_binding(ra, key);
+    b = binding_find_key(ra, key);
     if (b && is_retransmission(b, m)) {
         if (!b->ua_waiting && b->last_resp)
             ra->env.send_ua(&b->ua, b->last_resp, b->last_resp_len, ra->env.arg);
@@ -429,7 +429,7 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
         reg_answer_local(ra, m, ua, 200, "de-registration of an unknown binding");
         return;
     }
-    err = b ? binding_move(b, uri) : ra_binding_new(ra, svc, aor, uri, third_party, &b);
+    err = b ? binding_move(b, uri) : binding_new(ra, svc, aor, uri, third_party, &b);
     if (!err)
         err = binding_take_request(b, m, elem, ua);
     if (err < 0) {
@@ -443,7 +443,7 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
         loop_timer_cancel(ra->env.loop, &b->reap);
     if (b->removing && !any_flow_up(b)) {
         reg_answer_local(ra, m, ua, 200, "de-registered while no flow was up");
-        ra_binding_free(b);
+        binding_free(b);
         return;
     }
     binding_register(b);
@@ -474,7 +474,7 @@ static void deregister_all(struct regagent *ra, const struct sipmsg *m,
         if (any_flow_up(b))
             binding_register(b);
         else
-            ra_binding_free(b);
+            binding_free(b);
     }
     reg_answer_local(ra, m, ua, 200, "Contact: * de-registration");
 }
@@ -504,7 +504,7 @@ void regagent_register(struct regagent *ra, const struct cfg_service *svc,
             deregister_all(ra, m, ua, to);
             return;
         }
-        register_contact(ra, svc, m, ua, to, elem, !ra_same_aor(to, from), first);
+        register_contact(ra, svc, m, ua, to, elem, !binding_same_aor(to, from), first);
         first = false;
     }
     if (first)
@@ -518,7 +518,7 @@ int regagent_new(struct regagent **out, const struct regagent_env *env)
     if (!ra)
         return -ENOMEM;
     ra->env = *env;
-    loop_timer_init(&ra->rerestore, ra_on_rerestore);
+    loop_timer_init(&ra->rerestore, regagent_on_rerestore);
     *out = ra;
     return 0;
 }
@@ -530,6 +530,6 @@ void regagent_free(struct regagent *ra)
     ra->closing = true;
     loop_timer_cancel(ra->env.loop, &ra->rerestore);
     while (ra->all)
-        ra_binding_free(ra->all);
+        binding_free(ra->all);
     free(ra);
 }

@@ -95,35 +95,33 @@ struct regagent {
     struct binding *by_key[RA_BUCKETS];
 };
 
-/* The binding key of (aor, contact_uri) into out (RA_KEY_MAX bytes): the
+/* The binding key of (aor, contact_uri) into out (BINDING_KEY_MAX bytes): the
  * instance-id key "aor|host" (instid_ua_key, RFC 5626 §4.1: one phone, one
  * instance, whatever port or rinstance it uses), else, for a Contact that
  * is no sip/sips URI, "aor|contact-uri".  Returns 0 or -ENAMETOOLONG. */
-#define RA_KEY_MAX (INSTID_KEY_MAX + 1)
-int ra_binding_key(struct slice aor, struct slice contact_uri, char *out);
+#define BINDING_KEY_MAX (INSTID_KEY_MAX + 1)
+int binding_key(struct slice aor, struct slice contact_uri, char *out);
 /* The live (not retired) binding with key, or NULL (binding.c). */
-struct binding *ra_find_binding(struct regagent *ra, const char *key);
+struct binding *binding_find_key(struct regagent *ra, const char *key);
 
 /* Creates a binding of svc for (aor, contact_uri) with its instance-id and
  * its IDLE flows, linked into ra (binding.c).  Returns 0 and *out or
  * -errno with nothing created. */
-int ra_binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
+int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
                    struct slice contact_uri, bool third_party, struct binding **out);
 /* Unlinks and frees b, closing its flows (binding.c). */
-void ra_binding_free(struct binding *b);
+void binding_free(struct binding *b);
 
 /* user@host of two sip/sips URIs equal (else the bytes): AORs compared
  * regardless of parameters (binding.c). */
-bool ra_same_aor(struct slice a, struct slice b);
-/* A malloc'ed NUL-terminated copy of s, or NULL (binding.c). */
-char *ra_dup_slice(struct slice s);
+bool binding_same_aor(struct slice a, struct slice b);
 
 /* What a binding's flows and timers call (regagent.c): the flow callbacks
  * of the REGISTER agent, the expiry timer (the phone stopped refreshing:
  * de-register upstream) and the reap timer (free after de-registering). */
-extern const struct flow_cbs ra_flow_cbs;
-void ra_on_expiry(struct loop_timer *t);
-void ra_on_reap(struct loop_timer *t);
+extern const struct flow_cbs regagent_flow_cbs;
+void regagent_on_expiry(struct loop_timer *t);
+void regagent_on_reap(struct loop_timer *t);
 
 /* ---- the answer to the phone's REGISTER (reg_answer.c) ---- */
 
@@ -149,12 +147,12 @@ void reg_answer_local(struct regagent *ra, const struct sipmsg *m, const struct 
 /* Stored-state hooks (regagent_restore.c; no-ops without env.state):
  * rf sent buf (an upstream REGISTER that is not a de-registration); b got a
  * 2xx granting the UA ua_granted seconds; b is being freed. */
-void ra_state_sent(const struct reg_flow *rf, const char *buf, size_t len);
-void ra_state_registered(const struct binding *b, uint32_t ua_granted);
-void ra_state_gone(struct binding *b);
+void regagent_state_sent(const struct reg_flow *rf, const char *buf, size_t len);
+void regagent_state_registered(const struct binding *b, uint32_t ua_granted);
+void regagent_state_gone(struct binding *b);
 /* The rerestore timer (regagent_restore.c): restores what the store holds
  * without a binding. */
-void ra_on_rerestore(struct loop_timer *t);
+void regagent_on_rerestore(struct loop_timer *t);
 
 /* Builds the upstream REGISTER for flow rf from b->tmpl into out.
  * expires_override: UINT32_MAX for the UA's expiry clamped to
@@ -183,7 +181,7 @@ uint32_t reg_requested_expiry(const struct sipmsg *m, struct slice elem);
 
 /* Sends the REGISTER for b->tmpl on rf (regagent.c; expires_override as
  * in reg_build_upstream).  A send error fails the flow. */
-void reg_send_register(struct reg_flow *rf, uint32_t expires_override);
+void regagent_send_register(struct reg_flow *rf, uint32_t expires_override);
 
 /* Handles a final failure response m to rf's own REGISTER when sipkeep can
  * answer it itself (reg_retry.c): 423 (again with Min-Expires, RFC 3261

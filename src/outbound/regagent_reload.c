@@ -44,12 +44,12 @@ static void retire(struct regagent *ra, struct binding *b, bool changed)
              b->id, b->aor, b->svc->name, changed ? "changed" : "removed");
     for (unsigned i = 0; i < b->nflows; i++) {
         if (flow_is_up(&b->flows[i])) {
-            reg_send_register(&b->flows[i], 0);
+            regagent_send_register(&b->flows[i], 0);
             sent = true;
         }
     }
     if (!sent || loop_timer_set(ra->env.loop, &b->reap, RA_RELOAD_DEREG_MS) < 0)
-        ra_binding_free(b);
+        binding_free(b);
 }
 
 void regagent_reload(struct regagent *ra, const struct cfg *ncfg)

@@ -16,7 +16,7 @@
 
 /* ---- hooks: keeping the store up to date ---- */
 
-void ra_state_sent(const struct reg_flow *rf, const char *buf, size_t len)
+void regagent_state_sent(const struct reg_flow *rf, const char *buf, size_t len)
 {
     const struct binding *b = rf->b;
     struct regstate *st = b->ra->env.state;
@@ -41,7 +41,7 @@ void ra_state_sent(const struct reg_flow *rf, const char *buf, size_t len)
                  b->aor, strerror(-err));
 }
 
-void ra_state_registered(const struct binding *b, uint32_t ua_granted)
+void regagent_state_registered(const struct binding *b, uint32_t ua_granted)
 {
     struct regstate *st = b->ra->env.state;
 
@@ -50,7 +50,7 @@ void ra_state_registered(const struct binding *b, uint32_t ua_granted)
                             ua_granted);
 }
 
-void ra_state_gone(struct binding *b)
+void regagent_state_gone(struct binding *b)
 {
     struct regagent *ra = b->ra;
 
@@ -153,10 +153,10 @@ static int fill_binding(struct binding *b, const struct regstate_rec *r, char *t
  * left, e.g. one of several stored under the key before issue 11). */
 static bool bound(const struct regagent *ra, const char *aor, const char *curi, bool *same)
 {
-    char key[RA_KEY_MAX];
+    char key[BINDING_KEY_MAX];
 
     *same = true;
-    if (ra_binding_key(slice_cstr(aor), slice_cstr(curi), key) < 0)
+    if (binding_key(slice_cstr(aor), slice_cstr(curi), key) < 0)
         return false;
     for (const struct binding *b = ra->all; b; b = b->next_all) {
         if (strcmp(b->key, key) == 0) {
@@ -198,7 +198,7 @@ static int restore_one(struct regagent *ra, const struct regstate_rec *r, int64_
     if (err < 0)
         return err;
     *why = "cannot create the binding";
-    err = ra_binding_new(ra, svc, slice_cstr(r->aor), slice_cstr(r->contact_uri), third_party,
+    err = binding_new(ra, svc, slice_cstr(r->aor), slice_cstr(r->contact_uri), third_party,
                          &b);
     if (err < 0) {
         free(tmpl);
@@ -210,13 +210,13 @@ static int restore_one(struct regagent *ra, const struct regstate_rec *r, int64_
         *why = "instance-id differs from instance-ids";
         free(tmpl);
         b->keep_state = true; /* the walk is still on the record */
-        ra_binding_free(b);
+        binding_free(b);
         return -ESTALE;
     }
     err = fill_binding(b, r, tmpl, tmpl_len, ingress, now_s);
     if (err < 0) {
         b->keep_state = true;
-        ra_binding_free(b);
+        binding_free(b);
         return err;
     }
     log_info("registration_restored", "binding=%" PRIu32 " aor=%s instance=%s flows=%zu "
@@ -281,7 +281,7 @@ size_t regagent_restore(struct regagent *ra, int64_t now_s,
     return restored;
 }
 
-void ra_on_rerestore(struct loop_timer *t)
+void regagent_on_rerestore(struct loop_timer *t)
 {
     struct regagent *ra = container_of(t, struct regagent, rerestore);
 

@@ -329,7 +329,7 @@ size_t router_restore(struct router *r, int64_t now_s,
 
 size_t router_bindings(const struct router *r)
 {
-    return regagent_count(r->ra);
+    return binding_count(r->ra);
 }
 
 const struct regagent *router_agent(const struct router *r)

@@ -69,7 +69,7 @@ size_t router_restore(struct router *r, int64_t now_s,
 
 struct regagent;
 /* The registration agent, read-only, to walk the bindings for status
- * (see regagent_next()). */
+ * (see binding_next()). */
 const struct regagent *router_agent(const struct router *r);
 
 #endif

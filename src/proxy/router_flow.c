@@ -45,7 +45,7 @@ static void start_retx(struct router *r, struct binding *b, unsigned idx,
 int router_retx_send_ua(uint32_t id, const char *buf, size_t len, void *arg)
 {
     struct router *r = arg;
-    struct binding *b = regagent_binding(r->ra, id);
+    struct binding *b = binding_by_id(r->ra, id);
     const char *sp1, *sp2;
     struct ua_addr to;
 
@@ -128,7 +128,7 @@ void router_flow_request(struct router *r, struct binding *b, unsigned idx,
 int router_txn_send_flow(uint32_t id, unsigned idx, const char *buf, size_t len, void *arg)
 {
     struct router *r = arg;
-    struct binding *b = regagent_binding(r->ra, id);
+    struct binding *b = binding_by_id(r->ra, id);
 
     return b ? binding_flow_send(b, idx, buf, len) : -ESRCH;
 }

@@ -193,12 +193,12 @@ static int token_binding(struct router *r, struct binding **bp, const struct ua_
 
     if (err != -EACCES)
         return err;
-    for (const struct binding *o = regagent_next(r->ra, NULL); o; o = regagent_next(r->ra, o)) {
+    for (const struct binding *o = binding_next(r->ra, NULL); o; o = binding_next(r->ra, o)) {
         if (o == *bp || binding_expires_in_ms(o) < 0 ||
             !addr_equal((const struct sockaddr *)&binding_ua(o)->src, src) ||
             rroute_verify(binding_token_key(o), token, src, reg_id) < 0)
             continue;
-        *bp = regagent_binding(r->ra, binding_id(o));
+        *bp = binding_by_id(r->ra, binding_id(o));
         return *bp ? 0 : -EACCES;
     }
     return err;
@@ -273,7 +273,7 @@ void router_ua_request(struct router *r, const struct sipmsg *m, const struct ua
     }
     if (sipparam_parse_addr(&fa, sipmsg_hdr_find(m, SIPMSG_HDR_FROM)->value) == 0)
         from = fa.uri;
-    b = regagent_find_ua(r->ra, (const struct sockaddr *)&ua->src, from);
+    b = binding_find_ua(r->ra, (const struct sockaddr *)&ua->src, from);
     if (!b) {
         SK_STAT_INC(r->env.stats, policy_drops);
         router_reply(r, m, ua, 403, "UA has no registration through sipkeep");
@@ -289,7 +289,7 @@ void router_ua_request(struct router *r, const struct sipmsg *m, const struct ua
      * binding and flow, if it is this phone's */
     t = txn_get(r->txns, slice_cstr(branch));
     if (t && t->binding_id != binding_id(b)) {
-        struct binding *tb = regagent_binding(r->ra, t->binding_id);
+        struct binding *tb = binding_by_id(r->ra, t->binding_id);
         if (tb && addr_equal((const struct sockaddr *)&binding_ua(tb)->src,
                              (const struct sockaddr *)&ua->src))
             b = tb;
@@ -354,7 +354,7 @@ void router_ua_response(struct router *r, const struct sipmsg *m, const struct u
         log_info("ua_response_dropped", "reason=\"top Via is not ours\" status=%u", m->status);
         return;
     }
-    b = regagent_binding(r->ra, (uint32_t)id);
+    b = binding_by_id(r->ra, (uint32_t)id);
     if (!b) {
         log_info("ua_response_dropped", "reason=\"binding gone\" status=%u", m->status);
         return;

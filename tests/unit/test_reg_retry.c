@@ -252,8 +252,8 @@ static void test_first_hop_lacks_outbound(void **state)
     assert_false(f->edge.conns[ci].closed);
     assert_non_null(strstr(f->edge.conns[ci].buf, "\r\n\r\n"));
     assert_int_equal(f->edge.nconns, 1);
-    assert_int_equal(regagent_count(f->ra), 1);
-    assert_int_equal(flow_state(binding_flow(regagent_next(f->ra, NULL), 0)), FLOW_ACTIVE);
+    assert_int_equal(binding_count(f->ra), 1);
+    assert_int_equal(flow_state(binding_flow(binding_next(f->ra, NULL), 0)), FLOW_ACTIVE);
     free(up2);
     free(up);
 }
@@ -312,7 +312,7 @@ static void test_439_fallback_ignores_require_outbound(void **state)
     assert_non_null(strstr(f->edge.conns[ci].buf, "\r\n\r\n"));
     assert_false(f->edge.conns[ci].closed);
     assert_int_equal(f->edge.nconns, 1);
-    assert_int_equal(flow_state(binding_flow(regagent_next(f->ra, NULL), 0)), FLOW_ACTIVE);
+    assert_int_equal(flow_state(binding_flow(binding_next(f->ra, NULL), 0)), FLOW_ACTIVE);
     free(up2);
     free(up);
 }
@@ -493,7 +493,7 @@ static void test_reregister_with_credentials(void **state)
     close(saved);
     log_setup(getenv("TEST_LOG") ? LOG_LVL_DEBUG : LOG_LVL_ERROR, LOG_TARGET_STDERR, "test");
     assert_int_equal(f->to_ua.n, 1); /* the UA saw nothing of it */
-    assert_int_equal(flow_state(binding_flow(regagent_next(f->ra, NULL), 0)), FLOW_ACTIVE);
+    assert_int_equal(flow_state(binding_flow(binding_next(f->ra, NULL), 0)), FLOW_ACTIVE);
     len = ftell(lf);
     assert_true(len > 0);
     logbuf = calloc(1, (size_t)len + 1);

@@ -283,7 +283,7 @@ static void test_upstream_register(void **state)
     assert_int_equal((size_t)(hend + 4 - up), strlen(up));
     /* nothing answered yet */
     assert_int_equal(f->to_ua.n, 0);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     free(up);
     free(reg);
 }
@@ -324,7 +324,7 @@ static void test_response_mapping(void **state)
     assert_null(strstr(rsp, "reg-id"));
     hdr_must(rsp, "To", v, sizeof(v));
     assert_string_equal(v, "<sip:alice@example.net>;tag=srvtag1");
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     free(ok);
     free(up);
     free(reg);
@@ -496,7 +496,7 @@ static void test_instance_persistence(void **state)
     assert_memory_equal(contact, "<sip:alice@192.168.1.11:5060>;", 30);
     instance_of(contact, inst_b, sizeof(inst_b));
     assert_string_not_equal(inst_b, st1.instance);
-    assert_int_equal(regagent_count(f->ra), 2);
+    assert_int_equal(binding_count(f->ra), 2);
     free(up);
     free(reg);
 }
@@ -511,7 +511,7 @@ static void deregister(struct fx *f, const char *contact, const char *extra)
     int ci;
 
     register_ok(f, &st);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     reg = mk_register(8, contact, extra);
     ua_send_register(f, reg);
     up = edge_wait_msg(&f->edge, &ci);
@@ -535,8 +535,8 @@ static void deregister(struct fx *f, const char *contact, const char *extra)
     assert_string_equal(v, "8 REGISTER");
     /* the binding goes away and its flow with it */
     assert_true(edge_wait_closed(&f->edge, ci));
-    assert_int_equal(regagent_count(f->ra), 0);
-    assert_null(regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL));
+    assert_int_equal(binding_count(f->ra), 0);
+    assert_null(binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL));
     free(ok);
     free(up);
     free(reg);
@@ -567,7 +567,7 @@ static void test_deregister_header(void **state)
     edge_send(&f->edge, ci, ok);
     ua_wait(&f->edge, &f->to_ua, 2);
     assert_true(edge_wait_closed(&f->edge, ci));
-    assert_int_equal(regagent_count(f->ra), 0);
+    assert_int_equal(binding_count(f->ra), 0);
     free(ok);
     free(up);
     free(reg);
@@ -591,9 +591,9 @@ static void test_flow_request(void **state)
     int one = 1, two = 2;
 
     register_ok(f, &st);
-    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, slice_cstr("sip:alice@example.net"));
+    b = binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src, slice_cstr("sip:alice@example.net"));
     assert_non_null(b);
-    assert_ptr_equal(regagent_binding(f->ra, binding_id(b)), b);
+    assert_ptr_equal(binding_by_id(f->ra, binding_id(b)), b);
     snprintf(invite, sizeof(invite),
              "INVITE sip:alice@192.168.1.10:5060;ob SIP/2.0\r\n"
              "Via: SIP/2.0/TCP 127.0.0.1:%u;branch=z9hG4bKedge1\r\n"
@@ -716,7 +716,7 @@ static void test_contact_star(void **state)
     ok = mk_response(up, "200 OK", NULL);
     edge_send(&f->edge, ci, ok);
     assert_true(edge_wait_closed(&f->edge, ci));
-    assert_int_equal(regagent_count(f->ra), 0);
+    assert_int_equal(binding_count(f->ra), 0);
     assert_int_equal(f->to_ua.n, 2);
     free(ok);
     free(up);
@@ -742,7 +742,7 @@ static void test_deregister_unknown_and_query(void **state)
     assert_string_equal(sl, "SIP/2.0 200 OK");
     edge_settle(&f->edge);
     assert_int_equal(f->edge.nconns, 0);
-    assert_int_equal(regagent_count(f->ra), 0);
+    assert_int_equal(binding_count(f->ra), 0);
     free(query);
     free(reg);
 }
@@ -833,7 +833,7 @@ static void test_binding_lapses(void **state)
 
     f->now += 200000;
     edge_settle(&f->edge);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     ua_send_register(f, reg8); /* refresh at 200 s */
     up = edge_wait_msg(&f->edge, &ci2);
     assert_int_equal(ci2, ci);
@@ -842,7 +842,7 @@ static void test_binding_lapses(void **state)
     ua_wait(&f->edge, &f->to_ua, 2);
     f->now += 200000; /* 400 s: past the first grant, within the refreshed one */
     edge_settle(&f->edge);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     assert_false(f->edge.conns[ci].closed);
     free(ok);
     free(up);
@@ -858,11 +858,11 @@ static void test_binding_lapses(void **state)
     assert_non_null(strstr(v, ";+sip.instance="));
     hdr_must(up, "Expires", v, sizeof(v));
     assert_string_equal(v, "0");
-    assert_null(regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL));
+    assert_null(binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL));
     ok = mk_response(up, "200 OK", NULL);
     edge_send(&f->edge, ci, ok);
     assert_true(edge_wait_closed(&f->edge, ci));
-    assert_int_equal(regagent_count(f->ra), 0);
+    assert_int_equal(binding_count(f->ra), 0);
     assert_int_equal(f->to_ua.n, 2); /* the UA hears nothing of it */
     free(ok);
     free(up);
@@ -884,13 +884,13 @@ static void test_lapse_unanswered(void **state)
     up = edge_wait_msg(&f->edge, &ci);
     assert_non_null(strstr(up, ";expires=0"));
     free(up);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     f->now += RA_RELOAD_DEREG_MS - 2;
     edge_settle(&f->edge);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     f->now += 2;
     assert_true(edge_wait_closed(&f->edge, ci));
-    assert_int_equal(regagent_count(f->ra), 0);
+    assert_int_equal(binding_count(f->ra), 0);
 }
 
 /* Issue 11 item 4: the phone reboots onto a new port with a new rinstance.
@@ -907,7 +907,7 @@ static void test_reregister_new_port(void **state)
     int ci;
 
     register_ok(f, &st);
-    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    b = binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
     assert_non_null(b);
     set_in(&f->ua.src, "192.168.1.10", 5072);
     reg = mk_register(1, "<sip:alice@192.168.1.10:5072;rinstance=9f8e;transport=udp>", NULL);
@@ -935,8 +935,8 @@ static void test_reregister_new_port(void **state)
     hdr_must(rsp, "Contact", v, sizeof(v));
     assert_string_equal(v, "<sip:alice@192.168.1.10:5072;rinstance=9f8e;transport=udp>"
                            ";expires=300");
-    assert_int_equal(regagent_count(f->ra), 1);
-    assert_ptr_equal(regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL), b);
+    assert_int_equal(binding_count(f->ra), 1);
+    assert_ptr_equal(binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL), b);
     assert_string_equal(binding_contact(b),
                         "sip:alice@192.168.1.10:5072;rinstance=9f8e;transport=udp");
     assert_string_equal(binding_instance(b), st.instance);
@@ -951,7 +951,7 @@ static void test_reregister_new_port(void **state)
     assert_string_equal(v, "SIP/2.0 200 OK");
     edge_settle(&f->edge);
     assert_false(edge_has_msg(&f->edge));
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     free(ok);
     free(up);
     free(reg);
@@ -1002,7 +1002,7 @@ static void test_flow_recovery(void **state)
     edge_send(&f->edge, ci, ok);
     edge_settle(&f->edge);
     assert_int_equal(f->to_ua.n, 1);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     free(ok);
     free(up);
 }
@@ -1066,7 +1066,7 @@ static void test_four_flows(void **state)
     assert_int_equal(f->flow_idx, 3);
 
     /* §4.3: the UA's requests go on a working flow, else on any that is up */
-    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    b = binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
     assert_non_null(b);
     assert_int_equal(binding_pick_flow(b, &idx), 0);
     assert_int_equal(idx, 0); /* none works yet (no pong): the first up */
@@ -1166,7 +1166,7 @@ static void test_503_during_backoff(void **state)
     edge_send(&f->edge, ci, rsp);
     ua_wait(&f->edge, &f->to_ua, 1);
     assert_true(edge_wait_closed(&f->edge, ci));
-    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    b = binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
     assert_non_null(b);
     flow_get_info(binding_flow(b, 0), &fi);
     assert_int_equal(fi.state, FLOW_BACKOFF);
@@ -1332,7 +1332,7 @@ static void test_refresh_error_keeps_flow(void **state)
     ua_wait(&f->edge, &f->to_ua, 1);
     free(rsp);
     free(up);
-    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    b = binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
     assert_true(flow_working(binding_flow(b, 0)));
 
     ua_send_register(f, reg8);
@@ -1406,7 +1406,7 @@ static void test_503_flow_down_retry_after(void **state)
     edge_drop(&f->edge, ci);
     ua = ua_wait(&f->edge, &f->to_ua, 1);
     start_line_is(ua, "SIP/2.0 503 Service Unavailable");
-    b = regagent_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    b = binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
     assert_non_null(b);
     flow_get_info(binding_flow(b, 0), &fi);
     assert_int_equal(fi.state, FLOW_BACKOFF);

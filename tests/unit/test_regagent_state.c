@@ -163,7 +163,7 @@ static char *register_ok(struct fx *f, const char *svc, const char *user, const 
 
 static const struct binding *binding_of(const struct fx *f, const char *aor)
 {
-    for (const struct binding *b = regagent_next(f->ra, NULL); b; b = regagent_next(f->ra, b)) {
+    for (const struct binding *b = binding_next(f->ra, NULL); b; b = binding_next(f->ra, b)) {
         if (strcmp(binding_aor(b), aor) == 0)
             return b;
     }
@@ -209,7 +209,7 @@ static void test_restore(void **state)
     nconns = f->edge.nconns;
     agent_start(f);
     assert_int_equal(regagent_restore(f->ra, (int64_t)time(NULL), ingress_ok, NULL), 1);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     up2 = edge_wait_msg(&f->edge, &ci2);
     assert_true(ci2 >= nconns); /* a new flow */
     assert_true(param_of(strstr(up2, "Contact:"), "+sip.instance", inst2, sizeof(inst2)));
@@ -233,7 +233,7 @@ static void test_restore(void **state)
     up = register_ok(f, "keep", "alice", "keep.net", 8, &ci);
     assert_int_equal(ci, ci2);
     assert_int_equal(f->edge.nconns, nconns);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     hdr_must(up, "CSeq", v, sizeof(v));
     assert_string_equal(v, "2 REGISTER");
     free(up);
@@ -261,7 +261,7 @@ static void test_restore_failed_then_ua(void **state)
     nconns = f->edge.nconns;
     up = register_ok(f, "keep", "alice", "keep.net", 8, &ci); /* no clock moved */
     assert_true(ci >= nconns);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     free(up);
 }
 
@@ -301,7 +301,7 @@ static void test_restore_expired(void **state)
     /* The UA's registration lapsed while sipkeep was down: nothing sent. */
     agent_start(f);
     assert_int_equal(regagent_restore(f->ra, exp, ingress_ok, NULL), 0);
-    assert_int_equal(regagent_count(f->ra), 0);
+    assert_int_equal(binding_count(f->ra), 0);
     assert_int_equal(regstate_count(f->st), 0);
     edge_settle(&f->edge);
     assert_int_equal(f->edge.nconns, nconns);
@@ -374,7 +374,7 @@ static void test_restore_old_keys(void **state)
     agent_start(f);
     assert_int_equal(regstate_count(f->st), 2);
     assert_int_equal(regagent_restore(f->ra, (int64_t)time(NULL), ingress_ok, NULL), 1);
-    assert_int_equal(regagent_count(f->ra), 1);
+    assert_int_equal(binding_count(f->ra), 1);
     b = binding_of(f, "sip:alice@keep.net");
     assert_non_null(b);
     assert_string_equal(binding_instance(b), OLD_U3);
@@ -405,7 +405,7 @@ static void test_reload_diff(void **state)
     free(register_ok(f, "keep", "alice", "keep.net", 7, &ck));
     free(register_ok(f, "gone", "bob", "gone.net", 7, &cg));
     free(register_ok(f, "chg", "carol", "chg.net", 7, &cc));
-    assert_int_equal(regagent_count(f->ra), 3);
+    assert_int_equal(binding_count(f->ra), 3);
     nconns = f->edge.nconns;
 
     regagent_reload(f->ra, c2);
@@ -438,7 +438,7 @@ static void test_reload_diff(void **state)
     assert_null(strstr(up, "expires=0"));
     answer_ok(f, cn, up);
     free(up);
-    assert_int_equal(regagent_count(f->ra), 2);
+    assert_int_equal(binding_count(f->ra), 2);
     assert_int_equal(f->edge.nconns, nconns + 1); /* keep: no reconnect */
     /* The removed service's record is gone; the changed one's stays. */
     assert_null(regstate_get(f->st, "sip:bob@gone.net", "sip:bob@192.168.1.10:5060"));
@@ -457,7 +457,7 @@ static void test_reload_diff(void **state)
     /* Added: serves new REGISTERs. */
     up = register_ok(f, "new", "dave", "new.net", 1, &cn);
     free(up);
-    assert_int_equal(regagent_count(f->ra), 3);
+    assert_int_equal(binding_count(f->ra), 3);
 }
 
 /* No answer to the de-registration: freed after RA_RELOAD_DEREG_MS. */
@@ -482,7 +482,7 @@ static void test_reload_bounded_wait(void **state)
     f->now += 1;
     edge_settle(&f->edge);
     assert_int_equal(regagent_retired(f->ra), 0);
-    assert_int_equal(regagent_count(f->ra), 0);
+    assert_int_equal(binding_count(f->ra), 0);
     assert_true(edge_wait_closed(&f->edge, cg));
     cfg_free(old);
     f->cfg = c2;
