@@ -714,14 +714,13 @@ static int val_digest_text(const struct cfg_key *k, struct slice v, void *dst,
     static const struct cfg_schema name = { keys, sizeof(keys) / sizeof(keys[0]) }
 
 static const char *const mode_words[] = { "proxy", "transparent", NULL };
-/* Same order as enum log_level / enum log_target. */
-static const char *const level_words[] = { "error", "warn", "info", "debug", NULL };
+/* Same order as enum log_target (the levels are the log module's). */
 static const char *const target_words[] = { "stderr", "syslog", NULL };
 /* Same order as enum cfg_udp_keepalive. */
 static const char *const udp_ka_words[] = { "auto", "stun", "sip", NULL };
 
 static const struct cfg_key log_keys[] = {
-    SCALAR(struct cfg_log, level, val_enum, .words = level_words, .def = "info"),
+    SCALAR(struct cfg_log, level, val_enum, .words = log_level_names, .def = "info"),
     SCALAR(struct cfg_log, target, val_enum, .words = target_words, .def = "stderr"),
 };
 SCHEMA(log_schema, log_keys);

@@ -39,7 +39,7 @@ static struct {
     struct rate_slot slots[RATE_SLOTS];
 } sink = { .level = LOG_LVL_INFO, .target = LOG_TARGET_STDERR };
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+const char *const log_level_names[] = { "error", "warn", "info", "debug", NULL };
 
 void log_setup(enum log_level level, enum log_target target, const char *ident)
 {
@@ -57,8 +57,8 @@ bool log_enabled(enum log_level level)
 
 int log_level_parse(const char *s, enum log_level *out)
 {
-    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-        if (strcmp(s, level_names[i]) == 0) {
+    for (size_t i = 0; log_level_names[i]; i++) {
+        if (strcmp(s, log_level_names[i]) == 0) {
             *out = (enum log_level)i;
             return 0;
         }
@@ -128,7 +128,7 @@ static void vlog_event(enum log_level level, const char *event, const char *extr
     if (fmt)
         n = vsnprintf(text, sizeof(text), fmt, ap);
     pos = (size_t)snprintf(line, sizeof(line), "level=%s event=%s",
-                           level_names[level], event);
+                           log_level_names[level], event);
     if (n > 0) {
         append_escaped(line, &pos, sizeof(line), " ", 1);
         append_escaped(line, &pos, sizeof(line), text, strnlen(text, sizeof(text)));

@@ -46,6 +46,9 @@ enum log_target { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG };
  * (without summaries).  ident names the program for syslog. */
 void log_setup(enum log_level level, enum log_target target, const char *ident);
 bool log_enabled(enum log_level level);
+/* The level names, indexed by enum log_level, NULL after the last: what
+ * the lines say (level=...) and what the config's log.level accepts. */
+extern const char *const log_level_names[];
 /* Parses "error|warn|info|debug"; returns 0 or -EINVAL. */
 int log_level_parse(const char *s, enum log_level *out);
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,30 @@ static void test_level_parse(void **state)
     assert_int_equal(log_level_parse("warn", &lv), 0);
     assert_int_equal(lv, LOG_LVL_WARN);
     assert_int_not_equal(log_level_parse("verbose", &lv), 0);
+}
+
+/* One table for the names the lines write, the parser and the config's
+ * log.level: each name parses back to its own level, in enum order. */
+static void test_level_names_round_trip(void **state)
+{
+    static const enum log_level all[] = { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO,
+                                          LOG_LVL_DEBUG };
+    enum log_level lv;
+    size_t n = 0;
+
+    (void)state;
+    while (log_level_names[n])
+        n++;
+    assert_int_equal(n, sizeof(all) / sizeof(all[0]));
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(log_level_parse(log_level_names[i], &lv), 0);
+        assert_int_equal(lv, all[i]);
+    }
+    assert_string_equal(log_level_names[LOG_LVL_WARN], "warn");
+    /* Exact spelling only. */
+    assert_int_equal(log_level_parse("warning", &lv), -EINVAL);
+    assert_int_equal(log_level_parse("Debug", &lv), -EINVAL);
+    assert_int_equal(log_level_parse("", &lv), -EINVAL);
 }
 
 /* ---- rate limit, on a fake clock ---- */
@@ -320,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_log_sip_is_one_redacted_line),
         cmocka_unit_test(test_levels_and_escaping),
         cmocka_unit_test(test_level_parse),
+        cmocka_unit_test(test_level_names_round_trip),
         cmocka_unit_test_setup_teardown(test_rate_limit_burst_then_summary, rate_setup,
                                         rate_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit_next_line_rolls_window, rate_setup,
