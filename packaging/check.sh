@@ -5,6 +5,9 @@
 #                names every key of README.md's configuration table
 #   config       the example config passes the packaged binary's --check-config
 #   lintian      no error on build/sipkeep_*.changes (the .deb and its dbgsym)
+#   licence      GPL-2.0-or-later everywhere: COPYING is GPL-2's text,
+#                debian/copyright (DEP-5, also as packaged) and the OpenWrt
+#                Makefile say so
 #   systemd      systemd-analyze verify prints nothing for the packaged unit
 #   openwrt-make the OpenWrt Makefile's Prepare/Compile/install recipes, run
 #                with a stand-in SDK (host compiler, host libraries)
@@ -108,6 +111,32 @@ check_lintian() {
     return "$status"
 }
 
+check_licence() {
+    rc=0
+    cmp -s COPYING /usr/share/common-licenses/GPL-2 ||
+        { echo "COPYING is not /usr/share/common-licenses/GPL-2"; rc=1; }
+    cr=packaging/debian/copyright
+    head -n 1 "$cr" | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
+        { echo "$cr is not DEP-5"; rc=1; }
+    [ "$(sed -n 's/^License: //p' "$cr" | sort -u)" = "GPL-2+" ] ||
+        { echo "$cr: a License other than GPL-2+"; rc=1; }
+    grep -q "^ version 2 can be found in the file \`/usr/share/common-licenses/GPL-2'\.$" "$cr" ||
+        { echo "$cr does not point at /usr/share/common-licenses/GPL-2"; rc=1; }
+    if [ -n "$deb" ]; then
+        cmp -s "$cr" "$root/usr/share/doc/sipkeep/copyright" ||
+            { echo "the .deb's copyright is not $cr"; rc=1; }
+    fi
+    for want in 'PKG_LICENSE:=GPL-2.0-or-later' 'PKG_LICENSE_FILES:=COPYING'; do
+        grep -qxF "$want" packaging/openwrt/Makefile ||
+            { echo "the OpenWrt Makefile lacks $want"; rc=1; }
+    done
+    for f in LICENSE LICENSE.md LICENSE.txt LICENCE COPYING.md; do
+        [ ! -e "$f" ] || { echo "$f beside COPYING"; rc=1; }
+    done
+    [ "$rc" -ne 0 ] || echo "GPL-2.0-or-later"
+    return $rc
+}
+
 # verify needs ExecStart's binary and the Documentation= man pages to exist:
 # a copy of the packaged unit runs the packaged binary, man looks in the
 # package.
@@ -205,7 +234,7 @@ check_openwrt_init() {
     rm -f "$tmp/init.calls"
     owrt_init_run "$conf" start_service
     for want in "procd_set_param command $bin -c $conf" "procd_set_param file $conf" \
-        "procd_set_param respawn" "procd_set_param user sipkeep" \
+        "procd_set_param respawn 3600 5 5" "procd_set_param user sipkeep" \
         "procd_add_jail sipkeep log" "procd_add_jail_mount_rw $tmp/owrt-state $tmp/owrt-run" \
         "chown sipkeep:sipkeep $tmp/owrt-state" "chown sipkeep:sipkeep $tmp/owrt-run" \
         "procd_close_instance"; do
@@ -237,6 +266,7 @@ run_check versions check_versions
 run_check man check_man
 run_check config check_config
 run_check lintian check_lintian
+run_check licence check_licence
 run_check systemd check_systemd
 run_check openwrt-make check_openwrt_make
 run_check openwrt-init check_openwrt_init
