@@ -70,6 +70,16 @@ static const char *rx_next(struct rx *r)
     return buf;
 }
 
+/* A receiver and a notifier pointed at it, with these watchdog variables
+ * for a process whose pid is 77. */
+static void rx_with_notifier(struct rx *r, struct sdnotify *n, const char *wd_usec,
+                             const char *wd_pid)
+{
+    rx_open(r, false);
+    assert_int_equal(sdnotify_open_with(n, r->name, wd_usec, wd_pid, 77), 0);
+    assert_true(sdnotify_enabled(n));
+}
+
 static void test_path_socket(void **state)
 {
     struct sdnotify n;
@@ -164,8 +174,7 @@ static void test_watchdog_timer(void **state)
     struct rx r;
 
     (void)state;
-    rx_open(&r, false);
-    assert_int_equal(sdnotify_open_with(&n, r.name, "2000000", "77", 77), 0);
+    rx_with_notifier(&r, &n, "2000000", "77");
     assert_int_equal(n.watchdog_ms, 1000);
     assert_int_equal(sdnotify_watchdog_start(&n, l), 0);
     now += 999;
@@ -199,8 +208,7 @@ static void test_watchdog_off(void **state)
     struct rx r;
 
     (void)state;
-    rx_open(&r, false);
-    assert_int_equal(sdnotify_open_with(&n, r.name, "2000000", "78", 77), 0);
+    rx_with_notifier(&r, &n, "2000000", "78");
     assert_int_equal(n.watchdog_ms, 0);
     assert_int_equal(sdnotify_watchdog_start(&n, l), 0);
     assert_int_equal(loop_next_timeout(l), -1);
