@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "sip/sipchar.h"
 
 struct httpmetrics {
     struct ctl_server *srv;
@@ -15,11 +16,10 @@ struct httpmetrics {
 
 /* ---- the request head (RFC 9112 §2-§5) ---- */
 
-/* RFC 9110 §5.6.2 tchar. */
+/* RFC 9110 §5.6.2 tchar: SIP's token characters and five more. */
 static bool is_tchar(unsigned char ch)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+    return sipchar_is_token(ch) || (ch && strchr("#$&^|", ch));
 }
 
 static bool is_token(const char *s, size_t n)
@@ -47,7 +47,7 @@ static bool has_ctl(const char *s, size_t n, bool tab_ok)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if ((ch < 0x20 && !(tab_ok && ch == '\t')) || ch == 0x7f)
+        if (sipchar_is_ctl(ch) && !(tab_ok && ch == '\t'))
             return true;
     }
     return false;
@@ -157,40 +157,40 @@ static const char *reason_phrase(unsigned status)
     }
 }
 
-void httpmetrics_answer(const struct httpmetrics_req *r, struct rpt_buf *out, ctl_handler h,
+void httpmetrics_answer(const struct httpmetrics_req *r, struct report_buf *out, ctl_handler h,
                         void *arg)
 {
     unsigned status = r->status;
-    struct rpt_buf body;
+    struct report_buf body;
 
-    rpt_buf_init(&body);
+    report_buf_init(&body);
     if (status == 200) {
         int err = h(CTL_REQ_METRICS, &body, arg);
 
         if (err < 0 || body.err < 0) {
             log_warn("metrics_http_failed", "err=\"%s\"",
                      strerror(err < 0 ? -err : -body.err));
-            rpt_buf_free(&body);
+            report_buf_free(&body);
             status = 500;
         }
     }
     if (status != 200)
-        rpt_printf(&body, "%u %s\n", status, reason_phrase(status));
-    rpt_printf(out, "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+        report_printf(&body, "%u %s\n", status, reason_phrase(status));
+    report_printf(out, "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                "Connection: close\r\n%s\r\n", status, reason_phrase(status),
                status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
                              : "text/plain; charset=utf-8",
                body.len, status == 405 ? "Allow: GET, HEAD\r\n" : "");
     if (!r->head)
-        rpt_put(out, body.p, body.len);
-    rpt_buf_free(&body);
+        report_put(out, body.p, body.len);
+    report_buf_free(&body);
     log_debug("metrics_http_request", "status=%u head=%s bytes=%zu", status,
               r->head ? "yes" : "no", out->len);
 }
 
 /* ---- the server ---- */
 
-static int http_bytes(const char *req, size_t len, bool eof, struct rpt_buf *out, void *arg)
+static int http_bytes(const char *req, size_t len, bool eof, struct report_buf *out, void *arg)
 {
     struct httpmetrics *m = arg;
     struct httpmetrics_req r;
