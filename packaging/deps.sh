@@ -12,12 +12,6 @@ check_pkgs="$build_pkgs clang libclang-rt-14-dev libcmocka-dev"
 # pkg: make deb and make packaging-check (Debian package, lintian, the systemd
 # unit, man pages, lint and an ash run of the OpenWrt init script).
 pkg_pkgs="$build_pkgs dpkg-dev debhelper fakeroot lintian adduser systemd man-db groff-base shellcheck busybox"
-# cross: make cross (tests/cross.sh): Debian's cross compilers with their libc
-# (libc6-dev-*-cross: only recommended, so --no-install-recommends would leave
-# it out), qemu-user and musl-gcc.  The target libraries are not installed:
-# tests/cross.sh unpacks their .debs into build/cross/<arch>/sysroot; this
-# only adds the foreign architectures to dpkg so apt-get download finds them.
-cross_pkgs="gcc make pkg-config dpkg-dev file gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user musl-tools linux-libc-dev libssl-dev libyaml-dev libnetfilter-queue-dev"
 e2e_pkgs="$check_pkgs kamailio kamailio-outbound-modules kamailio-tls-modules sip-tester baresip-core iproute2 iptables openssl tcpdump procps conntrack jq valgrind python3-prometheus-client"
 
 case "$want" in
