@@ -309,7 +309,7 @@ static void send_ua(const struct ua_addr *ua, const char *buf, size_t len, void 
         err = tmode_send(d->tmode, (const struct sockaddr_in *)&ua->local,
                          (const struct sockaddr_in *)&ua->src, buf, len);
     else
-        err = listener_send(ua->ingress, buf, len, (const struct sockaddr *)&ua->src,
+        err = listen_send(ua->ingress, buf, len, (const struct sockaddr *)&ua->src,
                             addr_len((const struct sockaddr *)&ua->src));
     if (err < 0)
         log_warn("ua_send_failed", "ua=%s err=\"%s\"",
@@ -352,7 +352,7 @@ static int open_transparent(struct daemon_ctx *d)
 static int open_listeners(struct daemon_ctx *d)
 {
     for (size_t i = 0; i < d->cfg->n_listen; i++) {
-        int err = listener_open(&d->listeners[i], d->loop, &d->cfg->listen[i], on_datagram, d,
+        int err = listen_open(&d->listeners[i], d->loop, &d->cfg->listen[i], on_datagram, d,
                                 &d->stats);
         if (err < 0) {
             log_error("start_failed", "step=listen listen=%s err=\"%s\"",
@@ -616,7 +616,7 @@ static void stop_services(struct daemon_ctx *d)
     tmode_free(d->tmode); /* removes the firewall rules: traffic flows directly again */
     d->tmode = NULL;
     for (size_t i = 0; i < CFG_MAX_LISTEN; i++)
-        listener_free(d->listeners[i]);
+        listen_free(d->listeners[i]);
     router_free(d->router); /* the bindings go, their stored records stay */
     d->router = NULL;
     if (d->state) {

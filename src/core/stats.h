@@ -1,7 +1,7 @@
 /* stats.h - the daemon's counters, exported by `sipkeep metrics`.
  *
  * One struct sk_stats lives in main.c's daemon context and is handed down
- * by pointer (router_env, regagent_env, flow_params, listener_open); any of
+ * by pointer (router_env, regagent_env, flow_params, listen_open); any of
  * those pointers may be NULL (unit tests), so modules count through
  * SK_STAT_INC, which skips a NULL.  Plain uint64 fields: the daemon is
  * single-threaded, and a 64-bit counter does not wrap in practice.

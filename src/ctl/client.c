@@ -72,7 +72,7 @@ static int send_line(int fd, const char *request, int timeout_ms)
     return 0;
 }
 
-static int read_all(int fd, int timeout_ms, struct rpt_buf *answer)
+static int read_all(int fd, int timeout_ms, struct report_buf *answer)
 {
     char buf[16384];
 
@@ -87,14 +87,14 @@ static int read_all(int fd, int timeout_ms, struct rpt_buf *answer)
         if (n < 0 && errno != EINTR && errno != EAGAIN)
             return -errno;
         if (n > 0)
-            rpt_put(answer, buf, (size_t)n);
+            report_put(answer, buf, (size_t)n);
         if (answer->err)
             return answer->err;
     }
 }
 
 int ctl_client_request(const char *path, const char *request, int timeout_ms,
-                       struct rpt_buf *answer)
+                       struct report_buf *answer)
 {
     int fd = connect_to(path, timeout_ms);
     int err;
@@ -202,7 +202,7 @@ static int find_socket(struct cli_opts *o, char *path, size_t pathsz)
     return 0;
 }
 
-static int print_answer(const struct rpt_buf *a)
+static int print_answer(const struct report_buf *a)
 {
     if (a->len >= 7 && memcmp(a->p, "error: ", 7) == 0) {
         fprintf(stderr, "sipkeep: the daemon answered: %s", a->p + 7);
@@ -217,7 +217,7 @@ int ctl_cli_main(int argc, char **argv, const char *default_config)
 {
     struct cli_opts o = { .config = default_config };
     char path[4096];
-    struct rpt_buf answer;
+    struct report_buf answer;
     int rc = cli_parse(argc, argv, &o), err;
 
     if (rc != 0) {
@@ -226,7 +226,7 @@ int ctl_cli_main(int argc, char **argv, const char *default_config)
     }
     if (find_socket(&o, path, sizeof(path)) < 0)
         return 1;
-    rpt_buf_init(&answer);
+    report_buf_init(&answer);
     err = ctl_client_request(path, strcmp(argv[0], "metrics") == 0 ? "metrics"
                                    : o.json ? "status json" : "status",
                              CTL_CLIENT_TIMEOUT_MS, &answer);
@@ -237,6 +237,6 @@ int ctl_cli_main(int argc, char **argv, const char *default_config)
     } else {
         rc = print_answer(&answer);
     }
-    rpt_buf_free(&answer);
+    report_buf_free(&answer);
     return rc;
 }

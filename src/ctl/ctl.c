@@ -27,7 +27,7 @@ struct ctl_conn {
     struct loop_fd h;
     struct loop_timer deadline;
     size_t reqlen;
-    struct rpt_buf out;     /* the answer, once the request is complete */
+    struct report_buf out;     /* the answer, once the request is complete */
     size_t sent;
     bool answering;
     struct ctl_conn *next;
@@ -85,7 +85,7 @@ static void conn_close(struct ctl_conn *c)
         pp = &(*pp)->next;
     *pp = c->next;
     s->nconns--;
-    rpt_buf_free(&c->out);
+    report_buf_free(&c->out);
     free(c);
 }
 
@@ -119,17 +119,17 @@ static void conn_answer_text(struct ctl_conn *c)
 }
 
 /* The line protocol's refusal: one line, logged. */
-static int line_error(struct rpt_buf *out, const char *why)
+static int line_error(struct report_buf *out, const char *why)
 {
-    rpt_buf_free(out);
-    rpt_printf(out, "error: %s\n", why);
+    report_buf_free(out);
+    report_printf(out, "error: %s\n", why);
     log_info("ctl_request_refused", "reason=\"%s\"", why);
     return 1;
 }
 
 /* ctl_proto.on_bytes of the control socket: one request line, ended by a
  * line feed or the end of input. */
-static int line_bytes(const char *req, size_t len, bool eof, struct rpt_buf *out, void *arg)
+static int line_bytes(const char *req, size_t len, bool eof, struct report_buf *out, void *arg)
 {
     struct ctl_server *s = arg;
     const char *lf = memchr(req, '\n', len);

@@ -35,7 +35,7 @@ enum ctl_request { CTL_REQ_STATUS, CTL_REQ_STATUS_JSON, CTL_REQ_METRICS };
 
 /* Writes the answer to req into out (its err is checked afterwards).
  * Returns 0, or -errno: the client then gets "error: <strerror>". */
-typedef int (*ctl_handler)(enum ctl_request req, struct rpt_buf *out, void *arg);
+typedef int (*ctl_handler)(enum ctl_request req, struct report_buf *out, void *arg);
 
 struct ctl_limits {
     unsigned max_clients;  /* 0: CTL_DEFAULT_MAX_CLIENTS */
@@ -69,7 +69,7 @@ struct ctl_proto {
      * the whole answer is in out (sent, then the connection is closed), -1
      * to close without an answer.  The connection is also closed when 0
      * comes back at eof or with req_max bytes read. */
-    int (*on_bytes)(const char *req, size_t len, bool eof, struct rpt_buf *out, void *arg);
+    int (*on_bytes)(const char *req, size_t len, bool eof, struct report_buf *out, void *arg);
     const char *busy; /* sent to a client over max_clients before closing it */
     const char *name; /* server=NAME in log lines */
 };

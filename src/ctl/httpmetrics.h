@@ -43,7 +43,7 @@ int httpmetrics_parse(const char *buf, size_t len, bool eof, struct httpmetrics_
 
 /* Writes the whole HTTP answer to r into out: for 200, h(CTL_REQ_METRICS,
  * ..., arg) makes the body (a failure of h or of memory gives 500). */
-void httpmetrics_answer(const struct httpmetrics_req *r, struct rpt_buf *out, ctl_handler h,
+void httpmetrics_answer(const struct httpmetrics_req *r, struct report_buf *out, ctl_handler h,
                         void *arg);
 
 struct httpmetrics;

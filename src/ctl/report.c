@@ -9,30 +9,30 @@
 #include <string.h>
 
 /* Appends a string literal. */
-#define PUT(b, lit) rpt_put((b), "" lit, sizeof(lit) - 1)
+#define PUT(b, lit) report_put((b), "" lit, sizeof(lit) - 1)
 
 /* ---- the buffer ---- */
 
-void rpt_buf_init(struct rpt_buf *b)
+void report_buf_init(struct report_buf *b)
 {
-    *b = (struct rpt_buf){ 0 };
+    *b = (struct report_buf){ 0 };
 }
 
-void rpt_buf_free(struct rpt_buf *b)
+void report_buf_free(struct report_buf *b)
 {
     free(b->p);
-    rpt_buf_init(b);
+    report_buf_init(b);
 }
 
 /* Makes room for n more bytes and the NUL; sets the sticky error if not. */
-static bool reserve(struct rpt_buf *b, size_t n)
+static bool reserve(struct report_buf *b, size_t n)
 {
     size_t cap = b->cap ? b->cap : 4096;
     char *p;
 
     if (b->err)
         return false;
-    if (n > RPT_MAX_BYTES - b->len) {
+    if (n > REPORT_MAX_BYTES - b->len) {
         b->err = -EFBIG;
         return false;
     }
@@ -50,7 +50,7 @@ static bool reserve(struct rpt_buf *b, size_t n)
     return true;
 }
 
-void rpt_put(struct rpt_buf *b, const char *s, size_t n)
+void report_put(struct report_buf *b, const char *s, size_t n)
 {
     if (!reserve(b, n))
         return;
@@ -59,7 +59,7 @@ void rpt_put(struct rpt_buf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-void rpt_printf(struct rpt_buf *b, const char *fmt, ...)
+void report_printf(struct report_buf *b, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -118,7 +118,7 @@ static const char *json_short_escape(unsigned char c)
     }
 }
 
-void rpt_json_str(struct rpt_buf *b, const char *s)
+void report_json_str(struct report_buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
 
@@ -132,11 +132,11 @@ void rpt_json_str(struct rpt_buf *b, const char *s)
         size_t n = esc ? 1 : utf8_len(p);
 
         if (esc)
-            rpt_put(b, esc, strlen(esc));
+            report_put(b, esc, strlen(esc));
         else if (*p < 0x20 || *p == 0x7f)
-            rpt_printf(b, "\\u%04x", *p);
+            report_printf(b, "\\u%04x", *p);
         else if (n > 0)
-            rpt_put(b, (const char *)p, n);
+            report_put(b, (const char *)p, n);
         else
             PUT(b, "\\ufffd"); /* one invalid byte: never emit bad UTF-8 */
         p += n ? n : 1;
@@ -146,7 +146,7 @@ void rpt_json_str(struct rpt_buf *b, const char *s)
 
 /* Printable ASCII as is, anything else as \xNN: a hostile AOR must not
  * reach the admin's terminal as escape sequences (C1 controls included). */
-static void text_str(struct rpt_buf *b, const char *s)
+static void text_str(struct report_buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "-");
     const unsigned char *run = p;
@@ -154,16 +154,16 @@ static void text_str(struct rpt_buf *b, const char *s)
     for (; *p; p++) {
         if (*p >= 0x20 && *p < 0x7f && *p != '\\')
             continue;
-        rpt_put(b, (const char *)run, (size_t)(p - run));
-        rpt_printf(b, "\\x%02x", *p);
+        report_put(b, (const char *)run, (size_t)(p - run));
+        report_printf(b, "\\x%02x", *p);
         run = p + 1;
     }
-    rpt_put(b, (const char *)run, (size_t)(p - run));
+    report_put(b, (const char *)run, (size_t)(p - run));
 }
 
 /* ---- status: table ---- */
 
-static void text_secs(struct rpt_buf *b, const char *prefix, int64_t v, const char *unit)
+static void text_secs(struct report_buf *b, const char *prefix, int64_t v, const char *unit)
 {
     char num[32];
 
@@ -171,23 +171,23 @@ static void text_secs(struct rpt_buf *b, const char *prefix, int64_t v, const ch
         snprintf(num, sizeof(num), "-");
     else
         snprintf(num, sizeof(num), "%" PRId64 "%s", v, unit);
-    rpt_printf(b, "%s%-11s", prefix, num);
+    report_printf(b, "%s%-11s", prefix, num);
 }
 
-static void text_flow(struct rpt_buf *b, const struct rpt_flow *fl)
+static void text_flow(struct report_buf *b, const struct report_flow *fl)
 {
-    rpt_printf(b, "    %-6u %-12s", fl->reg_id, flow_state_name(fl->state));
+    report_printf(b, "    %-6u %-12s", fl->reg_id, flow_state_name(fl->state));
     text_secs(b, "", (int64_t)fl->since_s, "s");
     text_secs(b, "", fl->rtt_ms, "ms");
     text_secs(b, "", fl->flow_timer_s ? (int64_t)fl->flow_timer_s : -1, "s");
-    rpt_printf(b, "%-9u", fl->failures);
+    report_printf(b, "%-9u", fl->failures);
     text_secs(b, "", fl->retry_in_s, "s");
-    rpt_printf(b, "%-4s ", fl->transport ? fl->transport : "-");
+    report_printf(b, "%-4s ", fl->transport ? fl->transport : "-");
     text_str(b, fl->proxy);
     PUT(b, "\n");
 }
 
-static void text_binding(struct rpt_buf *b, const struct rpt_binding *rb)
+static void text_binding(struct report_buf *b, const struct report_binding *rb)
 {
     PUT(b, "\n");
     text_str(b, rb->aor);
@@ -196,14 +196,14 @@ static void text_binding(struct rpt_buf *b, const struct rpt_binding *rb)
     PUT(b, "  service ");
     text_str(b, rb->service);
     if (rb->expires_in_s >= 0)
-        rpt_printf(b, "  expires in %" PRId64 " s\n", rb->expires_in_s);
+        report_printf(b, "  expires in %" PRId64 " s\n", rb->expires_in_s);
     else
-        rpt_printf(b, "  being removed\n");
+        report_printf(b, "  being removed\n");
     PUT(b, "  instance ");
     text_str(b, rb->instance);
     PUT(b, "\n  contact  ");
     text_str(b, rb->contact);
-    rpt_printf(b, "\n    %-6s %-12s%-11s%-11s%-11s%-9s%-11s%-4s %s\n", "REG-ID", "STATE",
+    report_printf(b, "\n    %-6s %-12s%-11s%-11s%-11s%-9s%-11s%-4s %s\n", "REG-ID", "STATE",
                "SINCE", "RTT", "FLOW-TIMER", "FAILURES", "RETRY-IN", "TP", "PROXY");
     for (size_t i = 0; i < rb->nflows; i++)
         text_flow(b, &rb->flows[i]);
@@ -211,30 +211,30 @@ static void text_binding(struct rpt_buf *b, const struct rpt_binding *rb)
 
 /* ---- status: JSON ---- */
 
-static void json_opt(struct rpt_buf *b, const char *key, int64_t v)
+static void json_opt(struct report_buf *b, const char *key, int64_t v)
 {
     if (v < 0)
-        rpt_printf(b, ",\"%s\":null", key);
+        report_printf(b, ",\"%s\":null", key);
     else
-        rpt_printf(b, ",\"%s\":%" PRId64, key, v);
+        report_printf(b, ",\"%s\":%" PRId64, key, v);
 }
 
-static void json_flow(struct rpt_buf *b, const struct rpt_flow *fl, bool first)
+static void json_flow(struct report_buf *b, const struct report_flow *fl, bool first)
 {
-    rpt_printf(b, "%s{\"reg_id\":%u,\"proxy\":", first ? "" : ",", fl->reg_id);
-    rpt_json_str(b, fl->proxy);
+    report_printf(b, "%s{\"reg_id\":%u,\"proxy\":", first ? "" : ",", fl->reg_id);
+    report_json_str(b, fl->proxy);
     PUT(b, ",\"transport\":");
-    rpt_json_str(b, fl->transport);
-    rpt_printf(b, ",\"state\":\"%s\",\"since_s\":%" PRIu64, flow_state_name(fl->state),
+    report_json_str(b, fl->transport);
+    report_printf(b, ",\"state\":\"%s\",\"since_s\":%" PRIu64, flow_state_name(fl->state),
                fl->since_s);
     json_opt(b, "rtt_ms", fl->rtt_ms);
     json_opt(b, "flow_timer_s", fl->flow_timer_s ? (int64_t)fl->flow_timer_s : -1);
-    rpt_printf(b, ",\"failures\":%u", fl->failures);
+    report_printf(b, ",\"failures\":%u", fl->failures);
     json_opt(b, "retry_in_s", fl->retry_in_s);
     PUT(b, "}");
 }
 
-static void json_binding(struct rpt_buf *b, const struct rpt_binding *rb, bool first)
+static void json_binding(struct report_buf *b, const struct report_binding *rb, bool first)
 {
     static const char *const keys[] = { "ua", "service", "aor", "instance", "contact" };
     const char *vals[] = { rb->ua, rb->service, rb->aor, rb->instance, rb->contact };
@@ -243,8 +243,8 @@ static void json_binding(struct rpt_buf *b, const struct rpt_binding *rb, bool f
         PUT(b, ",");
     PUT(b, "{");
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        rpt_printf(b, "%s\"%s\":", i ? "," : "", keys[i]);
-        rpt_json_str(b, vals[i]);
+        report_printf(b, "%s\"%s\":", i ? "," : "", keys[i]);
+        report_json_str(b, vals[i]);
     }
     json_opt(b, "expires_in_s", rb->expires_in_s);
     PUT(b, ",\"flows\":[");
@@ -255,85 +255,85 @@ static void json_binding(struct rpt_buf *b, const struct rpt_binding *rb, bool f
 
 /* ---- status ---- */
 
-void rpt_status_begin(struct rpt_buf *b, enum rpt_format f, const struct rpt_info *info)
+void report_status_begin(struct report_buf *b, enum report_format f, const struct report_info *info)
 {
-    if (f == RPT_JSON) {
+    if (f == REPORT_JSON) {
         PUT(b, "{\"version\":");
-        rpt_json_str(b, info->version);
-        rpt_printf(b, ",\"uptime_s\":%" PRIu64 ",\"bindings\":[", info->uptime_s);
+        report_json_str(b, info->version);
+        report_printf(b, ",\"uptime_s\":%" PRIu64 ",\"bindings\":[", info->uptime_s);
         return;
     }
     PUT(b, "sipkeep ");
     text_str(b, info->version);
-    rpt_printf(b, ", up %" PRIu64 " s\n", info->uptime_s);
+    report_printf(b, ", up %" PRIu64 " s\n", info->uptime_s);
 }
 
-void rpt_status_binding(struct rpt_buf *b, enum rpt_format f, const struct rpt_binding *rb,
-                        bool first)
+void report_status_binding(struct report_buf *b, enum report_format f,
+                           const struct report_binding *rb, bool first)
 {
-    if (f == RPT_JSON)
+    if (f == REPORT_JSON)
         json_binding(b, rb, first);
     else
         text_binding(b, rb);
 }
 
-void rpt_status_end(struct rpt_buf *b, enum rpt_format f, const struct rpt_totals *t)
+void report_status_end(struct report_buf *b, enum report_format f, const struct report_totals *t)
 {
     size_t nflows = 0;
 
-    for (size_t i = 0; i < RPT_NSTATES; i++)
+    for (size_t i = 0; i < REPORT_NSTATES; i++)
         nflows += t->flows[i];
-    if (f == RPT_JSON) {
-        rpt_printf(b, "],\"totals\":{\"bindings\":%zu,\"flows\":%zu,\"flows_by_state\":{",
+    if (f == REPORT_JSON) {
+        report_printf(b, "],\"totals\":{\"bindings\":%zu,\"flows\":%zu,\"flows_by_state\":{",
                    t->bindings, nflows);
-        for (size_t i = 0; i < RPT_NSTATES; i++)
-            rpt_printf(b, "%s\"%s\":%zu", i ? "," : "", flow_state_name((enum flow_state)i),
+        for (size_t i = 0; i < REPORT_NSTATES; i++)
+            report_printf(b, "%s\"%s\":%zu", i ? "," : "", flow_state_name((enum flow_state)i),
                        t->flows[i]);
         PUT(b, "}}}\n");
         return;
     }
-    rpt_printf(b, "%s\ntotal: %zu binding%s, %zu flow%s (", t->bindings ? "" : "\nno bindings\n",
+    report_printf(b, "%s\ntotal: %zu binding%s, %zu flow%s (", t->bindings ? "" : "\nno bindings\n",
                t->bindings, t->bindings == 1 ? "" : "s", nflows, nflows == 1 ? "" : "s");
-    for (size_t i = 0; i < RPT_NSTATES; i++)
-        rpt_printf(b, "%s%zu %s", i ? ", " : "", t->flows[i],
+    for (size_t i = 0; i < REPORT_NSTATES; i++)
+        report_printf(b, "%s%zu %s", i ? ", " : "", t->flows[i],
                    flow_state_name((enum flow_state)i));
     PUT(b, ")\n");
 }
 
-void rpt_totals_add(struct rpt_totals *t, const struct rpt_binding *rb)
+void report_totals_add(struct report_totals *t, const struct report_binding *rb)
 {
     t->bindings++;
     for (size_t i = 0; i < rb->nflows; i++) {
-        if ((size_t)rb->flows[i].state < RPT_NSTATES)
+        if ((size_t)rb->flows[i].state < REPORT_NSTATES)
             t->flows[rb->flows[i].state]++;
     }
 }
 
 /* ---- metrics ---- */
 
-static void metric_head(struct rpt_buf *b, const char *name, const char *type,
+static void metric_head(struct report_buf *b, const char *name, const char *type,
                         const char *help)
 {
-    rpt_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    report_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void metric_counter(struct rpt_buf *b, const char *name, const char *help, uint64_t v)
+static void metric_counter(struct report_buf *b, const char *name, const char *help, uint64_t v)
 {
     metric_head(b, name, "counter", help);
-    rpt_printf(b, "%s %" PRIu64 "\n", name, v);
+    report_printf(b, "%s %" PRIu64 "\n", name, v);
 }
 
-void rpt_metrics(struct rpt_buf *b, const struct sk_stats *st, const struct rpt_totals *t)
+void report_metrics(struct report_buf *b, const struct sk_stats *st, const struct report_totals *t)
 {
     metric_head(b, "sipkeep_bindings", "gauge", "Legacy UA bindings registered through sipkeep.");
-    rpt_printf(b, "sipkeep_bindings %zu\n", t->bindings);
+    report_printf(b, "sipkeep_bindings %zu\n", t->bindings);
     metric_head(b, "sipkeep_flows", "gauge", "RFC 5626 flows by state.");
-    for (size_t i = 0; i < RPT_NSTATES; i++)
-        rpt_printf(b, "sipkeep_flows{state=\"%s\"} %zu\n", flow_state_name((enum flow_state)i),
+    for (size_t i = 0; i < REPORT_NSTATES; i++)
+        report_printf(b, "sipkeep_flows{state=\"%s\"} %zu\n", flow_state_name((enum flow_state)i),
                    t->flows[i]);
     metric_head(b, "sipkeep_registrations_total", "counter",
                 "Upstream REGISTER transactions by result (challenges not counted).");
-    rpt_printf(b, "sipkeep_registrations_total{result=\"ok\"} %" PRIu64 "\n"
+    report_printf(b, "sipkeep_registrations_total{result=\"ok\"} %" PRIu64 "\n"
                "sipkeep_registrations_total{result=\"failed\"} %" PRIu64 "\n",
                st->reg_ok, st->reg_failed);
     metric_counter(b, "sipkeep_keepalives_sent_total", "CRLF keep-alive pings sent on flows.",
@@ -344,7 +344,7 @@ void rpt_metrics(struct rpt_buf *b, const struct sk_stats *st, const struct rpt_
                    "Flows that failed and work again.", st->flow_recoveries);
     metric_head(b, "sipkeep_messages_total", "counter",
                 "SIP messages by direction and side (ua: phones, flow: edge proxies).");
-    rpt_printf(b, "sipkeep_messages_total{direction=\"in\",side=\"ua\"} %" PRIu64 "\n"
+    report_printf(b, "sipkeep_messages_total{direction=\"in\",side=\"ua\"} %" PRIu64 "\n"
                "sipkeep_messages_total{direction=\"out\",side=\"ua\"} %" PRIu64 "\n"
                "sipkeep_messages_total{direction=\"in\",side=\"flow\"} %" PRIu64 "\n"
                "sipkeep_messages_total{direction=\"out\",side=\"flow\"} %" PRIu64 "\n",

@@ -11,13 +11,13 @@ static int64_t ms_to_s(int64_t ms)
     return ms < 0 ? -1 : ms / 1000;
 }
 
-static void snap_flow(const struct flow *f, struct rpt_flow *out)
+static void snap_flow(const struct flow *f, struct report_flow *out)
 {
     const struct cfg_proxy *p = flow_proxy(f);
     struct flow_info fi;
 
     flow_get_info(f, &fi);
-    *out = (struct rpt_flow){
+    *out = (struct report_flow){
         .reg_id = flow_reg_id(f),
         .proxy = p->uri,
         .transport = cfg_transport_name(p->transport),
@@ -32,14 +32,14 @@ static void snap_flow(const struct flow *f, struct rpt_flow *out)
 }
 
 /* Snapshot of b; ua is the caller's buffer for the address text. */
-static void snap_binding(const struct binding *b, struct rpt_binding *rb,
-                         struct rpt_flow *flows, char *ua, size_t uasz)
+static void snap_binding(const struct binding *b, struct report_binding *rb,
+                         struct report_flow *flows, char *ua, size_t uasz)
 {
     size_t n = binding_nflows(b);
 
     for (size_t i = 0; i < n && i < CFG_MAX_OUTBOUND_PROXIES; i++)
         snap_flow(binding_flow(b, (unsigned)i), &flows[i]);
-    *rb = (struct rpt_binding){
+    *rb = (struct report_binding){
         .ua = addr_format((const struct sockaddr *)&binding_ua(b)->src, true, ua, uasz),
         .service = binding_service(b)->name,
         .aor = binding_aor(b),
@@ -53,42 +53,42 @@ static void snap_binding(const struct binding *b, struct rpt_binding *rb,
 
 /* Walks every binding: into out when f is a status format, else (out
  * NULL) only into the totals. */
-static void walk(const struct ctl_source *src, struct rpt_buf *out, enum rpt_format f,
-                 struct rpt_totals *t)
+static void walk(const struct ctl_source *src, struct report_buf *out, enum report_format f,
+                 struct report_totals *t)
 {
     const struct regagent *ra = src->router ? router_agent(src->router) : NULL;
     const struct binding *b = NULL;
 
     while (ra && (b = binding_next(ra, b)) != NULL) {
-        struct rpt_flow flows[CFG_MAX_OUTBOUND_PROXIES];
-        struct rpt_binding rb;
+        struct report_flow flows[CFG_MAX_OUTBOUND_PROXIES];
+        struct report_binding rb;
         char ua[ADDR_STR_MAX];
 
         snap_binding(b, &rb, flows, ua, sizeof(ua));
         if (out)
-            rpt_status_binding(out, f, &rb, t->bindings == 0);
-        rpt_totals_add(t, &rb);
+            report_status_binding(out, f, &rb, t->bindings == 0);
+        report_totals_add(t, &rb);
     }
 }
 
-int ctl_status_answer(enum ctl_request req, struct rpt_buf *out, void *arg)
+int ctl_status_answer(enum ctl_request req, struct report_buf *out, void *arg)
 {
     const struct ctl_source *src = arg;
     static const struct sk_stats zero;
-    struct rpt_totals t = { 0 };
-    enum rpt_format f = req == CTL_REQ_STATUS_JSON ? RPT_JSON : RPT_TEXT;
-    struct rpt_info info = {
+    struct report_totals t = { 0 };
+    enum report_format f = req == CTL_REQ_STATUS_JSON ? REPORT_JSON : REPORT_TEXT;
+    struct report_info info = {
         .version = src->version,
         .uptime_s = (loop_now(src->loop) - src->started_ms) / 1000,
     };
 
     if (req == CTL_REQ_METRICS) {
         walk(src, NULL, f, &t);
-        rpt_metrics(out, src->stats ? src->stats : &zero, &t);
+        report_metrics(out, src->stats ? src->stats : &zero, &t);
         return 0;
     }
-    rpt_status_begin(out, f, &info);
+    report_status_begin(out, f, &info);
     walk(src, out, f, &t);
-    rpt_status_end(out, f, &t);
+    report_status_end(out, f, &t);
     return 0;
 }

@@ -26,6 +26,6 @@ struct ctl_source {
 /* A ctl_handler: arg is a const struct ctl_source *.  Writes the table,
  * the JSON or the metrics page into out; returns 0 (out->err tells about
  * memory). */
-int ctl_status_answer(enum ctl_request req, struct rpt_buf *out, void *arg);
+int ctl_status_answer(enum ctl_request req, struct report_buf *out, void *arg);
 
 #endif

@@ -1,10 +1,10 @@
 /* firewall.h - the iptables rules of transparent mode, as text.
  *
- * All of sipkeep's rules live in one dedicated chain (FW_CHAIN, table
+ * All of sipkeep's rules live in one dedicated chain (FIREWALL_CHAIN, table
  * mangle) plus jump rules into it from PREROUTING (forwarded traffic and
  * traffic to the router itself, per LAN interface) and optionally OUTPUT
  * (a PBX on the same host).  Cleanup is therefore "delete every jump to
- * FW_CHAIN, flush and delete FW_CHAIN", which also removes the stale rules
+ * FIREWALL_CHAIN, flush and delete FIREWALL_CHAIN", which also removes the stale rules
  * of a crashed run whose configuration differed.
  *
  * The chain first RETURNs packets carrying sipkeep's own SO_MARK (so its
@@ -25,17 +25,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FW_CHAIN "SIPKEEP"
-#define FW_TABLE "mangle"
+#define FIREWALL_CHAIN "SIPKEEP"
+#define FIREWALL_TABLE "mangle"
 /* sipkeep's own packets (SO_MARK) are not tracked: their conntrack entry
  * (provider -> UA) would otherwise outlive sipkeep and take the UA's later
  * packets to the provider for its replies, past the router's NAT, so the
  * UA could not talk to the provider directly (fail-open) until it expired.
- * Chain FW_CHAIN in this table, jumped to from OUTPUT, does that. */
-#define FW_TABLE_RAW "raw"
+ * Chain FIREWALL_CHAIN in this table, jumped to from OUTPUT, does that. */
+#define FIREWALL_TABLE_RAW "raw"
 
 /* What to intercept.  Arrays are borrowed for the call only. */
-struct fw_spec {
+struct firewall_spec {
     uint16_t queue;                 /* NFQUEUE number */
     uint32_t mark;                  /* sipkeep's SO_MARK, non-zero */
     const char *const *ifaces;      /* LAN interfaces; none: no PREROUTING jump */
@@ -48,47 +48,48 @@ struct fw_spec {
 /* True if name is a usable interface name (1..15 of [A-Za-z0-9._@-],
  * optionally ending in iptables' wildcard '+', "+" alone meaning any
  * interface: nothing that iptables or a shell could read as syntax). */
-bool fw_iface_ok(const char *name);
+bool firewall_iface_ok(const char *name);
 
 /* Writes the install commands, '\n'-terminated lines, NUL-terminated, into
  * buf[0..sz).  Returns the length, -EINVAL for an invalid spec (mark 0, no
  * destination, a bad interface name, a non-IPv4 destination), -ENOSPC if
  * buf is too small (buf then holds an incomplete, unusable text). */
-int fw_install_text(const struct fw_spec *s, char *buf, size_t sz);
+int firewall_install_text(const struct firewall_spec *s, char *buf, size_t sz);
 
-/* Writes the commands that flush and delete FW_CHAIN (after the jumps to
- * it are gone: see fw_jump_delete).  Same return convention. */
-int fw_chain_cleanup_text(char *buf, size_t sz);
-/* The same for FW_CHAIN in table (FW_TABLE or FW_TABLE_RAW). */
-int fw_chain_cleanup_text_in(const char *table, char *buf, size_t sz);
+/* Writes the commands that flush and delete FIREWALL_CHAIN (after the jumps to
+ * it are gone: see firewall_jump_delete).  Same return convention. */
+int firewall_chain_cleanup_text(char *buf, size_t sz);
+/* The same for FIREWALL_CHAIN in table (FIREWALL_TABLE or FIREWALL_TABLE_RAW). */
+int firewall_chain_cleanup_text_in(const char *table, char *buf, size_t sz);
 
 /* Given one line of `iptables -t mangle -S` output, if it is a jump to
- * FW_CHAIN ("-A <chain> ... -j SIPKEEP"), writes the matching delete
+ * FIREWALL_CHAIN ("-A <chain> ... -j SIPKEEP"), writes the matching delete
  * command ("iptables -w -t mangle -D <chain> ...") into buf and returns its
  * length; returns 0 if the line is not ours, -ENOSPC if buf is too small. */
-int fw_jump_delete(const char *line, char *buf, size_t sz);
-/* The same for a line of `iptables -t TABLE -S` (FW_TABLE or FW_TABLE_RAW). */
-int fw_jump_delete_in(const char *table, const char *line, char *buf, size_t sz);
+int firewall_jump_delete(const char *line, char *buf, size_t sz);
+/* The same for a line of `iptables -t TABLE -S` (FIREWALL_TABLE or FIREWALL_TABLE_RAW). */
+int firewall_jump_delete_in(const char *table, const char *line, char *buf, size_t sz);
 
 /* ---- running the rules (needs CAP_NET_ADMIN and the iptables binary) ---- */
 
-/* Removes every jump to FW_CHAIN in PREROUTING and OUTPUT of FW_TABLE and
- * OUTPUT of FW_TABLE_RAW (whatever rule text it has: a crashed run may have
- * used another configuration) and flushes and deletes both FW_CHAINs.  Nothing to remove is success.  Returns 0,
+/* Removes every jump to FIREWALL_CHAIN in PREROUTING and OUTPUT of
+ * FIREWALL_TABLE and OUTPUT of FIREWALL_TABLE_RAW (whatever rule text it
+ * has: a crashed run may have used another configuration) and flushes and
+ * deletes both FIREWALL_CHAINs.  Nothing to remove is success.  Returns 0,
  * or -errno if iptables could not be run or a delete failed. */
-int fw_cleanup(void);
+int firewall_cleanup(void);
 
-/* Cleans up stale rules (fw_cleanup), then installs s.  On failure removes
- * what it installed.  Returns 0, -EINVAL (see fw_install_text), or -EIO if
+/* Cleans up stale rules (firewall_cleanup), then installs s.  On failure removes
+ * what it installed.  Returns 0, -EINVAL (see firewall_install_text), or -EIO if
  * an iptables command failed (logged with the command). */
-int fw_install(const struct fw_spec *s);
+int firewall_install(const struct firewall_spec *s);
 
 /* iptables runs as the process's user; after a drop to a non-root user it
  * gets the process's CAP_NET_ADMIN and CAP_NET_RAW as ambient capabilities
- * (privdrop_pass_caps), so fw_cleanup still works at exit.  fw_probe checks
- * that now: lists FW_CHAIN (installed) as fw_cleanup would.  Returns 0, or
+ * (privdrop_pass_caps), so firewall_cleanup still works at exit.  firewall_probe checks
+ * that now: lists FIREWALL_CHAIN (installed) as firewall_cleanup would.  Returns 0, or
  * -EIO (iptables failed: e.g. iptables-legacy, whose lock file
  * /run/xtables.lock only root may open), -errno if it could not be run. */
-int fw_probe(void);
+int firewall_probe(void);
 
 #endif

@@ -12,23 +12,23 @@
 #include "core/log.h"
 #include "core/privdrop.h"
 
-#define FW_MAX_ARGS 32
-#define FW_TEXT 8192
-#define FW_HELPER_CAPS (PRIVDROP_CAP_NET_ADMIN | PRIVDROP_CAP_NET_RAW)
-#define FW_STATUS_NO_CAPS 126 /* the child could not get FW_HELPER_CAPS */
+#define FIREWALL_MAX_ARGS 32
+#define FIREWALL_TEXT 8192
+#define FIREWALL_HELPER_CAPS (PRIVDROP_CAP_NET_ADMIN | PRIVDROP_CAP_NET_RAW)
+#define FIREWALL_STATUS_NO_CAPS 126 /* the child could not get FIREWALL_HELPER_CAPS */
 
 /* Runs one space-separated command line (no shell); its stdout goes to
  * out_fd when >= 0, else to /dev/null.  Returns the exit status, or -errno. */
 static int run_line(const char *line, int out_fd)
 {
-    char copy[512], *argv[FW_MAX_ARGS + 1], *save = NULL;
+    char copy[512], *argv[FIREWALL_MAX_ARGS + 1], *save = NULL;
     size_t argc = 0;
     int st;
     pid_t pid;
 
     if (snprintf(copy, sizeof(copy), "%s", line) >= (int)sizeof(copy))
         return -E2BIG;
-    for (char *t = strtok_r(copy, " \n", &save); t && argc < FW_MAX_ARGS;
+    for (char *t = strtok_r(copy, " \n", &save); t && argc < FIREWALL_MAX_ARGS;
          t = strtok_r(NULL, " \n", &save))
         argv[argc++] = t;
     argv[argc] = NULL;
@@ -45,8 +45,8 @@ static int run_line(const char *line, int out_fd)
         /* After the drop to `user:` iptables would run without
          * CAP_NET_ADMIN and could not remove the rules at exit: hand it
          * the daemon's own two capabilities (nothing more) as ambient. */
-        if (privdrop_pass_caps(FW_HELPER_CAPS) < 0)
-            _exit(FW_STATUS_NO_CAPS);
+        if (privdrop_pass_caps(FIREWALL_HELPER_CAPS) < 0)
+            _exit(FIREWALL_STATUS_NO_CAPS);
         execvp(argv[0], argv);
         _exit(127);
     }
@@ -101,14 +101,14 @@ static int list_chain(const char *table, const char *chain, char *buf, size_t sz
 
 static int delete_jumps(const char *table, const char *chain)
 {
-    char *text = malloc(FW_TEXT), del[512];
+    char *text = malloc(FIREWALL_TEXT), del[512];
     int rc = -ENOMEM;
 
     if (text)
-        rc = list_chain(table, chain, text, FW_TEXT);
+        rc = list_chain(table, chain, text, FIREWALL_TEXT);
     for (char *save = NULL, *l = rc == 0 ? strtok_r(text, "\n", &save) : NULL; l;
          l = strtok_r(NULL, "\n", &save)) {
-        int n = fw_jump_delete_in(table, l, del, sizeof(del));
+        int n = firewall_jump_delete_in(table, l, del, sizeof(del));
         if (n > 0 && (rc = run_text(del)) != 0)
             break;
     }
@@ -116,56 +116,56 @@ static int delete_jumps(const char *table, const char *chain)
     return rc > 0 ? -EIO : rc;
 }
 
-/* Flushes and deletes FW_CHAIN of table if it exists (-S on it succeeds). */
+/* Flushes and deletes FIREWALL_CHAIN of table if it exists (-S on it succeeds). */
 static int delete_chain(const char *table, char *scratch)
 {
     char text[256];
 
-    if (list_chain(table, FW_CHAIN, scratch, FW_TEXT) != 0 ||
-        fw_chain_cleanup_text_in(table, text, sizeof(text)) <= 0)
+    if (list_chain(table, FIREWALL_CHAIN, scratch, FIREWALL_TEXT) != 0 ||
+        firewall_chain_cleanup_text_in(table, text, sizeof(text)) <= 0)
         return 0;
     return run_text(text);
 }
 
-int fw_cleanup(void)
+int firewall_cleanup(void)
 {
-    char *scratch = malloc(FW_TEXT);
+    char *scratch = malloc(FIREWALL_TEXT);
     int rc = scratch ? 0 : -ENOMEM;
 
     if (rc == 0)
-        rc = delete_jumps(FW_TABLE, "PREROUTING");
+        rc = delete_jumps(FIREWALL_TABLE, "PREROUTING");
     if (rc == 0)
-        rc = delete_jumps(FW_TABLE, "OUTPUT");
+        rc = delete_jumps(FIREWALL_TABLE, "OUTPUT");
     if (rc == 0)
-        rc = delete_jumps(FW_TABLE_RAW, "OUTPUT");
+        rc = delete_jumps(FIREWALL_TABLE_RAW, "OUTPUT");
     if (rc == 0)
-        rc = delete_chain(FW_TABLE, scratch);
+        rc = delete_chain(FIREWALL_TABLE, scratch);
     if (rc == 0)
-        rc = delete_chain(FW_TABLE_RAW, scratch);
+        rc = delete_chain(FIREWALL_TABLE_RAW, scratch);
     free(scratch);
     return rc;
 }
 
-int fw_install(const struct fw_spec *s)
+int firewall_install(const struct firewall_spec *s)
 {
-    char *text = malloc(FW_TEXT);
-    int rc = text ? fw_install_text(s, text, FW_TEXT) : -ENOMEM;
+    char *text = malloc(FIREWALL_TEXT);
+    int rc = text ? firewall_install_text(s, text, FIREWALL_TEXT) : -ENOMEM;
 
     if (rc >= 0)
-        rc = fw_cleanup();
+        rc = firewall_cleanup();
     if (rc == 0) {
         rc = run_text(text);
         if (rc != 0)
-            (void)fw_cleanup();
+            (void)firewall_cleanup();
     }
     free(text);
     return rc > 0 ? -EIO : rc;
 }
 
-int fw_probe(void)
+int firewall_probe(void)
 {
-    char *text = malloc(FW_TEXT);
-    int rc = text ? list_chain(FW_TABLE, FW_CHAIN, text, FW_TEXT) : -ENOMEM;
+    char *text = malloc(FIREWALL_TEXT);
+    int rc = text ? list_chain(FIREWALL_TABLE, FIREWALL_CHAIN, text, FIREWALL_TEXT) : -ENOMEM;
 
     free(text);
     return rc > 0 ? -EIO : rc;

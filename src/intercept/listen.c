@@ -118,7 +118,7 @@ static void on_readable(struct loop_fd *h, unsigned events)
     }
 }
 
-int listener_open(struct listener **out, struct loop *l, const struct cfg_listen *lc,
+int listen_open(struct listener **out, struct loop *l, const struct cfg_listen *lc,
                   listen_cb cb, void *arg, struct sk_stats *stats)
 {
     struct listener *ln = calloc(1, sizeof(*ln));
@@ -147,7 +147,7 @@ int listener_open(struct listener **out, struct loop *l, const struct cfg_listen
     return 0;
 }
 
-void listener_free(struct listener *ln)
+void listen_free(struct listener *ln)
 {
     int fd;
 
@@ -160,7 +160,7 @@ void listener_free(struct listener *ln)
     free(ln);
 }
 
-int listener_send(struct listener *ln, const void *buf, size_t len,
+int listen_send(struct listener *ln, const void *buf, size_t len,
                   const struct sockaddr *dst, socklen_t dstlen)
 {
     ssize_t n = sendto(ln->h.fd, buf, len, MSG_NOSIGNAL, dst, dstlen);

@@ -32,21 +32,21 @@ struct listen_dgram {
     struct sockaddr_storage local; /* address the UA sent to, port included */
 };
 
-/* Called for each datagram; may call listener_send, not listener_free. */
+/* Called for each datagram; may call listen_send, not listen_free. */
 typedef void (*listen_cb)(struct listener *ln, const struct listen_dgram *d, void *arg);
 
 /* Opens and binds a non-blocking UDP socket for lc and registers it with
  * the loop.  stats (may be NULL) counts datagrams in and out and oversized
  * ones.  Returns 0 and *out, or -errno (e.g. -EADDRINUSE, -EACCES) with
  * nothing left open. */
-int listener_open(struct listener **out, struct loop *l, const struct cfg_listen *lc,
+int listen_open(struct listener **out, struct loop *l, const struct cfg_listen *lc,
                   listen_cb cb, void *arg, struct sk_stats *stats);
 /* Unregisters, closes and frees (NULL is fine). */
-void listener_free(struct listener *ln);
+void listen_free(struct listener *ln);
 
 /* Sends one datagram to dst.  Returns 0 or -errno (-EAGAIN when the socket
  * buffer is full: UDP, so the message is lost and SIP retransmits). */
-int listener_send(struct listener *ln, const void *buf, size_t len,
+int listen_send(struct listener *ln, const void *buf, size_t len,
                   const struct sockaddr *dst, socklen_t dstlen);
 
 #endif

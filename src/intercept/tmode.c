@@ -21,7 +21,7 @@ struct tmode {
     struct sockaddr_in *dsts; /* intercepted destinations, unique */
     int *fds;                 /* egress socket per dsts[i], -1 until used */
     size_t n_dsts;
-    bool fw_installed;
+    bool firewall_installed;
     tmode_take_fn take;
     void *arg;
 };
@@ -78,13 +78,13 @@ static int collect_dsts(const struct cfg *cfg, struct sockaddr_in **out, size_t 
 }
 
 /* "+" (any interface) when transparent.interfaces is empty. */
-static void fill_spec(struct fw_spec *s, const struct cfg *cfg, const struct sockaddr_in *dsts,
-                      size_t n)
+static void fill_spec(struct firewall_spec *s, const struct cfg *cfg,
+                      const struct sockaddr_in *dsts, size_t n)
 {
     static const char *const any[] = { "+" };
     const struct cfg_transparent *t = &cfg->transparent;
 
-    *s = (struct fw_spec){ .queue = (uint16_t)t->queue, .mark = t->mark, .dsts = dsts,
+    *s = (struct firewall_spec){ .queue = (uint16_t)t->queue, .mark = t->mark, .dsts = dsts,
                            .n_dsts = n, .local = t->output };
     s->ifaces = t->n_interfaces ? (const char *const *)t->interfaces : any;
     s->n_ifaces = t->n_interfaces ? t->n_interfaces : 1;
@@ -93,14 +93,14 @@ static void fill_spec(struct fw_spec *s, const struct cfg *cfg, const struct soc
 int tmode_fw_text(const struct cfg *cfg, char *buf, size_t sz, char *err, size_t errsz)
 {
     struct sockaddr_in *dsts;
-    struct fw_spec spec;
+    struct firewall_spec spec;
     size_t n;
     int rc = collect_dsts(cfg, &dsts, &n, err, errsz);
 
     if (rc < 0)
         return rc;
     fill_spec(&spec, cfg, dsts, n);
-    rc = fw_install_text(&spec, buf, sz);
+    rc = firewall_install_text(&spec, buf, sz);
     if (rc < 0)
         snprintf(err, errsz, "cannot build the firewall rules: %s", strerror(-rc));
     free(dsts);
@@ -144,18 +144,18 @@ static void on_take(const struct pkt_udp4 *pk, void *arg)
 
 static int install(struct tmode *t, char *err, size_t errsz)
 {
-    struct fw_spec spec;
+    struct firewall_spec spec;
     int rc;
 
     if (!t->cfg->transparent.manage_firewall)
         return 0;
     fill_spec(&spec, t->cfg, t->dsts, t->n_dsts);
-    rc = fw_install(&spec);
+    rc = firewall_install(&spec);
     if (rc < 0)
         snprintf(err, errsz, "cannot install the firewall rules (iptables): %s",
                  strerror(-rc));
     else
-        t->fw_installed = true;
+        t->firewall_installed = true;
     return rc;
 }
 
@@ -210,7 +210,7 @@ int tmode_send(struct tmode *t, const struct sockaddr_in *from, const struct soc
 
 void tmode_after_drop(struct tmode *t)
 {
-    int rc = t && t->fw_installed ? fw_probe() : 0;
+    int rc = t && t->firewall_installed ? firewall_probe() : 0;
 
     if (rc < 0)
         log_warn("firewall_cleanup_unavailable", "err=\"%s\" hint=\"iptables cannot run "
@@ -235,14 +235,14 @@ void tmode_free(struct tmode *t)
     for (size_t i = 0; t->fds && i < t->n_dsts; i++)
         if (t->fds[i] >= 0)
             close(t->fds[i]);
-    if (t->fw_installed) {
-        int rc = fw_cleanup();
+    if (t->firewall_installed) {
+        int rc = firewall_cleanup();
 
         if (rc < 0)
             log_warn("firewall_cleanup_failed", "err=\"%s\" hint=\"the next start removes "
                      "the stale rules\"", strerror(-rc));
         else
-            log_info("firewall_removed", "chain=" FW_CHAIN);
+            log_info("firewall_removed", "chain=" FIREWALL_CHAIN);
     }
     free(t->fds);
     free(t->dsts);

@@ -25,7 +25,7 @@ struct tmode;
 typedef void (*tmode_take_fn)(struct tmode *t, const struct pkt_udp4 *pk, void *arg);
 
 /* Pure: the iptables commands transparent mode installs for cfg, into
- * buf[0..sz) (see fw_install_text).  Returns the length, -EINVAL with a
+ * buf[0..sz) (see firewall_install_text).  Returns the length, -EINVAL with a
  * reason in err when cfg gives nothing to intercept, -ENOSPC, -ENOMEM. */
 int tmode_fw_text(const struct cfg *cfg, char *buf, size_t sz, char *err, size_t errsz);
 
@@ -48,7 +48,7 @@ int tmode_send(struct tmode *t, const struct sockaddr_in *from, const struct soc
 
 /* Once the daemon runs as its `user:` (core/privdrop.h): with
  * manage_firewall, checks that the rules can still be removed at exit
- * (fw_probe) and logs a warning naming the way out if not, rather than
+ * (firewall_probe) and logs a warning naming the way out if not, rather than
  * leaving the rules behind silently at the stop.  NULL is fine. */
 void tmode_after_drop(struct tmode *t);
 

@@ -81,7 +81,7 @@ void reg_answer_ua(struct binding *b, const struct sipmsg *rsp, uint32_t granted
 {
     char *buf = malloc(RA_MSG_MAX);
     size_t n;
-    int err = buf ? reg_build_ua_response(b, rsp, granted, buf, RA_MSG_MAX, &n) : -ENOMEM;
+    int err = buf ? reg_msg_build_ua_response(b, rsp, granted, buf, RA_MSG_MAX, &n) : -ENOMEM;
 
     if (err < 0)
         log_warn("ua_response_failed", "binding=%" PRIu32 " status=%u err=\"%s\"", b->id,
@@ -131,7 +131,7 @@ void reg_answer_count(struct reg_flow *rf, const struct sipmsg *rsp)
     if (rank > b->best_rank) {
         char *buf = malloc(RA_MSG_MAX);
         size_t n;
-        int err = buf ? reg_build_ua_response(b, rsp, 0, buf, RA_MSG_MAX, &n) : -ENOMEM;
+        int err = buf ? reg_msg_build_ua_response(b, rsp, 0, buf, RA_MSG_MAX, &n) : -ENOMEM;
 
         if (err < 0) {
             log_warn("ua_response_failed", "binding=%" PRIu32 " status=%u err=\"%s\"", b->id,

@@ -15,7 +15,7 @@
  * which is the registrar's choice; 3600 s is the value RFC 3261 suggests. */
 #define REG_DEFAULT_EXPIRES 3600u
 
-struct slice reg_addr_uri(struct slice value)
+struct slice reg_msg_addr_uri(struct slice value)
 {
     struct sipparam_addr a;
 
@@ -24,7 +24,7 @@ struct slice reg_addr_uri(struct slice value)
     return a.uri;
 }
 
-uint32_t reg_requested_expiry(const struct sipmsg *m, struct slice elem)
+uint32_t reg_msg_requested_expiry(const struct sipmsg *m, struct slice elem)
 {
     struct sipparam_addr a;
     const struct sipmsg_hdr *h;
@@ -97,7 +97,7 @@ static int build_via(const struct reg_flow *rf, char *out, size_t outsz)
     return 0;
 }
 
-int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
+int reg_msg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
                        char *out, size_t outsz, size_t *outlen)
 {
     static const char z9[] = "z9hG4bK";
@@ -197,7 +197,7 @@ static bool is_our_contact(const struct reg_flow *rf, struct slice elem, uint32_
     return slice_present(a.params) && sipparam_expires(a.params, exp) == 0;
 }
 
-uint32_t reg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
+uint32_t reg_msg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
                             const struct sipmsg *rsp, uint32_t fallback)
 {
     struct sipmsg_valit it;
@@ -263,7 +263,7 @@ static int ua_contact_and_expires(struct sipmsg_edits *ed, const struct sipmsg *
     return err;
 }
 
-int reg_build_ua_response(const struct binding *b, const struct sipmsg *rsp,
+int reg_msg_build_ua_response(const struct binding *b, const struct sipmsg *rsp,
                           uint32_t granted, char *out, size_t outsz, size_t *outlen)
 {
     struct sipmsg *req = &(struct sipmsg){ .nhdrs = 0 };

@@ -25,7 +25,7 @@
 #define REG_AUTH_MAX 2048
 
 /* 423 Interval Too Brief: again with the registrar's Min-Expires, which
- * then holds for every later REGISTER of the binding (reg_build_upstream).
+ * then holds for every later REGISTER of the binding (reg_msg_build_upstream).
  * Only when it asks for more than was sent, so a confused registrar
  * cannot make us loop. */
 static bool retry_min_expires(struct reg_flow *rf, const struct sipmsg *m)

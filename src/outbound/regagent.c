@@ -19,13 +19,13 @@ static uint32_t clamp_expiry(const struct regagent *ra, uint32_t e)
 }
 
 /* Sends the REGISTER for b->tmpl on rf (expires_override as in
- * reg_build_upstream).  A failure is logged; the flow's registration
+ * reg_msg_build_upstream).  A failure is logged; the flow's registration
  * timeout then recovers it. */
 static void send_register(struct reg_flow *rf, uint32_t expires_override)
 {
     char *buf = malloc(RA_MSG_MAX);
     size_t n;
-    int err = buf ? reg_build_upstream(rf, expires_override, buf, RA_MSG_MAX, &n) : -ENOMEM;
+    int err = buf ? reg_msg_build_upstream(rf, expires_override, buf, RA_MSG_MAX, &n) : -ENOMEM;
 
     bool built = err == 0;
 
@@ -207,7 +207,7 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
     /* After a 439 the flow registers "without using the outbound mechanism"
      * (RFC 5626 §4.2.1): no flow at the registrar, whatever its Require says. */
     bool outbound = !rf->no_regid && sipmsg_hdr_has_token(m, SIPMSG_HDR_REQUIRE, "outbound");
-    uint32_t granted = reg_granted_expiry(b, rf, m, b->expires_up);
+    uint32_t granted = reg_msg_granted_expiry(b, rf, m, b->expires_up);
     uint32_t ua_granted = clamp_expiry(b->ra, granted);
     unsigned keep_s;
     bool stun_hint;
@@ -251,7 +251,7 @@ static void reg_failure(struct reg_flow *rf, const struct sipmsg *m)
     if (challenge)
         reg_retry_note_challenge(rf, m);
     /* The first challenge to the UA's own REGISTER is the UA's to answer
-     * (its credentials then go to this flow only, reg_build_upstream); the
+     * (its credentials then go to this flow only, reg_msg_build_upstream); the
      * flow waits for that answer, which is no failure. */
     if (challenge && ua_req && b->best_rank < 2) {
         log_info("register_challenged", "binding=%" PRIu32 " reg_id=%u aor=%s status=%u "
@@ -355,7 +355,7 @@ static int binding_take_request(struct binding *b, const struct sipmsg *m, struc
     b->tmpl_len = m->len;
     b->contact = c;
     b->ua = *ua;
-    b->expires_up = reg_requested_expiry(m, contact);
+    b->expires_up = reg_msg_requested_expiry(m, contact);
     b->ua_waiting = true;
     /* Until a 2xx re-arms it, the binding lives as long as the UA would
      * have been granted, plus a transaction's time (64*T1) to be answered:
@@ -404,7 +404,7 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
                              struct slice aor, struct slice elem, bool third_party,
                              bool answer)
 {
-    struct slice uri = reg_addr_uri(elem);
+    struct slice uri = reg_msg_addr_uri(elem);
     struct binding *b;
     char key[BINDING_KEY_MAX];
     int err;
@@ -419,13 +419,13 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
             ra->env.send_ua(&b->ua, b->last_resp, b->last_resp_len, ra->env.arg);
         return;
     }
-    if (b && !slice_eq(slice_cstr(b->contact_uri), uri) && reg_requested_expiry(m, elem) == 0) {
+    if (b && !slice_eq(slice_cstr(b->contact_uri), uri) && reg_msg_requested_expiry(m, elem) == 0) {
         /* A de-registration of a Contact this phone no longer uses: the
          * binding (its current Contact) stays. */
         reg_answer_local(ra, m, ua, 200, "de-registration of a former Contact");
         return;
     }
-    if (!b && reg_requested_expiry(m, elem) == 0) {
+    if (!b && reg_msg_requested_expiry(m, elem) == 0) {
         reg_answer_local(ra, m, ua, 200, "de-registration of an unknown binding");
         return;
     }
@@ -482,8 +482,8 @@ static void deregister_all(struct regagent *ra, const struct sipmsg *m,
 void regagent_register(struct regagent *ra, const struct cfg_service *svc,
                        const struct sipmsg *m, const struct ua_addr *ua)
 {
-    struct slice to = reg_addr_uri(sipmsg_hdr_find(m, SIPMSG_HDR_TO)->value);
-    struct slice from = reg_addr_uri(sipmsg_hdr_find(m, SIPMSG_HDR_FROM)->value);
+    struct slice to = reg_msg_addr_uri(sipmsg_hdr_find(m, SIPMSG_HDR_TO)->value);
+    struct slice from = reg_msg_addr_uri(sipmsg_hdr_find(m, SIPMSG_HDR_FROM)->value);
     struct sipmsg_valit it;
     struct slice elem;
     bool first = true;

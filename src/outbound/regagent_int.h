@@ -160,27 +160,27 @@ void regagent_on_rerestore(struct loop_timer *t);
  * (0 for a de-registration); the Contact's expires parameter and any
  * Expires header carry it.  Sets rf->branch and bumps rf->cseq.
  * Returns 0 and *outlen, or -errno. */
-int reg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
+int reg_msg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
                        char *out, size_t outsz, size_t *outlen);
 
 /* Maps an upstream REGISTER response rsp into the response for the UA's
  * request b->tmpl: the UA's Via stack, Call-ID and CSeq back; for a 2xx,
  * the UA's own Contact with expires = granted (the caller clamps it);
  * Path, Require and Flow-Timer removed.  Returns 0 and *outlen or -errno. */
-int reg_build_ua_response(const struct binding *b, const struct sipmsg *rsp,
+int reg_msg_build_ua_response(const struct binding *b, const struct sipmsg *rsp,
                           uint32_t granted, char *out, size_t outsz, size_t *outlen);
 
 /* The expiry the registrar granted to our Contact in a 2xx (the contact
  * with our reg-id, else our URI, else the Expires header, else fallback). */
-uint32_t reg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
+uint32_t reg_msg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
                             const struct sipmsg *rsp, uint32_t fallback);
 
 /* The expiry a REGISTER asks for its contact element elem (the contact's
  * expires parameter, else the Expires header, else 3600, RFC 3261 §10.2.1). */
-uint32_t reg_requested_expiry(const struct sipmsg *m, struct slice elem);
+uint32_t reg_msg_requested_expiry(const struct sipmsg *m, struct slice elem);
 
 /* Sends the REGISTER for b->tmpl on rf (regagent.c; expires_override as
- * in reg_build_upstream).  A send error fails the flow. */
+ * in reg_msg_build_upstream).  A send error fails the flow. */
 void regagent_send_register(struct reg_flow *rf, uint32_t expires_override);
 
 /* Handles a final failure response m to rf's own REGISTER when sipkeep can
@@ -210,6 +210,6 @@ void reg_retry_success(struct reg_flow *rf);
 void reg_retry_free(struct reg_flow *rf);
 
 /* The URI of a To/From header value (the name-addr's URI), or SLICE_NULL. */
-struct slice reg_addr_uri(struct slice value);
+struct slice reg_msg_addr_uri(struct slice value);
 
 #endif

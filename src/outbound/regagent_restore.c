@@ -86,7 +86,7 @@ static bool aor_in_domain(const char *aor, const char *domain)
 }
 
 /* The stored REGISTER made into a template: a REGISTER request whose To is
- * the record's AOR, without credentials or Supported (reg_build_upstream
+ * the record's AOR, without credentials or Supported (reg_msg_build_upstream
  * adds ours).  Via, Contact and Route are rebuilt on each send anyway. */
 static int make_template(const struct regstate_rec *r, struct sipmsg *m, char **out,
                          size_t *outlen, bool *third_party)
@@ -99,8 +99,8 @@ static int make_template(const struct regstate_rec *r, struct sipmsg *m, char **
         return err;
     if (!m->is_request || !slice_eq_ci_str(m->method, "REGISTER"))
         return -EBADMSG;
-    to = reg_addr_uri(sipmsg_hdr_find(m, SIPMSG_HDR_TO)->value);
-    from = reg_addr_uri(sipmsg_hdr_find(m, SIPMSG_HDR_FROM)->value);
+    to = reg_msg_addr_uri(sipmsg_hdr_find(m, SIPMSG_HDR_TO)->value);
+    from = reg_msg_addr_uri(sipmsg_hdr_find(m, SIPMSG_HDR_FROM)->value);
     if (!slice_present(to) || !slice_present(from) || !slice_eq(to, slice_cstr(r->aor)))
         return -EBADMSG;
     *third_party = !same_user_host(to, from);
@@ -137,7 +137,7 @@ static int fill_binding(struct binding *b, const struct regstate_rec *r, char *t
     b->tmpl_len = tmpl_len;
     b->contact = contact;
     b->ua = (struct ua_addr){ .src = r->ua_src, .local = r->ua_local, .ingress = ingress };
-    b->expires_up = reg_requested_expiry(m, slice_cstr(contact));
+    b->expires_up = reg_msg_requested_expiry(m, slice_cstr(contact));
     b->ua_waiting = false;
     free(m);
     /* The binding lapses when the UA's own registration would have. */
@@ -187,7 +187,7 @@ static int restore_one(struct regagent *ra, const struct regstate_rec *r, int64_
            : !aor_in_domain(r->aor, svc->domain) ? "service domain changed"
            : r->expires_at <= now_s ? "the UA's registration has expired"
            : !ingress ? "no listener for the UA's address"
-           : !slice_eq(reg_addr_uri(slice_cstr(r->contact)), slice_cstr(r->contact_uri))
+           : !slice_eq(reg_msg_addr_uri(slice_cstr(r->contact)), slice_cstr(r->contact_uri))
                ? "contact does not match its URI" : NULL;
     if (*why)
         return -ENOENT;

@@ -44,13 +44,13 @@
 static char *json_of(const char *s)
 {
     static char out[1024];
-    struct rpt_buf b;
+    struct report_buf b;
 
-    rpt_buf_init(&b);
-    rpt_json_str(&b, s);
+    report_buf_init(&b);
+    report_json_str(&b, s);
     assert_int_equal(b.err, 0);
     snprintf(out, sizeof(out), "%s", b.p);
-    rpt_buf_free(&b);
+    report_buf_free(&b);
     return out;
 }
 
@@ -79,39 +79,39 @@ static void test_json_escaping(void **state)
 static const char hostile[] = "sip:\"},\"x\":1\x1b]0;pwn\x07\\\xc2\x9b" "2J\xff@evil";
 
 /* Two bindings: one hostile, one third-party (no instance) in backoff. */
-static void sample_status(struct rpt_buf *b, enum rpt_format f, struct rpt_totals *t)
+static void sample_status(struct report_buf *b, enum report_format f, struct report_totals *t)
 {
-    static const struct rpt_flow fl1[] = {
+    static const struct report_flow fl1[] = {
         { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_ACTIVE, 42, 3, 20, 0, -1 },
         { 2, "sips:edge2.test", "tls", FLOW_BACKOFF, 7, -1, 0, 2, 55 },
     };
-    static const struct rpt_flow fl2[] = {
+    static const struct report_flow fl2[] = {
         { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_CONNECTING, 0, 12, 0, 1, -1 },
     };
-    const struct rpt_binding b1 = { "192.168.1.10:5060", "lab", hostile,
+    const struct report_binding b1 = { "192.168.1.10:5060", "lab", hostile,
                                     "urn:uuid:00000000-0000-4000-8000-000000000001",
                                     "sip:1001@192.168.1.10", 290, 2, fl1 };
-    const struct rpt_binding b2 = { "[fd00::2]:5062", "lab", "sip:1002@sip.test", NULL,
+    const struct report_binding b2 = { "[fd00::2]:5062", "lab", "sip:1002@sip.test", NULL,
                                     "sip:1002@[fd00::2]:5062", -1, 1, fl2 };
-    const struct rpt_info info = { "9.9.9", 3600 };
+    const struct report_info info = { "9.9.9", 3600 };
 
-    *t = (struct rpt_totals){ 0 };
-    rpt_status_begin(b, f, &info);
-    rpt_status_binding(b, f, &b1, true);
-    rpt_totals_add(t, &b1);
-    rpt_status_binding(b, f, &b2, false);
-    rpt_totals_add(t, &b2);
-    rpt_status_end(b, f, t);
+    *t = (struct report_totals){ 0 };
+    report_status_begin(b, f, &info);
+    report_status_binding(b, f, &b1, true);
+    report_totals_add(t, &b1);
+    report_status_binding(b, f, &b2, false);
+    report_totals_add(t, &b2);
+    report_status_end(b, f, t);
 }
 
 static void test_status_json(void **state)
 {
-    struct rpt_buf b;
-    struct rpt_totals t;
+    struct report_buf b;
+    struct report_totals t;
 
     (void)state;
-    rpt_buf_init(&b);
-    sample_status(&b, RPT_JSON, &t);
+    report_buf_init(&b);
+    sample_status(&b, REPORT_JSON, &t);
     assert_int_equal(b.err, 0);
     assert_int_equal(t.bindings, 2);
     assert_int_equal(t.flows[FLOW_ACTIVE], 1);
@@ -136,34 +136,34 @@ static void test_status_json(void **state)
         "\"flow_timer_s\":null,\"failures\":1,\"retry_in_s\":null}]}],"
         "\"totals\":{\"bindings\":2,\"flows\":3,\"flows_by_state\":{\"idle\":0,"
         "\"connecting\":1,\"registering\":0,\"active\":1,\"backoff\":1}}}\n");
-    rpt_buf_free(&b);
+    report_buf_free(&b);
 }
 
 static void test_status_json_empty(void **state)
 {
-    struct rpt_buf b;
-    struct rpt_totals t = { 0 };
-    const struct rpt_info info = { "1.0", 0 };
+    struct report_buf b;
+    struct report_totals t = { 0 };
+    const struct report_info info = { "1.0", 0 };
 
     (void)state;
-    rpt_buf_init(&b);
-    rpt_status_begin(&b, RPT_JSON, &info);
-    rpt_status_end(&b, RPT_JSON, &t);
+    report_buf_init(&b);
+    report_status_begin(&b, REPORT_JSON, &info);
+    report_status_end(&b, REPORT_JSON, &t);
     assert_string_equal(b.p, "{\"version\":\"1.0\",\"uptime_s\":0,\"bindings\":[],"
                              "\"totals\":{\"bindings\":0,\"flows\":0,\"flows_by_state\":{"
                              "\"idle\":0,\"connecting\":0,\"registering\":0,\"active\":0,"
                              "\"backoff\":0}}}\n");
-    rpt_buf_free(&b);
+    report_buf_free(&b);
 }
 
 static void test_status_table(void **state)
 {
-    struct rpt_buf b;
-    struct rpt_totals t;
+    struct report_buf b;
+    struct report_totals t;
 
     (void)state;
-    rpt_buf_init(&b);
-    sample_status(&b, RPT_TEXT, &t);
+    report_buf_init(&b);
+    sample_status(&b, REPORT_TEXT, &t);
     assert_int_equal(b.err, 0);
     /* Nothing but printable ASCII and line feeds reaches the terminal. */
     for (size_t i = 0; i < b.len; i++)
@@ -183,7 +183,7 @@ static void test_status_table(void **state)
                                 "being removed\n  instance -\n"));
     assert_non_null(strstr(b.p, "\ntotal: 2 bindings, 3 flows (0 idle, 1 connecting, "
                                 "0 registering, 1 active, 1 backoff)\n"));
-    rpt_buf_free(&b);
+    report_buf_free(&b);
 }
 
 static void test_metrics(void **state)
@@ -193,7 +193,7 @@ static void test_metrics(void **state)
         .msg_ua_in = 11, .msg_ua_out = 12, .msg_flow_in = 13, .msg_flow_out = 14,
         .parse_errors = 7, .policy_drops = 8,
     };
-    const struct rpt_totals t = { 4, { 0, 1, 0, 6, 2 } };
+    const struct report_totals t = { 4, { 0, 1, 0, 6, 2 } };
     static const char *const samples[] = {
         "sipkeep_bindings 4",
         "sipkeep_flows{state=\"idle\"} 0",
@@ -213,14 +213,14 @@ static void test_metrics(void **state)
         "sipkeep_parse_errors_total 7",
         "sipkeep_policy_drops_total 8",
     };
-    struct rpt_buf b;
+    struct report_buf b;
     char *save = NULL, *line;
     char family[64] = "";
     size_t next = 0;
 
     (void)state;
-    rpt_buf_init(&b);
-    rpt_metrics(&b, &st, &t);
+    report_buf_init(&b);
+    report_metrics(&b, &st, &t);
     assert_int_equal(b.err, 0);
     assert_true(b.len > 0 && b.p[b.len - 1] == '\n');
     /* Exposition format: each family's HELP then TYPE precede its samples,
@@ -242,7 +242,7 @@ static void test_metrics(void **state)
         }
     }
     assert_int_equal(next, sizeof(samples) / sizeof(samples[0]));
-    rpt_buf_free(&b);
+    report_buf_free(&b);
 }
 
 static void test_parse_request(void **state)
@@ -272,14 +272,14 @@ struct srv_fx {
     int fail;                 /* handler returns this when non-zero */
 };
 
-static int fake_handler(enum ctl_request req, struct rpt_buf *out, void *arg)
+static int fake_handler(enum ctl_request req, struct report_buf *out, void *arg)
 {
     struct srv_fx *t = arg;
 
     t->calls++;
     if (t->fail)
         return t->fail;
-    rpt_printf(out, "answer to %d\n", (int)req);
+    report_printf(out, "answer to %d\n", (int)req);
     return 0;
 }
 
@@ -527,24 +527,24 @@ static void test_client_request(void **state)
 {
     struct srv_fx *t = *state;
     struct loop_thread lt = { .t = t };
-    struct rpt_buf ans;
+    struct report_buf ans;
     pthread_t th;
     char missing[160];
 
     srv_open(t, 0, 0);
     assert_int_equal(pthread_create(&th, NULL, run_loop, &lt), 0);
-    rpt_buf_init(&ans);
+    report_buf_init(&ans);
     assert_int_equal(ctl_client_request(t->path, "status json", 5000, &ans), 0);
     assert_string_equal(ans.p, "answer to 1\n");
-    rpt_buf_free(&ans);
+    report_buf_free(&ans);
     assert_int_equal(ctl_client_request(t->path, "bogus", 5000, &ans), 0);
     assert_string_equal(ans.p, "error: unknown request (status, status json or metrics)\n");
-    rpt_buf_free(&ans);
+    report_buf_free(&ans);
     atomic_store(&lt.stop, true);
     pthread_join(th, NULL);
     snprintf(missing, sizeof(missing), "%s/none.sock", t->dir);
     assert_int_equal(ctl_client_request(missing, "status", 5000, &ans), -ENOENT);
-    rpt_buf_free(&ans);
+    report_buf_free(&ans);
 }
 
 /* The daemon's handler without a router: an empty status, and the counters. */
@@ -553,16 +553,16 @@ static void test_status_answer_without_router(void **state)
     struct srv_fx *t = *state;
     const struct sk_stats st = { .reg_ok = 9 };
     const struct ctl_source src = { NULL, &st, t->l, loop_now(t->l), "1.2.3" };
-    struct rpt_buf b;
+    struct report_buf b;
 
-    rpt_buf_init(&b);
+    report_buf_init(&b);
     assert_int_equal(ctl_status_answer(CTL_REQ_STATUS_JSON, &b, (void *)&src), 0);
     assert_non_null(strstr(b.p, "\"bindings\":[],"));
-    rpt_buf_free(&b);
+    report_buf_free(&b);
     assert_int_equal(ctl_status_answer(CTL_REQ_METRICS, &b, (void *)&src), 0);
     assert_non_null(strstr(b.p, "\nsipkeep_registrations_total{result=\"ok\"} 9\n"));
     assert_non_null(strstr(b.p, "\nsipkeep_bindings 0\n"));
-    rpt_buf_free(&b);
+    report_buf_free(&b);
 }
 
 /* ---- the flow's snapshot ---- */

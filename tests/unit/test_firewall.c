@@ -33,7 +33,7 @@ static void test_install(void **state)
 {
     const char *ifs[] = {"lan0", "br-lan"};
     struct sockaddr_in d[] = {sin4("203.0.113.5", 5060), sin4("198.51.100.7", 5080)};
-    struct fw_spec s = {.queue = 7, .mark = 0x5e9, .ifaces = ifs, .n_ifaces = 2,
+    struct firewall_spec s = {.queue = 7, .mark = 0x5e9, .ifaces = ifs, .n_ifaces = 2,
                         .dsts = d, .n_dsts = 2, .local = true};
     char buf[2048];
     static const char want[] =
@@ -52,16 +52,16 @@ static void test_install(void **state)
     int n;
 
     (void)state;
-    n = fw_install_text(&s, buf, sizeof(buf));
+    n = firewall_install_text(&s, buf, sizeof(buf));
     assert_int_equal(n, (int)sizeof(want) - 1);
     assert_string_equal(buf, want);
     /* exact fit and one byte short */
-    assert_int_equal(fw_install_text(&s, buf, sizeof(want)), n);
-    assert_int_equal(fw_install_text(&s, buf, sizeof(want) - 1), -ENOSPC);
-    assert_int_equal(fw_install_text(&s, buf, 0), -ENOSPC);
+    assert_int_equal(firewall_install_text(&s, buf, sizeof(want)), n);
+    assert_int_equal(firewall_install_text(&s, buf, sizeof(want) - 1), -ENOSPC);
+    assert_int_equal(firewall_install_text(&s, buf, 0), -ENOSPC);
     s.local = false;
     s.n_ifaces = 0;
-    n = fw_install_text(&s, buf, sizeof(buf));
+    n = firewall_install_text(&s, buf, sizeof(buf));
     assert_true(n > 0);
     assert_null(strstr(buf, "mangle -I OUTPUT"));
     assert_null(strstr(buf, "PREROUTING"));
@@ -73,41 +73,41 @@ static void test_install_invalid(void **state)
 {
     const char *bad_if[] = {"lan0; rm -rf /"};
     struct sockaddr_in d = sin4("203.0.113.5", 5060);
-    struct fw_spec s = {.queue = 1, .mark = 1, .dsts = &d, .n_dsts = 1};
+    struct firewall_spec s = {.queue = 1, .mark = 1, .dsts = &d, .n_dsts = 1};
     char buf[1024];
 
     (void)state;
-    assert_true(fw_install_text(&s, buf, sizeof(buf)) > 0);
+    assert_true(firewall_install_text(&s, buf, sizeof(buf)) > 0);
     s.mark = 0;
-    assert_int_equal(fw_install_text(&s, buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(firewall_install_text(&s, buf, sizeof(buf)), -EINVAL);
     s.mark = 1;
     s.n_dsts = 0;
-    assert_int_equal(fw_install_text(&s, buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(firewall_install_text(&s, buf, sizeof(buf)), -EINVAL);
     s.n_dsts = 1;
     s.ifaces = bad_if;
     s.n_ifaces = 1;
-    assert_int_equal(fw_install_text(&s, buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(firewall_install_text(&s, buf, sizeof(buf)), -EINVAL);
     s.n_ifaces = 0;
     d.sin_port = 0;
-    assert_int_equal(fw_install_text(&s, buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(firewall_install_text(&s, buf, sizeof(buf)), -EINVAL);
 }
 
 static void test_iface_ok(void **state)
 {
     (void)state;
-    assert_true(fw_iface_ok("eth0"));
-    assert_true(fw_iface_ok("veth-lan.10"));
-    assert_true(fw_iface_ok("123456789012345"));
-    assert_false(fw_iface_ok("1234567890123456"));
-    assert_false(fw_iface_ok(""));
-    assert_false(fw_iface_ok(NULL));
-    assert_false(fw_iface_ok("-j"));
-    assert_false(fw_iface_ok("a b"));
-    assert_true(fw_iface_ok("eth+"));  /* iptables wildcard, last only */
-    assert_true(fw_iface_ok("+"));
-    assert_false(fw_iface_ok("e+th"));
-    assert_false(fw_iface_ok("++"));
-    assert_false(fw_iface_ok("eth0\n"));
+    assert_true(firewall_iface_ok("eth0"));
+    assert_true(firewall_iface_ok("veth-lan.10"));
+    assert_true(firewall_iface_ok("123456789012345"));
+    assert_false(firewall_iface_ok("1234567890123456"));
+    assert_false(firewall_iface_ok(""));
+    assert_false(firewall_iface_ok(NULL));
+    assert_false(firewall_iface_ok("-j"));
+    assert_false(firewall_iface_ok("a b"));
+    assert_true(firewall_iface_ok("eth+"));  /* iptables wildcard, last only */
+    assert_true(firewall_iface_ok("+"));
+    assert_false(firewall_iface_ok("e+th"));
+    assert_false(firewall_iface_ok("++"));
+    assert_false(firewall_iface_ok("eth0\n"));
 }
 
 static void test_cleanup(void **state)
@@ -115,12 +115,12 @@ static void test_cleanup(void **state)
     char buf[256];
 
     (void)state;
-    int n = fw_chain_cleanup_text(buf, sizeof(buf));
+    int n = firewall_chain_cleanup_text(buf, sizeof(buf));
 
     assert_int_equal(n, (int)strlen(buf));
     assert_string_equal(buf, "iptables -w -t mangle -F SIPKEEP\n"
                              "iptables -w -t mangle -X SIPKEEP\n");
-    assert_int_equal(fw_chain_cleanup_text(buf, 10), -ENOSPC);
+    assert_int_equal(firewall_chain_cleanup_text(buf, 10), -ENOSPC);
 }
 
 static void test_jump_delete(void **state)
@@ -129,21 +129,21 @@ static void test_jump_delete(void **state)
     int n;
 
     (void)state;
-    n = fw_jump_delete("-A PREROUTING -i lan0 -p udp -j SIPKEEP\n", buf, sizeof(buf));
+    n = firewall_jump_delete("-A PREROUTING -i lan0 -p udp -j SIPKEEP\n", buf, sizeof(buf));
 
     assert_int_equal(n, (int)strlen(buf));
     assert_string_equal(buf, "iptables -w -t mangle -D PREROUTING -i lan0 -p udp -j SIPKEEP\n");
-    assert_true(fw_jump_delete("-A OUTPUT -p udp -j SIPKEEP", buf, sizeof(buf)) > 0);
+    assert_true(firewall_jump_delete("-A OUTPUT -p udp -j SIPKEEP", buf, sizeof(buf)) > 0);
     assert_string_equal(buf, "iptables -w -t mangle -D OUTPUT -p udp -j SIPKEEP\n");
     /* not ours */
-    assert_int_equal(fw_jump_delete("-P PREROUTING ACCEPT", buf, sizeof(buf)), 0);
-    assert_int_equal(fw_jump_delete("-N SIPKEEP", buf, sizeof(buf)), 0);
-    assert_int_equal(fw_jump_delete("-A SIPKEEP -m mark --mark 0x5e9 -j RETURN", buf,
+    assert_int_equal(firewall_jump_delete("-P PREROUTING ACCEPT", buf, sizeof(buf)), 0);
+    assert_int_equal(firewall_jump_delete("-N SIPKEEP", buf, sizeof(buf)), 0);
+    assert_int_equal(firewall_jump_delete("-A SIPKEEP -m mark --mark 0x5e9 -j RETURN", buf,
                                     sizeof(buf)), 0);
-    assert_int_equal(fw_jump_delete("-A PREROUTING -j SIPKEEP2", buf, sizeof(buf)), 0);
-    assert_int_equal(fw_jump_delete("-A PREROUTING -j XSIPKEEP", buf, sizeof(buf)), 0);
-    assert_int_equal(fw_jump_delete("", buf, sizeof(buf)), 0);
-    assert_int_equal(fw_jump_delete("-A OUTPUT -p udp -j SIPKEEP", buf, 20), -ENOSPC);
+    assert_int_equal(firewall_jump_delete("-A PREROUTING -j SIPKEEP2", buf, sizeof(buf)), 0);
+    assert_int_equal(firewall_jump_delete("-A PREROUTING -j XSIPKEEP", buf, sizeof(buf)), 0);
+    assert_int_equal(firewall_jump_delete("", buf, sizeof(buf)), 0);
+    assert_int_equal(firewall_jump_delete("-A OUTPUT -p udp -j SIPKEEP", buf, 20), -ENOSPC);
 }
 
 /* Whole `iptables -t mangle -S` output; counts occurrences of needle. */
@@ -171,14 +171,14 @@ static void test_run(void **state)
 {
     const char *ifs[] = {"lo"};
     struct sockaddr_in d = sin4("203.0.113.5", 5060);
-    struct fw_spec s = {.queue = 7, .mark = 0x5e9, .ifaces = ifs, .n_ifaces = 1,
+    struct firewall_spec s = {.queue = 7, .mark = 0x5e9, .ifaces = ifs, .n_ifaces = 1,
                         .dsts = &d, .n_dsts = 1, .local = true};
 
     (void)state;
     if (access("/usr/sbin/iptables", X_OK) != 0 || unshare(CLONE_NEWNET) < 0 ||
         system("iptables -w -t mangle -A OUTPUT -p tcp -j ACCEPT 2>/dev/null") != 0)
         skip();
-    assert_int_equal(fw_install(&s), 0);
+    assert_int_equal(firewall_install(&s), 0);
     assert_int_equal(count_rules("-N SIPKEEP"), 1);
     assert_int_equal(count_rules("-A OUTPUT -p udp -j SIPKEEP"), 1);
     assert_int_equal(count_rules("-A PREROUTING -i lo -p udp -j SIPKEEP"), 1);
@@ -188,16 +188,16 @@ static void test_run(void **state)
                      0);
     /* a crashed run with another interface left its jump behind */
     assert_int_equal(system("iptables -w -t mangle -A PREROUTING -i eth9 -p udp -j SIPKEEP"), 0);
-    assert_int_equal(fw_install(&s), 0);
+    assert_int_equal(firewall_install(&s), 0);
     assert_int_equal(count_rules("-j SIPKEEP"), 2);
     assert_int_equal(count_rules("-N SIPKEEP"), 1);
-    assert_int_equal(fw_cleanup(), 0);
+    assert_int_equal(firewall_cleanup(), 0);
     assert_int_equal(count_rules("SIPKEEP"), 0);
     assert_int_equal(count_rules("-A OUTPUT -p tcp -j ACCEPT"), 1);
     assert_int_not_equal(system("iptables -w -t raw -S | grep -q SIPKEEP"), 0);
-    assert_int_equal(fw_cleanup(), 0); /* nothing left: still success */
+    assert_int_equal(firewall_cleanup(), 0); /* nothing left: still success */
     s.mark = 0;
-    assert_int_equal(fw_install(&s), -EINVAL);
+    assert_int_equal(firewall_install(&s), -EINVAL);
     assert_int_equal(count_rules("SIPKEEP"), 0);
 }
 

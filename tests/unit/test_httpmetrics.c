@@ -194,7 +194,7 @@ struct fx {
     int fail;
 };
 
-static int fake_handler(enum ctl_request req, struct rpt_buf *out, void *arg)
+static int fake_handler(enum ctl_request req, struct report_buf *out, void *arg)
 {
     struct fx *t = arg;
 
@@ -202,7 +202,7 @@ static int fake_handler(enum ctl_request req, struct rpt_buf *out, void *arg)
     t->calls++;
     if (t->fail)
         return t->fail;
-    rpt_printf(out, "# TYPE sipkeep_up gauge\nsipkeep_up 1\n");
+    report_printf(out, "# TYPE sipkeep_up gauge\nsipkeep_up 1\n");
     return 0;
 }
 
@@ -210,15 +210,15 @@ static char *answer_of(struct fx *t, unsigned status, bool head)
 {
     static char text[1024];
     struct httpmetrics_req r = { status, head };
-    struct rpt_buf b;
+    struct report_buf b;
 
-    rpt_buf_init(&b);
+    report_buf_init(&b);
     httpmetrics_answer(&r, &b, fake_handler, t);
     assert_int_equal(b.err, 0);
     assert_true(b.len < sizeof(text));
     memcpy(text, b.p, b.len);
     text[b.len] = '\0';
-    rpt_buf_free(&b);
+    report_buf_free(&b);
     return text;
 }
 
