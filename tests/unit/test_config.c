@@ -327,7 +327,7 @@ static void test_unknown_key(void **state)
     (void)state;
     check_err(MIN "foo: 1\n",
               "t.yaml:7:1: unknown key 'foo' (allowed: mode, listen, state_dir, "
-              "log, ua, services, control_socket, user, transparent)");
+              "log, ua, services, control_socket, user, transparent, metrics)");
     check_err("log:\n  levle: info\n" MIN,
               "t.yaml:2:3: unknown key 'levle' in log (allowed: level, target)");
     check_err(UA "services:\n  - name: p\n    domian: x\n",
@@ -338,9 +338,11 @@ static void test_unknown_key(void **state)
               "t.yaml:7:11: unknown key 'ca' in services[0].tls (allowed: ca_file, verify)");
     /* Keys are case-sensitive; odd bytes are escaped in the message. */
     check_err("Mode: proxy\n" MIN, "t.yaml:1:1: unknown key 'Mode' (allowed: mode, "
-                                  "listen, state_dir, log, ua, services, control_socket, user, transparent)");
+                                  "listen, state_dir, log, ua, services, control_socket, user, transparent, "
+                                  "metrics)");
     check_err("\"a\\tb\": 1\n", "t.yaml:1:1: unknown key 'a\\x09b' (allowed: mode, "
-                                "listen, state_dir, log, ua, services, control_socket, user, transparent)");
+                                "listen, state_dir, log, ua, services, control_socket, user, transparent, "
+                                "metrics)");
 }
 
 static void test_wrong_type(void **state)
