@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "sip/sipchar.h"
 
 struct httpmetrics {
     struct ctl_server *srv;
@@ -15,11 +16,10 @@ struct httpmetrics {
 
 /* ---- the request head (RFC 9112 §2-§5) ---- */
 
-/* RFC 9110 §5.6.2 tchar. */
+/* RFC 9110 §5.6.2 tchar: SIP's token characters and five more. */
 static bool is_tchar(unsigned char ch)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+    return sipchar_is_token(ch) || (ch && strchr("#$&^|", ch));
 }
 
 static bool is_token(const char *s, size_t n)
@@ -47,7 +47,7 @@ static bool has_ctl(const char *s, size_t n, bool tab_ok)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if ((ch < 0x20 && !(tab_ok && ch == '\t')) || ch == 0x7f)
+        if (sipchar_is_ctl(ch) && !(tab_ok && ch == '\t'))
             return true;
     }
     return false;
