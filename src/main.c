@@ -310,7 +310,7 @@ static void send_ua(const struct ua_addr *ua, const char *buf, size_t len, void 
                          (const struct sockaddr_in *)&ua->src, buf, len);
     else
         err = listen_send(ua->ingress, buf, len, (const struct sockaddr *)&ua->src,
-                            addr_len((const struct sockaddr *)&ua->src));
+                          addr_len((const struct sockaddr *)&ua->src));
     if (err < 0)
         log_warn("ua_send_failed", "ua=%s err=\"%s\"",
                  addr_format((const struct sockaddr *)&ua->src, true, who, sizeof(who)),
@@ -353,7 +353,7 @@ static int open_listeners(struct daemon_ctx *d)
 {
     for (size_t i = 0; i < d->cfg->n_listen; i++) {
         int err = listen_open(&d->listeners[i], d->loop, &d->cfg->listen[i], on_datagram, d,
-                                &d->stats);
+                              &d->stats);
         if (err < 0) {
             log_error("start_failed", "step=listen listen=%s err=\"%s\"",
                       d->cfg->listen[i].text, strerror(-err));

@@ -177,10 +177,10 @@ void httpmetrics_answer(const struct httpmetrics_req *r, struct report_buf *out,
     if (status != 200)
         report_printf(&body, "%u %s\n", status, reason_phrase(status));
     report_printf(out, "HTTP/1.1 %u %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-               "Connection: close\r\n%s\r\n", status, reason_phrase(status),
-               status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
+                  "Connection: close\r\n%s\r\n", status, reason_phrase(status),
+                  status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
                              : "text/plain; charset=utf-8",
-               body.len, status == 405 ? "Allow: GET, HEAD\r\n" : "");
+                  body.len, status == 405 ? "Allow: GET, HEAD\r\n" : "");
     if (!r->head)
         report_put(out, body.p, body.len);
     report_buf_free(&body);

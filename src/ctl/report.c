@@ -204,7 +204,7 @@ static void text_binding(struct report_buf *b, const struct report_binding *rb)
     PUT(b, "\n  contact  ");
     text_str(b, rb->contact);
     report_printf(b, "\n    %-6s %-12s%-11s%-11s%-11s%-9s%-11s%-4s %s\n", "REG-ID", "STATE",
-               "SINCE", "RTT", "FLOW-TIMER", "FAILURES", "RETRY-IN", "TP", "PROXY");
+                  "SINCE", "RTT", "FLOW-TIMER", "FAILURES", "RETRY-IN", "TP", "PROXY");
     for (size_t i = 0; i < rb->nflows; i++)
         text_flow(b, &rb->flows[i]);
 }
@@ -226,7 +226,7 @@ static void json_flow(struct report_buf *b, const struct report_flow *fl, bool f
     PUT(b, ",\"transport\":");
     report_json_str(b, fl->transport);
     report_printf(b, ",\"state\":\"%s\",\"since_s\":%" PRIu64, flow_state_name(fl->state),
-               fl->since_s);
+                  fl->since_s);
     json_opt(b, "rtt_ms", fl->rtt_ms);
     json_opt(b, "flow_timer_s", fl->flow_timer_s ? (int64_t)fl->flow_timer_s : -1);
     report_printf(b, ",\"failures\":%u", fl->failures);
@@ -285,18 +285,18 @@ void report_status_end(struct report_buf *b, enum report_format f, const struct 
         nflows += t->flows[i];
     if (f == REPORT_JSON) {
         report_printf(b, "],\"totals\":{\"bindings\":%zu,\"flows\":%zu,\"flows_by_state\":{",
-                   t->bindings, nflows);
+                      t->bindings, nflows);
         for (size_t i = 0; i < REPORT_NSTATES; i++)
             report_printf(b, "%s\"%s\":%zu", i ? "," : "", flow_state_name((enum flow_state)i),
-                       t->flows[i]);
+                          t->flows[i]);
         PUT(b, "}}}\n");
         return;
     }
     report_printf(b, "%s\ntotal: %zu binding%s, %zu flow%s (", t->bindings ? "" : "\nno bindings\n",
-               t->bindings, t->bindings == 1 ? "" : "s", nflows, nflows == 1 ? "" : "s");
+                  t->bindings, t->bindings == 1 ? "" : "s", nflows, nflows == 1 ? "" : "s");
     for (size_t i = 0; i < REPORT_NSTATES; i++)
         report_printf(b, "%s%zu %s", i ? ", " : "", t->flows[i],
-                   flow_state_name((enum flow_state)i));
+                      flow_state_name((enum flow_state)i));
     PUT(b, ")\n");
 }
 
@@ -330,12 +330,12 @@ void report_metrics(struct report_buf *b, const struct sk_stats *st, const struc
     metric_head(b, "sipkeep_flows", "gauge", "RFC 5626 flows by state.");
     for (size_t i = 0; i < REPORT_NSTATES; i++)
         report_printf(b, "sipkeep_flows{state=\"%s\"} %zu\n", flow_state_name((enum flow_state)i),
-                   t->flows[i]);
+                      t->flows[i]);
     metric_head(b, "sipkeep_registrations_total", "counter",
                 "Upstream REGISTER transactions by result (challenges not counted).");
     report_printf(b, "sipkeep_registrations_total{result=\"ok\"} %" PRIu64 "\n"
-               "sipkeep_registrations_total{result=\"failed\"} %" PRIu64 "\n",
-               st->reg_ok, st->reg_failed);
+                  "sipkeep_registrations_total{result=\"failed\"} %" PRIu64 "\n",
+                  st->reg_ok, st->reg_failed);
     metric_counter(b, "sipkeep_keepalives_sent_total", "CRLF keep-alive pings sent on flows.",
                    st->ka_sent);
     metric_counter(b, "sipkeep_keepalives_lost_total",
@@ -345,10 +345,10 @@ void report_metrics(struct report_buf *b, const struct sk_stats *st, const struc
     metric_head(b, "sipkeep_messages_total", "counter",
                 "SIP messages by direction and side (ua: phones, flow: edge proxies).");
     report_printf(b, "sipkeep_messages_total{direction=\"in\",side=\"ua\"} %" PRIu64 "\n"
-               "sipkeep_messages_total{direction=\"out\",side=\"ua\"} %" PRIu64 "\n"
-               "sipkeep_messages_total{direction=\"in\",side=\"flow\"} %" PRIu64 "\n"
-               "sipkeep_messages_total{direction=\"out\",side=\"flow\"} %" PRIu64 "\n",
-               st->msg_ua_in, st->msg_ua_out, st->msg_flow_in, st->msg_flow_out);
+                  "sipkeep_messages_total{direction=\"out\",side=\"ua\"} %" PRIu64 "\n"
+                  "sipkeep_messages_total{direction=\"in\",side=\"flow\"} %" PRIu64 "\n"
+                  "sipkeep_messages_total{direction=\"out\",side=\"flow\"} %" PRIu64 "\n",
+                  st->msg_ua_in, st->msg_ua_out, st->msg_flow_in, st->msg_flow_out);
     metric_counter(b, "sipkeep_parse_errors_total", "Messages dropped as malformed.",
                    st->parse_errors);
     metric_counter(b, "sipkeep_policy_drops_total",

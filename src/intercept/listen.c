@@ -119,7 +119,7 @@ static void on_readable(struct loop_fd *h, unsigned events)
 }
 
 int listen_open(struct listener **out, struct loop *l, const struct cfg_listen *lc,
-                  listen_cb cb, void *arg, struct sk_stats *stats)
+                listen_cb cb, void *arg, struct sk_stats *stats)
 {
     struct listener *ln = calloc(1, sizeof(*ln));
     int fd, err;
@@ -161,7 +161,7 @@ void listen_free(struct listener *ln)
 }
 
 int listen_send(struct listener *ln, const void *buf, size_t len,
-                  const struct sockaddr *dst, socklen_t dstlen)
+                const struct sockaddr *dst, socklen_t dstlen)
 {
     ssize_t n = sendto(ln->h.fd, buf, len, MSG_NOSIGNAL, dst, dstlen);
 

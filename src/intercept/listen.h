@@ -40,13 +40,13 @@ typedef void (*listen_cb)(struct listener *ln, const struct listen_dgram *d, voi
  * ones.  Returns 0 and *out, or -errno (e.g. -EADDRINUSE, -EACCES) with
  * nothing left open. */
 int listen_open(struct listener **out, struct loop *l, const struct cfg_listen *lc,
-                  listen_cb cb, void *arg, struct sk_stats *stats);
+                listen_cb cb, void *arg, struct sk_stats *stats);
 /* Unregisters, closes and frees (NULL is fine). */
 void listen_free(struct listener *ln);
 
 /* Sends one datagram to dst.  Returns 0 or -errno (-EAGAIN when the socket
  * buffer is full: UDP, so the message is lost and SIP retransmits). */
 int listen_send(struct listener *ln, const void *buf, size_t len,
-                  const struct sockaddr *dst, socklen_t dstlen);
+                const struct sockaddr *dst, socklen_t dstlen);
 
 #endif

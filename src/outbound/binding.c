@@ -110,7 +110,7 @@ bool binding_same_aor(struct slice a, struct slice b)
 }
 
 struct binding *binding_find_ua(struct regagent *ra, const struct sockaddr *src,
-                                 struct slice from_uri)
+                                struct slice from_uri)
 {
     struct binding *any = NULL;
 

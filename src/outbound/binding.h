@@ -25,7 +25,7 @@ struct regagent;
 /* The binding of the UA at src whose AOR's user@host equals that of
  * from_uri (SLICE_NULL: any binding of that UA), or NULL. */
 struct binding *binding_find_ua(struct regagent *ra, const struct sockaddr *src,
-                                 struct slice from_uri);
+                                struct slice from_uri);
 /* The binding with this id, or NULL (it may have gone away). */
 struct binding *binding_by_id(struct regagent *ra, uint32_t id);
 /* Number of bindings (for status and benchmarks). */

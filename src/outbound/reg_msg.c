@@ -98,7 +98,7 @@ static int build_via(const struct reg_flow *rf, char *out, size_t outsz)
 }
 
 int reg_msg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
-                       char *out, size_t outsz, size_t *outlen)
+                           char *out, size_t outsz, size_t *outlen)
 {
     static const char z9[] = "z9hG4bK";
     struct sipmsg *m = &(struct sipmsg){ .nhdrs = 0 };
@@ -198,7 +198,7 @@ static bool is_our_contact(const struct reg_flow *rf, struct slice elem, uint32_
 }
 
 uint32_t reg_msg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
-                            const struct sipmsg *rsp, uint32_t fallback)
+                                const struct sipmsg *rsp, uint32_t fallback)
 {
     struct sipmsg_valit it;
     struct slice v;
@@ -264,7 +264,7 @@ static int ua_contact_and_expires(struct sipmsg_edits *ed, const struct sipmsg *
 }
 
 int reg_msg_build_ua_response(const struct binding *b, const struct sipmsg *rsp,
-                          uint32_t granted, char *out, size_t outsz, size_t *outlen)
+                              uint32_t granted, char *out, size_t outsz, size_t *outlen)
 {
     struct sipmsg *req = &(struct sipmsg){ .nhdrs = 0 };
     struct sipmsg_edits ed;

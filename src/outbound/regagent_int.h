@@ -108,7 +108,7 @@ struct binding *binding_find_key(struct regagent *ra, const char *key);
  * its IDLE flows, linked into ra (binding.c).  Returns 0 and *out or
  * -errno with nothing created. */
 int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
-                   struct slice contact_uri, bool third_party, struct binding **out);
+                struct slice contact_uri, bool third_party, struct binding **out);
 /* Unlinks and frees b, closing its flows (binding.c). */
 void binding_free(struct binding *b);
 
@@ -161,19 +161,19 @@ void regagent_on_rerestore(struct loop_timer *t);
  * Expires header carry it.  Sets rf->branch and bumps rf->cseq.
  * Returns 0 and *outlen, or -errno. */
 int reg_msg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
-                       char *out, size_t outsz, size_t *outlen);
+                           char *out, size_t outsz, size_t *outlen);
 
 /* Maps an upstream REGISTER response rsp into the response for the UA's
  * request b->tmpl: the UA's Via stack, Call-ID and CSeq back; for a 2xx,
  * the UA's own Contact with expires = granted (the caller clamps it);
  * Path, Require and Flow-Timer removed.  Returns 0 and *outlen or -errno. */
 int reg_msg_build_ua_response(const struct binding *b, const struct sipmsg *rsp,
-                          uint32_t granted, char *out, size_t outsz, size_t *outlen);
+                              uint32_t granted, char *out, size_t outsz, size_t *outlen);
 
 /* The expiry the registrar granted to our Contact in a 2xx (the contact
  * with our reg-id, else our URI, else the Expires header, else fallback). */
 uint32_t reg_msg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
-                            const struct sipmsg *rsp, uint32_t fallback);
+                                const struct sipmsg *rsp, uint32_t fallback);
 
 /* The expiry a REGISTER asks for its contact element elem (the contact's
  * expires parameter, else the Expires header, else 3600, RFC 3261 §10.2.1). */

@@ -199,7 +199,7 @@ static int restore_one(struct regagent *ra, const struct regstate_rec *r, int64_
         return err;
     *why = "cannot create the binding";
     err = binding_new(ra, svc, slice_cstr(r->aor), slice_cstr(r->contact_uri), third_party,
-                         &b);
+                      &b);
     if (err < 0) {
         free(tmpl);
         return err;

@@ -139,7 +139,7 @@ static void test_jump_delete(void **state)
     assert_int_equal(firewall_jump_delete("-P PREROUTING ACCEPT", buf, sizeof(buf)), 0);
     assert_int_equal(firewall_jump_delete("-N SIPKEEP", buf, sizeof(buf)), 0);
     assert_int_equal(firewall_jump_delete("-A SIPKEEP -m mark --mark 0x5e9 -j RETURN", buf,
-                                    sizeof(buf)), 0);
+                                          sizeof(buf)), 0);
     assert_int_equal(firewall_jump_delete("-A PREROUTING -j SIPKEEP2", buf, sizeof(buf)), 0);
     assert_int_equal(firewall_jump_delete("-A PREROUTING -j XSIPKEEP", buf, sizeof(buf)), 0);
     assert_int_equal(firewall_jump_delete("", buf, sizeof(buf)), 0);
