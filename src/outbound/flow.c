@@ -508,8 +508,14 @@ void flow_free(struct flow *f)
 
 void flow_start(struct flow *f)
 {
-    if (f->state != FLOW_IDLE && f->state != FLOW_BACKOFF)
+    /* stuck: a failure whose timer could not be armed (no memory) would
+     * otherwise leave the flow CONNECTING for good */
+    bool stuck = f->why[0] && !loop_timer_armed(&f->t_state);
+
+    if (f->state != FLOW_IDLE && f->state != FLOW_BACKOFF && !stuck)
         return;
+    if (stuck)
+        close_io(f);
     loop_timer_cancel(f->loop, &f->t_state);
     connect_now(f);
 }

@@ -107,7 +107,8 @@ int flow_new(struct flow **out, const struct flow_params *p);
 /* Closes the connection, cancels timers and frees.  NULL is fine. */
 void flow_free(struct flow *f);
 
-/* Starts connecting now (IDLE or BACKOFF; a no-op in other states).
+/* Starts connecting now (IDLE or BACKOFF, or a flow whose failure could
+ * not be scheduled for want of memory; a no-op in other states).
  * Resolves the proxy host (a literal, or a blocking getaddrinfo for a
  * name; no RFC 3263 SRV lookup yet).  A failure to resolve or to open the
  * socket is reported through on_down from the loop, never from inside

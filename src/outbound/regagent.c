@@ -379,6 +379,8 @@ static void binding_register(struct binding *b)
             send_register(rf, b->removing ? 0 : UINT32_MAX);
         else if (st == FLOW_IDLE || (rf->await_ua && st == FLOW_BACKOFF))
             flow_start(rf->flow); /* a flow waiting for fresh credentials: now */
+        else if (st == FLOW_CONNECTING)
+            flow_start(rf->flow); /* no-op unless stuck (flow.h) */
         rf->await_ua = false;
     }
     /* Flows in back-off cannot carry the UA's REGISTER (issue 11 item 5):
