@@ -15,6 +15,7 @@
 #include "outbound/stunka.h"
 #include "sip/param.h"
 #include "sip/uri.h"
+#include "sip/via.h"
 #include "transport/dgram.h"
 
 #define FU_OPTIONS_MAX 1024u
@@ -54,22 +55,6 @@ static int send_raw(struct flow_udp *u, const void *buf, size_t len)
     return dgram_send(u->d, buf, len);
 }
 
-/* The branch of the first Via of m, or SLICE_NULL. */
-static struct slice top_branch(const struct sipmsg *m)
-{
-    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_VIA);
-    struct slice rest, elem, br;
-    struct sipparam_via v;
-
-    if (!h)
-        return SLICE_NULL;
-    rest = h->value;
-    if (sipparam_split_next(&rest, &elem) != 1 || sipparam_parse_via(&v, elem) < 0 ||
-        sipparam_find(v.params, "branch", &br) < 0 || !slice_present(br))
-        return SLICE_NULL;
-    return br;
-}
-
 /* ---- sipretx callbacks ---- */
 
 static int rtx_send(const char *buf, size_t len, void *arg)
@@ -106,14 +91,13 @@ static int build_options(struct flow_udp *u, char *out, size_t outsz, size_t *ou
                          char *branch, size_t brsz)
 {
     struct sockaddr_storage local;
-    char host[ADDR_STR_MAX], hex[17];
+    char host[ADDR_STR_MAX];
     int n, err = dgram_local_addr(u->d, &local);
 
     if (err < 0)
         return err;
     addr_format((const struct sockaddr *)&local, true, host, sizeof(host));
-    rand_hex(hex, sizeof(hex), 16);
-    snprintf(branch, brsz, "z9hG4bKka%s", hex);
+    sipvia_branch_random(branch, brsz, "ka", 16);
     n = snprintf(out, outsz,
                  "OPTIONS %s SIP/2.0\r\n"
                  "Via: SIP/2.0/UDP %s;rport;branch=%s\r\n"
@@ -227,7 +211,7 @@ static bool own_response(struct flow_udp *u, const char *msg, size_t len)
         free(m);
         return false;
     }
-    br = top_branch(m);
+    br = sipvia_top_branch(m);
     if (slice_present(br) && sipretx_matches(u->reg, br.p, br.n)) {
         sipretx_response(u->reg, m->status);
         if (m->status >= 200)
@@ -343,7 +327,7 @@ int flow_udp_send_own(struct flow_udp *u, const char *buf, size_t len)
     char branch[FU_BRANCH_MAX];
     int err = m ? sipmsg_parse(m, buf, len, 0) : -ENOMEM;
 
-    if (!err && (!m->is_request || !slice_present(br = top_branch(m)) ||
+    if (!err && (!m->is_request || !slice_present(br = sipvia_top_branch(m)) ||
                  slice_copy_cstr(br, branch, sizeof(branch)) < 0))
         err = -EBADMSG;
     free(m);
@@ -426,20 +410,13 @@ static bool path_has_ob(const struct sipmsg *rsp)
 
 bool flow_udp_stun_indicated(const struct sipmsg *rsp, unsigned *keep_s)
 {
-    const struct sipmsg_hdr *h = sipmsg_hdr_find(rsp, SIPMSG_HDR_VIA);
-    struct slice rest, elem;
-    struct sipparam_via v;
+    struct sipvia_top top;
     uint64_t keep = 0;
-    bool has_keep = false;
-
     /* RFC 6223 §4.2: the next hop that supports keep-alives answers the
      * "keep" of our Via with a value (seconds); a bare "keep" is ours. */
-    if (h) {
-        rest = h->value;
-        has_keep = sipparam_split_next(&rest, &elem) == 1 &&
-                   sipparam_parse_via(&v, elem) == 0 &&
-                   sipparam_get_uint(v.params, "keep", 1, 86400, &keep) == 0;
-    }
+    bool has_keep = sipvia_top(rsp, &top) == 0 &&
+                    sipparam_get_uint(top.via.params, "keep", 1, 86400, &keep) == 0;
+
     *keep_s = has_keep ? (unsigned)keep : 0;
     return has_keep || path_has_ob(rsp);
 }

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "core/addr.h"
-#include "core/rand.h"
 #include "outbound/regagent_int.h"
 #include "sip/param.h"
+#include "sip/via.h"
 
 /* RFC 3261 §10.2.1: a REGISTER without any expiry asks for the default,
  * which is the registrar's choice; 3600 s is the value RFC 3261 suggests. */
@@ -100,7 +100,6 @@ static int build_via(const struct reg_flow *rf, char *out, size_t outsz)
 int reg_msg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
                            char *out, size_t outsz, size_t *outlen)
 {
-    static const char z9[] = "z9hG4bK";
     struct sipmsg *m = &(struct sipmsg){ .nhdrs = 0 };
     struct sipmsg_edits ed;
     char via[160], contact[1200], cseq[32], branch[RA_BRANCH_MAX], expires[16];
@@ -110,8 +109,7 @@ int reg_msg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
 
     if (err < 0)
         return err;
-    memcpy(branch, z9, sizeof(z9) - 1);
-    rand_hex(branch + sizeof(z9) - 1, sizeof(branch) - (sizeof(z9) - 1), 24);
+    sipvia_branch_random(branch, sizeof(branch), "", 24);
     memcpy(rf->branch, branch, sizeof(branch));
     /* The upstream registration asks for what the UA is granted (clamped
      * to ua.register_expires): sipkeep refreshes it only when the UA

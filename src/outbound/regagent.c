@@ -12,6 +12,7 @@
 #include "outbound/flow_udp.h"
 #include "outbound/regagent_int.h"
 #include "sip/param.h"
+#include "sip/via.h"
 
 static uint32_t clamp_expiry(const struct regagent *ra, uint32_t e)
 {
@@ -92,16 +93,7 @@ static bool on_flow_others(const struct flow *f, void *arg)
 
 static bool top_via_branch_is(const struct sipmsg *m, const char *branch)
 {
-    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_VIA);
-    struct slice rest, elem, val;
-    struct sipparam_via v;
-
-    if (!h || !branch[0])
-        return false;
-    rest = h->value;
-    if (sipparam_split_next(&rest, &elem) != 1 || sipparam_parse_via(&v, elem) < 0)
-        return false;
-    return sipparam_find(v.params, "branch", &val) == 0 && slice_eq(val, slice_cstr(branch));
+    return branch[0] && slice_eq(sipvia_top_branch(m), slice_cstr(branch));
 }
 
 static void handle_reg_response(struct reg_flow *rf, const struct sipmsg *m);

@@ -28,23 +28,6 @@ uint64_t router_hash64(uint64_t seed, struct slice a, const void *b, size_t bn)
     return hash_fnv64(hash_fnv64(HASH_FNV64_INIT ^ seed, a.p, a.n), b, bn);
 }
 
-/* The first Via element of m and its branch. */
-int router_top_via(const struct sipmsg *m, struct slice *elem, struct slice *branch)
-{
-    const struct sipmsg_hdr *h = sipmsg_hdr_find(m, SIPMSG_HDR_VIA);
-    struct slice rest;
-    struct sipparam_via v;
-
-    if (!h)
-        return -EBADMSG;
-    rest = h->value;
-    if (sipparam_split_next(&rest, elem) != 1 || sipparam_parse_via(&v, *elem) < 0)
-        return -EBADMSG;
-    if (sipparam_find(v.params, "branch", branch) < 0 || !slice_present(*branch))
-        *branch = SLICE_NULL;
-    return 0;
-}
-
 /* Max-Forwards (RFC 3261 §16.3 item 2, §16.6 item 3).  Returns 0 with the
  * edit made, or -ELOOP when it reached 0. */
 int router_decrement_max_forwards(struct sipmsg_edits *ed, const struct sipmsg *m, char *buf,

@@ -78,18 +78,21 @@ void router_flow_request(struct router *r, struct binding *b, unsigned idx,
                          const struct sipmsg *m)
 {
     const struct ua_addr *ua = binding_ua(b);
-    struct slice elem, branch;
+    struct sipvia_top top;
     struct sipmsg_edits ed;
     struct rroute_popped pop;
     struct ua_addr to = *ua;
     char via[200], mf[8], host[ADDR_STR_MAX], ours[TXN_BRANCH_MAX], rr[RROUTE_RR_MAX], *buf;
+    char tag[32];
     size_t n;
     int err;
 
-    if (router_top_via(m, &elem, &branch) < 0)
+    if (sipvia_top(m, &top) < 0)
         return;
-    snprintf(ours, sizeof(ours), INBOUND_PREFIX "%" PRIu32 ".%u.%016" PRIx64, binding_id(b),
-             idx, router_hash64(r->secret, slice_present(branch) ? branch : elem, NULL, 0));
+    snprintf(tag, sizeof(tag), INBOUND_TAG "%" PRIu32 ".%u.", binding_id(b), idx);
+    sipvia_branch(ours, sizeof(ours), tag,
+                  router_hash64(r->secret, slice_present(top.branch) ? top.branch : top.elem,
+                                NULL, 0));
     snprintf(via, sizeof(via), "SIP/2.0/UDP %s;rport;branch=%s",
              addr_format((const struct sockaddr *)&ua->local, true, host, sizeof(host)), ours);
     sipmsg_edits_init(&ed, m, 0);
@@ -151,22 +154,22 @@ static int send_rsp_to_ua(void *ctx, const char *buf, size_t len)
 
 void router_flow_response(struct router *r, const struct sipmsg *m)
 {
-    struct slice elem, branch;
+    struct sipvia_top top;
     const struct txn *t;
     struct sipmsg_edits ed;
     struct rsp_dst dst;
     int err = 0;
 
-    if (router_top_via(m, &elem, &branch) < 0 || !(t = txn_get(r->txns, branch))) {
+    if (sipvia_top(m, &top) < 0 || !(t = txn_get(r->txns, top.branch))) {
         log_info("flow_response_dropped", "status=%u reason=\"no transaction\"", m->status);
         return;
     }
     /* Timer C, and what sipkeep answers or ACKs itself (txn.h) */
-    if (!txn_response_in(r->txns, branch, m)) {
+    if (!txn_response_in(r->txns, top.branch, m)) {
         log_debug("flow_response_absorbed", "status=%u", m->status);
         return;
     }
-    dst = (struct rsp_dst){ { r, &t->ua }, branch };
+    dst = (struct rsp_dst){ { r, &t->ua }, top.branch };
     sipmsg_edits_init(&ed, m, 0);
     sipmsg_edit_remove_all(&ed, SIPMSG_HDR_VIA);
     /* Adds at the same place come out in the order made: first Via first. */

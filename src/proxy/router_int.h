@@ -12,13 +12,15 @@
 #include "proxy/router.h"
 #include "proxy/txn.h"
 #include "sip/msg.h"
+#include "sip/via.h"
 
 #define ROUTER_MSG_MAX 20000u
 /* Our branch for requests we relay to a UA: magic cookie (RFC 3261
  * §8.1.1.7), "sk", the binding and flow that carried it, and a hash of the
  * upstream branch, so a CANCEL or ACK maps to the same branch statelessly
  * (§16.11) and the UA's response finds its flow. */
-#define INBOUND_PREFIX "z9hG4bKsk"
+#define INBOUND_TAG "sk"
+#define INBOUND_PREFIX SIPVIA_COOKIE INBOUND_TAG
 
 struct router {
     struct router_env env;
@@ -47,9 +49,6 @@ struct router_ua_dst {
 
 /* FNV-1a (core/hash) of a then b (bn bytes), keyed with seed (r->secret). */
 uint64_t router_hash64(uint64_t seed, struct slice a, const void *b, size_t bn);
-/* The first Via element of m and its branch (SLICE_NULL when it has none).
- * Returns 0 or -EBADMSG. */
-int router_top_via(const struct sipmsg *m, struct slice *elem, struct slice *branch);
 /* Max-Forwards (RFC 3261 §16.3 item 2, §16.6 item 3); buf holds the new
  * value.  Returns 0 with the edit made, -ELOOP when it reached 0, or an
  * edit's error. */

@@ -103,19 +103,18 @@ static unsigned collect_vias(const struct sipmsg *m, struct slice *vias, unsigne
 static void make_upstream_branch(struct router *r, const struct sipmsg *m,
                                  const struct ua_addr *ua, char *out, size_t outsz)
 {
-    struct slice elem, branch;
+    struct slice branch = sipvia_top_branch(m);
 
-    if (router_top_via(m, &elem, &branch) < 0 || !slice_present(branch))
-        branch = SLICE_NULL;
     if (!slice_present(branch)) {
         /* RFC 2543 peer without a branch: unique per request. */
-        snprintf(out, outsz, "z9hG4bKr%016" PRIx64, rand_u64());
+        sipvia_branch(out, outsz, "r", rand_u64());
         return;
     }
     /* Only the concrete sockaddr: the rest of the storage is whatever the
      * ingress left there, and a CANCEL must hash like its INVITE. */
-    snprintf(out, outsz, "z9hG4bKu%016" PRIx64,
-             router_hash64(r->secret, branch, &ua->src, addr_len((const struct sockaddr *)&ua->src)));
+    sipvia_branch(out, outsz, "u",
+                  router_hash64(r->secret, branch, &ua->src,
+                                addr_len((const struct sockaddr *)&ua->src)));
 }
 
 static int build_our_via(struct binding *b, unsigned idx, const char *branch, char *out,
@@ -337,7 +336,7 @@ void router_ua_request(struct router *r, const struct sipmsg *m, const struct ua
 /* A response from the UA to a request we relayed to it from a flow. */
 void router_ua_response(struct router *r, const struct sipmsg *m, const struct ua_addr *ua)
 {
-    struct slice elem, branch;
+    struct slice branch = sipvia_top_branch(m);
     unsigned long id, idx;
     char tail[TXN_BRANCH_MAX];
     struct binding *b;
@@ -345,7 +344,7 @@ void router_ua_response(struct router *r, const struct sipmsg *m, const struct u
     struct router_flow_dst dst;
     int err;
 
-    if (router_top_via(m, &elem, &branch) < 0 || branch.n <= sizeof(INBOUND_PREFIX) - 1 ||
+    if (branch.n <= sizeof(INBOUND_PREFIX) - 1 ||
         memcmp(branch.p, INBOUND_PREFIX, sizeof(INBOUND_PREFIX) - 1) != 0 ||
         slice_copy_cstr((struct slice){ branch.p + sizeof(INBOUND_PREFIX) - 1,
                                         branch.n - (sizeof(INBOUND_PREFIX) - 1) },

@@ -15,6 +15,7 @@
 
 #include "sip/param.h"
 #include "sip/uri.h"
+#include "sip/via.h"
 
 /* Bytes of HMAC-SHA256 kept: 64 bits, written as 16 hex digits.  Enough
  * against a LAN phone guessing online (each guess costs a request and a
@@ -302,17 +303,13 @@ int rroute_pop(struct sipmsg_edits *ed, const struct sipmsg *m, const struct cfg
 static bool behind_nat(struct slice reg, const struct ip *from)
 {
     struct sipmsg *m = malloc(sizeof(*m));
-    const struct sipmsg_hdr *h;
-    struct slice rest, elem;
-    struct sipparam_via v;
+    struct sipvia_top top;
     struct ip sent_by = { 0 };
 
     if (!m)
         return true;
-    if (sipmsg_parse(m, reg.p, reg.n, 0) == 0 && (h = sipmsg_hdr_find(m, SIPMSG_HDR_VIA)) &&
-        (rest = h->value, sipparam_split_next(&rest, &elem) == 1) &&
-        sipparam_parse_via(&v, elem) == 0)
-        sent_by = ip_of_host(v.host, v.host_type);
+    if (sipmsg_parse(m, reg.p, reg.n, 0) == 0 && sipvia_top(m, &top) == 0)
+        sent_by = ip_of_host(top.via.host, top.via.host_type);
     free(m);
     return !ip_eq(&sent_by, from);
 }

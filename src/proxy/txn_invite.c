@@ -15,7 +15,7 @@
 #include "outbound/sipretx.h"
 #include "proxy/txn_int.h"
 #include "sip/msg.h"
-#include "sip/param.h"
+#include "sip/via.h"
 
 void txn_set_senders(struct txn_table *t, const struct txn_senders *s)
 {
@@ -43,8 +43,8 @@ static size_t req_size(const struct inv_req *q)
 int txn_invite_sent(struct txn_table *t, unsigned flow, const char *buf, size_t len)
 {
     struct sipmsg *m = malloc(sizeof(*m));
-    struct slice elem, branch, rest, p[P_N] = { SLICE_NULL };
-    struct sipparam_via v;
+    struct slice p[P_N] = { SLICE_NULL };
+    struct sipvia_top top;
     const struct sipmsg_hdr *via;
     struct txn_entry *e;
     struct inv_req *q;
@@ -54,14 +54,11 @@ int txn_invite_sent(struct txn_table *t, unsigned flow, const char *buf, size_t 
     if (!m)
         return -ENOMEM;
     if (sipmsg_parse(m, buf, len, 0) < 0 || !m->is_request ||
-        !(via = sipmsg_hdr_find(m, SIPMSG_HDR_VIA)))
-        goto out;
-    rest = via->value;
-    if (sipparam_split_next(&rest, &elem) != 1 || sipparam_parse_via(&v, elem) < 0 ||
-        sipparam_find(v.params, "branch", &branch) < 0 || !slice_present(branch))
+        !(via = sipmsg_hdr_find(m, SIPMSG_HDR_VIA)) || sipvia_top(m, &top) < 0 ||
+        !slice_present(top.branch))
         goto out;
     err = -ENOENT;
-    e = txn_find_invite(t, branch);
+    e = txn_find_invite(t, top.branch);
     if (!e)
         goto out;
     err = 0;
@@ -101,7 +98,7 @@ int txn_invite_sent(struct txn_table *t, unsigned flow, const char *buf, size_t 
     }
     e->inv->req = q;
     t->bytes += sizeof(*q) + total;
-    e->inv->reliable = !slice_eq_ci_str(v.transport, "UDP");
+    e->inv->reliable = !slice_eq_ci_str(top.via.transport, "UDP");
     e->t.flow_idx = flow;
     err = 0;
 out:
