@@ -79,6 +79,20 @@ $(BUILD)/tests/%: tests/unit/%.c $(SAN_OBJ)
 # 32-bit build with LFS64 calls).
 UNIT_LDFLAGS_test_privdrop := -Wl,--wrap=readdir -Wl,--wrap=readdir64
 
+# oom: the out-of-memory pass (libre's habit, tests/oom/test_oom.c).  The
+# sanitizer objects linked with the allocators wrapped, so the test fails
+# the Nth allocation, N = 0, 1, ... through config loading, router_new, a
+# phone's REGISTER and the instance-id store: each must fail cleanly and
+# LeakSanitizer must find no leak (after each N, and at exit).
+OOM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+$(BUILD)/oom/test_oom: tests/oom/test_oom.c $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Itests/unit -MMD -MP \
+	    -o $@ $< $(SAN_OBJ) $(OOM_WRAP) $(PKG_LIBS) -lcmocka
+.PHONY: oom
+oom: check-deps $(BUILD)/oom/test_oom
+	@ASAN_OPTIONS=detect_leaks=1 $(BUILD)/oom/test_oom
+
 # libFuzzer targets link the library sources directly, instrumented by clang.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
@@ -131,7 +145,7 @@ e2e-valgrind: $(BUILD)/sipkeep
 layers:
 	@sh tests/layers.sh
 
-check: layers all unit fuzz e2e e2e-asan e2e-valgrind packaging-check soak-check
+check: layers all unit oom fuzz e2e e2e-asan e2e-valgrind packaging-check soak-check
 
 # Not `all`: installing must not call apt-get (deps.sh).
 PREFIX  ?= /usr/local
