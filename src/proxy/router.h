@@ -45,7 +45,7 @@ struct router_env {
 
 /* Creates the router with its registration agent and the TLS contexts of
  * the configured services.  Returns 0, or -errno with a message in err
- * (e.g. an unreadable tls.ca_file, a UDP outbound proxy not supported). */
+ * (e.g. an unreadable tls.ca_file). */
 int router_new(struct router **out, const struct router_env *env, char *err, size_t errsz);
 /* Closes every flow and frees everything. */
 void router_free(struct router *r);
