@@ -79,6 +79,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(SAN_OBJ)
 # 32-bit build with LFS64 calls).
 UNIT_LDFLAGS_test_privdrop := -Wl,--wrap=readdir -Wl,--wrap=readdir64
 
+# test_tmode_flow: tmode.c's logic without root, against link-time dummies
+# of the NFQUEUE reader and the transparent reply socket (netifd's
+# system-dummy.c habit, tests/unit/dummy_intercept.h): the sanitizer objects
+# without nfqi.o and tproxy.o.
+TMODE_DUMMY_OBJ := $(BUILD)/san/tests/unit/dummy_nfqi.o $(BUILD)/san/tests/unit/dummy_tproxy.o
+$(BUILD)/tests/test_tmode_flow: tests/unit/test_tmode_flow.c $(TMODE_DUMMY_OBJ) $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Itests/unit -MMD -MP -o $@ $< \
+	    $(TMODE_DUMMY_OBJ) $(filter-out %/intercept/nfqi.o %/intercept/tproxy.o,$(SAN_OBJ)) \
+	    $(PKG_LIBS) -lcmocka
+
 # oom: the out-of-memory pass (libre's habit, tests/oom/test_oom.c).  The
 # sanitizer objects linked with the allocators wrapped, so the test fails
 # the Nth allocation, N = 0, 1, ... through config loading, router_new, a
