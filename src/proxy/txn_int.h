@@ -57,7 +57,9 @@ struct txn_entry {
     struct txn_entry *next_hash, *next_fifo;
     struct sipretx *retx;      /* KIND_RETX: relayed to a UA over UDP */
     struct txn_inv *inv;       /* KIND_INVITE: in data[] */
-    char data[];               /* [struct txn_inv] vias[] via bytes */
+    /* Aligned for txn_inv: on armhf the pointers above leave data[] at 4
+     * mod 8, and txn_inv holds 64-bit fields (the assert below caught it). */
+    _Alignas(struct txn_inv) char data[]; /* [struct txn_inv] vias[] via bytes */
 };
 
 _Static_assert(offsetof(struct txn_entry, data) % _Alignof(struct txn_inv) == 0,
