@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages sipkeep needs to build and test, only when missing.
-# Usage: packaging/deps.sh build|check|e2e|pkg
+# Usage: packaging/deps.sh build|check|e2e|pkg|cross
 # Idempotent and quiet when everything is present, so `make` may call it every time.
 set -eu
 
@@ -12,6 +12,12 @@ check_pkgs="$build_pkgs clang libclang-rt-14-dev libcmocka-dev"
 # pkg: make deb and make packaging-check (Debian package, lintian, the systemd
 # unit, man pages, lint and an ash run of the OpenWrt init script).
 pkg_pkgs="$build_pkgs dpkg-dev debhelper fakeroot lintian adduser systemd man-db groff-base shellcheck busybox"
+# cross: make cross (tests/cross.sh): Debian's cross compilers with their libc
+# (libc6-dev-*-cross: only recommended, so --no-install-recommends would leave
+# it out), qemu-user and musl-gcc.  The target libraries are not installed:
+# tests/cross.sh unpacks their .debs into build/cross/<arch>/sysroot; this
+# only adds the foreign architectures to dpkg so apt-get download finds them.
+cross_pkgs="gcc make pkg-config dpkg-dev file gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user musl-tools linux-libc-dev libssl-dev libyaml-dev libnetfilter-queue-dev"
 e2e_pkgs="$check_pkgs kamailio kamailio-outbound-modules kamailio-tls-modules sip-tester baresip-core iproute2 iptables openssl tcpdump procps conntrack jq valgrind python3-prometheus-client"
 
 case "$want" in
@@ -19,7 +25,8 @@ case "$want" in
     check) pkgs=$check_pkgs ;;
     e2e) pkgs=$e2e_pkgs ;;
     pkg) pkgs=$pkg_pkgs ;;
-    *) echo "deps.sh: unknown set '$want' (build|check|e2e|pkg)" >&2; exit 2 ;;
+    cross) pkgs=$cross_pkgs ;;
+    *) echo "deps.sh: unknown set '$want' (build|check|e2e|pkg|cross)" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -31,6 +38,21 @@ for p in $pkgs; do
         *) missing="$missing $p" ;;
     esac
 done
+
+# cross: apt-get download needs the foreign architectures' package lists.
+need_update=""
+if [ "$want" = cross ]; then
+    for a in armhf s390x; do
+        if ! dpkg --print-foreign-architectures | grep -qx "$a"; then
+            [ "$(id -u)" = 0 ] || { echo "deps.sh: run as root: dpkg --add-architecture $a" >&2; exit 1; }
+            dpkg --add-architecture "$a"
+            need_update=1
+        fi
+    done
+    if [ -n "$need_update" ] && [ -z "$missing" ]; then
+        apt-get update -qq >&2
+    fi
+fi
 
 [ -z "$missing" ] && exit 0
 

@@ -327,6 +327,7 @@ static inline bool edge_cond_msg(void *ctx, const void *arg)
  * (malloc'd, NUL-terminated) and its connection index. */
 static inline char *edge_wait_msg(struct fake_edge *e, int *ci)
 {
+    *ci = -1; /* on every path: gcc cannot tell that fail_msg does not return */
     if (!edge_pump(e, edge_cond_msg, e, NULL))
         fail_msg("the edge proxy received no message");
     for (int i = 0; i < e->nconns; i++) {

@@ -1,0 +1,150 @@
+#!/bin/sh
+# make cross (part of make check): sipkeep on the targets of home routers.
+#   armhf (32-bit ARM, glibc) and s390x (big-endian, 64-bit; the big-endian
+#   target Debian ships whole): the daemon and every unit test built with
+#   Debian's cross compilers, the unit tests run under qemu-user.
+#   musl (OpenWrt's libc): every file of src/ compiled to an object.
+# Usage: tests/cross.sh [BUILD]   (default build; output under BUILD/cross)
+#
+# The target libraries are not installed: their .debs are fetched with
+# apt-get download (cached in BUILD/cross/debs/<arch>) and unpacked into
+# BUILD/cross/<arch>/sysroot, so the machine's package set does not change
+# and multiarch version skew between amd64 and the target does not matter.
+# packaging/deps.sh cross installs the compilers and qemu-user and adds the
+# two architectures to dpkg (needed by apt-get download).
+#
+# Unit tests run without sanitizers (ASan under qemu-user is unreliable).
+# Skipped, by name, only those that need what qemu-user does not emulate
+# (SKIP below); any other failure fails the run.
+set -eu
+
+BUILD=${1:-build}
+JOBS=${CROSS_JOBS:-2}
+top=$(pwd)
+case "$BUILD" in /*) out=$BUILD/cross ;; *) out=$top/$BUILD/cross ;; esac
+
+# name:reason, one per line.
+SKIP="test_nfq_queue:qemu-user refuses socket(PF_NETLINK, NETLINK_NETFILTER) (EPROTONOSUPPORT)
+test_tproxy_send:qemu-user's setsockopt does not know IP_TRANSPARENT (ENOPROTOOPT)"
+
+# The target libraries and their runtime dependencies.
+TARGET_PKGS="libc6 libgcc-s1 libssl3 libssl-dev libyaml-0-2 libyaml-dev
+ libnetfilter-queue1 libnetfilter-queue-dev libnfnetlink0 libnfnetlink-dev
+ libmnl0 libmnl-dev libcmocka0 libcmocka-dev"
+LIBS_PC="openssl yaml-0.1 libnetfilter_queue"
+
+say() { echo "cross: $*"; }
+now() { date +%s; }
+
+skip_reason() {
+    echo "$SKIP" | while IFS=: read -r n r; do
+        [ "$n" = "$1" ] && { echo "$r"; break; }
+    done
+}
+
+# sysroot ARCH TRIPLET: download (once) and unpack (when a .deb changed).
+sysroot() {
+    debs=$out/debs/$1 sr=$out/$1/sysroot
+    mkdir -p "$debs"
+    want=""
+    for p in $TARGET_PKGS; do
+        ls "$debs/${p}_"*"_$1.deb" >/dev/null 2>&1 || want="$want $p:$1"
+    done
+    if [ -n "$want" ]; then
+        say "$1: apt-get download$want"
+        # shellcheck disable=SC2086
+        (cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root $want) || {
+            echo "cross: apt-get download failed; run: sh packaging/deps.sh cross" >&2
+            exit 1
+        }
+    fi
+    if [ ! -f "$sr/.unpacked" ] || [ -n "$(find "$debs" -newer "$sr/.unpacked" -name '*.deb')" ]; then
+        rm -rf "$sr"
+        mkdir -p "$sr"
+        for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$sr"; done
+        touch "$sr/.unpacked"
+    fi
+}
+
+# arch ARCH TRIPLET QEMU CFLAGS: build, run, print the summary line.
+arch() {
+    a=$1 tri=$2 qemu=$3 opt=$4
+    sr=$out/$a/sysroot b=$out/$a/build
+    t0=$(now)
+    sysroot "$a" "$tri"
+    pc_libs=$(PKG_CONFIG_SYSROOT_DIR=$sr \
+        PKG_CONFIG_LIBDIR=$sr/usr/lib/$tri/pkgconfig:$sr/usr/share/pkgconfig \
+        pkg-config --libs $LIBS_PC)
+    pkg_cflags="-isystem $sr/usr/include/$tri -isystem $sr/usr/include"
+    pkg_libs="-L$sr/usr/lib/$tri $pc_libs -Wl,-rpath-link,$sr/usr/lib/$tri:$sr/lib/$tri"
+    bins=""
+    for s in tests/unit/test_*.c; do
+        n=${s#tests/unit/}
+        bins="$bins $b/tests/${n%.c}"
+    done
+    t1=$(now)
+    # The Makefile's own rules: the daemon from $(BUILD)/obj at opt, the unit
+    # tests from $(BUILD)/san with SAN emptied (-O1, no sanitizers).
+    # shellcheck disable=SC2086
+    make -s -k -j"$JOBS" BUILD="$b" CC="$tri-gcc" SAN= CFLAGS="$opt" \
+        PKG_CFLAGS="$pkg_cflags" PKG_LIBS="$pkg_libs" "$b/sipkeep" $bins ||
+        { echo "cross $a: build FAILED" >&2; return 1; }
+    file "$b/sipkeep" | grep -q "$5" || { echo "cross: $b/sipkeep is not $5" >&2; return 1; }
+    t2=$(now)
+    passed=0 failed=0 skipped=0 cases=0 skipnames="" failnames=""
+    mkdir -p "$b/logs"
+    for t in $bins; do
+        n=$(basename "$t")
+        r=$(skip_reason "$n")
+        if [ -n "$r" ]; then
+            say "$a: SKIP $n: $r"
+            skipped=$((skipped + 1))
+            skipnames="$skipnames${skipnames:+; }$n: $r"
+            continue
+        fi
+        if QEMU_LD_PREFIX=$sr timeout 300 "$qemu" "$t" >"$b/logs/$n.log" 2>&1; then
+            passed=$((passed + 1))
+            c=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$b/logs/$n.log" | tail -n1)
+            cases=$((cases + ${c:-0}))
+        else
+            failed=$((failed + 1))
+            failnames="$failnames $n"
+            say "$a: FAILED $n (under $qemu; $b/logs/$n.log):"
+            grep -E '^\[  (ERROR|FAILED|  LINE) |^\[   LINE|ERROR|error' "$b/logs/$n.log" | head -n 20 || tail -n 20 "$b/logs/$n.log"
+        fi
+    done
+    t3=$(now)
+    echo "cross $a: unit $passed passed ($cases cases), $skipped skipped (${skipnames:-none}), $failed failed${failnames:+:$failnames}; time: sysroot $((t1 - t0)) s, build $((t2 - t1)) s, tests $((t3 - t2)) s"
+    [ "$failed" -eq 0 ]
+}
+
+# musl: every src file to an object with musl-gcc.  musl-gcc sees only
+# musl's headers, so the few non-libc headers sipkeep needs come from a
+# directory of links to the amd64 ones (kernel uapi headers; OpenSSL, libyaml
+# and libnetfilter_queue headers, which need only standard C); /usr/include
+# itself (glibc's headers) is never on the path.
+musl() {
+    t0=$(now)
+    inc=$out/musl/include incarch=$out/musl/include-arch
+    mkdir -p "$inc" "$incarch"
+    for h in linux asm-generic openssl yaml.h libnetfilter_queue libnfnetlink libmnl; do
+        ln -sfn "/usr/include/$h" "$inc/$h"
+    done
+    ln -sfn /usr/include/x86_64-linux-gnu/asm "$inc/asm"
+    ln -sfn /usr/include/x86_64-linux-gnu/openssl "$incarch/openssl"
+    objs=$(find src -name '*.c' | sort | sed "s|^|$out/musl/obj/|; s|\.c\$|.o|")
+    n=$(echo "$objs" | wc -l)
+    # shellcheck disable=SC2086
+    make -s -j"$JOBS" BUILD="$out/musl" CC=musl-gcc CFLAGS=-Os \
+        PKG_CFLAGS="-isystem $incarch -isystem $inc" $objs ||
+        { echo "cross musl: compile FAILED" >&2; return 1; }
+    echo "cross musl: $n of $n src files compiled (musl-gcc -Os -Werror, objects only); time: $(($(now) - t0)) s"
+}
+
+start=$(now)
+rc=0
+arch armhf arm-linux-gnueabihf qemu-arm -Os "ARM, EABI5" || rc=1
+arch s390x s390x-linux-gnu qemu-s390x -O2 "IBM S/390" || rc=1
+musl || rc=1
+echo "cross: total $(($(now) - start)) s on $(nproc) cores (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+[ "$rc" -eq 0 ] || { echo "cross: FAILED" >&2; exit 1; }
