@@ -16,6 +16,7 @@
 #include "proxy/txn.h"
 #include "sip/msg.h"
 #include "sip/param.h"
+#include "sip/sipchar.h"
 
 /* Removes the top Via element: the whole header line, or the first value
  * of a line that carries several (§7.3.1). */
@@ -26,8 +27,7 @@ static int pop_top_via(struct sipmsg_edits *ed, const struct sipmsg *m)
 
     if (sipparam_split_next(&rest, &elem) != 1)
         return -EBADMSG;
-    while (rest.n && (rest.p[0] == ',' || rest.p[0] == ' ' || rest.p[0] == '\t' ||
-                      rest.p[0] == '\r' || rest.p[0] == '\n')) {
+    while (rest.n && (rest.p[0] == ',' || sipchar_is_lws(rest.p[0]))) {
         rest.p++;
         rest.n--;
     }

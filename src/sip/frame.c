@@ -96,7 +96,7 @@ static int find_clen(const char *h, size_t n, uint64_t *clen)
         const char *eol = memmem(h + i, n - i, "\r\n", 2);
         size_t next = eol ? (size_t)(eol - h) + 2 : n;
 
-        if (next < n && (h[next] == ' ' || h[next] == '\t')) {
+        if (next < n && sipchar_is_wsp(h[next])) {
             i = next;
             continue;
         }

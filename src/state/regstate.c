@@ -15,6 +15,7 @@
 #include "core/addr.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "sip/sipchar.h"
 #include "state/statefile.h"
 
 #define BUCKETS 16384u
@@ -83,7 +84,7 @@ static bool line_is(const char *p, size_t n, const char *name)
 
     if (n < nl + 1 || strncasecmp(p, name, nl) != 0)
         return false;
-    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+    while (i < n && sipchar_is_wsp(p[i]))
         i++;
     return i < n && p[i] == ':';
 }
@@ -123,7 +124,7 @@ static void each_line(const char *msg, size_t len, void *arg,
             return;
         }
         /* Obsolete line folding (RFC 3261 §7.3.1): continuation lines. */
-        while (end < len && (msg[end] == ' ' || msg[end] == '\t')) {
+        while (end < len && sipchar_is_wsp(msg[end])) {
             nl = memchr(msg + end, '\n', len - end);
             end = nl ? (size_t)(nl - msg) + 1 : len;
         }
