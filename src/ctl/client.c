@@ -1,5 +1,6 @@
 /* client.c - `sipkeep status` / `sipkeep metrics`; see client.h. */
 #include "ctl/client.h"
+#include "ctl/ctl_int.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -11,15 +11,6 @@
 /* How long the client waits for the daemon (connect, send, each read). */
 #define CTL_CLIENT_TIMEOUT_MS 10000
 
-/* Sends the request line (without terminator) to the daemon listening at
- * path and reads the whole answer into *answer (initialised by the
- * caller, freed by the caller).  Returns 0, or -errno: the connection
- * failed (e.g. -ENOENT, -ECONNREFUSED: no daemon), -ETIMEDOUT, -EFBIG (the
- * answer exceeds REPORT_MAX_BYTES), -ENAMETOOLONG (path).  An "error: ..."
- * answer is returned as is, with 0: the caller decides. */
-int ctl_client_request(const char *path, const char *request, int timeout_ms,
-                       struct report_buf *answer);
-
 /* True when argv word is a control subcommand ("status", "metrics"). */
 bool ctl_cli_is_command(const char *word);
 

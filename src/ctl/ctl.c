@@ -1,5 +1,6 @@
 /* ctl.c - the control socket server; see ctl.h. */
 #include "ctl/ctl.h"
+#include "ctl/ctl_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -87,8 +87,4 @@ int ctl_server_open_tcp(struct ctl_server **out, struct loop *l, const struct so
 /* The address the server listens on (a port 0 was bound to one). */
 int ctl_server_local_addr(const struct ctl_server *s, struct sockaddr_storage *out);
 
-/* Parses a request line without its terminator.  Returns 0 and *out, or
- * -EINVAL. */
-int ctl_parse_request(const char *line, enum ctl_request *out);
-
 #endif

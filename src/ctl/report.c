@@ -1,5 +1,6 @@
 /* report.c - status and metrics text; see report.h. */
 #include "ctl/report.h"
+#include "ctl/ctl_int.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -39,8 +39,6 @@ void report_printf(struct report_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends n bytes. */
 void report_put(struct report_buf *b, const char *s, size_t n);
-/* Appends s as a JSON string literal with its quotes; NULL gives null. */
-void report_json_str(struct report_buf *b, const char *s);
 
 enum report_format { REPORT_TEXT, REPORT_JSON };
 

@@ -1,5 +1,6 @@
 /* firewall.c - iptables rule text for transparent mode (see firewall.h). */
 #include "intercept/firewall.h"
+#include "intercept/firewall_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -45,28 +45,15 @@ struct firewall_spec {
     bool local;                     /* also intercept OUTPUT (same-host UA) */
 };
 
-/* True if name is a usable interface name (1..15 of [A-Za-z0-9._@-],
- * optionally ending in iptables' wildcard '+', "+" alone meaning any
- * interface: nothing that iptables or a shell could read as syntax). */
-bool firewall_iface_ok(const char *name);
-
 /* Writes the install commands, '\n'-terminated lines, NUL-terminated, into
  * buf[0..sz).  Returns the length, -EINVAL for an invalid spec (mark 0, no
  * destination, a bad interface name, a non-IPv4 destination), -ENOSPC if
  * buf is too small (buf then holds an incomplete, unusable text). */
 int firewall_install_text(const struct firewall_spec *s, char *buf, size_t sz);
 
-/* Writes the commands that flush and delete FIREWALL_CHAIN (after the jumps to
- * it are gone: see firewall_jump_delete).  Same return convention. */
-int firewall_chain_cleanup_text(char *buf, size_t sz);
 /* The same for FIREWALL_CHAIN in table (FIREWALL_TABLE or FIREWALL_TABLE_RAW). */
 int firewall_chain_cleanup_text_in(const char *table, char *buf, size_t sz);
 
-/* Given one line of `iptables -t mangle -S` output, if it is a jump to
- * FIREWALL_CHAIN ("-A <chain> ... -j SIPKEEP"), writes the matching delete
- * command ("iptables -w -t mangle -D <chain> ...") into buf and returns its
- * length; returns 0 if the line is not ours, -ENOSPC if buf is too small. */
-int firewall_jump_delete(const char *line, char *buf, size_t sz);
 /* The same for a line of `iptables -t TABLE -S` (FIREWALL_TABLE or FIREWALL_TABLE_RAW). */
 int firewall_jump_delete_in(const char *table, const char *line, char *buf, size_t sz);
 

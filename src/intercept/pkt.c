@@ -1,5 +1,6 @@
 /* pkt.c - pure IPv4/UDP parsing, SIP sniffing and verdicts (see pkt.h). */
 #include "intercept/pkt.h"
+#include "intercept/pkt_int.h"
 
 #include <errno.h>
 #include <string.h>

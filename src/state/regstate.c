@@ -1,6 +1,7 @@
 /* regstate.c - the stored registrations; see regstate.h.  The parser of the
  * file is in regstate_parse.c. */
 #include "state/regstate.h"
+#include "state/regstate_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -124,8 +124,6 @@ const struct regstate_rec *regstate_next(const struct regstate *s,
                                          const struct regstate_rec *prev);
 
 size_t regstate_count(const struct regstate *s);
-/* Whether changes wait for a flush. */
-bool regstate_dirty(const struct regstate *s);
 
 /* Writes the file now if anything changed since the last write.  Returns 0
  * or -errno of the failed write/fsync/rename (the store stays dirty). */
@@ -139,9 +137,5 @@ int regstate_flush(struct regstate *s);
 int regstate_parse(const char *buf, size_t len,
                    int (*cb)(const struct regstate_rec *r, void *arg), void *arg,
                    char *err, size_t errsz);
-
-/* Parses "1.2.3.4:5060" / "[2001:db8::1]:5060" (n bytes, the form the
- * file uses) into out.  Returns 0 or -EINVAL. */
-int regstate_addr_parse(const char *s, size_t n, struct sockaddr_storage *out);
 
 #endif

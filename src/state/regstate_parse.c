@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "state/regstate.h"
+#include "state/regstate_int.h"
 
 #define MAGIC "sipkeep-regstate 1"
 

@@ -33,6 +33,7 @@
 #include "core/stats.h"
 #include "ctl/client.h"
 #include "ctl/ctl.h"
+#include "ctl/ctl_int.h"
 #include "ctl/report.h"
 #include "ctl/status.h"
 #include "outbound/flow.h"

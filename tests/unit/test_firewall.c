@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "intercept/firewall.h"
+#include "intercept/firewall_int.h"
 
 static struct sockaddr_in sin4(const char *ip, uint16_t port)
 {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "intercept/pkt.h"
+#include "intercept/pkt_int.h"
 
 static const char reg[] =
     "REGISTER sip:example.com SIP/2.0\r\n"

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "state/regstate.h"
+#include "state/regstate_int.h"
 
 #include "tmpfiles.h"
 
