@@ -252,11 +252,16 @@ static struct entry *entry_new(const struct regstate_rec *r)
     const char *strs[] = { r->service, r->instance, r->aor, r->contact_uri, r->contact };
     size_t total = r->reg_len + 1, pos = 0;
     struct entry *e = calloc(1, sizeof(*e));
-    const char **dst[] = { &e->rec.service, &e->rec.instance, &e->rec.aor,
-                           &e->rec.contact_uri, &e->rec.contact };
+    const char **dst[5];
 
     if (!e)
         return NULL;
+    /* after the check: &e->rec.x of a NULL e is undefined (UBSan) */
+    dst[0] = &e->rec.service;
+    dst[1] = &e->rec.instance;
+    dst[2] = &e->rec.aor;
+    dst[3] = &e->rec.contact_uri;
+    dst[4] = &e->rec.contact;
     for (size_t i = 0; i < 5; i++)
         total += strlen(strs[i]) + 1;
     e->mem = malloc(total);
