@@ -10,9 +10,10 @@
  *   - router_new (TLS contexts, transaction table, agent): -ENOMEM, *out
  *     untouched, a message;
  *   - a phone's REGISTER through the router and the registration agent to
- *     two flows (the fake edge answers 200) and back: the phone is answered
- *     with the 200 or an error or not at all, and afterwards (no failure
- *     injected) its next REGISTER goes through and is answered 200;
+ *     two flows (the fake edge answers 200) and back, the registration
+ *     stored (regstate): the phone is answered with the 200 or an error or
+ *     not at all, and afterwards (no failure injected) its next REGISTER
+ *     goes through, is answered 200 and stored;
  *   - the instance-id store: open (loading and migrating a file), assign a
  *     new id (persisted), look up a known one: -ENOMEM with *out untouched
  *     or nothing remembered and the file unchanged; a retry works.
@@ -39,6 +40,7 @@
 #include "outbound/binding.h"
 #include "proxy/router.h"
 #include "state/instid.h"
+#include "state/regstate.h"
 
 /* ---- the wrappers ---- */
 
@@ -168,6 +170,15 @@ static void oom_loop(const struct oom_op *op, bool sticky)
                   sticky ? "sticky" : "once", n);
 }
 
+/* A test: the operation in *state, each failure mode in turn. */
+static void test_oom(void **state)
+{
+    const struct oom_op *op = *state;
+
+    oom_loop(op, false);
+    oom_loop(op, true);
+}
+
 /* ---- config loading ---- */
 
 static const char cfg_yaml[] =
@@ -245,19 +256,13 @@ static void cfg_teardown(void *ctx)
     free(c);
 }
 
-static void test_oom_config(void **state)
-{
-    static const struct oom_op op = { "cfg_load_buffer", cfg_setup, cfg_run, cfg_check,
-                                      cfg_teardown };
-
-    (void)state;
-    oom_loop(&op, false);
-    oom_loop(&op, true);
-}
+static const struct oom_op op_config = {
+    "cfg_load_buffer", cfg_setup, cfg_run, cfg_check, cfg_teardown
+};
 
 /* ---- router_new, and a REGISTER through it ---- */
 
-#define FX_EXTRA_MEMBERS struct router *r;
+#define FX_EXTRA_MEMBERS struct router *r; struct regstate *st;
 #include "edge_fixture.h"
 
 /* env.send_ua: the sink's copy is the test's. */
@@ -289,7 +294,7 @@ static struct fx *rt_fixture(void)
 static int rt_new(struct fx *f, char *err, size_t errsz)
 {
     struct router_env env = { .loop = f->loop, .cfg = f->cfg, .ids = f->ids,
-                              .send_ua = oom_send_ua, .arg = f };
+                              .send_ua = oom_send_ua, .arg = f, .state = f->st };
 
     return router_new(&f->r, &env, err, errsz);
 }
@@ -341,14 +346,9 @@ static void rn_teardown(void *ctx)
     free(c);
 }
 
-static void test_oom_router_new(void **state)
-{
-    static const struct oom_op op = { "router_new", rn_setup, rn_run, rn_check, rn_teardown };
-
-    (void)state;
-    oom_loop(&op, false);
-    oom_loop(&op, true);
-}
+static const struct oom_op op_router_new = {
+    "router_new", rn_setup, rn_run, rn_check, rn_teardown
+};
 
 static char *mk_register(unsigned cseq)
 {
@@ -444,6 +444,7 @@ static void reg_setup(void **ctx)
     struct fx *f = rt_fixture();
     char err[256];
 
+    assert_int_equal(regstate_open(&f->st, f->dir.state, f->loop), 0);
     if (rt_new(f, err, sizeof(err)) != 0)
         fail_msg("router_new: %s", err);
     *ctx = f;
@@ -461,6 +462,7 @@ static void reg_check(void *ctx, int status, bool failed)
     if (!failed) {
         assert_int_equal(status, 200);
         assert_int_equal(binding_count(router_agent(f->r)), 1);
+        assert_int_equal(regstate_count(f->st), 1);
         return;
     }
     /* 200 (the failure hit something that recovered), an error or none */
@@ -477,6 +479,7 @@ static void reg_check(void *ctx, int status, bool failed)
         fail_msg("the REGISTER after allocation %ld failed was answered %d, not 200", oom.at,
                  status);
     assert_int_equal(binding_count(router_agent(f->r)), 1);
+    assert_int_equal(regstate_count(f->st), 1); /* stored, at the latest by the retry */
 }
 
 static void reg_teardown(void *ctx)
@@ -484,18 +487,14 @@ static void reg_teardown(void *ctx)
     struct fx *f = ctx;
 
     router_free(f->r);
+    assert_int_equal(regstate_flush(f->st), 0);
+    regstate_free(f->st);
     fx_free(f);
 }
 
-static void test_oom_register(void **state)
-{
-    static const struct oom_op op = { "REGISTER", reg_setup, reg_run, reg_check,
-                                      reg_teardown };
-
-    (void)state;
-    oom_loop(&op, false);
-    oom_loop(&op, true);
-}
+static const struct oom_op op_register = {
+    "REGISTER", reg_setup, reg_run, reg_check, reg_teardown
+};
 
 /* ---- the instance-id store ---- */
 
@@ -624,22 +623,17 @@ static void id_teardown(void *ctx)
     free(c);
 }
 
-static void test_oom_instid(void **state)
-{
-    static const struct oom_op op = { "instid", id_setup, id_run, id_check, id_teardown };
-
-    (void)state;
-    oom_loop(&op, false);
-    oom_loop(&op, true);
-}
+static const struct oom_op op_instid = {
+    "instid", id_setup, id_run, id_check, id_teardown
+};
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_oom_config),
-        cmocka_unit_test(test_oom_router_new),
-        cmocka_unit_test(test_oom_register),
-        cmocka_unit_test(test_oom_instid),
+        { "test_oom_config", test_oom, NULL, NULL, (void *)&op_config },
+        { "test_oom_router_new", test_oom, NULL, NULL, (void *)&op_router_new },
+        { "test_oom_register", test_oom, NULL, NULL, (void *)&op_register },
+        { "test_oom_instid", test_oom, NULL, NULL, (void *)&op_instid },
     };
 
     log_setup(LOG_LVL_ERROR, LOG_TARGET_STDERR, "test_oom");
