@@ -13,6 +13,16 @@
 
 #include <stdint.h>
 
+/* What failed a flow first since it last worked, for the recoveries by
+ * cause (a flow reports it, core only names the slots). */
+enum sk_down_cause {
+    SK_DOWN_CONNECTION, /* the connection could not be made or was lost */
+    SK_DOWN_KEEPALIVE,  /* no pong / keep-alive failed (UDP: any failure while ACTIVE) */
+    SK_DOWN_REGISTER,   /* the REGISTER failed or timed out */
+    SK_DOWN_OTHER,      /* 430 Flow Failed, a send or memory failure */
+    SK_DOWN_NCAUSES
+};
+
 struct sk_stats {
     /* A 2xx to one of sipkeep's own upstream REGISTERs (de-registrations
      * included) [sipkeep_registrations_total{result="ok"}]. */
@@ -29,6 +39,9 @@ struct sk_stats {
     /* A flow that had failed and works again (§4.5 success after at least
      * one failure) [sipkeep_flow_recoveries_total]. */
     uint64_t flow_recoveries;
+    /* The same by what had failed the flow first, indexed by enum
+     * sk_down_cause [sipkeep_flow_recoveries_by_cause_total{cause}]. */
+    uint64_t flow_recoveries_by_cause[SK_DOWN_NCAUSES];
     /* SIP messages: datagrams from / to phones, and messages read from /
      * written to flows (keep-alives not included)
      * [sipkeep_messages_total{direction, side}]. */

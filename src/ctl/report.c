@@ -301,6 +301,58 @@ void report_status_end(struct report_buf *b, enum report_format f, const struct 
     PUT(b, ")\n");
 }
 
+/* The entry of service name, added when there is room; NULL if not.
+ * Names of one config are one pointer: compared first. */
+static struct report_service *service_of(struct report_totals *t, const char *name)
+{
+    for (size_t i = 0; i < t->nservices; i++) {
+        if (t->services[i].name == name || strcmp(t->services[i].name, name) == 0)
+            return &t->services[i];
+    }
+    if (t->nservices == CFG_MAX_SERVICES)
+        return NULL;
+    t->services[t->nservices] = (struct report_service){ .name = name };
+    return &t->services[t->nservices++];
+}
+
+static struct report_group *group_of(struct report_totals *t, const char *service,
+                                     unsigned reg_id)
+{
+    for (size_t i = 0; i < t->ngroups; i++) {
+        struct report_group *g = &t->groups[i];
+        if (g->reg_id == reg_id && (g->service == service || strcmp(g->service, service) == 0))
+            return g;
+    }
+    if (t->ngroups == REPORT_MAX_GROUPS)
+        return NULL;
+    t->groups[t->ngroups] = (struct report_group){ service, reg_id, { 0 }, -1 };
+    return &t->groups[t->ngroups++];
+}
+
+/* The per-service counts of rb; false when the limits leave no room. */
+static bool add_per_service(struct report_totals *t, const struct report_binding *rb)
+{
+    struct report_service *sv = rb->service ? service_of(t, rb->service) : NULL;
+    enum report_ua_state st = rb->expires_in_s < 0 ? REPORT_UA_REMOVING : REPORT_UA_REGISTERING;
+
+    if (!sv)
+        return false;
+    for (size_t i = 0; i < rb->nflows; i++) {
+        const struct report_flow *fl = &rb->flows[i];
+        struct report_group *g = group_of(t, sv->name, fl->reg_id);
+
+        if (fl->state == FLOW_ACTIVE && st == REPORT_UA_REGISTERING)
+            st = REPORT_UA_REGISTERED;
+        if (!g || (size_t)fl->state >= REPORT_NSTATES)
+            continue;
+        g->flows[fl->state]++;
+        if (fl->state == FLOW_ACTIVE && fl->pong_age_ms > g->pong_age_max_ms)
+            g->pong_age_max_ms = fl->pong_age_ms;
+    }
+    sv->bindings[st]++;
+    return true;
+}
+
 void report_totals_add(struct report_totals *t, const struct report_binding *rb)
 {
     t->bindings++;
@@ -308,6 +360,8 @@ void report_totals_add(struct report_totals *t, const struct report_binding *rb)
         if ((size_t)rb->flows[i].state < REPORT_NSTATES)
             t->flows[rb->flows[i].state]++;
     }
+    if (!add_per_service(t, rb))
+        t->unlisted++;
 }
 
 /* ---- metrics ---- */
@@ -322,6 +376,54 @@ static void metric_counter(struct report_buf *b, const char *name, const char *h
 {
     metric_head(b, name, "counter", help);
     report_printf(b, "%s %" PRIu64 "\n", name, v);
+}
+
+/* Service names are [A-Za-z0-9_-] (config validation): label values as
+ * they are.  One series per state for every service and reg-id with flows,
+ * so that "active == 0" can be alerted on. */
+static void metrics_per_service(struct report_buf *b, const struct report_totals *t)
+{
+    static const char *const ua_states[] = { "registering", "registered", "removing" };
+
+    metric_head(b, "sipkeep_service_bindings", "gauge",
+                "Legacy UA bindings by service and state (registered: a flow holds the "
+                "registration; removing: being de-registered).");
+    for (size_t i = 0; i < t->nservices; i++) {
+        for (size_t s = 0; s < REPORT_UA_NSTATES; s++)
+            report_printf(b, "sipkeep_service_bindings{service=\"%s\",state=\"%s\"} %zu\n",
+                          t->services[i].name, ua_states[s], t->services[i].bindings[s]);
+    }
+    metric_head(b, "sipkeep_service_flows", "gauge",
+                "RFC 5626 flows by service, reg-id (outbound proxy) and state.");
+    for (size_t i = 0; i < t->ngroups; i++) {
+        const struct report_group *g = &t->groups[i];
+        for (size_t s = 0; s < REPORT_NSTATES; s++)
+            report_printf(b, "sipkeep_service_flows{service=\"%s\",reg_id=\"%u\",state=\"%s\"} "
+                          "%zu\n", g->service, g->reg_id, flow_state_name((enum flow_state)s),
+                          g->flows[s]);
+    }
+    metric_head(b, "sipkeep_service_pong_age_max_seconds", "gauge",
+                "Seconds since the last keep-alive pong, the oldest among the active flows "
+                "of a service and reg-id that had one on their connection.");
+    for (size_t i = 0; i < t->ngroups; i++) {
+        const struct report_group *g = &t->groups[i];
+        if (g->pong_age_max_ms >= 0)
+            report_printf(b, "sipkeep_service_pong_age_max_seconds{service=\"%s\",reg_id=\"%u\"} "
+                          "%" PRId64 ".%03" PRId64 "\n", g->service, g->reg_id,
+                          g->pong_age_max_ms / 1000, g->pong_age_max_ms % 1000);
+    }
+}
+
+static void metrics_recoveries(struct report_buf *b, const struct sk_stats *st)
+{
+    static const char *const causes[SK_DOWN_NCAUSES] = { "connection", "keepalive",
+                                                         "register", "other" };
+
+    metric_head(b, "sipkeep_flow_recoveries_by_cause_total", "counter",
+                "Flows that failed and work again, by what failed them first.");
+    for (size_t i = 0; i < SK_DOWN_NCAUSES; i++)
+        report_printf(b, "sipkeep_flow_recoveries_by_cause_total{cause=\"%s\"} %" PRIu64 "\n",
+                      causes[i], st->flow_recoveries_by_cause[i]);
 }
 
 void report_metrics(struct report_buf *b, const struct sk_stats *st, const struct report_totals *t)
@@ -355,4 +457,6 @@ void report_metrics(struct report_buf *b, const struct sk_stats *st, const struc
     metric_counter(b, "sipkeep_policy_drops_total",
                    "Messages refused by policy (ua.allow, unknown domain, unregistered UA).",
                    st->policy_drops);
+    metrics_per_service(b, t);
+    metrics_recoveries(b, st);
 }

@@ -53,6 +53,7 @@ struct report_flow {
     unsigned flow_timer_s;   /* 0: no Flow-Timer */
     unsigned failures;       /* consecutive failures */
     int64_t retry_in_s;      /* seconds to the next attempt in backoff, else -1 */
+    int64_t pong_age_ms;     /* since the last pong on this connection, -1: none */
 };
 
 /* One legacy UA binding. */
@@ -67,9 +68,37 @@ struct report_binding {
     const struct report_flow *flows;
 };
 
+/* A binding's state as the per-service metrics count it: registered once
+ * a flow is ACTIVE, removing while it is de-registered. */
+enum report_ua_state { REPORT_UA_REGISTERING, REPORT_UA_REGISTERED, REPORT_UA_REMOVING };
+#define REPORT_UA_NSTATES ((size_t)REPORT_UA_REMOVING + 1)
+
+/* The bindings of one service, and the flows of one service and reg-id:
+ * the labels of the per-service metrics, so that their number follows
+ * the configuration, never the number of phones. */
+struct report_service {
+    const char *name;
+    size_t bindings[REPORT_UA_NSTATES];
+};
+struct report_group {
+    const char *service;
+    unsigned reg_id;
+    size_t flows[REPORT_NSTATES];
+    int64_t pong_age_max_ms; /* the oldest last pong among its ACTIVE flows, -1: none */
+};
+#define REPORT_MAX_GROUPS (CFG_MAX_SERVICES * CFG_MAX_OUTBOUND_PROXIES)
+
+/* Zero-initialise.  Services and groups in the order first seen; bindings
+ * of services beyond the limits (a reload's retired ones can add names
+ * for a while) count in bindings/flows and in `unlisted` only. */
 struct report_totals {
     size_t bindings;
     size_t flows[REPORT_NSTATES]; /* by enum flow_state */
+    struct report_service services[CFG_MAX_SERVICES];
+    size_t nservices;
+    struct report_group groups[REPORT_MAX_GROUPS];
+    size_t ngroups;
+    size_t unlisted;
 };
 
 /* Header facts. */

@@ -74,6 +74,9 @@ struct flow {
                                      the last 2xx (the §4.5 row of the wait) */
     uint64_t ping_sent;           /* loop time of that ping */
     int64_t rtt_ms;               /* last ping->pong time, -1: none */
+    int64_t pong_at;              /* loop time of the last pong on this
+                                     connection, -1: none */
+    enum sk_down_cause down_cause; /* what failed it first since it worked */
     char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
 };
 
@@ -129,6 +132,7 @@ static void close_io(struct flow *f)
     loop_timer_cancel(f->loop, &f->t_ka);
     loop_timer_cancel(f->loop, &f->t_pong);
     f->pong_grace = false;
+    f->pong_at = -1;
     f->why[0] = '\0';
 }
 
@@ -137,8 +141,10 @@ static void close_io(struct flow *f)
  * received". */
 static void become_working(struct flow *f)
 {
-    if (f->failures > 0)
+    if (f->failures > 0) {
         SK_STAT_INC(f->stats, flow_recoveries);
+        SK_STAT_INC(f->stats, flow_recoveries_by_cause[f->down_cause]);
+    }
     f->working = true;
     f->failures = 0;
     f->lost_working = false;
@@ -189,14 +195,17 @@ static uint64_t next_wait(struct flow *f, int64_t retry_after_s)
  * The owner is told last, with everything settled, so on_down may call
  * any flow_* function, including flow_free().  retry_after_s: a server's
  * Retry-After, -1 for none. */
-static void flow_failed_after(struct flow *f, const char *why, int64_t retry_after_s)
+static void flow_failed_after(struct flow *f, enum sk_down_cause cause, const char *why,
+                              int64_t retry_after_s)
 {
     char reason[FLOW_WHY_MAX];
     uint64_t wait;
 
     snprintf(reason, sizeof(reason), "%s", why); /* why may be f->why */
-    if (f->failures == 0)
+    if (f->failures == 0) {
         f->lost_working = f->working;
+        f->down_cause = cause;
+    }
     close_io(f);
     f->working = false;
     if (f->failures < UINT_MAX)
@@ -211,9 +220,9 @@ static void flow_failed_after(struct flow *f, const char *why, int64_t retry_aft
     f->cbs->on_down(f, reason, f->arg);
 }
 
-static void flow_failed(struct flow *f, const char *why)
+static void flow_failed(struct flow *f, enum sk_down_cause cause, const char *why)
 {
-    flow_failed_after(f, why, -1);
+    flow_failed_after(f, cause, why, -1);
 }
 
 /* A failure noticed inside a call from the owner (or before a stream
@@ -269,6 +278,7 @@ static void got_pong(struct flow *f, int64_t rtt_ms)
     if (rtt_ms >= 0)
         f->rtt_ms = rtt_ms;
     f->pong_seen = true;
+    f->pong_at = (int64_t)loop_now(f->loop);
     f->pong_grace = false;
     loop_timer_cancel(f->loop, &f->t_pong);
     if (f->state == FLOW_ACTIVE && !f->working)
@@ -292,7 +302,7 @@ static void st_close(struct stream *s, int err, const char *reason, void *arg)
     (void)err;
     stream_free(s);
     f->s = NULL;
-    flow_failed(f, reason);
+    flow_failed(f, SK_DOWN_CONNECTION, reason);
 }
 
 static const struct stream_cbs flow_stream_cbs = {
@@ -319,9 +329,14 @@ static void u_pong(int64_t rtt_ms, void *arg)
     got_pong(arg, rtt_ms);
 }
 
+/* flow_udp does not say what failed: by the state it failed in. */
 static void u_fail(const char *reason, void *arg)
 {
-    flow_failed(arg, reason);
+    struct flow *f = arg;
+
+    flow_failed(f, f->state == FLOW_REGISTERING ? SK_DOWN_REGISTER
+                   : f->state == FLOW_ACTIVE    ? SK_DOWN_KEEPALIVE
+                                                : SK_DOWN_CONNECTION, reason);
 }
 
 static const struct flow_udp_cbs flow_udp_cbs = { u_connected, u_message, u_pong, u_fail };
@@ -372,10 +387,10 @@ static void on_state_timer(struct loop_timer *t)
     struct flow *f = container_of(t, struct flow, t_state);
 
     if (f->why[0])
-        flow_failed(f, f->why);
+        flow_failed(f, f->state == FLOW_CONNECTING ? SK_DOWN_CONNECTION : SK_DOWN_OTHER, f->why);
     else if (f->state == FLOW_REGISTERING) {
         SK_STAT_INC(f->stats, reg_failed);
-        flow_failed(f, "registration timed out (no final response within 32 s)");
+        flow_failed(f, SK_DOWN_REGISTER, "registration timed out (no final response within 32 s)");
     }
     else if (f->state == FLOW_BACKOFF)
         connect_now(f);
@@ -384,7 +399,7 @@ static void on_state_timer(struct loop_timer *t)
 
         f->reg_retry = false;
         if (flow_local_addr(f, &local) < 0) {
-            flow_failed(f, "cannot read the local address for the REGISTER retry");
+            flow_failed(f, SK_DOWN_OTHER, "cannot read the local address for the REGISTER retry");
             return;
         }
         log_info("flow_register_retry", "reg_id=%u proxy=%s errors=%u", f->reg_id,
@@ -403,7 +418,7 @@ static void on_ka_timer(struct loop_timer *t)
 
     if (err < 0) {
         snprintf(why, sizeof(why), "keep-alive send failed: %s", strerror(-err));
-        flow_failed(f, why);
+        flow_failed(f, SK_DOWN_CONNECTION, why);
         return;
     }
     SK_STAT_INC(f->stats, ka_sent);
@@ -420,7 +435,7 @@ static void on_ka_timer(struct loop_timer *t)
         err = loop_timer_set(f->loop, &f->t_ka,
                              flow_keepalive_ms(&f->ka, f->flow_timer, rand_draw(&f->rng)));
     if (err < 0)
-        flow_failed(f, "no memory for the keep-alive timers");
+        flow_failed(f, SK_DOWN_OTHER, "no memory for the keep-alive timers");
 }
 
 /* §4.4.1: no pong "within 10 seconds after sending a ping (or immediately
@@ -445,7 +460,7 @@ static void on_pong_timer(struct loop_timer *t)
     snprintf(why, sizeof(why), "no pong within %u s of the keep-alive ping (RFC 5626 §4.4.1)",
              pong_timeout_s(f));
     SK_STAT_INC(f->stats, ka_lost);
-    flow_failed(f, why);
+    flow_failed(f, SK_DOWN_KEEPALIVE, why);
 }
 
 /* ---- public API ---- */
@@ -482,6 +497,7 @@ int flow_new(struct flow **out, const struct flow_params *p)
     f->arg = p->arg;
     f->stats = p->stats;
     f->rtt_ms = -1;
+    f->pong_at = -1;
     set_state(f, FLOW_IDLE);
     loop_timer_init(&f->t_state, on_state_timer);
     loop_timer_init(&f->t_ka, on_ka_timer);
@@ -652,14 +668,14 @@ void flow_register_failed(struct flow *f, const char *reason)
 {
     if (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE)
         return;
-    flow_failed(f, reason ? reason : "registration failed");
+    flow_failed(f, SK_DOWN_REGISTER, reason ? reason : "registration failed");
 }
 
 void flow_register_failed_after(struct flow *f, const char *reason, int64_t retry_after_s)
 {
     if (f->state != FLOW_REGISTERING && f->state != FLOW_ACTIVE)
         return;
-    flow_failed_after(f, reason ? reason : "registration failed",
+    flow_failed_after(f, SK_DOWN_REGISTER, reason ? reason : "registration failed",
                       retry_after_s < 0 ? -1 : retry_after_s);
 }
 
@@ -688,7 +704,8 @@ void flow_register_retry_after(struct flow *f, const char *reason, int64_t retry
     else
         wait = flow_backoff_ms(&f->rc, f->reg_errors, others_working(f), rand_draw(&f->rng));
     if (loop_timer_set(f->loop, &f->t_state, wait) < 0) {
-        flow_failed_after(f, reason ? reason : "registration failed", retry_after_s);
+        flow_failed_after(f, SK_DOWN_REGISTER, reason ? reason : "registration failed",
+                          retry_after_s);
         return;
     }
     f->reg_retry = true;
@@ -708,7 +725,7 @@ void flow_fail(struct flow *f, const char *reason)
 {
     if (f->state == FLOW_IDLE || f->state == FLOW_BACKOFF)
         return;
-    flow_failed(f, reason ? reason : "failed");
+    flow_failed(f, SK_DOWN_OTHER, reason ? reason : "failed");
 }
 
 void flow_ping_now(struct flow *f)
@@ -722,7 +739,7 @@ void flow_ping_now(struct flow *f)
     /* From the loop, not from inside the caller: a send error fails the
      * flow, whose callbacks must not run under the caller's feet. */
     if (loop_timer_set(f->loop, &f->t_ka, 0) < 0)
-        flow_failed(f, "no memory for the keep-alive timers");
+        flow_failed(f, SK_DOWN_OTHER, "no memory for the keep-alive timers");
 }
 
 enum flow_state flow_state(const struct flow *f)
@@ -772,6 +789,7 @@ void flow_get_info(const struct flow *f, struct flow_info *out)
     out->flow_timer = f->flow_timer;
     out->failures = f->failures;
     out->retry_in_ms = -1;
+    out->pong_age_ms = f->pong_at < 0 ? -1 : (int64_t)now - f->pong_at;
     if ((f->state == FLOW_BACKOFF || (f->state == FLOW_ACTIVE && f->reg_retry)) &&
         loop_timer_armed(&f->t_state))
         out->retry_in_ms = f->t_state.due_ms > now ? (int64_t)(f->t_state.due_ms - now) : 0;

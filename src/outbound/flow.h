@@ -232,6 +232,8 @@ struct flow_info {
     int64_t retry_in_ms;     /* BACKOFF: time until the next attempt; ACTIVE
                                 after a refresh error: until the REGISTER is
                                 sent again; else -1 */
+    int64_t pong_age_ms;     /* since the last pong on this connection, -1:
+                                none yet */
 };
 
 /* Fills *out for f at the loop's current time. */

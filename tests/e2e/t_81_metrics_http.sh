@@ -59,6 +59,13 @@ grep -qx 'sipkeep_bindings{} 1.0' "$LAB_DIR/http.samples" || die "not 1 binding"
 grep -qx 'sipkeep_flows{state="active"} 1.0' "$LAB_DIR/http.samples" || die "not 1 active flow"
 grep -qx 'sipkeep_registrations_total{result="ok"} [1-9][0-9]*\.0' "$LAB_DIR/http.samples" ||
     die "no successful registration counted"
+# Per service and reg-id (sk_config's service is "lab", one proxy).
+grep -qx 'sipkeep_service_bindings{service="lab",state="registered"} 1.0' "$LAB_DIR/http.samples" ||
+    die "the service's binding is not counted as registered"
+grep -qx 'sipkeep_service_flows{reg_id="1",service="lab",state="active"} 1.0' "$LAB_DIR/http.samples" ||
+    die "no active flow for lab, reg-id 1"
+grep -q '^sipkeep_flow_recoveries_by_cause_total{cause="keepalive"} ' "$LAB_DIR/http.samples" ||
+    die "no recoveries by cause"
 # The same samples as over the control socket (counters may have moved:
 # names and labels are compared).
 timeout 15 "$SIPKEEP" metrics -s "$SK_CTL" >"$LAB_DIR/ctl.page" || die "sipkeep metrics failed"

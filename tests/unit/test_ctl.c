@@ -83,11 +83,11 @@ static const char hostile[] = "sip:\"},\"x\":1\x1b]0;pwn\x07\\\xc2\x9b" "2J\xff@
 static void sample_status(struct report_buf *b, enum report_format f, struct report_totals *t)
 {
     static const struct report_flow fl1[] = {
-        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_ACTIVE, 42, 3, 20, 0, -1 },
-        { 2, "sips:edge2.test", "tls", FLOW_BACKOFF, 7, -1, 0, 2, 55 },
+        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_ACTIVE, 42, 3, 20, 0, -1, 1500 },
+        { 2, "sips:edge2.test", "tls", FLOW_BACKOFF, 7, -1, 0, 2, 55, -1 },
     };
     static const struct report_flow fl2[] = {
-        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_CONNECTING, 0, 12, 0, 1, -1 },
+        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_CONNECTING, 0, 12, 0, 1, -1, -1 },
     };
     const struct report_binding b1 = { "192.168.1.10:5060", "lab", hostile,
                                     "urn:uuid:00000000-0000-4000-8000-000000000001",
@@ -187,21 +187,52 @@ static void test_status_table(void **state)
     report_buf_free(&b);
 }
 
+/* Four bindings of two services (the per-service families): lab has one
+ * registered with reg-id 1 active (pong 2.5 s ago) and 2 in backoff, one
+ * being removed (connecting), one registered with both active (pong
+ * 7.001 s ago on 1, none yet on 2); pbx one registering. */
+static void sample_totals(struct report_totals *t)
+{
+    static const struct report_flow a[] = {
+        { 1, "sip:e1", "tcp", FLOW_ACTIVE, 1, 3, 0, 0, -1, 2500 },
+        { 2, "sip:e2", "tcp", FLOW_BACKOFF, 1, -1, 0, 1, 30, -1 },
+    };
+    static const struct report_flow bb[] = { { 1, "sip:e1", "tcp", FLOW_CONNECTING, 1, -1, 0, 1, -1, -1 } };
+    static const struct report_flow c[] = { { 1, "sip:p1", "tcp", FLOW_REGISTERING, 1, -1, 0, 0, -1, -1 } };
+    static const struct report_flow d[] = {
+        { 1, "sip:e1", "tcp", FLOW_ACTIVE, 1, 3, 0, 0, -1, 7001 },
+        { 2, "sip:e2", "tcp", FLOW_ACTIVE, 1, 3, 0, 0, -1, -1 },
+    };
+    /* Another copy of "lab" (as a retired binding's old config has it). */
+    static const char lab2[] = "lab";
+    const struct report_binding bs[] = {
+        { "10.0.0.1:5060", "lab", "sip:a@x", NULL, "sip:a@10.0.0.1", 290, 2, a },
+        { "10.0.0.2:5060", lab2, "sip:b@x", NULL, "sip:b@10.0.0.2", -1, 1, bb },
+        { "10.0.0.3:5060", "pbx", "sip:c@y", NULL, "sip:c@10.0.0.3", 100, 1, c },
+        { "10.0.0.4:5060", "lab", "sip:d@x", NULL, "sip:d@10.0.0.4", 50, 2, d },
+    };
+
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < sizeof(bs) / sizeof(bs[0]); i++)
+        report_totals_add(t, &bs[i]);
+}
+
 static void test_metrics(void **state)
 {
     const struct sk_stats st = {
         .reg_ok = 5, .reg_failed = 2, .ka_sent = 100, .ka_lost = 1, .flow_recoveries = 3,
+        .flow_recoveries_by_cause = { 1, 2, 0, 0 },
         .msg_ua_in = 11, .msg_ua_out = 12, .msg_flow_in = 13, .msg_flow_out = 14,
         .parse_errors = 7, .policy_drops = 8,
     };
-    const struct report_totals t = { 4, { 0, 1, 0, 6, 2 } };
+    static struct report_totals t;
     static const char *const samples[] = {
         "sipkeep_bindings 4",
         "sipkeep_flows{state=\"idle\"} 0",
         "sipkeep_flows{state=\"connecting\"} 1",
-        "sipkeep_flows{state=\"registering\"} 0",
-        "sipkeep_flows{state=\"active\"} 6",
-        "sipkeep_flows{state=\"backoff\"} 2",
+        "sipkeep_flows{state=\"registering\"} 1",
+        "sipkeep_flows{state=\"active\"} 3",
+        "sipkeep_flows{state=\"backoff\"} 1",
         "sipkeep_registrations_total{result=\"ok\"} 5",
         "sipkeep_registrations_total{result=\"failed\"} 2",
         "sipkeep_keepalives_sent_total 100",
@@ -213,6 +244,33 @@ static void test_metrics(void **state)
         "sipkeep_messages_total{direction=\"out\",side=\"flow\"} 14",
         "sipkeep_parse_errors_total 7",
         "sipkeep_policy_drops_total 8",
+        "sipkeep_service_bindings{service=\"lab\",state=\"registering\"} 0",
+        "sipkeep_service_bindings{service=\"lab\",state=\"registered\"} 2",
+        "sipkeep_service_bindings{service=\"lab\",state=\"removing\"} 1",
+        "sipkeep_service_bindings{service=\"pbx\",state=\"registering\"} 1",
+        "sipkeep_service_bindings{service=\"pbx\",state=\"registered\"} 0",
+        "sipkeep_service_bindings{service=\"pbx\",state=\"removing\"} 0",
+        "sipkeep_service_flows{service=\"lab\",reg_id=\"1\",state=\"idle\"} 0",
+        "sipkeep_service_flows{service=\"lab\",reg_id=\"1\",state=\"connecting\"} 1",
+        "sipkeep_service_flows{service=\"lab\",reg_id=\"1\",state=\"registering\"} 0",
+        "sipkeep_service_flows{service=\"lab\",reg_id=\"1\",state=\"active\"} 2",
+        "sipkeep_service_flows{service=\"lab\",reg_id=\"1\",state=\"backoff\"} 0",
+        "sipkeep_service_flows{service=\"lab\",reg_id=\"2\",state=\"idle\"} 0",
+        "sipkeep_service_flows{service=\"lab\",reg_id=\"2\",state=\"connecting\"} 0",
+        "sipkeep_service_flows{service=\"lab\",reg_id=\"2\",state=\"registering\"} 0",
+        "sipkeep_service_flows{service=\"lab\",reg_id=\"2\",state=\"active\"} 1",
+        "sipkeep_service_flows{service=\"lab\",reg_id=\"2\",state=\"backoff\"} 1",
+        "sipkeep_service_flows{service=\"pbx\",reg_id=\"1\",state=\"idle\"} 0",
+        "sipkeep_service_flows{service=\"pbx\",reg_id=\"1\",state=\"connecting\"} 0",
+        "sipkeep_service_flows{service=\"pbx\",reg_id=\"1\",state=\"registering\"} 1",
+        "sipkeep_service_flows{service=\"pbx\",reg_id=\"1\",state=\"active\"} 0",
+        "sipkeep_service_flows{service=\"pbx\",reg_id=\"1\",state=\"backoff\"} 0",
+        /* lab/2's active flow has had no pong yet: no sample. */
+        "sipkeep_service_pong_age_max_seconds{service=\"lab\",reg_id=\"1\"} 7.001",
+        "sipkeep_flow_recoveries_by_cause_total{cause=\"connection\"} 1",
+        "sipkeep_flow_recoveries_by_cause_total{cause=\"keepalive\"} 2",
+        "sipkeep_flow_recoveries_by_cause_total{cause=\"register\"} 0",
+        "sipkeep_flow_recoveries_by_cause_total{cause=\"other\"} 0",
     };
     struct report_buf b;
     char *save = NULL, *line;
@@ -220,6 +278,10 @@ static void test_metrics(void **state)
     size_t next = 0;
 
     (void)state;
+    sample_totals(&t);
+    assert_int_equal(t.nservices, 2);
+    assert_int_equal(t.ngroups, 3);
+    assert_int_equal(t.unlisted, 0);
     report_buf_init(&b);
     report_metrics(&b, &st, &t);
     assert_int_equal(b.err, 0);
@@ -244,6 +306,28 @@ static void test_metrics(void **state)
     }
     assert_int_equal(next, sizeof(samples) / sizeof(samples[0]));
     report_buf_free(&b);
+}
+
+/* Service names beyond CFG_MAX_SERVICES (old configs' retired bindings)
+ * count in the totals, not as new series. */
+static void test_metrics_service_limit(void **state)
+{
+    static struct report_totals t;
+    static char names[CFG_MAX_SERVICES + 1][8];
+    const struct report_flow fl = { 1, "sip:e", "tcp", FLOW_ACTIVE, 1, 1, 0, 0, -1, 10 };
+
+    (void)state;
+    for (size_t i = 0; i <= CFG_MAX_SERVICES; i++) {
+        const struct report_binding rb = { "10.0.0.1:5060", names[i], "sip:a@x", NULL,
+                                           "sip:a@10.0.0.1", 60, 1, &fl };
+        snprintf(names[i], sizeof(names[i]), "s%zu", i);
+        report_totals_add(&t, &rb);
+    }
+    assert_int_equal(t.bindings, CFG_MAX_SERVICES + 1);
+    assert_int_equal(t.flows[FLOW_ACTIVE], CFG_MAX_SERVICES + 1);
+    assert_int_equal(t.nservices, CFG_MAX_SERVICES);
+    assert_int_equal(t.ngroups, CFG_MAX_SERVICES);
+    assert_int_equal(t.unlisted, 1);
 }
 
 static void test_parse_request(void **state)
@@ -714,6 +798,89 @@ static void test_flow_info(void **state)
     loop_free(x.l);
 }
 
+/* The keep-alive due Flow-Timer (20 s) after the last one goes out; the
+ * edge answers it with a pong, or not (answer false). */
+static void ff_ping(struct flow_fx *x, bool answer)
+{
+    struct pollfd pfd = { .fd = x->cfd, .events = POLLIN };
+    char buf[16];
+
+    x->now += 20000;
+    ff_turns(x, 2);
+    assert_int_equal(poll(&pfd, 1, 2000), 1);
+    assert_true(recv(x->cfd, buf, sizeof(buf), 0) > 0);
+    if (!answer)
+        return;
+    assert_int_equal(send(x->cfd, "\r\n", 2, 0), 2);
+    for (int i = 0; i < PUMP_ITER && !flow_working(x->f); i++)
+        ff_turns(x, 1);
+    assert_true(flow_working(x->f));
+}
+
+/* After a failure of a working flow: its immediate retry is accepted and
+ * registered. */
+static void ff_reconnect(struct flow_fx *x)
+{
+    int ready = x->ready;
+
+    for (int i = 0; i < PUMP_ITER && flow_state(x->f) == FLOW_BACKOFF; i++)
+        ff_turns(x, 1);
+    x->cfd = accept(x->lfd, NULL, NULL);
+    assert_true(x->cfd >= 0);
+    for (int i = 0; i < PUMP_ITER && x->ready == ready; i++)
+        ff_turns(x, 1);
+    assert_int_equal(x->ready, ready + 1);
+    flow_registered(x->f, true, 20);
+}
+
+/* The age of the last pong, and each recovery counted by what failed the
+ * flow: first a lost connection, then a missing pong. */
+static void test_flow_pong_age_and_recovery_cause(void **state)
+{
+    struct flow_fx x = { 0 };
+    struct flow_info fi;
+
+    (void)state;
+    ff_connect(&x);
+    flow_registered(x.f, true, 20);
+    flow_get_info(x.f, &fi);
+    assert_int_equal(fi.pong_age_ms, -1);
+    ff_ping(&x, true);
+    x.now += 1500;
+    flow_get_info(x.f, &fi);
+    assert_int_equal(fi.pong_age_ms, 1500);
+    close(x.cfd);
+    for (int i = 0; i < PUMP_ITER && !x.downs; i++)
+        ff_turns(&x, 1);
+    assert_int_equal(x.at_down.pong_age_ms, -1); /* a new connection has none */
+    ff_reconnect(&x);
+    ff_ping(&x, true);
+    assert_int_equal(x.st.flow_recoveries, 1);
+    assert_int_equal(x.st.flow_recoveries_by_cause[SK_DOWN_CONNECTION], 1);
+    /* A ping without a pong: failed after pong_timeout (10 s) and the 1 ms
+     * grace; it recovers the same way. */
+    ff_ping(&x, false);
+    x.now += 10000;
+    ff_turns(&x, 2);
+    x.now += 1;
+    for (int i = 0; i < PUMP_ITER && x.downs < 2; i++)
+        ff_turns(&x, 1);
+    assert_int_equal(x.downs, 2);
+    assert_int_equal(x.st.ka_lost, 1);
+    close(x.cfd);
+    ff_reconnect(&x);
+    ff_ping(&x, true);
+    assert_int_equal(x.st.flow_recoveries, 2);
+    assert_int_equal(x.st.flow_recoveries_by_cause[SK_DOWN_CONNECTION], 1);
+    assert_int_equal(x.st.flow_recoveries_by_cause[SK_DOWN_KEEPALIVE], 1);
+    assert_int_equal(x.st.flow_recoveries_by_cause[SK_DOWN_REGISTER], 0);
+    assert_int_equal(x.st.flow_recoveries_by_cause[SK_DOWN_OTHER], 0);
+    close(x.cfd);
+    close(x.lfd);
+    flow_free(x.f);
+    loop_free(x.l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_status_json_empty),
         cmocka_unit_test(test_status_table),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_metrics_service_limit),
         cmocka_unit_test(test_parse_request),
         cmocka_unit_test_setup_teardown(test_server_request_answer_close, srv_setup, srv_teardown),
         cmocka_unit_test_setup_teardown(test_server_bad_requests, srv_setup, srv_teardown),
@@ -732,6 +900,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status_answer_without_router, srv_setup,
                                         srv_teardown),
         cmocka_unit_test(test_flow_info),
+        cmocka_unit_test(test_flow_pong_age_and_recovery_cause),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
