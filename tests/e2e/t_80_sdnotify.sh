@@ -141,6 +141,7 @@ log_step "STOPPING=1 from pid $dpid; clean exit"
 log_step "7. the order under strace: sockets bound, privileges dropped, then READY=1"
 command -v strace >/dev/null || die "missing tool 'strace' (sh packaging/deps.sh e2e installs it)"
 ST=$LAB_DIR/strace.txt
+# shellcheck disable=SC2034 # read by the wait_for condition below
 n_ready=$(grep -c ' READY=1' "$NLOG")
 # LeakSanitizer cannot run under ptrace (make e2e-asan): no leak check for
 # this traced run; the untraced one above had it.
