@@ -383,13 +383,26 @@ static bool addr_unspecified(const struct sockaddr_storage *ss)
     return IN6_IS_ADDR_UNSPECIFIED(a6) || memcmp(a6, mapped_any, 16) == 0;
 }
 
-static const char *listen_parse(struct slice v, struct cfg_listen *l)
+/* "ADDR:PORT" (IPv6 in brackets) into l->addr/addrlen; no_port is the
+ * reason given when the port is missing. */
+static const char *addr_port_parse(struct slice v, const char *no_port, struct cfg_listen *l)
 {
     struct slice host, port;
     bool bracketed;
     uint16_t portnum;
-    const char *why;
+    const char *why = hostport_split(v, &host, &port, &bracketed);
 
+    if (why)
+        return why;
+    if (!port.p)
+        return no_port;
+    if ((why = port_parse(port, &portnum)) != NULL)
+        return why;
+    return listen_addr(host, bracketed, portnum, l);
+}
+
+static const char *listen_parse(struct slice v, struct cfg_listen *l)
+{
     if (!has_prefix_ci(v, "udp:")) {
         const char *colon = memchr(v.p, ':', v.n);
         struct slice proto = { v.p, colon ? (size_t)(colon - v.p) : 0 };
@@ -397,15 +410,9 @@ static const char *listen_parse(struct slice v, struct cfg_listen *l)
         return all_letters(proto) ? "only udp is supported for now"
                                   : "expected udp:ADDR:PORT";
     }
-    why = hostport_split((struct slice){ v.p + 4, v.n - 4 }, &host, &port, &bracketed);
-    if (why)
-        return why;
-    if (!port.p)
-        return "the port is missing (expected udp:ADDR:PORT)";
-    if ((why = port_parse(port, &portnum)) != NULL)
-        return why;
     l->transport = CFG_TRANSPORT_UDP;
-    return listen_addr(host, bracketed, portnum, l);
+    return addr_port_parse((struct slice){ v.p + 4, v.n - 4 },
+                           "the port is missing (expected udp:ADDR:PORT)", l);
 }
 
 static int val_listen(const struct cfg_key *k, struct slice v, void *dst,
@@ -428,19 +435,11 @@ static int val_metrics_listen(const struct cfg_key *k, struct slice v, void *dst
                               char *why, size_t whysz)
 {
     struct cfg_listen *l = dst;
-    struct slice host, port;
-    bool bracketed;
-    uint16_t portnum = 0;
-    const char *reason = hostport_split(v, &host, &port, &bracketed);
+    const char *reason = addr_port_parse(
+        v, "the port is missing (expected ADDR:PORT, e.g. 127.0.0.1:9580)", l);
     char q[QSZ];
 
     (void)k;
-    if (!reason && !port.p)
-        reason = "the port is missing (expected ADDR:PORT, e.g. 127.0.0.1:9580)";
-    if (!reason)
-        reason = port_parse(port, &portnum);
-    if (!reason)
-        reason = listen_addr(host, bracketed, portnum, l);
     if (!reason && addr_unspecified(&l->addr))
         reason = "0.0.0.0 and :: would open the metrics to every network; give a loopback "
                  "or LAN address";

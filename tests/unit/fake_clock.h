@@ -15,7 +15,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "core/loop.h"
 
@@ -51,6 +54,29 @@ static inline bool fake_loop_pump_until(struct loop *l, const int *counter, int 
     for (int i = 0; i < max_iter && *counter < want; i++)
         assert_int_equal(loop_run_once(l, 1), 0);
     return *counter >= want;
+}
+
+/* Turns l (1 ms real waits) while reading the client socket fd until the
+ * peer closes it, at most max_iter times: the bytes read (NUL-terminated
+ * in buf of cap bytes), or -1 on a reset, another error or no close. */
+static inline ssize_t fake_loop_read_all(struct loop *l, int fd, char *buf, size_t cap,
+                                         int max_iter)
+{
+    size_t got = 0;
+
+    for (int i = 0; i < max_iter; i++) {
+        ssize_t n = recv(fd, buf + got, cap - 1 - got, MSG_DONTWAIT);
+        if (n == 0) {
+            buf[got] = '\0';
+            return (ssize_t)got;
+        }
+        if (n > 0)
+            got += (size_t)n;
+        else if (errno != EAGAIN)
+            return -1;
+        assert_int_equal(loop_run_once(l, 1), 0);
+    }
+    return -1;
 }
 
 #endif

@@ -37,6 +37,7 @@
 #include "ctl/report.h"
 #include "ctl/status.h"
 #include "outbound/flow.h"
+#include "fake_clock.h"
 
 #define PUMP_ITER 3000 /* x at most 1 ms of real time */
 
@@ -422,27 +423,9 @@ static int cli_connect(const char *path)
     return fd;
 }
 
-/* Pumps the loop and reads fd until EOF; returns the bytes read, or -1
- * when no EOF came within PUMP_ITER turns. */
 static ssize_t pump_read_all(struct srv_fx *t, int fd, char *buf, size_t cap)
 {
-    size_t got = 0;
-
-    for (int i = 0; i < PUMP_ITER; i++) {
-        ssize_t n = recv(fd, buf + got, cap - 1 - got, MSG_DONTWAIT);
-        if (n == 0) {
-            buf[got] = '\0';
-            return (ssize_t)got;
-        }
-        if (n > 0)
-            got += (size_t)n;
-        else
-            assert_true(errno == EAGAIN || errno == ECONNRESET);
-        if (n < 0 && errno == ECONNRESET)
-            return -1;
-        assert_int_equal(loop_run_once(t->l, 1), 0);
-    }
-    return -1;
+    return fake_loop_read_all(t->l, fd, buf, cap, PUMP_ITER);
 }
 
 static void pump_until_clients(struct srv_fx *t, unsigned want)
@@ -664,7 +647,7 @@ struct flow_fx {
     struct flow_info at_down;  /* the snapshot on_down saw */
 };
 
-static uint64_t fake_now(void *ctx)
+static uint64_t ff_now(void *ctx)
 {
     return ((struct flow_fx *)ctx)->now;
 }
@@ -708,7 +691,7 @@ static void ff_connect(struct flow_fx *x)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof(sin);
-    struct loop_clock clk = { fake_now, x };
+    struct loop_clock clk = { ff_now, x };
     struct flow_params p;
 
     x->now = 500000;

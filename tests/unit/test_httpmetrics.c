@@ -294,25 +294,9 @@ static int cli_connect(struct fx *t)
     return fd;
 }
 
-/* Pumps the loop and reads fd until EOF; the bytes read, or -1 when no
- * EOF came within PUMP_ITER turns. */
 static ssize_t pump_read_all(struct fx *t, int fd, char *buf, size_t cap)
 {
-    size_t got = 0;
-
-    for (int i = 0; i < PUMP_ITER; i++) {
-        ssize_t n = recv(fd, buf + got, cap - 1 - got, MSG_DONTWAIT);
-        if (n == 0) {
-            buf[got] = '\0';
-            return (ssize_t)got;
-        }
-        if (n > 0)
-            got += (size_t)n;
-        else if (errno != EAGAIN)
-            return -1;
-        assert_int_equal(loop_run_once(t->l, 1), 0);
-    }
-    return -1;
+    return fake_loop_read_all(t->l, fd, buf, cap, PUMP_ITER);
 }
 
 static void pump_until_clients(struct fx *t, unsigned want)
@@ -345,34 +329,33 @@ static void test_server_scrape(void **state)
     pump_until_clients(t, 0);
 }
 
+/* Sends start, then 'x' up to three times the head limit, on a new
+ * connection: the answer is a 431. */
+static void expect_431(struct fx *t, const char *start)
+{
+    size_t n = HTTPMETRICS_HEAD_MAX * 3, len = strlen(start);
+    char *big = malloc(n), buf[512];
+    int fd = cli_connect(t);
+
+    assert_non_null(big);
+    memcpy(big, start, len);
+    memset(big + len, 'x', n - len);
+    assert_int_equal(send(fd, big, n, MSG_NOSIGNAL), (ssize_t)n);
+    assert_true(pump_read_all(t, fd, buf, sizeof(buf)) > 0);
+    assert_int_equal(strncmp(buf, "HTTP/1.1 431 ", 13), 0);
+    close(fd);
+    free(big);
+}
+
 static void test_server_oversized(void **state)
 {
     struct fx *t = *state;
-    size_t n = HTTPMETRICS_HEAD_MAX * 3;
-    char *big = malloc(n), buf[512];
-    int fd;
 
-    assert_non_null(big);
     srv_open(t, 0, 0);
-    fd = cli_connect(t);
-    /* A request line three times the limit. */
-    memcpy(big, "GET /", 5);
-    memset(big + 5, 'x', n - 5);
-    assert_int_equal(send(fd, big, n, MSG_NOSIGNAL), (ssize_t)n);
-    assert_true(pump_read_all(t, fd, buf, sizeof(buf)) > 0);
-    assert_int_equal(strncmp(buf, "HTTP/1.1 431 ", 13), 0);
-    close(fd);
-    /* One header three times the limit. */
-    fd = cli_connect(t);
-    memcpy(big, "GET /metrics HTTP/1.1\r\nX: ", 26);
-    memset(big + 26, 'x', n - 26);
-    assert_int_equal(send(fd, big, n, MSG_NOSIGNAL), (ssize_t)n);
-    assert_true(pump_read_all(t, fd, buf, sizeof(buf)) > 0);
-    assert_int_equal(strncmp(buf, "HTTP/1.1 431 ", 13), 0);
-    close(fd);
+    expect_431(t, "GET /");                             /* a request line */
+    expect_431(t, "GET /metrics HTTP/1.1\r\nX: ");       /* one header */
     assert_int_equal(t->calls, 0);
     pump_until_clients(t, 0);
-    free(big);
 }
 
 static void test_server_client_limit(void **state)
