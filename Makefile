@@ -8,6 +8,7 @@
 #   make demo     narrated demo in a throw-away network-namespace lab (root, ~2 min)
 #   make install  PREFIX=/usr/local DESTDIR=   make deb   build/sipkeep_*.deb
 #   make packaging-check   lintian, systemd unit, man pages, OpenWrt init script
+#   make cross    armhf + s390x unit tests under qemu-user, musl objects, -O1/-O2/-Os
 
 CC       ?= cc
 FUZZCC   ?= clang
