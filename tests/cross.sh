@@ -53,8 +53,12 @@ sysroot() {
     done
     if [ -n "$want" ]; then
         say "$1: apt-get download$want"
+        # A second try after apt-get update: the lists may be older than
+        # the mirror, or predate dpkg --add-architecture.
         # shellcheck disable=SC2086
-        (cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root $want) || {
+        (cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root $want) ||
+            { [ "$(id -u)" = 0 ] && apt-get update -qq &&
+              (cd "$debs" && apt-get download -q=2 -o APT::Sandbox::User=root $want); } || {
             echo "cross: apt-get download failed; run: sh packaging/deps.sh cross" >&2
             exit 1
         }
