@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "dummy_intercept.h"
+#include "intercept/pkt_int.h"
 #include "intercept/tmode.h"
 
 static const char yaml[] =
