@@ -241,6 +241,7 @@ void binding_free(struct binding *b)
     loop_timer_cancel(ra->env.loop, &b->reap);
     loop_timer_cancel(ra->env.loop, &b->best_wait);
     for (unsigned i = 0; i < b->nflows; i++) {
+        loop_timer_cancel(ra->env.loop, &b->flows[i].refresh);
         flow_free(b->flows[i].flow);
         reg_retry_free(&b->flows[i]);
     }
@@ -271,6 +272,7 @@ static int binding_flows_new(struct binding *b, SSL_CTX *tls)
 
         rf->b = b;
         rf->idx = (unsigned)i;
+        loop_timer_init(&rf->refresh, regagent_on_refresh);
         /* §4.2.1: each flow's REGISTER has its own Call-ID. */
         rand_hex(rf->call_id, sizeof(rf->call_id), 24);
         memcpy(rf->call_id + 24, "@sipkeep", sizeof("@sipkeep"));

@@ -181,35 +181,69 @@ int reg_msg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
     return 0;
 }
 
-/* Does Contact element elem of a 2xx describe our binding on flow rf? */
-static bool is_our_contact(const struct reg_flow *rf, struct slice elem, uint32_t *exp)
+/* The URN of a +sip.instance value "\"<urn:...>\"" (RFC 5626 §4.1): the
+ * quotes and angle brackets off, each when present. */
+static struct slice instance_urn(struct slice v)
+{
+    if (v.n >= 2 && v.p[0] == '"' && v.p[v.n - 1] == '"')
+        v = (struct slice){ v.p + 1, v.n - 2 };
+    if (v.n >= 2 && v.p[0] == '<' && v.p[v.n - 1] == '>')
+        v = (struct slice){ v.p + 1, v.n - 2 };
+    return v;
+}
+
+/* How Contact element elem of a 2xx matches our binding on flow rf
+ * (RFC 3261 §10.2.4: a 2xx lists every binding of the AOR, other
+ * devices' included): 2 by +sip.instance and reg-id (RFC 5626 §4.2.1,
+ * the registrar's own key), 1 by Contact URI (a registrar that does not
+ * echo the instance, a 439 flow, a third-party registration), 0 not ours.
+ * An element with another device's +sip.instance is never ours, even with
+ * our URI (two homes, same private address, same account). */
+static int contact_match(const struct reg_flow *rf, struct slice elem)
 {
     struct sipparam_addr a;
+    struct slice inst;
     uint32_t regid;
+    bool ids = !rf->b->third_party && !rf->no_regid;
+    bool has_regid;
 
-    if (sipparam_parse_addr(&a, elem) < 0 || !slice_eq(a.uri, slice_cstr(rf->b->contact_uri)))
-        return false;
-    if (!rf->b->third_party && slice_present(a.params) &&
-        sipparam_reg_id(a.params, &regid) == 0 && regid != rf->idx + 1)
-        return false;
-    return slice_present(a.params) && sipparam_expires(a.params, exp) == 0;
+    if (sipparam_parse_addr(&a, elem) < 0)
+        return 0;
+    has_regid = slice_present(a.params) && sipparam_reg_id(a.params, &regid) == 0;
+    if (ids && has_regid && regid != rf->idx + 1)
+        return 0;
+    if (ids && slice_present(a.params) &&
+        sipparam_find(a.params, "+sip.instance", &inst) == 0 && slice_present(inst))
+        return slice_eq_ci(instance_urn(inst), slice_cstr(rf->b->instance)) ? 2 : 0;
+    return slice_eq(a.uri, slice_cstr(rf->b->contact_uri)) ? 1 : 0;
 }
 
 uint32_t reg_msg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
                                 const struct sipmsg *rsp, uint32_t fallback)
 {
     struct sipmsg_valit it;
-    struct slice v;
+    struct sipparam_addr a;
+    struct slice v, ours = SLICE_NULL;
     uint32_t exp;
     const struct sipmsg_hdr *h;
     uint64_t hv;
+    int best = 0;
 
     (void)b;
     sipmsg_valit_init(&it, rsp, SIPMSG_HDR_CONTACT);
-    while (sipmsg_valit_next(&it, &v, NULL)) {
-        if (is_our_contact(rf, v, &exp))
-            return exp;
+    while (best < 2 && sipmsg_valit_next(&it, &v, NULL)) {
+        int m = contact_match(rf, v);
+
+        if (m > best) {
+            best = m;
+            ours = v;
+        }
     }
+    /* Our element's own expires wins over the Expires header, which is
+     * only the default for elements without one (RFC 3261 §10.3 step 8). */
+    if (best && sipparam_parse_addr(&a, ours) == 0 && slice_present(a.params) &&
+        sipparam_expires(a.params, &exp) == 0)
+        return exp;
     h = sipmsg_hdr_find(rsp, SIPMSG_HDR_EXPIRES);
     if (h && slice_to_u64(slice_trim(h->value), &hv) == 0)
         return hv > UINT32_MAX ? UINT32_MAX : (uint32_t)hv;

@@ -170,6 +170,7 @@ static void deregister_upstream(struct binding *b)
     b->ua_waiting = false;
     loop_timer_cancel(b->ra->env.loop, &b->expiry);
     for (unsigned i = 0; i < b->nflows; i++) {
+        loop_timer_cancel(b->ra->env.loop, &b->flows[i].refresh);
         if (flow_up(&b->flows[i])) {
             send_register(&b->flows[i], 0);
             sent = true;
@@ -191,6 +192,46 @@ void regagent_on_expiry(struct loop_timer *t)
 void regagent_on_reap(struct loop_timer *t)
 {
     binding_free(container_of(t, struct binding, reap));
+}
+
+/* Seconds after a 2xx granting granted s that a flow refreshes itself:
+ * half of a short grant, else 64 s (two Timer F) before it lapses, so
+ * that a REGISTER lost on UDP is still retransmitted in time. */
+static uint64_t refresh_after_s(uint32_t granted)
+{
+    uint32_t margin = granted / 2 < 64 ? granted / 2 : 64;
+
+    return (uint64_t)granted - margin;
+}
+
+/* rf was granted granted s: when the binding outlives that (the registrar
+ * granted this flow less than the UA was told, e.g. another flow's longer
+ * grant answered it, or a restored binding), the flow is refreshed before
+ * its registration lapses rather than at the UA's next REGISTER, which
+ * would come too late (issue 12 item 7).  Otherwise the UA's own refresh
+ * comes first and no timer runs. */
+static void arm_refresh(struct reg_flow *rf, uint32_t granted)
+{
+    struct loop *l = rf->b->ra->env.loop;
+    int64_t left = binding_expires_in_ms(rf->b);
+
+    if (granted == 0 || left < 0 || (uint64_t)left <= (uint64_t)granted * 1000u ||
+        loop_timer_set(l, &rf->refresh, refresh_after_s(granted) * 1000u) < 0)
+        loop_timer_cancel(l, &rf->refresh);
+}
+
+void regagent_on_refresh(struct loop_timer *t)
+{
+    struct reg_flow *rf = container_of(t, struct reg_flow, refresh);
+
+    /* A pending REGISTER's 2xx re-arms it; a flow that is down registers
+     * when it is re-formed. */
+    if (rf->b->removing || !flow_up(rf) || rf->branch[0])
+        return;
+    log_info("register_refresh", "binding=%" PRIu32 " reg_id=%u aor=%s reason=\"the "
+             "registrar granted this flow less than the UA's registration lasts\"",
+             rf->b->id, rf->idx + 1, rf->b->aor);
+    send_register(rf, UINT32_MAX);
 }
 
 static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
@@ -219,9 +260,15 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
              "expires=%" PRIu32, b->id, rf->idx + 1, b->aor, outbound ? "yes" : "no",
              flow_timer_of(m), granted);
     /* The binding lapses with the UA's own (clamped) registration, so that
-     * a phone that disappears is noticed within minutes. */
-    loop_timer_set(b->ra->env.loop, &b->expiry, (uint64_t)ua_granted * 1000u);
-    regagent_state_registered(b, ua_granted);
+     * a phone that disappears is noticed within minutes: set by the first
+     * 2xx to the UA's REGISTER, the one the UA hears.  Another flow's 2xx
+     * (later, or after a recovery) neither cuts it short nor extends it. */
+    if (b->expiry_unset) {
+        b->expiry_unset = false;
+        loop_timer_set(b->ra->env.loop, &b->expiry, (uint64_t)ua_granted * 1000u);
+        regagent_state_registered(b, ua_granted);
+    }
+    arm_refresh(rf, granted);
     if (b->ua_waiting)
         reg_answer_ua(b, m, ua_granted);
 }
@@ -349,6 +396,7 @@ static int binding_take_request(struct binding *b, const struct sipmsg *m, struc
     b->ua = *ua;
     b->expires_up = reg_msg_requested_expiry(m, contact);
     b->ua_waiting = true;
+    b->expiry_unset = true;
     /* Until a 2xx re-arms it, the binding lives as long as the UA would
      * have been granted, plus a transaction's time (64*T1) to be answered:
      * a UA that never completes its registration is not kept forever. */

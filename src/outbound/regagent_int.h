@@ -34,6 +34,9 @@ struct reg_flow {
     char *auth_nonce;    /* the nonce last answered, for the nonce-count */
     uint32_t auth_nc;    /* nonce-count used with auth_nonce */
     unsigned auth_tries; /* challenges answered since the last 2xx */
+    /* The registrar granted this flow less than the binding lives: sipkeep
+     * refreshes it itself before it lapses (regagent_on_refresh). */
+    struct loop_timer refresh;
 };
 
 struct binding {
@@ -66,6 +69,7 @@ struct binding {
     uint32_t expires_up; /* expiry the UA asked for (upstream) */
     uint32_t min_expires;/* the registrar's Min-Expires (423), 0 = none */
     struct loop_timer expiry;   /* the binding lapses without UA refreshes */
+    bool expiry_unset;   /* the UA's REGISTER awaits the 2xx that sets expiry */
     struct loop_timer reap;     /* deferred free after de-registration */
     struct binding *next_id, *next_all;
     struct binding *next_key; /* chain of ra->by_key (key) */
@@ -122,6 +126,9 @@ bool binding_same_aor(struct slice a, struct slice b);
 extern const struct flow_cbs regagent_flow_cbs;
 void regagent_on_expiry(struct loop_timer *t);
 void regagent_on_reap(struct loop_timer *t);
+/* A reg_flow's refresh timer: its REGISTER again (the UA's expiry), when
+ * the flow is up and has none pending. */
+void regagent_on_refresh(struct loop_timer *t);
 
 /* ---- the answer to the phone's REGISTER (reg_answer.c) ---- */
 
@@ -170,8 +177,10 @@ int reg_msg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
 int reg_msg_build_ua_response(const struct binding *b, const struct sipmsg *rsp,
                               uint32_t granted, char *out, size_t outsz, size_t *outlen);
 
-/* The expiry the registrar granted to our Contact in a 2xx (the contact
- * with our reg-id, else our URI, else the Expires header, else fallback). */
+/* The expiry the registrar granted to our Contact in a 2xx: the expires of
+ * the Contact with our +sip.instance and reg-id (other devices' bindings
+ * are listed too), else of the one with our URI, else the Expires header,
+ * else fallback. */
 uint32_t reg_msg_granted_expiry(const struct binding *b, const struct reg_flow *rf,
                                 const struct sipmsg *rsp, uint32_t fallback);
 
