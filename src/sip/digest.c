@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "sip/digest.h"
+#include "sip/digest_int.h"
 #include "sip/sipchar.h"
 
 /* ---- challenge parsing ---- */

@@ -42,14 +42,6 @@ struct digest_challenge {
  * *c is fully written on success, unspecified on error. */
 int digest_parse_challenge(struct digest_challenge *c, struct slice value);
 
-/* Hex of the request-digest (the response= value) for the given inputs;
- * qop NULL gives the RFC 2069 form (no cnonce/nc).  out needs 65 bytes.
- * Returns 0 or -EIO (the hash is unavailable, e.g. MD5 under FIPS). */
-int digest_response_hex(enum digest_alg alg, bool sess, const char *user, const char *realm,
-                        const char *password, const char *method, const char *uri,
-                        const char *nonce, uint32_t nc, const char *cnonce, const char *qop,
-                        char out[65]);
-
 /* Builds the credentials value for challenge c into out (NUL-terminated):
  * 'Digest username="..", realm="..", nonce="..", uri="..", response="..",
  * algorithm=.., [cnonce="..", qop=auth, nc=XXXXXXXX,] [opaque=".."]'.

@@ -1,5 +1,6 @@
 /* frame.c - SIP stream framing and CRLF keep-alives; see frame.h. */
 #include "sip/frame.h"
+#include "sip/frame_int.h"
 
 #include <errno.h>
 #include <stdbool.h>

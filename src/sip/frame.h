@@ -72,8 +72,4 @@ struct frame_result {
  * Content-Length over FRAME_MAX_BODY). */
 int frame_next(const char *buf, size_t len, struct frame_result *fr);
 
-/* Same as frame_next() with an explicit role. */
-int frame_next_role(const char *buf, size_t len, enum frame_role role,
-                    struct frame_result *fr);
-
 #endif

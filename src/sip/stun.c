@@ -1,5 +1,6 @@
 /* stun.c - STUN Binding request/response (RFC 5389); see stun.h. */
 #include "sip/stun.h"
+#include "sip/stun_int.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -77,9 +77,4 @@ bool stun_is_stun(const uint8_t *buf, size_t len);
 int stun_parse_response(const uint8_t *buf, size_t len,
                         const uint8_t tid[STUN_TID_LEN], struct stun_response *r);
 
-/* CRC-32 (ISO-HDLC, as zlib's crc32()) of p[0..n); FINGERPRINT is this XOR
- * 0x5354554e (§15.5).  Exposed for tests and for callers that build other
- * STUN messages. */
-uint32_t stun_crc32(const uint8_t *p, size_t n);
-
 #endif

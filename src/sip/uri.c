@@ -1,5 +1,6 @@
 /* uri.c - SIP/SIPS URI parsing (RFC 3261 §19.1, §25.1); see uri.h. */
 #include "sip/uri.h"
+#include "sip/uri_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

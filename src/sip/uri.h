@@ -87,9 +87,4 @@ int sipuri_target(const struct sipuri *u, enum sipuri_transport *tp,
 int sipuri_parse_hostport(struct slice s, struct slice *host,
                           enum sipuri_host_type *type, uint16_t *port);
 
-/* Decodes %XX escapes of s into out (outsz bytes, not NUL-terminated) and
- * sets *outlen.  Returns 0, -EINVAL (NULL out/outlen, a '%' not followed by
- * two hex digits, or an escaped NUL) or -ENOSPC (out is then unspecified). */
-int sipuri_unescape(struct slice s, char *out, size_t outsz, size_t *outlen);
-
 #endif

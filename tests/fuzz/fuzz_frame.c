@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sip/frame.h"
+#include "sip/frame_int.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

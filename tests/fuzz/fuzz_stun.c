@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sip/stun.h"
+#include "sip/stun_int.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

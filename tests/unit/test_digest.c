@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sip/digest.h"
+#include "sip/digest_int.h"
 
 #define N7616 "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v"
 #define C7616 "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sip/frame.h"
+#include "sip/frame_int.h"
 
 static const char msg1[] =
     "INVITE sip:bob@example.com SIP/2.0\r\n"

@@ -17,6 +17,7 @@
 #include "core/loop.h"
 #include "outbound/regagent.h"
 #include "sip/digest.h"
+#include "sip/digest_int.h"
 #include "sip/msg.h"
 #include "state/instid.h"
 

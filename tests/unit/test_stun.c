@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sip/stun.h"
+#include "sip/stun_int.h"
 
 static const uint8_t tid1[STUN_TID_LEN] = { 0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34,
                                             0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae };

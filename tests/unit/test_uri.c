@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sip/uri.h"
+#include "sip/uri_int.h"
 
 #define S(lit) SLICE_LIT(lit)
 
