@@ -2,7 +2,8 @@
 # make cross (part of make check): sipkeep on the targets of home routers.
 #   armhf (32-bit ARM, glibc) and s390x (big-endian, 64-bit; the big-endian
 #   target Debian ships whole): the daemon and every unit test built with
-#   Debian's cross compilers, the unit tests run under qemu-user.
+#   Debian's cross compilers, the unit tests (and the daemon's
+#   --check-config of the example config) run under qemu-user.
 #   musl (OpenWrt's libc): every file of src/ compiled to an object.
 #   opt: every file of src/ -Werror clean with gcc and clang at -O1/-O2/-Os.
 # Usage: tests/cross.sh [BUILD]   (default build; output under BUILD/cross)
@@ -96,6 +97,9 @@ arch() {
         PKG_CFLAGS="$pkg_cflags" PKG_LIBS="$pkg_libs" "$b/sipkeep" $bins ||
         { echo "cross $a: build FAILED" >&2; return 1; }
     file "$b/sipkeep" | grep -q "$5" || { echo "cross: $b/sipkeep is not $5" >&2; return 1; }
+    # The daemon itself, once: it starts and validates the example config.
+    QEMU_LD_PREFIX=$sr "$qemu" "$b/sipkeep" --check-config -c config/sipkeep.yaml >/dev/null ||
+        { echo "cross $a: sipkeep --check-config -c config/sipkeep.yaml FAILED" >&2; return 1; }
     t2=$(now)
     passed=0 failed=0 skipped=0 cases=0 skipnames="" failnames=""
     mkdir -p "$b/logs"
