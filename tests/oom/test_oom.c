@@ -14,6 +14,10 @@
  *     stored (regstate): the phone is answered with the 200 or an error or
  *     not at all, and afterwards (no failure injected) its next REGISTER
  *     goes through, is answered 200 and stored;
+ *   - a registered phone's INVITE out (the edge answers 180, 200) and an
+ *     INVITE from the edge to the phone (the phone answers 200): whatever
+ *     the failure did to the call, the next call goes through (after the
+ *     phone registered again, where the failure cost the flow);
  *   - the instance-id store: open (loading and migrating a file), assign a
  *     new id (persisted), look up a known one: -ENOMEM with *out untouched
  *     or nothing remembered and the file unchanged; a retry works.
@@ -262,7 +266,7 @@ static const struct oom_op op_config = {
 
 /* ---- router_new, and a REGISTER through it ---- */
 
-#define FX_EXTRA_MEMBERS struct router *r; struct regstate *st;
+#define FX_EXTRA_MEMBERS struct router *r; struct regstate *st; int ci;
 #include "edge_fixture.h"
 
 /* env.send_ua: the sink's copy is the test's. */
@@ -387,56 +391,102 @@ static void rt_pump(struct fx *f, int nua, int iters)
     }
 }
 
-/* The edge answers every REGISTER it has received with 200 (the test's
- * work: not counted). */
+/* The edge answers every request it has received (the test's work: not
+ * counted): a REGISTER 200 with outbound, an INVITE 180 then 200, an ACK
+ * nothing, anything else 200.  Returns how many messages it read. */
 static int rt_answer_all(struct fx *f)
 {
     bool was = oom_pause();
-    int answered = 0;
+    int n = 0;
 
     edge_poll(&f->edge);
     while (edge_has_msg(&f->edge)) {
         int ci;
-        char *up = edge_wait_msg(&f->edge, &ci), contact[2048], extra[4096], *ok;
+        char *up = edge_wait_msg(&f->edge, &ci), contact[2048], extra[4096], *ok = NULL;
 
-        assert_memory_equal(up, "REGISTER ", 9);
-        hdr_must(up, "Contact", contact, sizeof(contact));
-        snprintf(extra, sizeof(extra), "Require: outbound\r\nFlow-Timer: 20\r\n"
-                 "Path: <sip:tok@127.0.0.1;lr;ob>\r\nContact: %s;expires=3600\r\n", contact);
-        ok = mk_response(up, "200 OK", extra);
-        edge_send(&f->edge, ci, ok);
+        n++;
+        if (strncmp(up, "REGISTER ", 9) == 0) {
+            f->ci = ci; /* the flow INVITEs to the phone take */
+            hdr_must(up, "Contact", contact, sizeof(contact));
+            snprintf(extra, sizeof(extra), "Require: outbound\r\nFlow-Timer: 20\r\n"
+                     "Path: <sip:tok@127.0.0.1;lr;ob>\r\nContact: %s;expires=3600\r\n",
+                     contact);
+            ok = mk_response(up, "200 OK", extra);
+        } else if (strncmp(up, "INVITE ", 7) == 0) {
+            char *ring = mk_response(up, "180 Ringing", "Contact: <sip:bob@203.0.113.9>\r\n");
+
+            edge_send(&f->edge, ci, ring);
+            free(ring);
+            ok = mk_response(up, "200 OK", "Contact: <sip:bob@203.0.113.9>\r\n");
+        } else if (strncmp(up, "ACK ", 4) != 0 && strncmp(up, "SIP/2.0 ", 8) != 0) {
+            ok = mk_response(up, "200 OK", NULL);
+        }
+        if (ok)
+            edge_send(&f->edge, ci, ok);
         free(ok);
         free(up);
-        answered++;
     }
     oom_resume(was);
-    return answered;
+    return n;
 }
 
-/* The phone's REGISTER cseq until the phone is answered or the loop
- * settles: returns the answer's status code, 0 for none. */
-static int rt_register(struct fx *f, unsigned cseq)
+/* The status of the first final response the UA got from message nua on,
+ * 0 for none. */
+static int ua_final(const struct fx *f, int nua)
 {
-    bool was = oom_pause();
-    char *reg = mk_register(cseq);
-    int nua = f->to_ua.n;
+    for (int i = nua; i < f->to_ua.n; i++) {
+        int st = strncmp(f->to_ua.msg[i], "SIP/2.0 ", 8) == 0 ? atoi(f->to_ua.msg[i] + 8) : 0;
 
-    oom_resume(was);
-    router_from_ua(f->r, reg, strlen(reg), &f->ua);
-    for (int round = 0; round < 20 && f->to_ua.n == nua; round++) {
-        rt_pump(f, nua, 40);
-        if (rt_answer_all(f) == 0 && f->to_ua.n == nua) {
+        if (st >= 200)
+            return st;
+    }
+    return 0;
+}
+
+/* The phone sends text (the test's copy; freed here) and the loop runs,
+ * the edge answering, until the phone has a final response or the loop
+ * settles: returns its status, 0 for none. */
+static int rt_send(struct fx *f, char *text)
+{
+    int nua = f->to_ua.n;
+    bool was;
+
+    router_from_ua(f->r, text, strlen(text), &f->ua);
+    for (int round = 0; round < 20 && !ua_final(f, nua); round++) {
+        rt_pump(f, f->to_ua.n, 40);
+        if (rt_answer_all(f) == 0 && !ua_final(f, nua)) {
             /* nothing in flight: let a flow's back-off or the best-answer
              * wait run out (fake clock) */
             f->now += 5000;
         }
     }
     was = oom_pause();
-    free(reg);
+    free(text);
     oom_resume(was);
-    if (f->to_ua.n == nua)
-        return 0;
-    return atoi(f->to_ua.msg[nua] + 8);
+    return ua_final(f, nua);
+}
+
+static int rt_register(struct fx *f, unsigned cseq)
+{
+    bool was = oom_pause();
+    char *reg = mk_register(cseq);
+
+    oom_resume(was);
+    return rt_send(f, reg);
+}
+
+/* The phone registers (200), its next REGISTERs going out once the flows
+ * are back (503 while they back off).  Not counted when unarmed. */
+static int rt_register_until_ok(struct fx *f, unsigned cseq)
+{
+    int status;
+
+    for (unsigned i = 0; i < 4 && (status = rt_register(f, cseq + i)) == 503; i++) {
+        f->now += 120000;
+        rt_pump(f, f->to_ua.n, 10);
+        rt_answer_all(f);
+    }
+    return status;
 }
 
 static void reg_setup(void **ctx)
@@ -470,11 +520,7 @@ static void reg_check(void *ctx, int status, bool failed)
         fail_msg("REGISTER answered %d under a failed allocation", status);
     /* whatever the failure left, the phone's next REGISTERs work: at once,
      * or (503 while the flows are in back-off) once the back-off is over */
-    for (unsigned i = 0; i < 4 && (status = rt_register(f, 2 + i)) == 503; i++) {
-        f->now += 120000;
-        rt_pump(f, f->to_ua.n, 10);
-        rt_answer_all(f);
-    }
+    status = rt_register_until_ok(f, 2);
     if (status != 200)
         fail_msg("the REGISTER after allocation %ld failed was answered %d, not 200", oom.at,
                  status);
@@ -494,6 +540,165 @@ static void reg_teardown(void *ctx)
 
 static const struct oom_op op_register = {
     "REGISTER", reg_setup, reg_run, reg_check, reg_teardown
+};
+
+/* ---- INVITEs through the router, both ways ---- */
+
+/* A registered phone (not counted). */
+static void call_setup(void **ctx)
+{
+    struct fx *f;
+
+    reg_setup(ctx);
+    f = *ctx;
+    assert_int_equal(rt_register(f, 1), 200);
+}
+
+static char *mk_invite(unsigned k)
+{
+    char *out = malloc(2048);
+    int n = snprintf(out, 2048,
+                     "INVITE sip:bob@example.net SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bKinv%u;rport\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: \"Alice\" <sip:alice@example.net>;tag=a%u\r\n"
+                     "To: <sip:bob@example.net>\r\n"
+                     "Call-ID: call-%u@127.0.0.10\r\n"
+                     "CSeq: 1 INVITE\r\n"
+                     "Contact: <sip:alice@127.0.0.10:5060>\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     k, k, k);
+
+    assert_non_null(out);
+    assert_true(n < 2048);
+    return out;
+}
+
+static int call_out(struct fx *f, unsigned k)
+{
+    bool was = oom_pause();
+    char *inv = mk_invite(k);
+
+    oom_resume(was);
+    return rt_send(f, inv);
+}
+
+static int call_out_run(void *ctx)
+{
+    return call_out(ctx, 1);
+}
+
+/* Whatever a failure left, the phone can call again: at once, or once
+ * its registration is back. */
+static void call_recover(struct fx *f, int (*call)(struct fx *f, unsigned k))
+{
+    int status = 0;
+
+    for (unsigned k = 2; k < 5 && (status = call(f, k)) != 200; k++) {
+        f->now += 120000;
+        rt_pump(f, f->to_ua.n, 10);
+        rt_answer_all(f);
+        assert_int_equal(rt_register_until_ok(f, 10 * k), 200);
+    }
+    if (status != 200)
+        fail_msg("the call after allocation %ld failed ended %d, not 200", oom.at, status);
+}
+
+static void call_out_check(void *ctx, int status, bool failed)
+{
+    struct fx *f = ctx;
+
+    if (!failed) {
+        assert_int_equal(status, 200);
+        return;
+    }
+    if (status != 0 && status != 200 && status < 400)
+        fail_msg("INVITE answered %d under a failed allocation", status);
+    call_recover(f, call_out);
+}
+
+static const struct oom_op op_call_out = {
+    "INVITE from the phone", call_setup, call_out_run, call_out_check, reg_teardown
+};
+
+/* The edge sends an INVITE on the phone's flow; the phone answers 200.
+ * Returns 200 when that 200 reached the edge, 0 when the phone's answer
+ * did not, -1 when the INVITE did not reach the phone. */
+static int call_in(struct fx *f, unsigned k)
+{
+    bool was = oom_pause();
+    char inv[2048], *ok;
+    int nua = f->to_ua.n, ci = f->ci, got = 0;
+
+    snprintf(inv, sizeof(inv),
+             "INVITE sip:alice@127.0.0.10:5060;ob SIP/2.0\r\n"
+             "Via: SIP/2.0/TCP 127.0.0.1:%u;branch=z9hG4bKedge%u\r\n"
+             "Max-Forwards: 68\r\n"
+             "Record-Route: <sip:tok@127.0.0.1;lr>\r\n"
+             "From: <sip:bob@example.net>;tag=b%u\r\n"
+             "To: <sip:alice@example.net>\r\n"
+             "Call-ID: in-%u@example.net\r\n"
+             "CSeq: 1 INVITE\r\n"
+             "Contact: <sip:bob@203.0.113.9>\r\n"
+             "Content-Length: 0\r\n\r\n",
+             f->edge.port[f->edge.conns[ci].listener], k, k, k);
+    edge_poll(&f->edge); /* notices a flow sipkeep closed */
+    if (f->edge.conns[ci].fd < 0 || f->edge.conns[ci].closed) {
+        oom_resume(was);
+        return -1;
+    }
+    edge_send(&f->edge, ci, inv);
+    oom_resume(was);
+    for (int i = 0; i < 200 && f->to_ua.n == nua; i++)
+        assert_int_equal(loop_run_once(f->loop, 1), 0);
+    for (int i = nua; i < f->to_ua.n; i++)
+        got |= strncmp(f->to_ua.msg[i], "INVITE ", 7) == 0;
+    if (!got)
+        return -1;
+    was = oom_pause();
+    ok = mk_response(f->to_ua.msg[f->to_ua.n - 1], "200 OK",
+                     "Contact: <sip:alice@127.0.0.10:5060>\r\n");
+    oom_resume(was);
+    router_from_ua(f->r, ok, strlen(ok), &f->ua);
+    was = oom_pause();
+    free(ok);
+    oom_resume(was);
+    for (int i = 0; i < 200; i++) {
+        bool msg;
+
+        was = oom_pause();
+        edge_poll(&f->edge);
+        msg = edge_has_msg(&f->edge);
+        if (msg) {
+            char *up = edge_wait_msg(&f->edge, &ci);
+            int st = strncmp(up, "SIP/2.0 200 ", 12) == 0 ? 200 : 0;
+
+            free(up);
+            oom_resume(was);
+            return st;
+        }
+        oom_resume(was);
+        assert_int_equal(loop_run_once(f->loop, 1), 0);
+    }
+    return 0;
+}
+
+static int call_in_run(void *ctx)
+{
+    return call_in(ctx, 1);
+}
+
+static void call_in_check(void *ctx, int status, bool failed)
+{
+    if (!failed) {
+        assert_int_equal(status, 200);
+        return;
+    }
+    call_recover(ctx, call_in);
+}
+
+static const struct oom_op op_call_in = {
+    "INVITE to the phone", call_setup, call_in_run, call_in_check, reg_teardown
 };
 
 /* ---- the instance-id store ---- */
@@ -633,6 +838,8 @@ int main(void)
         { "test_oom_config", test_oom, NULL, NULL, (void *)&op_config },
         { "test_oom_router_new", test_oom, NULL, NULL, (void *)&op_router_new },
         { "test_oom_register", test_oom, NULL, NULL, (void *)&op_register },
+        { "test_oom_call_out", test_oom, NULL, NULL, (void *)&op_call_out },
+        { "test_oom_call_in", test_oom, NULL, NULL, (void *)&op_call_in },
         { "test_oom_instid", test_oom, NULL, NULL, (void *)&op_instid },
     };
 
