@@ -13,6 +13,8 @@
 #     its 5 s deadline, 34 refused 503).
 #  3. The daemon still serves /metrics, its descriptors are back where they
 #     were and its RSS is flat (bound below).
+#  4. SIGHUP with another metrics.listen: logged as needing a restart, the
+#     old address still serves.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sk_lib.sh"
@@ -105,7 +107,12 @@ else
     log_step "after: RSS ${rss1} KiB (+$(( rss1 - rss0 )) KiB, bound +$RSS_MAX_GROWTH_KIB), $fds0 descriptors"
     (( rss1 - rss0 <= RSS_MAX_GROWTH_KIB )) || die "RSS grew from $rss0 to $rss1 KiB"
 fi
+log_step "4. a reload with another metrics.listen keeps the socket (restart needed)"
+sed -i "s/^metrics: .*/metrics: { listen: \"$M_ADDR:$(( M_PORT + 1 ))\" }/" "$LAB_DIR/sipkeep.yaml"
+kill -HUP "$dpid"
+sk_wait_log 'event=reload_needs_restart key=metrics.listen' 10 || die "no reload_needs_restart for metrics.listen"
+probe scrape "$M_ADDR" "$M_PORT" >/dev/null || die "no /metrics on the old address after the reload"
 # The flood was logged at debug, nothing at warn or above from the server.
-! grep -E 'level=(warn|error) ' "$SK_LOG" | grep -Eq 'metrics|ctl_' ||
+! grep -E 'level=(warn|error) ' "$SK_LOG" | grep -Eq 'event=(ctl_|metrics_http)' ||
     die "warnings from the metrics server: $(grep -E 'level=(warn|error) ' "$SK_LOG" | tail -n 5)"
 sk_stop
