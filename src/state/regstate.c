@@ -522,7 +522,11 @@ static void clear(struct regstate *s)
     s->count = 0;
 }
 
-static void load(struct regstate *s)
+/* Returns 0, or -ENOMEM with nothing kept; any other problem with the
+ * file is logged and the store starts empty.  (Out of memory must not
+ * read as a bad file: that would drop every stored registration at the
+ * next write.) */
+static int load(struct regstate *s)
 {
     char *buf = NULL, err[160] = "";
     size_t len = 0;
@@ -530,18 +534,21 @@ static void load(struct regstate *s)
                             &buf, &len);
 
     if (rc == -ENOENT)
-        return;
+        return 0;
     if (!rc)
         rc = regstate_parse(buf, len, load_rec, s, err, sizeof(err));
     free(buf);
     if (rc == 0) {
         log_info("regstate_loaded", "path=%s records=%zu", s->path, s->count);
-        return;
+        return 0;
     }
     clear(s);
+    if (rc == -ENOMEM)
+        return rc;
     log_warn("regstate_ignored", "path=%s err=\"%s\" action=\"starting without stored "
              "registrations; the file is replaced at the next write\"", s->path,
              err[0] ? err : rc == -EEXIST ? "a binding appears twice" : strerror(-rc));
+    return 0;
 }
 
 static char *join(const char *dir, const char *name, const char *suffix)
@@ -568,11 +575,10 @@ int regstate_open(struct regstate **out, const char *state_dir, struct loop *loo
     s->dir = strdup(state_dir);
     s->loop = loop;
     loop_timer_init(&s->flush_timer, on_flush);
-    if (!s->path || !s->tmp_path || !s->dir) {
+    if (!s->path || !s->tmp_path || !s->dir || load(s) < 0) {
         regstate_free(s);
         return -ENOMEM;
     }
-    load(s);
     *out = s;
     return 0;
 }
