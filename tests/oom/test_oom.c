@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <sanitizer/lsan_interface.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "fake_edge.h"
 
@@ -533,7 +534,8 @@ static void reg_teardown(void *ctx)
     struct fx *f = ctx;
 
     router_free(f->r);
-    assert_int_equal(regstate_flush(f->st), 0);
+    if (f->st)
+        assert_int_equal(regstate_flush(f->st), 0);
     regstate_free(f->st);
     fx_free(f);
 }
@@ -701,6 +703,94 @@ static const struct oom_op op_call_in = {
     "INVITE to the phone", call_setup, call_in_run, call_in_check, reg_teardown
 };
 
+/* ---- a restart: the stored registration loaded and registered again ---- */
+
+static void *rs_ingress(const struct sockaddr_storage *local, void *arg)
+{
+    (void)local;
+    return arg; /* any non-NULL handle: send_ua does not look at it */
+}
+
+/* The first life (not counted): the phone registered and stored, then the
+ * router and the store gone as at a stop. */
+static void rs_setup(void **ctx)
+{
+    struct fx *f;
+
+    call_setup(ctx);
+    f = *ctx;
+    assert_int_equal(regstate_count(f->st), 1);
+    router_free(f->r);
+    f->r = NULL;
+    assert_int_equal(regstate_flush(f->st), 0);
+    regstate_free(f->st);
+    f->st = (struct regstate *)f; /* must stay untouched on failure */
+}
+
+/* The second life: the store opened (its file loaded), a router on it (not
+ * counted: test_oom_router_new's), router_restore and the loop until the
+ * edge has answered the REGISTERs.  Returns regstate_open's error or how
+ * many bindings were restored. */
+static size_t rs_loaded; /* records regstate_open loaded */
+
+static int rs_run(void *ctx)
+{
+    struct fx *f = ctx;
+    char err[256];
+    bool was;
+    size_t n;
+    int rc = regstate_open(&f->st, f->dir.state, f->loop);
+
+    if (rc < 0)
+        return rc;
+    was = oom_pause();
+    rs_loaded = regstate_count(f->st);
+    if (rt_new(f, err, sizeof(err)) != 0)
+        fail_msg("router_new: %s", err);
+    oom_resume(was);
+    n = router_restore(f->r, (int64_t)time(NULL), rs_ingress, f);
+    for (int round = 0; round < 4; round++) {
+        rt_pump(f, f->to_ua.n, 40);
+        rt_answer_all(f);
+    }
+    return (int)n;
+}
+
+static void rs_check(void *ctx, int rc, bool failed)
+{
+    struct fx *f = ctx;
+
+    if (rc < 0) {
+        assert_true(failed);
+        if (rc != -ENOMEM)
+            fail_msg("regstate_open: %d, expected -ENOMEM", rc);
+        assert_ptr_equal(f->st, (struct regstate *)f);
+        f->st = NULL;
+        return;
+    }
+    /* opened: the file was loaded whole, never silently dropped */
+    if (rs_loaded != 1)
+        fail_msg("regstate_open loaded %zu records (1 stored) with allocation %ld failed (%s)",
+                 rs_loaded, oom.at, oom.sticky ? "sticky" : "once");
+    if (!failed) {
+        assert_int_equal(rc, 1);
+        assert_int_equal(binding_count(router_agent(f->r)), 1);
+        assert_int_equal(regstate_count(f->st), 1);
+        return;
+    }
+    /* restored or not (then dropped from the store, logged), the phone's
+     * next REGISTER works and is stored */
+    assert_true(rc == 0 || rc == 1);
+    if (rt_register_until_ok(f, 2) != 200)
+        fail_msg("the REGISTER after allocation %ld failed was not answered 200", oom.at);
+    assert_int_equal(binding_count(router_agent(f->r)), 1);
+    assert_int_equal(regstate_count(f->st), 1);
+}
+
+static const struct oom_op op_restart = {
+    "restart (regstate_open, router_restore)", rs_setup, rs_run, rs_check, reg_teardown
+};
+
 /* ---- the instance-id store ---- */
 
 /* Three phones, the middle one under an old-form key (migrated on load,
@@ -840,6 +930,7 @@ int main(void)
         { "test_oom_register", test_oom, NULL, NULL, (void *)&op_register },
         { "test_oom_call_out", test_oom, NULL, NULL, (void *)&op_call_out },
         { "test_oom_call_in", test_oom, NULL, NULL, (void *)&op_call_in },
+        { "test_oom_restart", test_oom, NULL, NULL, (void *)&op_restart },
         { "test_oom_instid", test_oom, NULL, NULL, (void *)&op_instid },
     };
 
