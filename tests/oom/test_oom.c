@@ -18,6 +18,12 @@
  *     INVITE from the edge to the phone (the phone answers 200): whatever
  *     the failure did to the call, the next call goes through (after the
  *     phone registered again, where the failure cost the flow);
+ *   - a restart: regstate_open loading the stored registration (-ENOMEM,
+ *     or the whole file loaded), router_restore; the phone's next REGISTER
+ *     works and is stored;
+ *   - a reload that changes the phone's service (router_reload: -ENOMEM
+ *     with nothing changed, or the binding retired and freed); the phone
+ *     registers again;
  *   - the instance-id store: open (loading and migrating a file), assign a
  *     new id (persisted), look up a known one: -ENOMEM with *out untouched
  *     or nothing remembered and the file unchanged; a retry works.
@@ -267,7 +273,7 @@ static const struct oom_op op_config = {
 
 /* ---- router_new, and a REGISTER through it ---- */
 
-#define FX_EXTRA_MEMBERS struct router *r; struct regstate *st; int ci;
+#define FX_EXTRA_MEMBERS struct router *r; struct regstate *st; int ci; struct cfg *ncfg;
 #include "edge_fixture.h"
 
 /* env.send_ua: the sink's copy is the test's. */
@@ -281,17 +287,23 @@ static void oom_send_ua(const struct ua_addr *ua, const char *buf, size_t len, v
 
 /* The fixture of test_router.c with two flows; the config gets a TLS
  * service too (router_new makes its TLS context). */
-static struct fx *rt_fixture(void)
+static void rt_load_cfg(struct fx *f, const char *svc_extra, struct cfg **out)
 {
-    struct fx *f = fx_new("test_oom", 2, "127.0.0.10", "127.0.0.1");
     char extra[512];
 
     snprintf(extra, sizeof(extra),
-             "  - name: tls\n    domain: tls.example.org\n"
+             "%s  - name: tls\n    domain: tls.example.org\n"
              "    outbound_proxies: [\"sips:127.0.0.1:%u\"]\n"
              "    tls: {ca_file: /etc/ssl/certs/ca-certificates.crt, verify: true}\n",
-             f->edge.port[0]);
-    edge_load_cfg_extra(&f->edge, f->dir.state, extra, &f->cfg);
+             svc_extra, f->edge.port[0]);
+    edge_load_cfg_extra(&f->edge, f->dir.state, extra, out);
+}
+
+static struct fx *rt_fixture(void)
+{
+    struct fx *f = fx_new("test_oom", 2, "127.0.0.10", "127.0.0.1");
+
+    rt_load_cfg(f, "", &f->cfg);
     assert_int_equal(instid_store_open(&f->ids, f->dir.state), 0);
     return f;
 }
@@ -534,6 +546,7 @@ static void reg_teardown(void *ctx)
     struct fx *f = ctx;
 
     router_free(f->r);
+    cfg_free(f->ncfg);
     if (f->st)
         assert_int_equal(regstate_flush(f->st), 0);
     regstate_free(f->st);
@@ -791,6 +804,66 @@ static const struct oom_op op_restart = {
     "restart (regstate_open, router_restore)", rs_setup, rs_run, rs_check, reg_teardown
 };
 
+/* ---- a reload that changes the phone's service ---- */
+
+/* A registered phone and the next configuration (its service's keepalive
+ * changed: the binding is retired), not counted. */
+static void rl_setup(void **ctx)
+{
+    struct fx *f;
+
+    call_setup(ctx);
+    f = *ctx;
+    rt_load_cfg(f, "    keepalive:\n      pong_timeout: 5\n", &f->ncfg);
+}
+
+/* router_reload, then the loop (the edge answering the de-registration)
+ * past RA_RELOAD_DEREG_MS.  Returns router_reload's result. */
+static size_t rl_retired; /* bindings the reload retired */
+
+static int rl_run(void *ctx)
+{
+    struct fx *f = ctx;
+    char err[256] = "";
+    int rc = router_reload(f->r, f->ncfg, err, sizeof(err));
+
+    if (rc < 0 && rc != -ENOMEM)
+        fail_msg("router_reload: %d (%s), expected -ENOMEM", rc, err);
+    rl_retired = router_retired(f->r);
+    for (int round = 0; round < 4; round++) {
+        rt_pump(f, f->to_ua.n, 40);
+        rt_answer_all(f);
+        f->now += RA_RELOAD_DEREG_MS;
+    }
+    rt_pump(f, f->to_ua.n, 10);
+    return rc;
+}
+
+static void rl_check(void *ctx, int rc, bool failed)
+{
+    struct fx *f = ctx;
+
+    if (rc < 0) {
+        /* nothing changed: the binding kept, none retired */
+        assert_true(failed);
+        assert_int_equal(router_retired(f->r), 0);
+        assert_int_equal(binding_count(router_agent(f->r)), 1);
+    } else {
+        if (!failed)
+            assert_int_equal(rl_retired, 1);
+        assert_int_equal(router_retired(f->r), 0); /* freed, the old cfg free to go */
+    }
+    /* either way the phone registers (again) */
+    if (rt_register_until_ok(f, 2) != 200)
+        fail_msg("the REGISTER after the reload (allocation %ld failed) was not answered 200",
+                 oom.at);
+    assert_int_equal(binding_count(router_agent(f->r)), 1);
+}
+
+static const struct oom_op op_reload = {
+    "reload (router_reload, a service changed)", rl_setup, rl_run, rl_check, reg_teardown
+};
+
 /* ---- the instance-id store ---- */
 
 /* Three phones, the middle one under an old-form key (migrated on load,
@@ -931,6 +1004,7 @@ int main(void)
         { "test_oom_call_out", test_oom, NULL, NULL, (void *)&op_call_out },
         { "test_oom_call_in", test_oom, NULL, NULL, (void *)&op_call_in },
         { "test_oom_restart", test_oom, NULL, NULL, (void *)&op_restart },
+        { "test_oom_reload", test_oom, NULL, NULL, (void *)&op_reload },
         { "test_oom_instid", test_oom, NULL, NULL, (void *)&op_instid },
     };
 
