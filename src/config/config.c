@@ -71,6 +71,11 @@ static void free_service(struct cfg_service *s)
     free(s->name);
     free(s->domain);
     free(s->tls.ca_file);
+    free(s->tls.server_name);
+    free(s->tls.cert_file);
+    free(s->tls.key_file);
+    free(s->tls.cert_file_at);
+    free(s->tls.key_file_at);
 }
 
 void cfg_free(struct cfg *cfg)

@@ -69,11 +69,28 @@ struct cfg_proxy {
     uint16_t port;                /* as written, else 5061 for TLS, 5060 otherwise */
     bool port_explicit;           /* false: RFC 3263 SRV lookup may apply */
     enum cfg_transport transport; /* transport= param; sips => TLS; default UDP */
+    const char *tls_name;         /* TLS: the name the certificate is verified
+                                     against and sent as SNI: the service's
+                                     tls.server_name, else host as configured
+                                     (RFC 5922 §4), never a resolved target.
+                                     Points into the cfg (not owned). */
 };
 
+/* tls.min_version */
+enum cfg_tls_version { CFG_TLS_1_2, CFG_TLS_1_3 };
+
 struct cfg_tls {
-    char *ca_file; /* absolute path of the CA bundle */
-    bool verify;   /* verify the edge proxy's certificate */
+    char *ca_file;     /* absolute path of the CA bundle */
+    bool verify;       /* verify the edge proxy's certificate */
+    char *server_name; /* verify against / send as SNI instead of the URI's
+                          host; NULL: the host of each outbound proxy URI */
+    char *cert_file;   /* client certificate chain (PEM), NULL: none */
+    char *key_file;    /* its private key (PEM), NULL: none; read at start
+                          (before the privilege drop), never logged */
+    enum cfg_tls_version min_version;
+    char *cert_file_at; /* "FILE:LINE:COL" of the cert_file/key_file values,
+                           for errors found when the files are read; */
+    char *key_file_at;  /* NULL when the key is not given */
 };
 
 /* keepalive.udp: how a UDP flow keeps its NAT binding open. */

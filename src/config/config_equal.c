@@ -32,7 +32,9 @@ bool cfg_service_equal(const struct cfg_service *a, const struct cfg_service *b)
 {
     if (!str_eq(a->name, b->name) || !str_eq(a->domain, b->domain) ||
         a->n_outbound_proxies != b->n_outbound_proxies || !str_eq(a->tls.ca_file, b->tls.ca_file) ||
-        a->tls.verify != b->tls.verify || a->keepalive.interval != b->keepalive.interval ||
+        a->tls.verify != b->tls.verify || !str_eq(a->tls.server_name, b->tls.server_name) ||
+        !str_eq(a->tls.cert_file, b->tls.cert_file) || !str_eq(a->tls.key_file, b->tls.key_file) ||
+        a->tls.min_version != b->tls.min_version || a->keepalive.interval != b->keepalive.interval ||
         a->keepalive.pong_timeout != b->keepalive.pong_timeout ||
         a->keepalive.udp != b->keepalive.udp ||
         a->keepalive.udp != b->keepalive.udp ||

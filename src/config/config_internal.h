@@ -22,6 +22,9 @@ enum {
     CFG_K_REQUIRED = 1u << 0, /* no default: missing key is an error */
     CFG_K_UNIQUE = 1u << 1,   /* char * field, unique (ci) among the entries
                                  of the sequence holding this mapping */
+    CFG_K_AT = 1u << 2,       /* scalar: also store "FILE:LINE:COL" of the
+                                 value (malloc'd char *) at off_at, for
+                                 errors found later (files read at start) */
 };
 
 struct cfg_key;
@@ -45,6 +48,7 @@ struct cfg_key {
     size_t off;                      /* scalar: field; map: embedded struct;
                                         seq: the array pointer */
     size_t off_n;                    /* seq: its size_t count */
+    size_t off_at;                   /* CFG_K_AT: the char * of its position */
     size_t elem_size;                /* seq: size of one entry */
     cfg_val_fn parse;                /* scalar, or each entry of a scalar seq */
     const struct cfg_schema *map;    /* map, or each entry of a seq of maps */
@@ -58,6 +62,10 @@ struct cfg_key {
 
 /* The top-level mapping. */
 extern const struct cfg_schema cfg_schema_root;
+
+/* Fills what is derived from several keys once the whole file is loaded
+ * (each proxy's tls_name). */
+void cfg_derive(struct cfg *cfg);
 
 /* Writes v into buf (size sz >= 16) for quoting in a message: at most ~60
  * characters, non-printable bytes as \xNN.  Returns buf. */

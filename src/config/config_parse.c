@@ -241,6 +241,20 @@ static int set_scalar(struct ctx *c, const struct cfg_key *k,
     return rc;
 }
 
+/* CFG_K_AT: "NAME:LINE:COL" of the value just parsed. */
+static int set_at(struct ctx *c, const yaml_event_t *ev, char **at)
+{
+    struct pos p = pos_of(ev->start_mark);
+    int n = snprintf(NULL, 0, "%s:%zu:%zu", c->name, p.line, p.col);
+
+    free(*at);
+    *at = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (!*at)
+        return no_memory(c);
+    snprintf(*at, (size_t)n + 1, "%s:%zu:%zu", c->name, p.line, p.col);
+    return 0;
+}
+
 /* CFG_K_UNIQUE: compares with the same field of the earlier entries of the
  * sequence that holds the current mapping. */
 static int check_unique(struct ctx *c, const struct cfg_key *k,
@@ -400,6 +414,8 @@ static int on_value(struct ctx *c, struct frame *f, const yaml_event_t *ev)
     rc = set_scalar(c, k, ev, f->base + k->off);
     if (rc == 0 && (k->flags & CFG_K_UNIQUE))
         rc = check_unique(c, k, ev);
+    if (rc == 0 && (k->flags & CFG_K_AT))
+        rc = set_at(c, ev, (char **)(void *)(f->base + k->off_at));
     f->cur = NULL;
     return rc;
 }
@@ -574,6 +590,7 @@ int cfg_load_buffer(const char *name, const char *data, size_t len,
         cfg_free(c.cfg);
         return rc == -ENOMEM ? no_memory(&c) : rc;
     }
+    cfg_derive(c.cfg);
     *out = c.cfg;
     return 0;
 }

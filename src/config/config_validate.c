@@ -734,10 +734,19 @@ static const struct cfg_key ua_keys[] = {
 };
 SCHEMA(ua_schema, ua_keys);
 
+/* Same order as enum cfg_tls_version. */
+static const char *const tls_version_words[] = { "1.2", "1.3", NULL };
+
 static const struct cfg_key tls_keys[] = {
     SCALAR(struct cfg_tls, ca_file, val_abspath,
            .def = "/etc/ssl/certs/ca-certificates.crt"),
     SCALAR(struct cfg_tls, verify, val_bool, .def = "true"),
+    SCALAR(struct cfg_tls, server_name, val_domain), /* no default: the URI's host */
+    SCALAR(struct cfg_tls, cert_file, val_abspath, .flags = CFG_K_AT,
+           .off_at = offsetof(struct cfg_tls, cert_file_at)),
+    SCALAR(struct cfg_tls, key_file, val_abspath, .flags = CFG_K_AT,
+           .off_at = offsetof(struct cfg_tls, key_file_at)),
+    SCALAR(struct cfg_tls, min_version, val_enum, .words = tls_version_words, .def = "1.2"),
 };
 SCHEMA(tls_schema, tls_keys);
 
@@ -823,3 +832,15 @@ _Static_assert(sizeof(root_keys) / sizeof(root_keys[0]) <= CFG_MAX_KEYS, "root")
 const struct cfg_schema cfg_schema_root = {
     root_keys, sizeof(root_keys) / sizeof(root_keys[0])
 };
+
+void cfg_derive(struct cfg *cfg)
+{
+    for (size_t i = 0; i < cfg->n_services; i++) {
+        struct cfg_service *s = &cfg->services[i];
+
+        /* RFC 5922 §4: the configured host, never what DNS led to. */
+        for (size_t j = 0; j < s->n_outbound_proxies; j++)
+            s->outbound_proxies[j].tls_name =
+                s->tls.server_name ? s->tls.server_name : s->outbound_proxies[j].host;
+    }
+}

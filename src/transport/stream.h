@@ -90,16 +90,42 @@ struct stream_cbs {
     void (*on_close)(struct stream *s, int err, const char *reason, void *arg);
 };
 
-/* Creates a TLS client context for one configured service: TLS >= 1.2,
- * SSL_MODE_RELEASE_BUFFERS (idle connections keep no record buffers), no
- * session cache.  verify true: the peer must present a chain to a trusted
- * CA (ca_file, a PEM bundle, or the system store when ca_file is NULL);
- * stream_open() adds the hostname check.  verify false accepts any
- * certificate (test set-ups only).  Returns 0 and *out (free it with
- * stream_tls_ctx_free() after the last stream using it), or -EINVAL (CA
- * file unreadable or invalid) / -ENOMEM with a message in err (errsz > 0). */
-int stream_tls_ctx_new(const char *ca_file, bool verify, SSL_CTX **out,
-                       char *err, size_t errsz);
+/* The TLS settings of one configured service (config's tls: keys). */
+struct stream_tls_opts {
+    const char *ca_file;   /* PEM bundle of trusted CAs; NULL: the system store */
+    bool verify;           /* false accepts any certificate (test set-ups only) */
+    const char *cert_file; /* client certificate chain, PEM, leaf first; NULL: none */
+    const char *key_file;  /* its private key, PEM, unencrypted; given iff cert_file */
+    int min_version;       /* TLS1_2_VERSION or TLS1_3_VERSION; 0 means 1.2 */
+};
+
+/* Which setting stream_tls_ctx_new() could not use, so that the caller can
+ * point at the configuration key. */
+enum stream_tls_bad {
+    STREAM_TLS_BAD_NONE,
+    STREAM_TLS_BAD_CA,      /* ca_file */
+    STREAM_TLS_BAD_CERT,    /* cert_file (or it is given without key_file) */
+    STREAM_TLS_BAD_KEY,     /* key_file (or it is given without cert_file, or it
+                               is not the certificate's key) */
+    STREAM_TLS_BAD_VERSION, /* min_version */
+};
+
+/* Creates a TLS client context for one configured service: TLS >=
+ * o->min_version (never below 1.2), SSL_MODE_RELEASE_BUFFERS (idle
+ * connections keep no record buffers), no session cache.  verify true: the
+ * peer must present a chain to a trusted CA; stream_open() adds the
+ * hostname check.  With cert_file/key_file the context presents that
+ * client certificate when a server asks for one: both files are read here
+ * and only here (call it before dropping privileges; the key stays in
+ * memory, its bytes are never logged), an encrypted key is refused (no
+ * passphrase prompt), and a key that is not the certificate's is an error.
+ * Returns 0 and *out (free it with stream_tls_ctx_free() after the last
+ * stream using it), or -EINVAL (a file missing, unreadable or invalid, a
+ * bad version) with *bad (may be NULL) naming the setting, or -ENOMEM; a
+ * message in err (errsz > 0) names the file and the reason, never the
+ * key's contents. */
+int stream_tls_ctx_new(const struct stream_tls_opts *o, SSL_CTX **out,
+                       enum stream_tls_bad *bad, char *err, size_t errsz);
 /* Releases a context (NULL is fine).  Streams hold their own reference, so
  * freeing it while streams exist is safe. */
 void stream_tls_ctx_free(SSL_CTX *ctx);
@@ -108,6 +134,8 @@ void stream_tls_ctx_free(SSL_CTX *ctx);
  * tls NULL means plain TCP; otherwise sni_host (required) is sent as SNI
  * and the certificate must match it (DNS name; an IP literal is checked
  * against the certificate's IP addresses and not sent as SNI, RFC 6066 §3).
+ * sni_host is independent of dst: for SIP it is the host of the configured
+ * URI (RFC 5922 §4), never the name or address a DNS lookup led to.
  * cbs/arg as described above; cbs->on_close is required.  Failures to
  * reach the peer (even an immediate ECONNREFUSED) are reported later by
  * on_close, never by the return value.  Returns 0, or -EINVAL (bad
@@ -139,5 +167,11 @@ int stream_send_ping(struct stream *s);
  * Known once connect() has been issued.  Returns 0, or -ENOTCONN once
  * closed, or -errno from getsockname(). */
 int stream_local_addr(const struct stream *s, struct sockaddr_storage *out);
+
+/* The notAfter of the certificate the TLS peer presented, as seconds since
+ * the epoch (UTC), in *out.  Returns 0, -ENOTCONN before the handshake is
+ * done or once closed, -EINVAL for a plain TCP stream, -ENOENT when the
+ * peer sent no certificate. */
+int stream_peer_cert_expiry(const struct stream *s, int64_t *out);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 /* Every stream sets these itself, whoever made its SSL_CTX:
@@ -45,18 +46,121 @@ static int ctx_load_cas(SSL_CTX *ctx, const char *ca_file, char *err, size_t err
 
     if (ok == 1)
         return 0;
-    set_err(err, errsz, "cannot load CA certificates from %s: %s",
-            ca_file ? ca_file : "the system store", ossl_reason());
+    set_err(err, errsz, "ca_file %s: cannot load CA certificates: %s",
+            ca_file ? ca_file : "(the system store)", ossl_reason());
     return -EINVAL;
 }
 
-int stream_tls_ctx_new(const char *ca_file, bool verify, SSL_CTX **out,
-                       char *err, size_t errsz)
+/* fopen with the errno in the message: OpenSSL's own file errors say
+ * "system lib" rather than "No such file or directory". */
+static FILE *open_pem(const char *what, const char *path, char *err, size_t errsz)
 {
+    FILE *fp = fopen(path, "re");
+
+    if (!fp)
+        set_err(err, errsz, "%s %s: cannot read: %s", what, path, strerror(errno));
+    return fp;
+}
+
+/* An encrypted key is refused rather than prompted for on a terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf; (void)size; (void)rwflag; (void)u;
+    return -1;
+}
+
+static int ctx_load_key(SSL_CTX *ctx, const struct stream_tls_opts *o, char *err, size_t errsz)
+{
+    FILE *fp = open_pem("key_file", o->key_file, err, errsz);
+    EVP_PKEY *key;
+    int ok;
+
+    if (!fp)
+        return -EINVAL;
+    key = PEM_read_PrivateKey(fp, NULL, no_passphrase, NULL);
+    fclose(fp);
+    if (!key) {
+        set_err(err, errsz, "key_file %s: no usable private key (PEM, not encrypted): %s",
+                o->key_file, ossl_reason());
+        return -EINVAL;
+    }
+    ok = SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+    EVP_PKEY_free(key); /* the context keeps its own reference */
+    if (!ok) {
+        set_err(err, errsz, "key_file %s is not the private key of cert_file %s",
+                o->key_file, o->cert_file);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The client certificate a server may ask for (RFC 5246 §7.4.6). */
+static int ctx_load_client_cert(SSL_CTX *ctx, const struct stream_tls_opts *o,
+                                enum stream_tls_bad *bad, char *err, size_t errsz)
+{
+    FILE *fp;
+
+    if (!o->cert_file && !o->key_file)
+        return 0;
+    *bad = o->cert_file ? STREAM_TLS_BAD_CERT : STREAM_TLS_BAD_KEY; /* the one given */
+    if (!o->cert_file || !o->key_file) {
+        set_err(err, errsz, "%s is given without %s: a client certificate needs both",
+                o->cert_file ? "cert_file" : "key_file", o->cert_file ? "key_file" : "cert_file");
+        return -EINVAL;
+    }
+    *bad = STREAM_TLS_BAD_CERT;
+    fp = open_pem("cert_file", o->cert_file, err, errsz);
+    if (!fp)
+        return -EINVAL;
+    fclose(fp);
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
+        set_err(err, errsz, "cert_file %s: no usable certificate (PEM): %s", o->cert_file,
+                ossl_reason());
+        return -EINVAL;
+    }
+    *bad = STREAM_TLS_BAD_KEY;
+    return ctx_load_key(ctx, o, err, errsz);
+}
+
+static int ctx_setup(SSL_CTX *ctx, const struct stream_tls_opts *o, enum stream_tls_bad *bad,
+                     char *err, size_t errsz)
+{
+    int minv = o->min_version ? o->min_version : TLS1_2_VERSION;
+    int rc;
+
+    *bad = STREAM_TLS_BAD_VERSION;
+    if (minv != TLS1_2_VERSION && minv != TLS1_3_VERSION) {
+        set_err(err, errsz, "min_version: must be TLS 1.2 or 1.3");
+        return -EINVAL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, minv);
+    SSL_CTX_set_mode(ctx, STREAM_SSL_MODES);
+    /* One long-lived connection per flow: resumption buys little, and a
+     * cache would cost memory per flow. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_verify(ctx, o->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+    *bad = STREAM_TLS_BAD_CA;
+    rc = o->verify ? ctx_load_cas(ctx, o->ca_file, err, errsz) : 0;
+    if (rc == 0)
+        rc = ctx_load_client_cert(ctx, o, bad, err, errsz);
+    if (rc == 0)
+        *bad = STREAM_TLS_BAD_NONE;
+    return rc;
+}
+
+int stream_tls_ctx_new(const struct stream_tls_opts *o, SSL_CTX **out,
+                       enum stream_tls_bad *bad, char *err, size_t errsz)
+{
+    enum stream_tls_bad dummy;
     SSL_CTX *ctx;
     int rc;
 
-    if (!out)
+    if (!bad)
+        bad = &dummy;
+    *bad = STREAM_TLS_BAD_NONE;
+    if (!o || !out)
         return -EINVAL;
     ERR_clear_error();
     ctx = SSL_CTX_new(TLS_client_method());
@@ -64,14 +168,8 @@ int stream_tls_ctx_new(const char *ca_file, bool verify, SSL_CTX **out,
         set_err(err, errsz, "%s: %s", "SSL_CTX_new", ossl_reason());
         return -ENOMEM;
     }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(ctx, STREAM_SSL_MODES);
-    /* One long-lived connection per flow: resumption buys little, and a
-     * cache would cost memory per flow. */
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
-    rc = verify ? ctx_load_cas(ctx, ca_file, err, errsz) : 0;
+    rc = ctx_setup(ctx, o, bad, err, errsz);
+    ERR_clear_error();
     if (rc < 0) {
         SSL_CTX_free(ctx);
         return rc;
@@ -111,7 +209,9 @@ int stream_tls_setup(struct stream *s, SSL_CTX *ctx, const char *host)
     if (!ssl)
         return -ENOMEM;
     SSL_set_mode(ssl, STREAM_SSL_MODES);
-    SSL_set_min_proto_version(ssl, TLS1_2_VERSION);
+    /* Never below 1.2, whoever made the context; never below its own floor. */
+    if (SSL_CTX_get_min_proto_version(ctx) < TLS1_2_VERSION)
+        SSL_set_min_proto_version(ssl, TLS1_2_VERSION);
     SSL_set_connect_state(ssl);
     err = SSL_set_fd(ssl, s->lfd.fd) == 1 ? set_peer_name(ssl, host) : -ENOMEM;
     if (err < 0) {
@@ -141,6 +241,15 @@ static bool is_unexpected_eof(unsigned long e)
     return ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
 }
 
+/* The peer refused us for want of a certificate we do not have (a TLS 1.3
+ * server's certificate_required alert). */
+static bool no_client_cert(struct stream *s, unsigned long e)
+{
+    return ERR_GET_LIB(e) == ERR_LIB_SSL &&
+           ERR_GET_REASON(e) == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED &&
+           !SSL_get_certificate(s->ssl);
+}
+
 /* Maps a failed SSL call (ssl_err from SSL_get_error, en the errno right
  * after it) to -errno and a reason.  Returns 0 for an end of stream. */
 static int tls_error(struct stream *s, int ssl_err, int en, const char *what, char *why)
@@ -159,8 +268,10 @@ static int tls_error(struct stream *s, int ssl_err, int en, const char *what, ch
         snprintf(why, STREAM_WHY_MAX, "%s: %s", what, strerror(en));
         err = -en;
     } else {
-        snprintf(why, STREAM_WHY_MAX, "%s failed: %s", what,
-                 e ? ERR_reason_error_string(e) : "unknown error");
+        snprintf(why, STREAM_WHY_MAX, "%s failed: %s%s", what,
+                 e ? ERR_reason_error_string(e) : "unknown error",
+                 no_client_cert(s, e) ? " (the edge wants a client certificate and none is "
+                                        "configured: tls.cert_file, tls.key_file)" : "");
     }
     ERR_clear_error();
     return err;
@@ -250,4 +361,32 @@ void stream_tls_shutdown(struct stream *s)
     ERR_clear_error();
     SSL_shutdown(s->ssl);
     ERR_clear_error();
+}
+
+int stream_peer_cert_expiry(const struct stream *s, int64_t *out)
+{
+    ASN1_TIME *epoch;
+    X509 *peer;
+    int days = 0, secs = 0, ok;
+
+    if (!s || !out)
+        return -EINVAL;
+    if (!s->is_tls)
+        return -EINVAL;
+    if (s->state != STREAM_OPEN || !s->ssl)
+        return -ENOTCONN;
+    peer = SSL_get0_peer_certificate(s->ssl);
+    if (!peer)
+        return -ENOENT;
+    /* ASN1_TIME_diff from the epoch: no timegm(), which is not C11. */
+    epoch = ASN1_TIME_set(NULL, 0);
+    if (!epoch)
+        return -ENOMEM;
+    ok = ASN1_TIME_diff(&days, &secs, epoch, X509_get0_notAfter(peer));
+    ASN1_TIME_free(epoch);
+    ERR_clear_error();
+    if (ok != 1)
+        return -EINVAL;
+    *out = (int64_t)days * 86400 + secs;
+    return 0;
 }

@@ -368,7 +368,9 @@ static inline struct pki *pki_new(void)
     assert_non_null(fp);
     assert_int_equal(PEM_write_X509(fp, p->ca), 1);
     fclose(fp);
-    assert_int_equal(stream_tls_ctx_new(p->ca_path, true, &p->cli, err, sizeof(err)), 0);
+    assert_int_equal(stream_tls_ctx_new(&(struct stream_tls_opts){ .ca_file = p->ca_path,
+                                                                   .verify = true },
+                                        &p->cli, NULL, err, sizeof(err)), 0);
     p->srv_ok = server_ctx(p->leaf_ok, p->leaf_key);
     p->srv_wrong = server_ctx(p->leaf_wrong, p->leaf_key);
     return p;

@@ -335,7 +335,8 @@ static void test_unknown_key(void **state)
               "domain, outbound_proxies, tls, keepalive, recovery, credentials, "
               "outbound_fallback, intercept)");
     check_err(MIN "    tls: {ca: /x}\n",
-              "t.yaml:7:11: unknown key 'ca' in services[0].tls (allowed: ca_file, verify)");
+              "t.yaml:7:11: unknown key 'ca' in services[0].tls (allowed: ca_file, verify, "
+              "server_name, cert_file, key_file, min_version)");
     /* Keys are case-sensitive; odd bytes are escaped in the message. */
     check_err("Mode: proxy\n" MIN, "t.yaml:1:1: unknown key 'Mode' (allowed: mode, "
                                   "listen, state_dir, log, ua, services, control_socket, user, transparent, "

@@ -405,7 +405,8 @@ static void test_tls_name_and_failure(void **state)
     t->lfd = listen_on(res->ai_family, &port); /* where the flow will go */
     freeaddrinfo(res);
     proxy_set(t, "localhost", 0, port, CFG_TRANSPORT_TLS);
-    assert_int_equal(stream_tls_ctx_new(NULL, true, &ctx, err, sizeof(err)), 0);
+    assert_int_equal(stream_tls_ctx_new(&(struct stream_tls_opts){ .verify = true }, &ctx, NULL,
+                                        err, sizeof(err)), 0);
     t->p.tls = ctx;
     assert_int_equal(flow_new(&t->o.f, &t->p), 0);
     stream_tls_ctx_free(ctx); /* the flow keeps its own reference */
@@ -421,6 +422,36 @@ static void test_tls_name_and_failure(void **state)
     assert_int_equal(t->o.ready, 0);
     assert_true(strlen(t->o.reason) > 0);
     assert_int_equal(flow_state(t->o.f), FLOW_BACKOFF);
+}
+
+/* The flow connects to the address it was given (here a literal) and
+ * verifies and sends as SNI the configured name (cfg_proxy.tls_name: the
+ * URI's host or tls.server_name), never the address (RFC 5922 §4). */
+static void test_tls_name_is_not_the_address(void **state)
+{
+    struct fx *t = *state;
+    SSL_CTX *ctx = NULL;
+    char err[128], hello[4096];
+    uint16_t port;
+    ssize_t n = -1;
+
+    close(t->lfd);
+    t->lfd = listen_on(AF_INET, &port);
+    proxy_set(t, "127.0.0.1", AF_INET, port, CFG_TRANSPORT_TLS);
+    t->proxy.tls_name = "sip.example.net";
+    assert_int_equal(stream_tls_ctx_new(&(struct stream_tls_opts){ .verify = true }, &ctx, NULL,
+                                        err, sizeof(err)), 0);
+    t->p.tls = ctx;
+    assert_int_equal(flow_new(&t->o.f, &t->p), 0);
+    stream_tls_ctx_free(ctx);
+    flow_start(t->o.f);
+    assert_true(srv_accept(t, PUMP_ITER));
+    for (int i = 0; i < PUMP_ITER && (n = srv_recv(t, hello, sizeof(hello), 1)) < 0; i++)
+        assert_int_equal(loop_run_once(t->l, 1), 0);
+    assert_true(n > 5);
+    assert_int_equal((unsigned char)hello[0], 0x16);
+    assert_non_null(memmem(hello, (size_t)n, "sip.example.net", 15));
+    assert_null(memmem(hello, (size_t)n, "127.0.0.1", 9));
 }
 
 int main(void)
@@ -442,6 +473,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_in_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_in_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_name_and_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_name_is_not_the_address, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write(2); see stream.h */

@@ -1,8 +1,11 @@
 /* Unit tests for the stream transport over TLS, against an OpenSSL server
  * whose CA and certificates are made at test time (stream_fixture.h): the
  * handshake and data both ways, the peer closing, freeing from a callback,
- * a wrong host name, an untrusted CA, a handshake that never ends; and the
- * memory budget, the heap growth per idle TCP and TLS stream. */
+ * a wrong host name, an untrusted CA, a handshake that never ends; the
+ * profile providers require (the verified name is not the connect address
+ * and is the SNI the server sees, client certificates presented, required
+ * and misconfigured, the minimum version, the peer certificate's expiry);
+ * and the memory budget, the heap growth per idle TCP and TLS stream. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,10 +141,11 @@ static void test_tls_untrusted_ca(void **state)
 
     stream_tls_ctx_free(f->pki->cli);
     f->pki->cli = NULL;
-    assert_int_equal(stream_tls_ctx_new("/nonexistent/ca.pem", true, &f->pki->cli, err,
-                                        sizeof(err)), -EINVAL);
+    assert_int_equal(stream_tls_ctx_new(&(struct stream_tls_opts){ .ca_file = "/nonexistent/ca.pem", .verify = true },
+                                        &f->pki->cli, NULL, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "/nonexistent/ca.pem"));
-    assert_int_equal(stream_tls_ctx_new(NULL, true, &f->pki->cli, err, sizeof(err)), 0);
+    assert_int_equal(stream_tls_ctx_new(&(struct stream_tls_opts){ .verify = true }, &f->pki->cli,
+                                        NULL, err, sizeof(err)), 0);
     start_tls(f, f->pki->srv_ok, "edge.test");
     assert_true(run_until(f, is_closed, pump_tls));
     assert_int_equal(f->r.close_err, -EPROTO);
@@ -159,6 +163,300 @@ static void test_tls_handshake_timeout(void **state)
     assert_true(run_until(f, is_closed, NULL));
     assert_int_equal(f->r.close_err, -ETIMEDOUT);
     assert_int_equal(f->r.connected, 0);
+}
+
+/* ---- the TLS profile providers require (issue 12 item 4) ---- */
+
+/* A leaf signed by the test CA: for a server (serverAuth, DNS:dns) or a
+ * client (clientAuth), valid until not_after ("YYYYMMDDHHMMSSZ"; NULL: a
+ * day from now). */
+static X509 *make_leaf(struct pki *p, EVP_PKEY *key, const char *dns, bool client,
+                       const char *not_after)
+{
+    X509 *x = X509_new();
+    X509_NAME *n;
+    char san[64];
+
+    assert_non_null(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 100 + (long)client);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    if (not_after)
+        assert_int_equal(ASN1_TIME_set_string(X509_getm_notAfter(x), not_after), 1);
+    else
+        X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, key);
+    n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)dns, -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(p->ca));
+    add_ext(x, p->ca, NID_basic_constraints, "critical,CA:FALSE");
+    add_ext(x, p->ca, NID_ext_key_usage, client ? "clientAuth" : "serverAuth");
+    snprintf(san, sizeof(san), "DNS:%s", dns);
+    add_ext(x, p->ca, NID_subject_alt_name, san);
+    assert_true(X509_sign(x, p->ca_key, EVP_sha256()) > 0);
+    return x;
+}
+
+/* Files of the client certificate test: removed by files_free(). */
+struct files {
+    char cert[64], key[64], other_key[64], enc_key[64];
+};
+
+static void tmp_pem(char *path, size_t sz, X509 *x, EVP_PKEY *k, const char *pass)
+{
+    FILE *fp;
+    int fd;
+
+    snprintf(path, sz, "/tmp/test_stream_tls_XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fp = fdopen(fd, "w");
+    assert_non_null(fp);
+    if (x)
+        assert_int_equal(PEM_write_X509(fp, x), 1);
+    if (k && !pass)
+        assert_int_equal(PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL), 1);
+    if (k && pass)
+        assert_int_equal(PEM_write_PrivateKey(fp, k, EVP_aes_128_cbc(), NULL, 0, NULL,
+                                              (void *)pass), 1);
+    fclose(fp);
+}
+
+static void files_free(struct files *fl)
+{
+    unlink(fl->cert);
+    unlink(fl->key);
+    unlink(fl->other_key);
+    unlink(fl->enc_key);
+}
+
+/* A server context that requires a client certificate from the test CA. */
+static SSL_CTX *server_ctx_require_client(struct pki *p)
+{
+    SSL_CTX *c = server_ctx(p->leaf_ok, p->leaf_key);
+
+    assert_int_equal(X509_STORE_add_cert(SSL_CTX_get_cert_store(c), p->ca), 1);
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    return c;
+}
+
+static SSL_CTX *client_ctx(struct pki *p, const char *cert, const char *key, int minv)
+{
+    struct stream_tls_opts o = { p->ca_path, true, cert, key, minv };
+    enum stream_tls_bad bad = STREAM_TLS_BAD_VERSION;
+    SSL_CTX *c = NULL;
+    char err[256] = "";
+
+    assert_int_equal(stream_tls_ctx_new(&o, &c, &bad, err, sizeof(err)), 0);
+    assert_int_equal(bad, STREAM_TLS_BAD_NONE);
+    return c;
+}
+
+static void use_client_ctx(struct fx *f, SSL_CTX *c)
+{
+    stream_tls_ctx_free(f->pki->cli);
+    f->pki->cli = c;
+}
+
+/* The connect address (127.0.0.1) is not the verified name: the name given
+ * to stream_open is checked and sent as SNI, which the server sees. */
+static void test_tls_sni_is_the_name_not_the_address(void **state)
+{
+    struct fx *f = *state;
+    const char *sni;
+
+    start_tls(f, f->pki->srv_ok, "edge.test");
+    assert_true(run_until(f, both_sides_done, pump_tls));
+    sni = SSL_get_servername(f->srv, TLSEXT_NAMETYPE_host_name);
+    assert_non_null(sni);
+    assert_string_equal(sni, "edge.test");
+    assert_int_equal(f->r.closes, 0);
+}
+
+/* An address literal as the name: checked against the certificate's IP
+ * addresses (the leaf has none) and never sent as SNI (RFC 6066 §3). */
+static void test_tls_ip_literal_name_no_sni(void **state)
+{
+    struct fx *f = *state;
+
+    start_tls(f, f->pki->srv_ok, "127.0.0.1");
+    assert_true(run_until(f, is_closed, pump_tls));
+    assert_null(SSL_get_servername(f->srv, TLSEXT_NAMETYPE_host_name));
+    assert_int_equal(f->r.close_err, -EPROTO);
+    assert_non_null(strstr(f->r.reason, "(expected 127.0.0.1)"));
+}
+
+static void test_tls_client_cert_presented(void **state)
+{
+    struct fx *f = *state;
+    EVP_PKEY *ck = EVP_EC_gen("P-256");
+    X509 *cc = make_leaf(f->pki, ck, "sipkeep.client.test", true, NULL);
+    SSL_CTX *srv = server_ctx_require_client(f->pki);
+    struct files fl = { "", "", "", "" };
+    X509 *seen;
+    char cn[64] = "";
+
+    tmp_pem(fl.cert, sizeof(fl.cert), cc, NULL, NULL);
+    tmp_pem(fl.key, sizeof(fl.key), NULL, ck, NULL);
+    use_client_ctx(f, client_ctx(f->pki, fl.cert, fl.key, 0));
+    files_free(&fl); /* read once, at context creation */
+    start_tls(f, srv, "edge.test");
+    assert_true(run_until(f, both_sides_done, pump_tls));
+    seen = SSL_get0_peer_certificate(f->srv);
+    assert_non_null(seen);
+    X509_NAME_get_text_by_NID(X509_get_subject_name(seen), NID_commonName, cn, sizeof(cn));
+    assert_string_equal(cn, "sipkeep.client.test");
+    assert_int_equal(SSL_get_verify_result(f->srv), X509_V_OK);
+    SSL_CTX_free(srv);
+    X509_free(cc);
+    EVP_PKEY_free(ck);
+}
+
+/* Without a client certificate the edge refuses, and the reason says what
+ * to configure. */
+static void test_tls_client_cert_refused_without(void **state)
+{
+    struct fx *f = *state;
+    SSL_CTX *srv = server_ctx_require_client(f->pki);
+
+    start_tls(f, srv, "edge.test");
+    assert_true(run_until(f, is_closed, pump_tls));
+    print_message("no client certificate: %s\n", f->r.reason);
+    assert_int_equal(f->r.close_err, -EPROTO);
+    assert_true(f->srv_hs < 0);
+    assert_non_null(strstr(f->r.reason, "certificate required"));
+    assert_non_null(strstr(f->r.reason, "tls.cert_file"));
+    SSL_CTX_free(srv);
+}
+
+static void assert_ctx_error(struct pki *p, const char *cert, const char *key,
+                             enum stream_tls_bad want, const char *want_text)
+{
+    struct stream_tls_opts o = { p->ca_path, true, cert, key, 0 };
+    enum stream_tls_bad bad = STREAM_TLS_BAD_NONE;
+    SSL_CTX *c = NULL;
+    char err[256] = "";
+
+    assert_int_equal(stream_tls_ctx_new(&o, &c, &bad, err, sizeof(err)), -EINVAL);
+    print_message("%s\n", err);
+    assert_null(c);
+    assert_int_equal(bad, want);
+    assert_non_null(strstr(err, want_text));
+}
+
+/* Missing, mismatched, half-given and encrypted files are errors at
+ * context creation, naming the file and never printing the key. */
+static void test_tls_client_cert_errors(void **state)
+{
+    struct fx *f = *state;
+    EVP_PKEY *ck = EVP_EC_gen("P-256"), *other = EVP_EC_gen("P-256");
+    X509 *cc = make_leaf(f->pki, ck, "sipkeep.client.test", true, NULL);
+    struct files fl = { "", "", "", "" };
+    struct stream_tls_opts o = { f->pki->ca_path, true, NULL, NULL, 0x0301 };
+    enum stream_tls_bad bad;
+    SSL_CTX *c = NULL;
+    char err[256] = "";
+
+    tmp_pem(fl.cert, sizeof(fl.cert), cc, NULL, NULL);
+    tmp_pem(fl.key, sizeof(fl.key), NULL, ck, NULL);
+    tmp_pem(fl.other_key, sizeof(fl.other_key), NULL, other, NULL);
+    tmp_pem(fl.enc_key, sizeof(fl.enc_key), NULL, ck, "secret");
+    assert_ctx_error(f->pki, "/nonexistent/c.pem", fl.key, STREAM_TLS_BAD_CERT,
+                     "cert_file /nonexistent/c.pem: cannot read: No such file or directory");
+    assert_ctx_error(f->pki, fl.cert, "/nonexistent/k.pem", STREAM_TLS_BAD_KEY,
+                     "key_file /nonexistent/k.pem: cannot read: No such file or directory");
+    assert_ctx_error(f->pki, fl.cert, fl.other_key, STREAM_TLS_BAD_KEY,
+                     "is not the private key of cert_file");
+    assert_ctx_error(f->pki, fl.cert, NULL, STREAM_TLS_BAD_CERT,
+                     "cert_file is given without key_file");
+    assert_ctx_error(f->pki, NULL, fl.key, STREAM_TLS_BAD_KEY,
+                     "key_file is given without cert_file");
+    assert_ctx_error(f->pki, fl.key, fl.key, STREAM_TLS_BAD_CERT, "no usable certificate");
+    assert_ctx_error(f->pki, fl.cert, fl.enc_key, STREAM_TLS_BAD_KEY,
+                     "no usable private key (PEM, not encrypted)");
+    assert_ctx_error(f->pki, fl.cert, fl.cert, STREAM_TLS_BAD_KEY, "no usable private key");
+    assert_int_equal(stream_tls_ctx_new(&o, &c, &bad, err, sizeof(err)), -EINVAL); /* 1.0 */
+    assert_int_equal(bad, STREAM_TLS_BAD_VERSION);
+    assert_null(c);
+    files_free(&fl);
+    X509_free(cc);
+    EVP_PKEY_free(ck);
+    EVP_PKEY_free(other);
+}
+
+/* A server that stops at max: refused below the client's minimum. */
+static SSL_CTX *server_ctx_max(struct pki *p, int max)
+{
+    SSL_CTX *c = server_ctx(p->leaf_ok, p->leaf_key);
+
+    /* TLS 1.0/1.1 need security level 0 in OpenSSL 3 (and Debian's
+     * MinProtocol lifted): the server must be able to offer them. */
+    SSL_CTX_set_security_level(c, 0);
+    assert_int_equal(SSL_CTX_set_min_proto_version(c, TLS1_VERSION), 1);
+    assert_int_equal(SSL_CTX_set_max_proto_version(c, max), 1);
+    return c;
+}
+
+static void run_version(struct fx *f, int srv_max, int cli_min, bool want_ok)
+{
+    SSL_CTX *srv = server_ctx_max(f->pki, srv_max);
+
+    use_client_ctx(f, client_ctx(f->pki, NULL, NULL, cli_min));
+    start_tls(f, srv, "edge.test");
+    if (want_ok) {
+        assert_true(run_until(f, both_sides_done, pump_tls));
+        assert_int_equal(SSL_version(f->srv), srv_max);
+    } else {
+        assert_true(run_until(f, is_closed, pump_tls));
+        print_message("server max 0x%x, client min 0x%x: %s\n", srv_max, cli_min, f->r.reason);
+        assert_int_equal(f->r.close_err, -EPROTO);
+        assert_int_equal(f->r.connected, 0);
+        assert_true(f->srv_hs < 0);
+    }
+    SSL_CTX_free(srv);
+}
+
+static void test_tls_min_version_default_refuses_1_1(void **state)
+{
+    run_version(*state, TLS1_1_VERSION, 0, false);
+}
+
+static void test_tls_min_version_default_takes_1_2(void **state)
+{
+    run_version(*state, TLS1_2_VERSION, 0, true);
+}
+
+static void test_tls_min_version_1_3_refuses_1_2(void **state)
+{
+    run_version(*state, TLS1_2_VERSION, TLS1_3_VERSION, false);
+}
+
+static void test_tls_min_version_1_3_takes_1_3(void **state)
+{
+    run_version(*state, TLS1_3_VERSION, TLS1_3_VERSION, true);
+}
+
+/* The peer certificate's notAfter, to the second; nothing before the
+ * handshake or on plain TCP. */
+static void test_tls_peer_cert_expiry(void **state)
+{
+    struct fx *f = *state;
+    X509 *leaf = make_leaf(f->pki, f->pki->leaf_key, "edge.test", false, "20310203040506Z");
+    SSL_CTX *srv = server_ctx(leaf, f->pki->leaf_key);
+    struct stream *plain = NULL;
+    int64_t t = -1;
+
+    start_tls(f, srv, "edge.test");
+    assert_int_equal(stream_peer_cert_expiry(f->r.s, &t), -ENOTCONN);
+    assert_true(run_until(f, both_sides_done, pump_tls));
+    assert_int_equal(stream_peer_cert_expiry(f->r.s, &t), 0);
+    assert_int_equal(t, 1927857906); /* 2031-02-03T04:05:06Z */
+    assert_int_equal(stream_open(&plain, f->l, (struct sockaddr *)&f->addr, sizeof(f->addr),
+                                 NULL, NULL, &rec_cbs, NULL), 0);
+    assert_int_equal(stream_peer_cert_expiry(plain, &t), -EINVAL);
+    stream_free(plain);
+    SSL_CTX_free(srv);
+    X509_free(leaf);
 }
 
 /* ---- memory budget: heap growth per idle stream ---- */
@@ -298,6 +596,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls_wrong_hostname, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_tls_untrusted_ca, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_tls_handshake_timeout, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_sni_is_the_name_not_the_address, setup_tls,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tls_ip_literal_name_no_sni, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_client_cert_presented, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_client_cert_refused_without, setup_tls,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tls_client_cert_errors, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_min_version_default_refuses_1_1, setup_tls,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tls_min_version_default_takes_1_2, setup_tls,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tls_min_version_1_3_refuses_1_2, setup_tls,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tls_min_version_1_3_takes_1_3, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_peer_cert_expiry, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_mem_idle_tcp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mem_idle_tls, setup_tls, teardown),
     };
