@@ -15,7 +15,7 @@ FUZZCC   ?= clang
 BUILD    := build
 VERSION  := 0.1.0
 
-PKGS     := openssl yaml-0.1 libnetfilter_queue
+PKGS     := openssl yaml-0.1 libnetfilter_queue libcares
 WARN     := -Wall -Wextra -Werror -Wshadow=local -Wimplicit-fallthrough=5 \
             -Wmissing-declarations -Werror=format-security -Wformat=2
 # clang spells two of them without gcc's levels (CC=clang, clang-14, ...).

@@ -7,7 +7,7 @@ set -eu
 want=build
 [ $# -gt 0 ] && want=$1
 
-build_pkgs="gcc make pkg-config libssl-dev libyaml-dev libnetfilter-queue-dev"
+build_pkgs="gcc make pkg-config libssl-dev libyaml-dev libnetfilter-queue-dev libc-ares-dev"
 check_pkgs="$build_pkgs clang libclang-rt-14-dev libcmocka-dev"
 # pkg: make deb and make packaging-check (Debian package, lintian, the systemd
 # unit, man pages, lint and an ash run of the OpenWrt init script).
@@ -18,7 +18,7 @@ pkg_pkgs="$build_pkgs dpkg-dev debhelper fakeroot lintian adduser systemd man-db
 # tests/cross.sh unpacks their .debs into build/cross/<arch>/sysroot; this
 # only adds the foreign architectures to dpkg so apt-get download finds them.
 cross_pkgs="gcc clang make pkg-config dpkg-dev file gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user musl-tools linux-libc-dev libssl-dev libyaml-dev libnetfilter-queue-dev"
-e2e_pkgs="$check_pkgs kamailio kamailio-outbound-modules kamailio-tls-modules sip-tester baresip-core iproute2 iptables openssl tcpdump procps conntrack jq valgrind strace python3-prometheus-client"
+e2e_pkgs="$check_pkgs kamailio kamailio-outbound-modules kamailio-tls-modules sip-tester baresip-core iproute2 iptables openssl tcpdump procps conntrack jq valgrind strace python3-prometheus-client dnsmasq-base"
 
 case "$want" in
     build) pkgs=$build_pkgs ;;

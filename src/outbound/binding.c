@@ -179,13 +179,13 @@ int binding_pick_flow(const struct binding *b, unsigned *idx)
 int binding_flow_via(const struct binding *b, unsigned idx, struct sockaddr_storage *local,
                      const char **transport)
 {
-    const struct cfg_proxy *p;
+    enum cfg_transport tr;
 
     if (idx >= b->nflows)
         return -EINVAL;
-    p = flow_proxy(b->flows[idx].flow);
-    *transport = p->transport == CFG_TRANSPORT_TLS ? "TLS"
-                 : p->transport == CFG_TRANSPORT_UDP ? "UDP" : "TCP";
+    /* the target's: a proxy's name may lead to another transport (NAPTR) */
+    tr = flow_transport(b->flows[idx].flow);
+    *transport = tr == CFG_TRANSPORT_TLS ? "TLS" : tr == CFG_TRANSPORT_UDP ? "UDP" : "TCP";
     return flow_local_addr(b->flows[idx].flow, local);
 }
 
@@ -267,6 +267,7 @@ static int binding_flows_new(struct binding *b, SSL_CTX *tls)
             .recovery = { svc->recovery.base_time_all_failed,
                           svc->recovery.base_time_not_failed, svc->recovery.max_time },
             .cbs = &regagent_flow_cbs, .arg = rf, .stats = b->ra->env.stats,
+            .resolver = b->ra->env.resolver,
         };
         int err;
 

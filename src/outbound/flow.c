@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/addr.h"
 #include "core/log.h"
@@ -32,10 +31,6 @@
  * is kept in the flow (10,000 flows per daemon), so it is shorter. */
 #define FLOW_WHY_MAX 256
 #define FLOW_DEFER_MAX 128
-/* Warn this long before the edge's certificate expires (issue 12), at the
- * handshake and again at most once a day (checked at each REGISTER 2xx). */
-#define FLOW_CERT_WARN_S (14 * 86400)
-#define FLOW_CERT_REWARN_S 86400
 
 struct flow {
     struct loop *loop;
@@ -48,6 +43,14 @@ struct flow {
     const struct flow_cbs *cbs;
     void *arg;
     struct sk_stats *stats;       /* may be NULL */
+    struct resolver *resolver;    /* names (RFC 3263); NULL: literals only */
+    struct resolve_req rq;        /* CONNECTING: waiting for the resolver */
+    struct resolve_target target; /* the current (or last) attempt's target */
+    bool have_target;             /* target is this attempt's */
+    unsigned target_n;            /* its index in the proxy's target list:
+                                     the next attempt after a failure takes
+                                     the next one (failover) */
+    enum cfg_transport tr;        /* the target's transport */
 
     enum flow_state state;
     uint64_t state_since;         /* loop time of the last state change */
@@ -82,10 +85,6 @@ struct flow {
     int64_t pong_at;              /* loop time of the last pong on this
                                      connection, -1: none */
     enum sk_down_cause down_cause; /* what failed it first since it worked */
-    int64_t cert_expiry;          /* TLS: the edge certificate's notAfter (s
-                                     since the epoch) on this connection, 0:
-                                     none */
-    int64_t cert_warned;          /* wall time of the last expiry warning */
     char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
 };
 
@@ -97,7 +96,7 @@ static void on_pong_timer(struct loop_timer *t);
 
 static bool is_udp(const struct flow *f)
 {
-    return f->proxy->transport == CFG_TRANSPORT_UDP;
+    return f->tr == CFG_TRANSPORT_UDP;
 }
 
 /* §4.4: a pong may be expected only with outbound in force or another
@@ -128,21 +127,13 @@ static void set_state(struct flow *f, enum flow_state s)
 }
 
 /* Closes the connection and disarms every timer. */
-/* The name the edge's certificate must carry, sent as SNI: config's
- * tls_name (tls.server_name or the URI's host); a cfg_proxy built by hand
- * (tests) may leave it NULL. */
-static const char *flow_tls_name(const struct flow *f)
-{
-    return f->proxy->tls_name ? f->proxy->tls_name : f->proxy->host;
-}
-
 static void close_io(struct flow *f)
 {
     stream_free(f->s);
     f->s = NULL;
-    f->cert_expiry = 0;
     flow_udp_free(f->u);
     f->u = NULL;
+    resolve_cancel(&f->rq);
     f->ping_out = false;
     f->reg_retry = false;
     f->reg_errors = 0;
@@ -226,6 +217,12 @@ static void flow_failed_after(struct flow *f, enum sk_down_cause cause, const ch
     }
     close_io(f);
     f->working = false;
+    /* failover: the next attempt takes the next target of the list (past
+     * its end the resolver starts over on a fresh answer) */
+    if (f->have_target) {
+        f->target_n++;
+        f->have_target = false;
+    }
     if (f->failures < UINT_MAX)
         f->failures++;
     wait = next_wait(f, retry_after_s);
@@ -274,36 +271,11 @@ static void transport_up(struct flow *f, const struct sockaddr_storage *local, i
     f->cbs->on_ready(f, local, f->arg); /* last: it may free f */
 }
 
-/* The edge's certificate expires within FLOW_CERT_WARN_S (or has: only
- * with tls.verify false would such a handshake succeed). */
-static void check_cert_expiry(struct flow *f)
-{
-    int64_t now = (int64_t)time(NULL);
-    time_t na = (time_t)f->cert_expiry;
-    struct tm tm;
-    char when[32] = "?";
-
-    if (f->cert_expiry == 0 || f->cert_expiry - now > FLOW_CERT_WARN_S ||
-        (f->cert_warned != 0 && now - f->cert_warned < FLOW_CERT_REWARN_S))
-        return;
-    f->cert_warned = now;
-    if (gmtime_r(&na, &tm))
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    log_warn("tls_cert_expiring", "reg_id=%u proxy=%s server_name=%s not_after=%s "
-             "days_left=%" PRId64, f->reg_id, f->proxy->uri, flow_tls_name(f), when,
-             (f->cert_expiry - now) / 86400);
-}
-
 static void st_connected(struct stream *s, void *arg)
 {
     struct sockaddr_storage local;
-    struct flow *f = arg;
 
-    if (f->tls && stream_peer_cert_expiry(s, &f->cert_expiry) < 0)
-        f->cert_expiry = 0;
-    f->cert_warned = 0; /* each new connection warns once at its handshake */
-    check_cert_expiry(f);
-    transport_up(f, &local, stream_local_addr(s, &local));
+    transport_up(arg, &local, stream_local_addr(s, &local));
 }
 
 static void st_message(struct stream *s, const char *msg, size_t len, void *arg)
@@ -391,26 +363,50 @@ static int open_transport(struct flow *f, const struct sockaddr_storage *dst, so
 
     if (is_udp(f))
         return flow_udp_open(&f->u, &up, (const struct sockaddr *)dst, len);
-    /* dst may be any target the proxy's name led to; the certificate is
-     * checked against the configured name all the same (RFC 5922 §4). */
     return stream_open(&f->s, f->loop, (const struct sockaddr *)dst, len, f->tls,
-                       f->tls ? flow_tls_name(f) : NULL, &flow_stream_cbs, f);
+                       f->tls ? f->proxy->host : NULL, &flow_stream_cbs, f);
 }
 
 /* ---- connecting ---- */
 
-/* One attempt to form the flow (§4.2, and §4.5 after a failure). */
+static void connect_now(struct flow *f);
+
+/* The resolver answered (or failed) while the flow waited in CONNECTING. */
+static void on_resolved(struct resolve_req *q, int err, const char *why)
+{
+    struct flow *f = container_of(q, struct flow, rq);
+
+    if (err < 0)
+        flow_failed(f, SK_DOWN_CONNECTION, why); /* may free f */
+    else
+        connect_now(f);
+}
+
+/* One attempt to form the flow (§4.2, and §4.5 after a failure): the
+ * proxy's target number target_n (resolve.h), then the connection.  A name
+ * not resolved yet leaves the flow CONNECTING until the resolver answers;
+ * the loop goes on meanwhile. */
 static void connect_now(struct flow *f)
 {
-    struct sockaddr_storage dst;
-    socklen_t len = 0;
     char why[FLOW_WHY_MAX], buf[ADDR_STR_MAX];
+    /* TLS only for a proxy configured so (sips: or transport=tls): its
+     * context and name checks come with that configuration */
+    unsigned mask = f->tls ? RESOLVE_TLS : RESOLVE_UDP | RESOLVE_TCP;
     int err;
 
     set_state(f, FLOW_CONNECTING);
-    err = flow_resolve(f->proxy, &dst, &len, why, sizeof(why));
+    f->have_target = false;
+    why[0] = '\0';
+    err = resolve_get(f->resolver, f->proxy, mask, &f->target_n, &f->target, &f->rq,
+                      on_resolved, why, sizeof(why));
+    if (err == -EINPROGRESS) {
+        log_debug("flow_resolving", "reg_id=%u proxy=%s", f->reg_id, f->proxy->uri);
+        return;
+    }
     if (err == 0) {
-        err = open_transport(f, &dst, len);
+        f->have_target = true;
+        f->tr = f->target.transport;
+        err = open_transport(f, &f->target.addr, f->target.len);
         if (err < 0)
             snprintf(why, sizeof(why), "cannot open a connection: %s", strerror(-err));
     }
@@ -420,9 +416,11 @@ static void connect_now(struct flow *f)
         defer_failure(f, why);
         return;
     }
-    log_info("flow_connecting", "reg_id=%u proxy=%s addr=%s tls=%s transport=%s", f->reg_id,
-             f->proxy->uri, addr_format((const struct sockaddr *)&dst, true, buf, sizeof(buf)),
-             f->tls ? "yes" : "no", cfg_transport_name(f->proxy->transport));
+    log_info("flow_connecting", "reg_id=%u proxy=%s addr=%s tls=%s transport=%s target=\"%s\"",
+             f->reg_id, f->proxy->uri,
+             addr_format((const struct sockaddr *)&f->target.addr, true, buf, sizeof(buf)),
+             f->tr == CFG_TRANSPORT_TLS ? "yes" : "no", cfg_transport_name(f->tr),
+             f->target.why);
 }
 
 /* ---- timers ---- */
@@ -541,6 +539,8 @@ int flow_new(struct flow **out, const struct flow_params *p)
     f->cbs = p->cbs;
     f->arg = p->arg;
     f->stats = p->stats;
+    f->resolver = p->resolver;
+    f->tr = p->proxy->transport;
     f->rtt_ms = -1;
     f->pong_at = -1;
     set_state(f, FLOW_IDLE);
@@ -693,7 +693,6 @@ void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s)
     if (!outbound && !is_udp(f)) /* UDP: udp_keepalive_sip says what matters */
         warn_no_outbound(f);
     f->reg_errors = 0;
-    check_cert_expiry(f);
     cancel_reg_retry(f); /* a REGISTER of the owner's came first */
     if (f->state == FLOW_REGISTERING) {
         loop_timer_cancel(f->loop, &f->t_state);
@@ -808,6 +807,16 @@ const struct cfg_proxy *flow_proxy(const struct flow *f)
     return f->proxy;
 }
 
+enum cfg_transport flow_transport(const struct flow *f)
+{
+    return f->tr;
+}
+
+const struct resolve_target *flow_target(const struct flow *f)
+{
+    return f->have_target ? &f->target : NULL;
+}
+
 void flow_set_proxy(struct flow *f, const struct cfg_proxy *p)
 {
     f->proxy = p;
@@ -836,7 +845,6 @@ void flow_get_info(const struct flow *f, struct flow_info *out)
     out->failures = f->failures;
     out->retry_in_ms = -1;
     out->pong_age_ms = f->pong_at < 0 ? -1 : (int64_t)now - f->pong_at;
-    out->peer_cert_expiry = f->cert_expiry;
     if ((f->state == FLOW_BACKOFF || (f->state == FLOW_ACTIVE && f->reg_retry)) &&
         loop_timer_armed(&f->t_state))
         out->retry_in_ms = f->t_state.due_ms > now ? (int64_t)(f->t_state.due_ms - now) : 0;

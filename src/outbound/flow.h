@@ -44,6 +44,7 @@
 #include "core/loop.h"
 #include "core/rand.h"
 #include "core/stats.h"
+#include "outbound/resolve.h"
 
 /* RFC 5626 §4.4.1: without Flow-Timer, keep-alives every 95-120 s. */
 #define FLOW_KA_DEFAULT_MIN_MS 95000u
@@ -99,6 +100,8 @@ struct flow_params {
     void *arg;
     struct sk_stats *stats;             /* counters (keep-alives, messages,
                                            recoveries, timeouts); may be NULL */
+    struct resolver *resolver;          /* where a proxy's name leads
+                                           (resolve.h); NULL: literals only */
 };
 
 /* Creates an IDLE flow.  Returns 0, -EINVAL (missing callbacks, TLS proxy
@@ -108,11 +111,14 @@ int flow_new(struct flow **out, const struct flow_params *p);
 void flow_free(struct flow *f);
 
 /* Starts connecting now (IDLE or BACKOFF, or a flow whose failure could
- * not be scheduled for want of memory; a no-op in other states).
- * Resolves the proxy host (a literal, or a blocking getaddrinfo for a
- * name; no RFC 3263 SRV lookup yet).  A failure to resolve or to open the
- * socket is reported through on_down from the loop, never from inside
- * this call. */
+ * not be scheduled for want of memory; a no-op in other states).  The
+ * target is the proxy's RFC 3263 target number n (resolve.h: a literal is
+ * its own; a name is resolved without blocking, the flow waiting
+ * CONNECTING); every failure of an attempt or of the flow moves n to the
+ * next target for the next attempt (failover; past the list's end the
+ * name is resolved again and the list starts over).  A failure to resolve
+ * or to open the socket is reported through on_down from the loop, never
+ * from inside this call. */
 void flow_start(struct flow *f);
 
 /* Sends bytes on the flow's connection.  Returns 0, -ENOTCONN when the
@@ -211,6 +217,12 @@ enum flow_state flow_state(const struct flow *f);
 bool flow_working(const struct flow *f);
 unsigned flow_reg_id(const struct flow *f);
 const struct cfg_proxy *flow_proxy(const struct flow *f);
+/* The transport of the current (or last) target: the proxy's configured
+ * one until a name's NAPTR/SRV picks another. */
+enum cfg_transport flow_transport(const struct flow *f);
+/* The current attempt's target (address, transport, why it was chosen), or
+ * NULL while none (not started, resolving, or between attempts). */
+const struct resolve_target *flow_target(const struct flow *f);
 /* Re-points the flow to p, an equal copy of its proxy from a reloaded
  * config (cfg_service_equal), so the old config can be freed; p must
  * outlive the flow.  Changes nothing on the wire. */
@@ -234,9 +246,6 @@ struct flow_info {
                                 sent again; else -1 */
     int64_t pong_age_ms;     /* since the last pong on this connection, -1:
                                 none yet */
-    int64_t peer_cert_expiry; /* TLS: notAfter of the edge's certificate on
-                                 this connection, seconds since the epoch
-                                 (UTC); 0: none (not TLS, not connected) */
 };
 
 /* Fills *out for f at the loop's current time. */
@@ -253,14 +262,6 @@ uint64_t flow_backoff_ms(const struct flow_recovery *rc, unsigned failures,
 /* The next keep-alive interval in ms (see flow_registered), r as above. */
 uint64_t flow_keepalive_ms(const struct cfg_keepalive *ka, unsigned flow_timer_s,
                            uint32_t r);
-
-/* Where a flow to p goes: a literal address, or the first address
- * getaddrinfo() gives for a name (blocking; no RFC 3263 SRV/NAPTR
- * selection).  Fills *ss (zeroed first) and *len.  Returns 0, -EINVAL (a
- * bad literal) or -EHOSTUNREACH (the name did not resolve), with a
- * one-line reason in why. */
-int flow_resolve(const struct cfg_proxy *p, struct sockaddr_storage *ss, socklen_t *len,
-                 char *why, size_t whysz);
 
 /* "idle", "connecting", ... for logs and status. */
 const char *flow_state_name(enum flow_state s);

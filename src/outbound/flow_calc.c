@@ -1,14 +1,7 @@
 /* flow_calc.c - the stateless parts of flow.h: the RFC 5626 §4.5
- * back-off, the §4.4 keep-alive interval, state names, and resolving a
- * proxy's address.  Kept apart from the state machine in flow.c so that
+ * back-off, the §4.4 keep-alive interval and state names.  Kept apart from the state machine in flow.c so that
  * each file stays readable. */
 #include "outbound/flow.h"
-
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netdb.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "core/rand.h"
 
@@ -68,65 +61,4 @@ const char *flow_state_name(enum flow_state s)
         return "backoff";
     }
     return "?";
-}
-
-/* ---- resolving (used by flow.c for each attempt) ---- */
-
-static int resolve_literal(const struct cfg_proxy *p, struct sockaddr_storage *ss,
-                           socklen_t *len)
-{
-    struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-    if (p->host_family == AF_INET && inet_pton(AF_INET, p->host, &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        in->sin_port = htons(p->port);
-        *len = sizeof(*in);
-        return 0;
-    }
-    if (p->host_family == AF_INET6 && inet_pton(AF_INET6, p->host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(p->port);
-        *len = sizeof(*in6);
-        return 0;
-    }
-    return -EINVAL;
-}
-
-/* A name: getaddrinfo(), which blocks the loop while it runs (acceptable
- * for now: it happens once per attempt and per flow).  The first address
- * is used; RFC 3263 SRV/NAPTR selection is not done. */
-static int resolve_name(const struct cfg_proxy *p, struct sockaddr_storage *ss,
-                        socklen_t *len, char *why, size_t whysz)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    struct addrinfo *res = NULL;
-    char port[8];
-    int rc;
-
-    snprintf(port, sizeof(port), "%u", (unsigned)p->port);
-    rc = getaddrinfo(p->host, port, &hints, &res);
-    if (rc != 0 || !res || res->ai_addrlen > sizeof(*ss)) {
-        snprintf(why, whysz, "cannot resolve %s: %s", p->host,
-                 rc ? gai_strerror(rc) : "no usable address");
-        if (res)
-            freeaddrinfo(res);
-        return -EHOSTUNREACH;
-    }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
-int flow_resolve(const struct cfg_proxy *p, struct sockaddr_storage *ss, socklen_t *len,
-                 char *why, size_t whysz)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (p->host_family == 0)
-        return resolve_name(p, ss, len, why, whysz);
-    if (resolve_literal(p, ss, len) == 0)
-        return 0;
-    snprintf(why, whysz, "bad address literal %s", p->host);
-    return -EINVAL;
 }

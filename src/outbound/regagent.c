@@ -107,7 +107,7 @@ static void on_flow_message(struct flow *f, const char *msg, size_t len, void *a
     (void)f;
     if (!m)
         return;
-    err = sipmsg_parse(m, msg, len, flow_proxy(f)->transport == CFG_TRANSPORT_UDP
+    err = sipmsg_parse(m, msg, len, flow_transport(f) == CFG_TRANSPORT_UDP
                                     ? 0 : SIPMSG_F_STREAM);
     if (err < 0) {
         SK_STAT_INC(rf->b->ra->env.stats, parse_errors);
@@ -560,6 +560,16 @@ int regagent_new(struct regagent **out, const struct regagent_env *env)
     if (!ra)
         return -ENOMEM;
     ra->env = *env;
+    if (!ra->env.resolver) {
+        struct resolver_params rp = { .loop = env->loop };
+        int err = resolver_new(&ra->own_resolver, &rp);
+
+        if (err < 0) {
+            free(ra);
+            return err;
+        }
+        ra->env.resolver = ra->own_resolver;
+    }
     loop_timer_init(&ra->rerestore, regagent_on_rerestore);
     *out = ra;
     return 0;
@@ -573,5 +583,6 @@ void regagent_free(struct regagent *ra)
     loop_timer_cancel(ra->env.loop, &ra->rerestore);
     while (ra->all)
         binding_free(ra->all);
+    resolver_free(ra->own_resolver);
     free(ra);
 }

@@ -63,6 +63,9 @@ struct regagent_env {
     struct sk_stats *stats;
     /* Stored registrations (restart re-registration), or NULL: none kept. */
     struct regstate *state;
+    /* Where the flows' proxy names lead (outbound/resolve.h), or NULL: the
+     * agent makes its own from /etc/resolv.conf (and frees it). */
+    struct resolver *resolver;
 };
 
 /* Creates an agent; env is copied.  Returns 0, -ENOMEM. */

@@ -91,6 +91,7 @@ struct regagent {
     void *(*ingress_for)(const struct sockaddr_storage *local, void *arg);
     void *ingress_arg;
     struct loop_timer rerestore;
+    struct resolver *own_resolver; /* made by regagent_new when env had none */
     struct binding *all;
     struct binding *by_id[RA_BUCKETS];
     /* By key (AOR and Contact host), so that a REGISTER finds its binding without
