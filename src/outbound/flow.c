@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/addr.h"
 #include "core/log.h"
@@ -31,6 +32,10 @@
  * is kept in the flow (10,000 flows per daemon), so it is shorter. */
 #define FLOW_WHY_MAX 256
 #define FLOW_DEFER_MAX 128
+/* Warn this long before the edge's certificate expires (issue 12), at the
+ * handshake and again at most once a day (checked at each REGISTER 2xx). */
+#define FLOW_CERT_WARN_S (14 * 86400)
+#define FLOW_CERT_REWARN_S 86400
 
 struct flow {
     struct loop *loop;
@@ -85,6 +90,10 @@ struct flow {
     int64_t pong_at;              /* loop time of the last pong on this
                                      connection, -1: none */
     enum sk_down_cause down_cause; /* what failed it first since it worked */
+    int64_t cert_expiry;          /* TLS: the edge certificate's notAfter (s
+                                     since the epoch) on this connection, 0:
+                                     none */
+    int64_t cert_warned;          /* wall time of the last expiry warning */
     char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
 };
 
@@ -127,10 +136,19 @@ static void set_state(struct flow *f, enum flow_state s)
 }
 
 /* Closes the connection and disarms every timer. */
+/* The name the edge's certificate must carry, sent as SNI: config's
+ * tls_name (tls.server_name or the URI's host); a cfg_proxy built by hand
+ * (tests) may leave it NULL. */
+static const char *flow_tls_name(const struct flow *f)
+{
+    return f->proxy->tls_name ? f->proxy->tls_name : f->proxy->host;
+}
+
 static void close_io(struct flow *f)
 {
     stream_free(f->s);
     f->s = NULL;
+    f->cert_expiry = 0;
     flow_udp_free(f->u);
     f->u = NULL;
     resolve_cancel(&f->rq);
@@ -271,11 +289,36 @@ static void transport_up(struct flow *f, const struct sockaddr_storage *local, i
     f->cbs->on_ready(f, local, f->arg); /* last: it may free f */
 }
 
+/* The edge's certificate expires within FLOW_CERT_WARN_S (or has: only
+ * with tls.verify false would such a handshake succeed). */
+static void check_cert_expiry(struct flow *f)
+{
+    int64_t now = (int64_t)time(NULL);
+    time_t na = (time_t)f->cert_expiry;
+    struct tm tm;
+    char when[32] = "?";
+
+    if (f->cert_expiry == 0 || f->cert_expiry - now > FLOW_CERT_WARN_S ||
+        (f->cert_warned != 0 && now - f->cert_warned < FLOW_CERT_REWARN_S))
+        return;
+    f->cert_warned = now;
+    if (gmtime_r(&na, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    log_warn("tls_cert_expiring", "reg_id=%u proxy=%s server_name=%s not_after=%s "
+             "days_left=%" PRId64, f->reg_id, f->proxy->uri, flow_tls_name(f), when,
+             (f->cert_expiry - now) / 86400);
+}
+
 static void st_connected(struct stream *s, void *arg)
 {
     struct sockaddr_storage local;
+    struct flow *f = arg;
 
-    transport_up(arg, &local, stream_local_addr(s, &local));
+    if (f->tls && stream_peer_cert_expiry(s, &f->cert_expiry) < 0)
+        f->cert_expiry = 0;
+    f->cert_warned = 0; /* each new connection warns once at its handshake */
+    check_cert_expiry(f);
+    transport_up(f, &local, stream_local_addr(s, &local));
 }
 
 static void st_message(struct stream *s, const char *msg, size_t len, void *arg)
@@ -363,8 +406,10 @@ static int open_transport(struct flow *f, const struct sockaddr_storage *dst, so
 
     if (is_udp(f))
         return flow_udp_open(&f->u, &up, (const struct sockaddr *)dst, len);
+    /* dst may be any target the proxy's name led to; the certificate is
+     * checked against the configured name all the same (RFC 5922 §4). */
     return stream_open(&f->s, f->loop, (const struct sockaddr *)dst, len, f->tls,
-                       f->tls ? f->proxy->host : NULL, &flow_stream_cbs, f);
+                       f->tls ? flow_tls_name(f) : NULL, &flow_stream_cbs, f);
 }
 
 /* ---- connecting ---- */
@@ -693,6 +738,7 @@ void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s)
     if (!outbound && !is_udp(f)) /* UDP: udp_keepalive_sip says what matters */
         warn_no_outbound(f);
     f->reg_errors = 0;
+    check_cert_expiry(f);
     cancel_reg_retry(f); /* a REGISTER of the owner's came first */
     if (f->state == FLOW_REGISTERING) {
         loop_timer_cancel(f->loop, &f->t_state);
@@ -845,6 +891,7 @@ void flow_get_info(const struct flow *f, struct flow_info *out)
     out->failures = f->failures;
     out->retry_in_ms = -1;
     out->pong_age_ms = f->pong_at < 0 ? -1 : (int64_t)now - f->pong_at;
+    out->peer_cert_expiry = f->cert_expiry;
     if ((f->state == FLOW_BACKOFF || (f->state == FLOW_ACTIVE && f->reg_retry)) &&
         loop_timer_armed(&f->t_state))
         out->retry_in_ms = f->t_state.due_ms > now ? (int64_t)(f->t_state.due_ms - now) : 0;

@@ -246,6 +246,9 @@ struct flow_info {
                                 sent again; else -1 */
     int64_t pong_age_ms;     /* since the last pong on this connection, -1:
                                 none yet */
+    int64_t peer_cert_expiry; /* TLS: notAfter of the edge's certificate on
+                                 this connection, seconds since the epoch
+                                 (UTC); 0: none (not TLS, not connected) */
 };
 
 /* Fills *out for f at the loop's current time. */

@@ -223,16 +223,39 @@ static void send_ua_cb(const struct ua_addr *ua, const char *buf, size_t len, vo
     r->env.send_ua(ua, buf, len, r->env.arg);
 }
 
-static int check_service(const struct cfg_service *s, SSL_CTX **tls, char *err, size_t errsz)
+/* The TLS context of a service with TLS proxies.  Its files (CAs, client
+ * certificate and key) are read here: at start before the privilege drop,
+ * at a reload as the account sipkeep runs as.  An error names the
+ * configuration key's place: "FILE:LINE:COL: services[N].tls.key_file ...". */
+static int check_service(const struct cfg_service *s, size_t idx, SSL_CTX **tls, char *err,
+                         size_t errsz)
 {
+    static const int versions[] = { [CFG_TLS_1_2] = TLS1_2_VERSION,
+                                    [CFG_TLS_1_3] = TLS1_3_VERSION };
+    struct stream_tls_opts o = { s->tls.ca_file, s->tls.verify, s->tls.cert_file,
+                                 s->tls.key_file, versions[s->tls.min_version] };
+    enum stream_tls_bad bad;
+    const char *at;
+    char why[400] = "";
     bool need_tls = false;
+    int rc;
 
     /* UDP proxies need nothing here: their flows open a socket each. */
     for (size_t i = 0; i < s->n_outbound_proxies; i++)
         need_tls |= s->outbound_proxies[i].transport == CFG_TRANSPORT_TLS;
     if (!need_tls)
         return 0;
-    return stream_tls_ctx_new(s->tls.ca_file, s->tls.verify, tls, err, errsz);
+    rc = stream_tls_ctx_new(&o, tls, &bad, why, sizeof(why));
+    if (rc == 0 || rc == -ENOMEM) {
+        snprintf(err, errsz, "%s", why);
+        return rc;
+    }
+    at = bad == STREAM_TLS_BAD_CERT ? s->tls.cert_file_at
+         : bad == STREAM_TLS_BAD_KEY ? (s->tls.key_file_at ? s->tls.key_file_at
+                                                           : s->tls.cert_file_at)
+                                      : NULL;
+    snprintf(err, errsz, "%s%sservices[%zu].tls.%s", at ? at : "", at ? ": " : "", idx, why);
+    return rc;
 }
 
 int router_new(struct router **out, const struct router_env *env, char *err, size_t errsz)
@@ -242,7 +265,7 @@ int router_new(struct router **out, const struct router_env *env, char *err, siz
     int rc = r ? 0 : -ENOMEM;
 
     for (size_t i = 0; !rc && i < env->cfg->n_services; i++)
-        rc = check_service(&env->cfg->services[i], &r->tls[i], err, errsz);
+        rc = check_service(&env->cfg->services[i], i, &r->tls[i], err, errsz);
     if (!rc) {
         r->env = *env;
         r->secret = rand_u64();
@@ -285,7 +308,7 @@ int router_reload(struct router *r, const struct cfg *ncfg, char *err, size_t er
     int rc = 0;
 
     for (size_t i = 0; !rc && i < ncfg->n_services; i++)
-        rc = check_service(&ncfg->services[i], &ntls[i], err, errsz);
+        rc = check_service(&ncfg->services[i], i, &ntls[i], err, errsz);
     for (size_t i = 0; i < CFG_MAX_SERVICES; i++) {
         stream_tls_ctx_free(rc < 0 ? ntls[i] : r->tls[i]);
         if (rc == 0)
