@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Appends a string literal. */
 #define PUT(b, lit) report_put((b), "" lit, sizeof(lit) - 1)
@@ -185,6 +186,14 @@ static void text_flow(struct report_buf *b, const struct report_flow *fl)
     text_secs(b, "", fl->retry_in_s, "s");
     report_printf(b, "%-4s ", fl->transport ? fl->transport : "-");
     text_str(b, fl->proxy);
+    if (fl->peer_cert_expiry > 0) {
+        time_t na = (time_t)fl->peer_cert_expiry;
+        struct tm tm;
+        char when[32];
+
+        if (gmtime_r(&na, &tm) && strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+            report_printf(b, "  certificate until %s", when);
+    }
     PUT(b, "\n");
 }
 
@@ -232,6 +241,7 @@ static void json_flow(struct report_buf *b, const struct report_flow *fl, bool f
     json_opt(b, "flow_timer_s", fl->flow_timer_s ? (int64_t)fl->flow_timer_s : -1);
     report_printf(b, ",\"failures\":%u", fl->failures);
     json_opt(b, "retry_in_s", fl->retry_in_s);
+    json_opt(b, "peer_cert_expiry", fl->peer_cert_expiry > 0 ? fl->peer_cert_expiry : -1);
     PUT(b, "}");
 }
 
@@ -325,7 +335,7 @@ static struct report_group *group_of(struct report_totals *t, const char *servic
     }
     if (t->ngroups == REPORT_MAX_GROUPS)
         return NULL;
-    t->groups[t->ngroups] = (struct report_group){ service, reg_id, { 0 }, -1 };
+    t->groups[t->ngroups] = (struct report_group){ service, reg_id, { 0 }, -1, 0 };
     return &t->groups[t->ngroups++];
 }
 
@@ -348,6 +358,9 @@ static bool add_per_service(struct report_totals *t, const struct report_binding
         g->flows[fl->state]++;
         if (fl->state == FLOW_ACTIVE && fl->pong_age_ms > g->pong_age_max_ms)
             g->pong_age_max_ms = fl->pong_age_ms;
+        if (fl->peer_cert_expiry > 0 && (g->peer_cert_expiry_min == 0 ||
+                                         fl->peer_cert_expiry < g->peer_cert_expiry_min))
+            g->peer_cert_expiry_min = fl->peer_cert_expiry;
     }
     sv->bindings[st]++;
     return true;
@@ -411,6 +424,16 @@ static void metrics_per_service(struct report_buf *b, const struct report_totals
             report_printf(b, "sipkeep_service_pong_age_max_seconds{service=\"%s\",reg_id=\"%u\"} "
                           "%" PRId64 ".%03" PRId64 "\n", g->service, g->reg_id,
                           g->pong_age_max_ms / 1000, g->pong_age_max_ms % 1000);
+    }
+    metric_head(b, "sipkeep_service_peer_cert_expiry_timestamp_seconds", "gauge",
+                "The earliest notAfter (Unix time) of the edge certificates on the TLS "
+                "connections of a service and reg-id.");
+    for (size_t i = 0; i < t->ngroups; i++) {
+        const struct report_group *g = &t->groups[i];
+        if (g->peer_cert_expiry_min > 0)
+            report_printf(b, "sipkeep_service_peer_cert_expiry_timestamp_seconds{service=\"%s\","
+                          "reg_id=\"%u\"} %" PRId64 "\n", g->service, g->reg_id,
+                          g->peer_cert_expiry_min);
     }
 }
 

@@ -54,6 +54,8 @@ struct report_flow {
     unsigned failures;       /* consecutive failures */
     int64_t retry_in_s;      /* seconds to the next attempt in backoff, else -1 */
     int64_t pong_age_ms;     /* since the last pong on this connection, -1: none */
+    int64_t peer_cert_expiry; /* TLS: the edge certificate's notAfter, seconds
+                                 since the epoch (UTC); 0: none */
 };
 
 /* One legacy UA binding. */
@@ -85,6 +87,8 @@ struct report_group {
     unsigned reg_id;
     size_t flows[REPORT_NSTATES];
     int64_t pong_age_max_ms; /* the oldest last pong among its ACTIVE flows, -1: none */
+    int64_t peer_cert_expiry_min; /* the earliest edge certificate notAfter among
+                                     its flows with a TLS connection, 0: none */
 };
 #define REPORT_MAX_GROUPS (CFG_MAX_SERVICES * CFG_MAX_OUTBOUND_PROXIES)
 

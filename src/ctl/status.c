@@ -29,6 +29,7 @@ static void snap_flow(const struct flow *f, struct report_flow *out)
         /* Rounded up: "retry in 0 s" would read as "now". */
         .retry_in_s = fi.retry_in_ms < 0 ? -1 : (fi.retry_in_ms + 999) / 1000,
         .pong_age_ms = fi.pong_age_ms,
+        .peer_cert_expiry = fi.peer_cert_expiry,
     };
 }
 

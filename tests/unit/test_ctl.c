@@ -84,11 +84,11 @@ static const char hostile[] = "sip:\"},\"x\":1\x1b]0;pwn\x07\\\xc2\x9b" "2J\xff@
 static void sample_status(struct report_buf *b, enum report_format f, struct report_totals *t)
 {
     static const struct report_flow fl1[] = {
-        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_ACTIVE, 42, 3, 20, 0, -1, 1500 },
-        { 2, "sips:edge2.test", "tls", FLOW_BACKOFF, 7, -1, 0, 2, 55, -1 },
+        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_ACTIVE, 42, 3, 20, 0, -1, 1500, 0 },
+        { 2, "sips:edge2.test", "tls", FLOW_ACTIVE, 7, -1, 0, 2, 55, -1, 1927857906 },
     };
     static const struct report_flow fl2[] = {
-        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_CONNECTING, 0, 12, 0, 1, -1, -1 },
+        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_CONNECTING, 0, 12, 0, 1, -1, -1, 0 },
     };
     const struct report_binding b1 = { "192.168.1.10:5060", "lab", hostile,
                                     "urn:uuid:00000000-0000-4000-8000-000000000001",
@@ -116,8 +116,8 @@ static void test_status_json(void **state)
     sample_status(&b, REPORT_JSON, &t);
     assert_int_equal(b.err, 0);
     assert_int_equal(t.bindings, 2);
-    assert_int_equal(t.flows[FLOW_ACTIVE], 1);
-    assert_int_equal(t.flows[FLOW_BACKOFF], 1);
+    assert_int_equal(t.flows[FLOW_ACTIVE], 2);
+    assert_int_equal(t.flows[FLOW_BACKOFF], 0);
     assert_int_equal(t.flows[FLOW_CONNECTING], 1);
     assert_string_equal(b.p,
         "{\"version\":\"9.9.9\",\"uptime_s\":3600,\"bindings\":["
@@ -127,17 +127,17 @@ static void test_status_json(void **state)
         "\"contact\":\"sip:1001@192.168.1.10\",\"expires_in_s\":290,\"flows\":["
         "{\"reg_id\":1,\"proxy\":\"sip:edge1.test;transport=tcp\",\"transport\":\"tcp\","
         "\"state\":\"active\",\"since_s\":42,\"rtt_ms\":3,\"flow_timer_s\":20,\"failures\":0,"
-        "\"retry_in_s\":null},"
+        "\"retry_in_s\":null,\"peer_cert_expiry\":null},"
         "{\"reg_id\":2,\"proxy\":\"sips:edge2.test\",\"transport\":\"tls\","
-        "\"state\":\"backoff\",\"since_s\":7,\"rtt_ms\":null,\"flow_timer_s\":null,"
-        "\"failures\":2,\"retry_in_s\":55}]},"
+        "\"state\":\"active\",\"since_s\":7,\"rtt_ms\":null,\"flow_timer_s\":null,"
+        "\"failures\":2,\"retry_in_s\":55,\"peer_cert_expiry\":1927857906}]},"
         "{\"ua\":\"[fd00::2]:5062\",\"service\":\"lab\",\"aor\":\"sip:1002@sip.test\","
         "\"instance\":null,\"contact\":\"sip:1002@[fd00::2]:5062\",\"expires_in_s\":null,"
         "\"flows\":[{\"reg_id\":1,\"proxy\":\"sip:edge1.test;transport=tcp\","
         "\"transport\":\"tcp\",\"state\":\"connecting\",\"since_s\":0,\"rtt_ms\":12,"
-        "\"flow_timer_s\":null,\"failures\":1,\"retry_in_s\":null}]}],"
+        "\"flow_timer_s\":null,\"failures\":1,\"retry_in_s\":null,\"peer_cert_expiry\":null}]}],"
         "\"totals\":{\"bindings\":2,\"flows\":3,\"flows_by_state\":{\"idle\":0,"
-        "\"connecting\":1,\"registering\":0,\"active\":1,\"backoff\":1}}}\n");
+        "\"connecting\":1,\"registering\":0,\"active\":2,\"backoff\":0}}}\n");
     report_buf_free(&b);
 }
 
@@ -179,12 +179,13 @@ static void test_status_table(void **state)
                                 "FAILURES RETRY-IN   TP   PROXY\n"));
     assert_non_null(strstr(b.p, "    1      active      42s        3ms        20s        "
                                 "0        -          tcp  sip:edge1.test;transport=tcp\n"));
-    assert_non_null(strstr(b.p, "    2      backoff     7s         -          -          "
-                                "2        55s        tls  sips:edge2.test\n"));
+    assert_non_null(strstr(b.p, "    2      active      7s         -          -          "
+                                "2        55s        tls  sips:edge2.test  certificate until "
+                                "2031-02-03T04:05:06Z\n"));
     assert_non_null(strstr(b.p, "sip:1002@sip.test  from [fd00::2]:5062  service lab  "
                                 "being removed\n  instance -\n"));
     assert_non_null(strstr(b.p, "\ntotal: 2 bindings, 3 flows (0 idle, 1 connecting, "
-                                "0 registering, 1 active, 1 backoff)\n"));
+                                "0 registering, 2 active, 0 backoff)\n"));
     report_buf_free(&b);
 }
 
@@ -195,14 +196,14 @@ static void test_status_table(void **state)
 static void sample_totals(struct report_totals *t)
 {
     static const struct report_flow a[] = {
-        { 1, "sip:e1", "tcp", FLOW_ACTIVE, 1, 3, 0, 0, -1, 2500 },
-        { 2, "sip:e2", "tcp", FLOW_BACKOFF, 1, -1, 0, 1, 30, -1 },
+        { 1, "sip:e1", "tls", FLOW_ACTIVE, 1, 3, 0, 0, -1, 2500, 2000000000 },
+        { 2, "sip:e2", "tcp", FLOW_BACKOFF, 1, -1, 0, 1, 30, -1, 0 },
     };
-    static const struct report_flow bb[] = { { 1, "sip:e1", "tcp", FLOW_CONNECTING, 1, -1, 0, 1, -1, -1 } };
-    static const struct report_flow c[] = { { 1, "sip:p1", "tcp", FLOW_REGISTERING, 1, -1, 0, 0, -1, -1 } };
+    static const struct report_flow bb[] = { { 1, "sip:e1", "tcp", FLOW_CONNECTING, 1, -1, 0, 1, -1, -1, 0 } };
+    static const struct report_flow c[] = { { 1, "sip:p1", "tcp", FLOW_REGISTERING, 1, -1, 0, 0, -1, -1, 0 } };
     static const struct report_flow d[] = {
-        { 1, "sip:e1", "tcp", FLOW_ACTIVE, 1, 3, 0, 0, -1, 7001 },
-        { 2, "sip:e2", "tcp", FLOW_ACTIVE, 1, 3, 0, 0, -1, -1 },
+        { 1, "sip:e1", "tls", FLOW_ACTIVE, 1, 3, 0, 0, -1, 7001, 1927857906 },
+        { 2, "sip:e2", "tcp", FLOW_ACTIVE, 1, 3, 0, 0, -1, -1, 0 },
     };
     /* Another copy of "lab" (as a retired binding's old config has it). */
     static const char lab2[] = "lab";
@@ -268,6 +269,9 @@ static void test_metrics(void **state)
         "sipkeep_service_flows{service=\"pbx\",reg_id=\"1\",state=\"backoff\"} 0",
         /* lab/2's active flow has had no pong yet: no sample. */
         "sipkeep_service_pong_age_max_seconds{service=\"lab\",reg_id=\"1\"} 7.001",
+        /* The earlier of lab/1's two certificates; no TLS elsewhere: no sample. */
+        "sipkeep_service_peer_cert_expiry_timestamp_seconds{service=\"lab\",reg_id=\"1\"} "
+        "1927857906",
         "sipkeep_flow_recoveries_by_cause_total{cause=\"connection\"} 1",
         "sipkeep_flow_recoveries_by_cause_total{cause=\"keepalive\"} 2",
         "sipkeep_flow_recoveries_by_cause_total{cause=\"register\"} 0",
@@ -315,7 +319,7 @@ static void test_metrics_service_limit(void **state)
 {
     static struct report_totals t;
     static char names[CFG_MAX_SERVICES + 1][8];
-    const struct report_flow fl = { 1, "sip:e", "tcp", FLOW_ACTIVE, 1, 1, 0, 0, -1, 10 };
+    const struct report_flow fl = { 1, "sip:e", "tcp", FLOW_ACTIVE, 1, 1, 0, 0, -1, 10, 0 };
 
     (void)state;
     for (size_t i = 0; i <= CFG_MAX_SERVICES; i++) {
