@@ -14,6 +14,7 @@
  * instid.h promises), and after a failed append that could not be undone.
  */
 #include "state/instid.h"
+#include "state/instid_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -70,9 +70,6 @@ int instid_store_open(struct instid_store **out, const char *state_dir);
 /* Frees the store and every URN string it handed out.  NULL is a no-op. */
 void instid_store_free(struct instid_store *s);
 
-/* Number of UAs known to the store. */
-size_t instid_count(const struct instid_store *s);
-
 /* Returns in *urn_out the instance-id of the UA named by ua_key.  A known
  * key gives its stored URN and touches nothing on disk.  An unknown key
  * gets a fresh random version-4 UUID URN (lowercase hex, RFC 4122 §4.4),

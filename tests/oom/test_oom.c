@@ -51,6 +51,7 @@
 #include "outbound/binding.h"
 #include "proxy/router.h"
 #include "state/instid.h"
+#include "state/instid_int.h"
 #include "state/regstate.h"
 
 /* ---- the wrappers ---- */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "state/instid.h"
+#include "state/instid_int.h"
 
 #include "tmpfiles.h"
 

@@ -28,6 +28,7 @@
 #include "outbound/regagent.h"
 #include "sip/msg.h"
 #include "state/instid.h"
+#include "state/instid_int.h"
 
 /* ---- fixture (the rest is in edge_fixture.h) ---- */
 
