@@ -24,6 +24,7 @@
 #include "intercept/tmode.h"
 #include "outbound/flow.h"
 #include "outbound/regagent.h"
+#include "outbound/wanwatch.h"
 #include "proxy/router.h"
 #include "state/instid.h"
 #include "state/regstate.h"
@@ -61,6 +62,7 @@ struct daemon_ctx {
     struct ctl_server *ctl;         /* control socket (status, metrics) */
     struct ctl_source ctl_src;
     struct httpmetrics *metrics;    /* metrics.listen (NULL: off) */
+    struct wanwatch *wan;           /* address/route changes (NULL: none) */
     struct privdrop_plan priv;      /* who we run as once everything is open */
     struct loop_timer log_timer;    /* writes rate-limit summaries when due */
     struct regstate *state;         /* stored registrations (restart) */
@@ -603,6 +605,12 @@ static int start_services(struct daemon_ctx *d)
         log_error("start_failed", "step=router err=\"%s\"", err[0] ? err : strerror(-rc));
         return rc;
     }
+    /* Opened whatever recovery.watch_wan says: a reload may turn it on;
+     * each check reads the key of each binding's service. */
+    rc = wanwatch_open(&d->wan, d->loop, router_agent_rw(d->router));
+    if (rc < 0)
+        log_warn("wan_watch_unavailable", "err=\"%s\" action=\"WAN changes are noticed by "
+                 "the keep-alives only\"", strerror(-rc));
     rc = open_control(d);
     if (rc < 0)
         return rc;
@@ -617,6 +625,8 @@ static void stop_services(struct daemon_ctx *d)
     d->tmode = NULL;
     for (size_t i = 0; i < CFG_MAX_LISTEN; i++)
         listen_free(d->listeners[i]);
+    wanwatch_free(d->wan);
+    d->wan = NULL;
     router_free(d->router); /* the bindings go, their stored records stay */
     d->router = NULL;
     if (d->state) {

@@ -113,6 +113,8 @@ struct cfg_recovery {
     unsigned base_time_all_failed; /* base while no flow of the binding works */
     unsigned base_time_not_failed; /* base while another flow works */
     unsigned max_time;             /* upper bound of the wait */
+    bool watch_wan;                /* check the flows at once on an address or
+                                      route change (outbound/wanwatch.h) */
 };
 
 /* Credentials sipkeep answers a registrar's challenge with when it

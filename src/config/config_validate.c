@@ -765,6 +765,7 @@ static const struct cfg_key recovery_keys[] = {
     SCALAR(struct cfg_recovery, base_time_not_failed, val_uint, .min = 1, .max = 86400,
            .def = "90"),
     SCALAR(struct cfg_recovery, max_time, val_uint, .min = 1, .max = 86400, .def = "1800"),
+    SCALAR(struct cfg_recovery, watch_wan, val_bool, .def = "true"),
 };
 SCHEMA(recovery_schema, recovery_keys);
 

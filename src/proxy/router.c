@@ -342,3 +342,8 @@ const struct regagent *router_agent(const struct router *r)
 {
     return r->ra;
 }
+
+struct regagent *router_agent_rw(struct router *r)
+{
+    return r->ra;
+}

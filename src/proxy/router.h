@@ -71,5 +71,7 @@ struct regagent;
 /* The registration agent, read-only, to walk the bindings for status
  * (see binding_next()). */
 const struct regagent *router_agent(const struct router *r);
+/* The same, to act on its flows (outbound/wanwatch.h: a WAN change). */
+struct regagent *router_agent_rw(struct router *r);
 
 #endif

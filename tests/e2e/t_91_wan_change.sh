@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Scenario (issue 12 item 6): the router's WAN address changes (a PPPoE
+# reconnect or a new DHCP lease) while a legacy phone is registered through
+# sipkeep over a TCP flow from that address.  With the netlink watch
+# (recovery.watch_wan, the default) sipkeep notices within 1 s (the flow's
+# local address is gone), forms the flow again from the new address and
+# registers again, and an inbound call reaches the phone within 3 s of the
+# change.  With watch_wan: false the same change is noticed only by the
+# keep-alives: a keep-alive interval (the edge's Flow-Timer) plus the pong
+# timeout.  Both figures are printed.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sk_lib.sh"
+
+USER_AOR=1091
+WAN_IP2=198.51.100.2
+WAN_IP3=198.51.100.3
+PONG_TIMEOUT=5
+
+# ms since the epoch of the first sipkeep log line matching ERE after line
+# FROM (the log's own timestamps: 2026-12-07T15:20:01.123Z ...), or "".
+log_ms_after() {
+    local from=$1 ere=$2 ts
+    ts=$(tail -n +"$((from + 1))" "$SK_LOG" | grep -E -m 1 -- "$ere" | cut -d' ' -f1) || true
+    [[ -n "$ts" ]] || return 0
+    date -u -d "${ts%Z}" +%s%3N
+}
+
+log_lines() {
+    wc -l <"$SK_LOG"
+}
+
+registrations() {
+    grep -c 'event=registered .*reg_id=1 ' "$SK_LOG" || true
+}
+
+ms_to_s() {
+    awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'
+}
+
+# change_wan OLD NEW: the router's WAN address OLD goes and NEW comes, as a
+# PPPoE reconnect does (delete, then add; the connected route goes and comes
+# with them).  Prints the ms timestamp of the change.
+change_wan() {
+    local old=$1 new=$2 t0
+    t0=$(date +%s%3N)
+    ns_exec "$NS_ROUTER" ip addr del "$old/$WAN_PREFIX" dev "$ROUTER_WAN_IF"
+    ns_exec "$NS_ROUTER" ip addr add "$new/$WAN_PREFIX" dev "$ROUTER_WAN_IF"
+    echo "$t0"
+}
+
+# A flow from the router's current WAN address to the edge, established.
+flow_from() {
+    ns_exec "$NS_ROUTER" ss -Htn state established "( dport = :$EDGE_TCP_PORT )" |
+        grep -q "$1:"
+}
+
+lab_up
+kam_start registrar
+kam_start edge
+
+# ---- 1. with the watch (the default) ----
+SK_EXTRA_SERVICE="    keepalive: { pong_timeout: $PONG_TIMEOUT }" \
+    sk_config "$LAB_DIR/sipkeep.yaml"
+sk_start "$LAB_DIR/sipkeep.yaml"
+sipp_ua_register "$ROUTER_LAN_IP:5060" "$USER_AOR" 3600 || die "REGISTER through sipkeep failed"
+kam_location_has "$USER_AOR" "Reg-Id: 1$" || die "binding lacks reg-id 1: $(kam_location)"
+wait_for "flow_from $ROUTER_WAN_IP" 5 "the flow from $ROUTER_WAN_IP" || die "no flow from $ROUTER_WAN_IP"
+path1=$(kam_location | grep -Eo "Path: <sip:[^@]+@$EDGE_IP;lr;ob>" | head -n 1)
+# a first pong: the flow works, as a flow in service does
+sk_wait_log 'event=flow_working' $((FLOW_TIMER + PONG_TIMEOUT)) || die "the flow never got a pong"
+log_step "registered over a working TCP flow from $ROUTER_WAN_IP ($path1)"
+sipp_ua_answer_start 1 "$USER_AOR"
+
+from=$(log_lines)
+regs=$(registrations)
+log_step "WAN address $ROUTER_WAN_IP -> $WAN_IP2"
+t0=$(change_wan "$ROUTER_WAN_IP" "$WAN_IP2")
+wait_for '[[ $(registrations) -gt '"$regs"' ]]' 10 "registration on a new flow" ||
+    die "sipkeep did not register again: $(tail -n 20 "$SK_LOG")"
+sipp_uac_call "$USER_AOR" 10 || die "the call after the WAN change failed (INVITE final $SIPP_UAC_STATUS)"
+t_call=$(date +%s%3N)
+sipp_ua_answer_wait 10 || die "the phone did not complete the call after the WAN change"
+t_notice=$(log_ms_after "$from" 'event=wan_change_flow_failed .*reason="local address gone"')
+t_down=$(log_ms_after "$from" 'event=flow_down reg_id=1 ')
+t_reg=$(log_ms_after "$from" 'event=registered .*reg_id=1 ')
+[[ -n "$t_notice" && -n "$t_down" && -n "$t_reg" ]] ||
+    die "sipkeep's log lacks the WAN change's events: $(tail -n +"$from" "$SK_LOG" | head -n 30)"
+wait_for "flow_from $WAN_IP2" 5 "the flow from $WAN_IP2" || die "the new flow is not from $WAN_IP2"
+path2=$(kam_location | grep -Eo "Path: <sip:[^@]+@$EDGE_IP;lr;ob>" | head -n 1)
+[[ -n "$path2" && "$path2" != "$path1" ]] || die "the binding still points at the old flow: $(kam_location)"
+notice_ms=$((t_notice - t0))
+reg_ms=$((t_reg - t0))
+call_ms=$((t_call - t0))
+log_step "WATCH ON: noticed $(ms_to_s "$notice_ms") s after the change, registered again" \
+    "from $WAN_IP2 at $(ms_to_s "$reg_ms") s, inbound call completed (answered, 0.5 s, BYE 200)" \
+    "at $(ms_to_s "$call_ms") s"
+(( notice_ms <= 1000 )) || die "noticed after $(ms_to_s "$notice_ms") s, not within 1 s"
+(( call_ms <= 3000 )) || die "the inbound call completed $(ms_to_s "$call_ms") s after the change, not within 3 s"
+sk_stop
+
+# ---- 2. without the watch: the keep-alives notice it ----
+SK_EXTRA_SERVICE="    keepalive: { pong_timeout: $PONG_TIMEOUT }
+    recovery: { watch_wan: false }" \
+    sk_config "$LAB_DIR/sipkeep-nowatch.yaml"
+sk_start "$LAB_DIR/sipkeep-nowatch.yaml"
+sipp_ua_register "$ROUTER_LAN_IP:5060" "$USER_AOR" 3600 || die "REGISTER through sipkeep failed"
+wait_for "flow_from $WAN_IP2" 5 "the flow from $WAN_IP2" || die "no flow from $WAN_IP2"
+sk_wait_log 'event=flow_working' $((FLOW_TIMER + PONG_TIMEOUT)) || die "the flow never got a pong"
+from=$(log_lines)
+regs=$(registrations)
+log_step "WAN address $WAN_IP2 -> $WAN_IP3 (watch_wan: false)"
+t0=$(change_wan "$WAN_IP2" "$WAN_IP3")
+bound=$((FLOW_TIMER + PONG_TIMEOUT + 15))
+if wait_for '[[ $(registrations) -gt '"$regs"' ]]' "$bound" "registration after the keep-alives noticed"; then
+    t_down=$(log_ms_after "$from" 'event=flow_down reg_id=1 ')
+    t_reg=$(log_ms_after "$from" 'event=registered .*reg_id=1 ')
+    log_step "WATCH OFF: noticed $(ms_to_s $((t_down - t0))) s after the change (keep-alive" \
+        "interval, Flow-Timer $FLOW_TIMER s, + pong_timeout $PONG_TIMEOUT s), registered again at" \
+        "$(ms_to_s $((t_reg - t0))) s"
+    (( t_down - t0 > 1000 )) || die "without the watch the change was noticed at once: is it off?"
+    ! sk_log_has 'event=wan_change_flow_failed' || die "watch_wan: false still acted on the change"
+else
+    log_step "WATCH OFF: not noticed within ${bound} s of the change"
+fi
+sk_stop
