@@ -194,6 +194,13 @@ static void text_flow(struct report_buf *b, const struct report_flow *fl)
         if (gmtime_r(&na, &tm) && strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
             report_printf(b, "  certificate until %s", when);
     }
+    if (fl->target) {
+        PUT(b, "\n           -> ");
+        text_str(b, fl->target);
+        PUT(b, " (");
+        text_str(b, fl->target_why);
+        PUT(b, ")");
+    }
     PUT(b, "\n");
 }
 
@@ -242,6 +249,10 @@ static void json_flow(struct report_buf *b, const struct report_flow *fl, bool f
     report_printf(b, ",\"failures\":%u", fl->failures);
     json_opt(b, "retry_in_s", fl->retry_in_s);
     json_opt(b, "peer_cert_expiry", fl->peer_cert_expiry > 0 ? fl->peer_cert_expiry : -1);
+    PUT(b, ",\"target\":");
+    report_json_str(b, fl->target);
+    PUT(b, ",\"target_why\":");
+    report_json_str(b, fl->target_why);
     PUT(b, "}");
 }
 

@@ -56,6 +56,10 @@ struct report_flow {
     int64_t pong_age_ms;     /* since the last pong on this connection, -1: none */
     int64_t peer_cert_expiry; /* TLS: the edge certificate's notAfter, seconds
                                  since the epoch (UTC); 0: none */
+    const char *target;      /* "ADDR:PORT" the current attempt goes to,
+                                NULL: none (resolving, between attempts) */
+    const char *target_why;  /* why that target (RFC 3263: "literal",
+                                "srv prio 10 ...", ...), NULL with target */
 };
 
 /* One legacy UA binding. */

@@ -11,16 +11,19 @@ static int64_t ms_to_s(int64_t ms)
     return ms < 0 ? -1 : ms / 1000;
 }
 
-static void snap_flow(const struct flow *f, struct report_flow *out)
+/* tgt: the caller's buffer (ADDR_STR_MAX) for the target's address. */
+static void snap_flow(const struct flow *f, struct report_flow *out, char *tgt)
 {
     const struct cfg_proxy *p = flow_proxy(f);
+    const struct resolve_target *t = flow_target(f);
     struct flow_info fi;
 
     flow_get_info(f, &fi);
     *out = (struct report_flow){
         .reg_id = flow_reg_id(f),
         .proxy = p->uri,
-        .transport = cfg_transport_name(p->transport),
+        /* the target's: a name's NAPTR may have picked another */
+        .transport = cfg_transport_name(flow_transport(f)),
         .state = fi.state,
         .since_s = fi.since_ms / 1000,
         .rtt_ms = fi.rtt_ms,
@@ -30,17 +33,22 @@ static void snap_flow(const struct flow *f, struct report_flow *out)
         .retry_in_s = fi.retry_in_ms < 0 ? -1 : (fi.retry_in_ms + 999) / 1000,
         .pong_age_ms = fi.pong_age_ms,
         .peer_cert_expiry = fi.peer_cert_expiry,
+        .target = t ? addr_format((const struct sockaddr *)&t->addr, true, tgt, ADDR_STR_MAX)
+                    : NULL,
+        .target_why = t ? t->why : NULL,
     };
 }
 
-/* Snapshot of b; ua is the caller's buffer for the address text. */
+/* Snapshot of b; ua is the caller's buffer for the address text, tgt
+ * CFG_MAX_OUTBOUND_PROXIES of ADDR_STR_MAX for the flows' targets. */
 static void snap_binding(const struct binding *b, struct report_binding *rb,
-                         struct report_flow *flows, char *ua, size_t uasz)
+                         struct report_flow *flows, char *ua, size_t uasz,
+                         char (*tgt)[ADDR_STR_MAX])
 {
     size_t n = binding_nflows(b);
 
     for (size_t i = 0; i < n && i < CFG_MAX_OUTBOUND_PROXIES; i++)
-        snap_flow(binding_flow(b, (unsigned)i), &flows[i]);
+        snap_flow(binding_flow(b, (unsigned)i), &flows[i], tgt[i]);
     *rb = (struct report_binding){
         .ua = addr_format((const struct sockaddr *)&binding_ua(b)->src, true, ua, uasz),
         .service = binding_service(b)->name,
@@ -64,9 +72,9 @@ static void walk(const struct ctl_source *src, struct report_buf *out, enum repo
     while (ra && (b = binding_next(ra, b)) != NULL) {
         struct report_flow flows[CFG_MAX_OUTBOUND_PROXIES];
         struct report_binding rb;
-        char ua[ADDR_STR_MAX];
+        char ua[ADDR_STR_MAX], tgt[CFG_MAX_OUTBOUND_PROXIES][ADDR_STR_MAX];
 
-        snap_binding(b, &rb, flows, ua, sizeof(ua));
+        snap_binding(b, &rb, flows, ua, sizeof(ua), tgt);
         if (out)
             report_status_binding(out, f, &rb, t->bindings == 0);
         report_totals_add(t, &rb);

@@ -1,6 +1,7 @@
 /* flow_calc.c - the stateless parts of flow.h: the RFC 5626 §4.5
- * back-off, the §4.4 keep-alive interval and state names.  Kept apart from the state machine in flow.c so that
- * each file stays readable. */
+ * back-off, the §4.4 keep-alive interval and state names.  Kept apart
+ * from the state machine in flow.c so that each file stays readable.
+ * Where a flow goes is outbound/resolve.c's. */
 #include "outbound/flow.h"
 
 #include "core/rand.h"

@@ -566,7 +566,8 @@ static void add_cand(struct resolve_entry *e, const char *name, enum cfg_transpo
 {
     struct cand *c;
 
-    if (e->ncand >= RESOLVE_MAX_CANDS || !(e->mask & tr_bit(tr)) || strlen(name) >= RESOLVE_NAME_MAX)
+    if (e->ncand >= RESOLVE_MAX_CANDS || !(e->mask & tr_bit(tr)) ||
+        strlen(name) >= RESOLVE_NAME_MAX)
         return;
     c = &e->cand[e->ncand++];
     snprintf(c->name, sizeof(c->name), "%s", name);

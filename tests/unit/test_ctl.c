@@ -84,11 +84,13 @@ static const char hostile[] = "sip:\"},\"x\":1\x1b]0;pwn\x07\\\xc2\x9b" "2J\xff@
 static void sample_status(struct report_buf *b, enum report_format f, struct report_totals *t)
 {
     static const struct report_flow fl1[] = {
-        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_ACTIVE, 42, 3, 20, 0, -1, 1500, 0 },
-        { 2, "sips:edge2.test", "tls", FLOW_ACTIVE, 7, -1, 0, 2, 55, -1, 1927857906 },
+        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_ACTIVE, 42, 3, 20, 0, -1, 1500, 0,
+          "192.0.2.1:5062", "srv prio 10 weight 0 _sip._tcp.edge1.test -> a.edge1.test:5062" },
+        { 2, "sips:edge2.test", "tls", FLOW_ACTIVE, 7, -1, 0, 2, 55, -1, 1927857906, NULL, NULL },
     };
     static const struct report_flow fl2[] = {
-        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_CONNECTING, 0, 12, 0, 1, -1, -1, 0 },
+        { 1, "sip:edge1.test;transport=tcp", "tcp", FLOW_CONNECTING, 0, 12, 0, 1, -1, -1, 0,
+          NULL, NULL },
     };
     const struct report_binding b1 = { "192.168.1.10:5060", "lab", hostile,
                                     "urn:uuid:00000000-0000-4000-8000-000000000001",
@@ -127,15 +129,18 @@ static void test_status_json(void **state)
         "\"contact\":\"sip:1001@192.168.1.10\",\"expires_in_s\":290,\"flows\":["
         "{\"reg_id\":1,\"proxy\":\"sip:edge1.test;transport=tcp\",\"transport\":\"tcp\","
         "\"state\":\"active\",\"since_s\":42,\"rtt_ms\":3,\"flow_timer_s\":20,\"failures\":0,"
-        "\"retry_in_s\":null,\"peer_cert_expiry\":null},"
+        "\"retry_in_s\":null,\"peer_cert_expiry\":null,\"target\":\"192.0.2.1:5062\","
+        "\"target_why\":\"srv prio 10 weight 0 _sip._tcp.edge1.test -> a.edge1.test:5062\"},"
         "{\"reg_id\":2,\"proxy\":\"sips:edge2.test\",\"transport\":\"tls\","
         "\"state\":\"active\",\"since_s\":7,\"rtt_ms\":null,\"flow_timer_s\":null,"
-        "\"failures\":2,\"retry_in_s\":55,\"peer_cert_expiry\":1927857906}]},"
+        "\"failures\":2,\"retry_in_s\":55,\"peer_cert_expiry\":1927857906,"
+        "\"target\":null,\"target_why\":null}]},"
         "{\"ua\":\"[fd00::2]:5062\",\"service\":\"lab\",\"aor\":\"sip:1002@sip.test\","
         "\"instance\":null,\"contact\":\"sip:1002@[fd00::2]:5062\",\"expires_in_s\":null,"
         "\"flows\":[{\"reg_id\":1,\"proxy\":\"sip:edge1.test;transport=tcp\","
         "\"transport\":\"tcp\",\"state\":\"connecting\",\"since_s\":0,\"rtt_ms\":12,"
-        "\"flow_timer_s\":null,\"failures\":1,\"retry_in_s\":null,\"peer_cert_expiry\":null}]}],"
+        "\"flow_timer_s\":null,\"failures\":1,\"retry_in_s\":null,\"peer_cert_expiry\":null,"
+        "\"target\":null,\"target_why\":null}]}],"
         "\"totals\":{\"bindings\":2,\"flows\":3,\"flows_by_state\":{\"idle\":0,"
         "\"connecting\":1,\"registering\":0,\"active\":2,\"backoff\":0}}}\n");
     report_buf_free(&b);
@@ -178,7 +183,9 @@ static void test_status_table(void **state)
     assert_non_null(strstr(b.p, "    REG-ID STATE       SINCE      RTT        FLOW-TIMER "
                                 "FAILURES RETRY-IN   TP   PROXY\n"));
     assert_non_null(strstr(b.p, "    1      active      42s        3ms        20s        "
-                                "0        -          tcp  sip:edge1.test;transport=tcp\n"));
+                                "0        -          tcp  sip:edge1.test;transport=tcp\n"
+                                "           -> 192.0.2.1:5062 (srv prio 10 weight 0 "
+                                "_sip._tcp.edge1.test -> a.edge1.test:5062)\n"));
     assert_non_null(strstr(b.p, "    2      active      7s         -          -          "
                                 "2        55s        tls  sips:edge2.test  certificate until "
                                 "2031-02-03T04:05:06Z\n"));
@@ -196,14 +203,18 @@ static void test_status_table(void **state)
 static void sample_totals(struct report_totals *t)
 {
     static const struct report_flow a[] = {
-        { 1, "sip:e1", "tls", FLOW_ACTIVE, 1, 3, 0, 0, -1, 2500, 2000000000 },
-        { 2, "sip:e2", "tcp", FLOW_BACKOFF, 1, -1, 0, 1, 30, -1, 0 },
+        { 1, "sip:e1", "tls", FLOW_ACTIVE, 1, 3, 0, 0, -1, 2500, 2000000000, NULL, NULL },
+        { 2, "sip:e2", "tcp", FLOW_BACKOFF, 1, -1, 0, 1, 30, -1, 0, NULL, NULL },
     };
-    static const struct report_flow bb[] = { { 1, "sip:e1", "tcp", FLOW_CONNECTING, 1, -1, 0, 1, -1, -1, 0 } };
-    static const struct report_flow c[] = { { 1, "sip:p1", "tcp", FLOW_REGISTERING, 1, -1, 0, 0, -1, -1, 0 } };
+    static const struct report_flow bb[] = {
+        { 1, "sip:e1", "tcp", FLOW_CONNECTING, 1, -1, 0, 1, -1, -1, 0, NULL, NULL }
+    };
+    static const struct report_flow c[] = {
+        { 1, "sip:p1", "tcp", FLOW_REGISTERING, 1, -1, 0, 0, -1, -1, 0, NULL, NULL }
+    };
     static const struct report_flow d[] = {
-        { 1, "sip:e1", "tls", FLOW_ACTIVE, 1, 3, 0, 0, -1, 7001, 1927857906 },
-        { 2, "sip:e2", "tcp", FLOW_ACTIVE, 1, 3, 0, 0, -1, -1, 0 },
+        { 1, "sip:e1", "tls", FLOW_ACTIVE, 1, 3, 0, 0, -1, 7001, 1927857906, NULL, NULL },
+        { 2, "sip:e2", "tcp", FLOW_ACTIVE, 1, 3, 0, 0, -1, -1, 0, NULL, NULL },
     };
     /* Another copy of "lab" (as a retired binding's old config has it). */
     static const char lab2[] = "lab";
@@ -319,7 +330,8 @@ static void test_metrics_service_limit(void **state)
 {
     static struct report_totals t;
     static char names[CFG_MAX_SERVICES + 1][8];
-    const struct report_flow fl = { 1, "sip:e", "tcp", FLOW_ACTIVE, 1, 1, 0, 0, -1, 10, 0 };
+    const struct report_flow fl = { 1, "sip:e", "tcp", FLOW_ACTIVE, 1, 1, 0, 0, -1, 10, 0,
+                                    NULL, NULL };
 
     (void)state;
     for (size_t i = 0; i <= CFG_MAX_SERVICES; i++) {

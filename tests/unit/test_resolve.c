@@ -234,13 +234,16 @@ static void test_naptr_srv(void **state)
     /* unusable: another service, no "s" flag, a transport not allowed */
     dns_fake_add(&e->dns, (struct dns_rr){ .name = "example.test", .type = DNS_NAPTR, .ttl = 300,
                                            .order = 1, .pref = 1, .flags = "s",
-                                           .service = "E2U+sip", .target = "_x._tcp.example.test" });
+                                           .service = "E2U+sip",
+                                           .target = "_x._tcp.example.test" });
     dns_fake_add(&e->dns, (struct dns_rr){ .name = "example.test", .type = DNS_NAPTR, .ttl = 300,
                                            .order = 2, .pref = 1, .flags = "a",
-                                           .service = "SIP+D2T", .target = "_y._tcp.example.test" });
+                                           .service = "SIP+D2T",
+                                           .target = "_y._tcp.example.test" });
     dns_fake_add(&e->dns, (struct dns_rr){ .name = "example.test", .type = DNS_NAPTR, .ttl = 300,
                                            .order = 3, .pref = 1, .flags = "s",
-                                           .service = "SIPS+D2T", .target = "_sips._tcp.example.test" });
+                                           .service = "SIPS+D2T",
+                                           .target = "_sips._tcp.example.test" });
     assert_int_equal(get(e, &p, MASK_PLAIN, &n, &t), 0);
     assert_int_equal(n, 0);
     assert_string_equal(addr_of(&t, b), "192.0.2.1");
