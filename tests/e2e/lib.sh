@@ -54,7 +54,8 @@
 #
 # API (each function has a comment where it is defined):
 #   log_step MSG | die MSG | wait_for COND TIMEOUT [WHAT] | idle SECONDS
-#   lab_up | lab_down | ns_exec NS CMD... | start_in_ns NS CMD... (sets LAST_PID)
+#   lab_up | lab_down | lab_wan6 (before lab_up: IPv6-only WAN) | ns_exec NS CMD...
+#   start_in_ns NS CMD... (sets LAST_PID)
 #   stop_pid PID [GRACE] | run_bounded SECONDS NS CMD...
 #   kam_start edge|registrar | kam_stop [edge|registrar] | kam_restart edge|registrar
 #   kam_cmd edge|registrar RPC... | kam_location | kam_location_has USER [ERE]
@@ -110,6 +111,7 @@ REGISTRAR_IP=198.51.100.11
 REGISTRAR_PORT=5060             # udp and tcp
 WAN_UAC_IP=198.51.100.20        # the far caller (sipp UAC)
 WAN_UAC_PORT=5060
+WAN_UAC_HOST=$WAN_UAC_IP        # the far caller as a SIP URI host (bracketed on IPv6)
 
 SIP_DOMAIN=sip.test             # AOR domain: sip:USER@sip.test
 FLOW_TIMER=20                   # Flow-Timer the edge puts in REGISTER 2xx
@@ -355,6 +357,7 @@ _lab_netns() {
     # The LAN reaches the WAN only through the router; the WAN needs no route back
     # (the NAT's address is on its link).  No default route anywhere.
     _lab_run ip -n "$NS_LAN" route add "$WAN_NET" via "$ROUTER_LAN_IP"
+    [[ -z "${_LAB_WAN6:-}" ]] || _lab_wan6_addrs
 }
 
 _lab_nat() {
@@ -462,6 +465,54 @@ lab_down() {
     _LAB_UP=
 }
 
+# ------------------------------------------- IPv6-only WAN (DS-Lite variant)
+
+# lab_wan6: call before lab_up.  The WAN side becomes IPv6-only (ULA
+# fd00:5::/64, no IPv4 there): the router's wan0 fd00:5::1, the edge
+# fd00:5::10, the registrar fd00:5::11, the far caller fd00:5::20.  The LAN
+# stays IPv4 (a phone behind a DS-Lite line: only sipkeep on the router
+# speaks IPv6).  The router's IPv6 firewall forgets as its IPv4 NAT does:
+# nothing unsolicited from wan0, INVALID dropped (the conntrack timeouts are
+# the shared sysctls _lab_nat sets).  EDGE_IP and REGISTRAR_IP become SIP
+# hosts in brackets (Kamailio listen=, sipp targets, sipkeep URIs);
+# WAN_UAC_IP stays a bare address (sipp -i), WAN_UAC_HOST is its bracketed
+# form.  Tools that filter on EDGE_IP (ka_watch_*) do not work in this variant.
+WAN6_NET=fd00:5::/64
+lab_wan6() {
+    _LAB_WAN6=1
+}
+
+# Replaces the WAN link's IPv4 addresses by lab_wan6's and switches the
+# lab's WAN variables to them (called by _lab_netns, which made the IPv4 lab).
+_lab_wan6_addrs() {
+    local ns dev a
+    WAN_NET=$WAN6_NET
+    WAN_PREFIX=64
+    ROUTER_WAN_IP=fd00:5::1
+    EDGE_IP='[fd00:5::10]'
+    REGISTRAR_IP='[fd00:5::11]'
+    WAN_UAC_IP=fd00:5::20
+    WAN_UAC_HOST=[$WAN_UAC_IP]
+    for ns in "$NS_ROUTER:$ROUTER_WAN_IF" "$NS_WAN:eth0"; do
+        dev=${ns#*:}
+        ns=${ns%%:*}
+        ns_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+            "net.ipv6.conf.$dev.disable_ipv6=0" net.ipv6.conf.lo.disable_ipv6=0
+        _lab_run ip -n "$ns" -4 addr flush dev "$dev"
+    done
+    # nodad: usable at once, no duplicate address detection on a two-host link
+    _lab_run ip -n "$NS_ROUTER" addr add "$ROUTER_WAN_IP/$WAN_PREFIX" dev "$ROUTER_WAN_IF" nodad
+    for a in "$EDGE_IP" "$REGISTRAR_IP" "$WAN_UAC_IP"; do
+        a=${a#\[}
+        _lab_run ip -n "$NS_WAN" addr add "${a%\]}/$WAN_PREFIX" dev eth0 nodad
+    done
+    local r=(ip netns exec "$NS_ROUTER")
+    _lab_run "${r[@]}" ip6tables -A INPUT ! -i lo -m conntrack --ctstate INVALID -j DROP
+    _lab_run "${r[@]}" ip6tables -A OUTPUT ! -o lo -m conntrack --ctstate INVALID -j DROP
+    _lab_run "${r[@]}" ip6tables -A INPUT -i "$ROUTER_WAN_IF" -p ipv6-icmp -j ACCEPT
+    _lab_run "${r[@]}" ip6tables -A INPUT -i "$ROUTER_WAN_IF" -m conntrack --ctstate NEW -j DROP
+}
+
 # --------------------------------------------------------------- Kamailio
 
 # Render tests/e2e/kamailio/NAME.cfg (or the file at an absolute path) into $LAB_DIR,
@@ -471,7 +522,7 @@ _kam_render() {
     [[ "$src" == /* ]] || src=$E2E_DIR/kamailio/$src   # an absolute path: a generated variant
     local vars=(EDGE_IP EDGE_UDP_PORT EDGE_TCP_PORT EDGE_TCP2_PORT EDGE_TLS_PORT EDGE_TLS_WRONG_NAME_PORT
         EDGE_TLS_UNTRUSTED_PORT REGISTRAR_IP REGISTRAR_PORT SIP_DOMAIN FLOW_TIMER
-        EDGE_TCP_LIFETIME EDGE_FLOW_TOKEN_SECRET LAB_DIR)
+        EDGE_TCP_LIFETIME EDGE_FLOW_TOKEN_SECRET LAB_DIR WAN_UAC_HOST WAN_UAC_PORT)
     local args=()
     for v in "${vars[@]}"; do
         args+=(-e "s|%$v%|${!v}|g")
