@@ -20,6 +20,10 @@
 #    certificate's notAfter and, the lab's certificates living 2 days,
 #    sipkeep warns about the expiry at the handshake.  Without server_name
 #    the same flow to edge-a.test fails verification (expected edge-a.test).
+#    Then with RFC 3263 (Q1's resolver): sips:sip.test, whose only DNS
+#    record is SRV _sips._tcp.sip.test -> edge-srv.test:5071 (dnsmasq in the
+#    WAN namespace, the router's /etc/netns resolv.conf), no server_name:
+#    verified against sip.test, never edge-srv.test, and SNI sip.test.
 # 2. Client certificate.  sipkeep runs as nobody with cert_file/key_file
 #    root-owned 0600 (read before the privilege drop): it registers on 5072.
 #    Without them the edge refuses and sipkeep logs why; a missing key_file
@@ -35,6 +39,8 @@ PORT_DOMAIN=5071
 PORT_CLIENT=5072
 PORT_TLS12=5073
 ALIAS=edge-a.test    # a name of the edge that is not the SIP domain
+SRV_TARGET=edge-srv.test  # the SRV target name of $SIP_DOMAIN (DNS only)
+DNS_IP=198.51.100.53
 
 sk_cli() {
     timeout 15 "$SIPKEEP" "$@"
@@ -167,6 +173,28 @@ SK_EXTRA_SERVICE="    tls: { ca_file: $CA_FILE }" run_sk noname "sips:$ALIAS:$PO
 sipp_ua_register "$ROUTER_LAN_IP:5060" "$USER_AOR" 3600 && die "registered through a certificate that does not name $ALIAS"
 sk_wait_log "event=flow_down reg_id=1 .*certificate verify failed: hostname mismatch \\(expected $ALIAS\\)" 10 ||
     die "no hostname mismatch for $ALIAS: $(grep flow_down "$SK_LOG" | tail -n 2)"
+sk_stop
+
+log_step "1c. RFC 3263: sips:$SIP_DOMAIN, whose only record is SRV _sips._tcp -> $SRV_TARGET:$PORT_DOMAIN"
+# dnsmasq on an address of its own in the WAN; only the router resolves
+# through it (/etc/netns/NS/resolv.conf, removed with the namespace).
+_lab_run ip -n "$NS_WAN" addr add "$DNS_IP/$WAN_PREFIX" dev eth0
+START_LOG=$LAB_DIR/dnsmasq.log start_in_ns "$NS_WAN" dnsmasq --no-daemon --no-resolv --no-hosts \
+    --pid-file= --listen-address="$DNS_IP" --bind-interfaces --log-queries --log-facility=- \
+    --srv-host="_sips._tcp.$SIP_DOMAIN,$SRV_TARGET,$PORT_DOMAIN,10,10" \
+    --host-record="$SRV_TARGET,$EDGE_IP"
+printf 'nameserver %s\n' "$DNS_IP" >"/etc/netns/$NS_ROUTER/resolv.conf"
+wait_for "_ns_listens $NS_WAN udp $DNS_IP:53" 10 "dnsmasq listening" ||
+    die "dnsmasq did not start: $(tail -n 5 "$LAB_DIR/dnsmasq.log")"
+fresh_registrar
+SK_EXTRA_SERVICE="    tls: { ca_file: $CA_FILE }" run_sk srv "sips:$SIP_DOMAIN"
+sipp_ua_register "$ROUTER_LAN_IP:5060" "$USER_AOR" 3600 || die "REGISTER through the SRV target failed"
+kam_location_has "$USER_AOR" "Reg-Id: 1$" || die "no binding through the SRV target: $(kam_location)"
+sk_log_has "event=flow_connecting reg_id=1 proxy=sips:$SIP_DOMAIN addr=$EDGE_IP:$PORT_DOMAIN" ||
+    die "the flow did not go to the SRV target: $(grep flow_connecting "$SK_LOG")"
+grep -q "query\[SRV\] _sips._tcp.$SIP_DOMAIN" "$LAB_DIR/dnsmasq.log" || die "sipkeep did not ask for the SRV record"
+[[ "$(edge_snis "$PORT_DOMAIN")" == "$SIP_DOMAIN" ]] || die "SNI via the SRV target: $(edge_snis "$PORT_DOMAIN")"
+log_step "verified $SIP_DOMAIN on $SRV_TARGET ($EDGE_IP:$PORT_DOMAIN), SNI $SIP_DOMAIN; status: $(sk_cli status --json -s "$SK_CTL" | jq -c '.bindings[0].flows[0] | del(.proxy)')"
 sk_stop
 
 log_step "2. an edge that requires a client certificate; sipkeep as nobody, key 0600 root"
