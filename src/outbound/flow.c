@@ -108,6 +108,14 @@ static bool is_udp(const struct flow *f)
     return f->tr == CFG_TRANSPORT_UDP;
 }
 
+/* The transports a target may have: TLS only for a proxy configured so
+ * (sips: or transport=tls): its context and name checks come with that
+ * configuration. */
+static unsigned resolve_mask(const struct flow *f)
+{
+    return f->tls ? RESOLVE_TLS : RESOLVE_UDP | RESOLVE_TCP;
+}
+
 /* §4.4: a pong may be expected only with outbound in force or another
  * explicit indication; a proxy that has answered a ping before is one.  A
  * UDP flow's keep-alives are transactions (STUN or OPTIONS): a response is
@@ -238,6 +246,7 @@ static void flow_failed_after(struct flow *f, enum sk_down_cause cause, const ch
     /* failover: the next attempt takes the next target of the list (past
      * its end the resolver starts over on a fresh answer) */
     if (f->have_target) {
+        resolve_mark_failed(f->resolver, f->proxy, resolve_mask(f), &f->target);
         f->target_n++;
         f->have_target = false;
     }
@@ -434,9 +443,7 @@ static void on_resolved(struct resolve_req *q, int err, const char *why)
 static void connect_now(struct flow *f)
 {
     char why[FLOW_WHY_MAX], buf[ADDR_STR_MAX];
-    /* TLS only for a proxy configured so (sips: or transport=tls): its
-     * context and name checks come with that configuration */
-    unsigned mask = f->tls ? RESOLVE_TLS : RESOLVE_UDP | RESOLVE_TCP;
+    unsigned mask = resolve_mask(f);
     int err;
 
     set_state(f, FLOW_CONNECTING);

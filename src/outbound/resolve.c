@@ -46,6 +46,7 @@ struct resolve_entry {
 
     struct resolve_target *t;      /* the last good answer */
     size_t n;
+    uint64_t failed_until[RESOLVE_MAX_TARGETS]; /* loop ms, per t[i] */
     uint64_t expires;              /* loop ms */
     bool busy;                     /* a resolution runs */
     struct resolve_req *waiters;
@@ -395,6 +396,15 @@ static void finish(struct resolve_entry *e)
         if (ttl > RESOLVE_TTL_MAX_S)
             ttl = RESOLVE_TTL_MAX_S;
         if (t) {
+            uint64_t fu[RESOLVE_MAX_TARGETS] = { 0 };
+
+            /* a failed address stays so in the new answer */
+            for (size_t i = 0; i < e->nn; i++)
+                for (size_t k = 0; k < e->n; k++)
+                    if (e->t[k].len == e->nt[i].len &&
+                        memcmp(&e->t[k].addr, &e->nt[i].addr, e->nt[i].len) == 0)
+                        fu[i] = e->failed_until[k];
+            memcpy(e->failed_until, fu, sizeof(fu));
             memcpy(t, e->nt, e->nn * sizeof(*t));
             free(e->t);
             e->t = t;
@@ -826,6 +836,16 @@ int resolve_get(struct resolver *r, const struct cfg_proxy *p, unsigned mask, un
         return -ENOMEM;
     }
     if (e->n > 0 && *n < e->n) {
+        uint64_t now = loop_now(r->loop);
+        unsigned k = *n;
+
+        /* skip targets another flow just failed on, while one is left */
+        while (k < e->n && e->failed_until[k] > now)
+            k++;
+        if (k < e->n && k != *n) {
+            log_debug("dns_target_skipped", "name=%s from=%u to=%u", e->host, *n, k);
+            *n = k;
+        }
         *t = e->t[*n];
         /* expired: served while a background query refreshes it */
         if (!e->busy && loop_now(r->loop) >= e->expires)
@@ -850,6 +870,18 @@ int resolve_get(struct resolver *r, const struct cfg_proxy *p, unsigned mask, un
     }
     wait_on(e, q, cb);
     return -EINPROGRESS;
+}
+
+void resolve_mark_failed(struct resolver *r, const struct cfg_proxy *p, unsigned mask,
+                         const struct resolve_target *t)
+{
+    struct resolve_entry *e;
+
+    if (!r || !t || p->host_family != 0 || !(e = entry_find(r, p, mask)))
+        return;
+    for (size_t i = 0; i < e->n; i++)
+        if (e->t[i].len == t->len && memcmp(&e->t[i].addr, &t->addr, t->len) == 0)
+            e->failed_until[i] = loop_now(r->loop) + RESOLVE_FAILED_S * 1000u;
 }
 
 void resolve_cancel(struct resolve_req *q)

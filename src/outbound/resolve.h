@@ -104,6 +104,15 @@ int resolve_get(struct resolver *r, const struct cfg_proxy *p, unsigned mask, un
 /* Stops q waiting (no-op when it is not). */
 void resolve_cancel(struct resolve_req *q);
 
+/* A flow could not use target t of p (connect, TLS, REGISTER timeout, or
+ * it died): for RESOLVE_FAILED_S, resolve_get skips that address for every
+ * flow of p, as long as a later target of the list is not so marked
+ * (a new phone's flow does not try the edge that just died first).  No-op
+ * for literals and for targets not in the current answer. */
+#define RESOLVE_FAILED_S 30u
+void resolve_mark_failed(struct resolver *r, const struct cfg_proxy *p, unsigned mask,
+                         const struct resolve_target *t);
+
 /* The smallest TTL of the answer records of type `type` in a DNS
  * message (c-ares' parsers do not give SRV's and NAPTR's).  Bounded by
  * alen; returns 0 and *ttl, or -EBADMSG (malformed) / -ENOENT (none).

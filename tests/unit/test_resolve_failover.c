@@ -232,6 +232,47 @@ static void test_failover_order(void **state)
     assert_non_null(strstr(target_why(e), "prio 10"));
 }
 
+/* A flow of a new phone, made just after an edge died under another
+ * flow, starts on the next target, not on the dead one; once the mark
+ * lapses (RESOLVE_FAILED_S) a new flow tries the first again. */
+static void test_new_flow_skips_failed_target(void **state)
+{
+    struct env *e = *state;
+    struct flow_params fp = {
+        .loop = e->l, .proxy = &e->proxy, .reg_id = 1,
+        .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
+                      FLOW_BACKOFF_MAX },
+        .rng = { fake_rng, &e->rnd }, .cbs = &cbs, .arg = e, .resolver = e->r,
+    };
+    struct flow *f2 = NULL, *f3 = NULL;
+
+    flow_start(e->f);
+    pump(e, 1);
+    assert_int_equal(target_port(e), e->a.port);
+    flow_registered(e->f, false, 0);
+    edge_close(&e->a);
+    pump(e, 3);
+    assert_int_equal(target_port(e), e->b.port);
+
+    assert_int_equal(flow_new(&f2, &fp), 0);
+    flow_start(f2); /* answered from the cache: the target is known at once */
+    assert_non_null(flow_target(f2));
+    assert_int_equal(ntohs(((const struct sockaddr_in *)&flow_target(f2)->addr)->sin_port),
+                     e->b.port);
+    pump(e, 4);
+    assert_int_equal(e->ready, 3);
+    assert_int_equal(e->downs, 1);
+    flow_free(f2);
+
+    e->now += RESOLVE_FAILED_S * 1000u + 1;
+    assert_int_equal(flow_new(&f3, &fp), 0);
+    flow_start(f3);
+    assert_non_null(flow_target(f3));
+    assert_int_equal(ntohs(((const struct sockaddr_in *)&flow_target(f3)->addr)->sin_port),
+                     e->a.port);
+    flow_free(f3);
+}
+
 /* A name that does not resolve: a flow failure with the back-off; then it
  * resolves and the flow forms. */
 static void test_unresolvable(void **state)
@@ -271,6 +312,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_failover_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_flow_skips_failed_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unresolvable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_while_resolving, setup, teardown),
     };
