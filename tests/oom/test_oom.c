@@ -286,25 +286,28 @@ static void oom_send_ua(const struct ua_addr *ua, const char *buf, size_t len, v
     oom_resume(was);
 }
 
-/* The fixture of test_router.c with two flows; the config gets a TLS
- * service too (router_new makes its TLS context). */
-static void rt_load_cfg(struct fx *f, const char *svc_extra, struct cfg **out)
+/* The fixture of test_router.c with two flows; with tls the config gets a
+ * TLS service too (router_new makes its TLS context: only
+ * test_oom_router_new's, as loading the CA bundle is slow under ASan). */
+static void rt_load_cfg(struct fx *f, const char *svc_extra, bool tls, struct cfg **out)
 {
     char extra[512];
 
-    snprintf(extra, sizeof(extra),
-             "%s  - name: tls\n    domain: tls.example.org\n"
-             "    outbound_proxies: [\"sips:127.0.0.1:%u\"]\n"
-             "    tls: {ca_file: /etc/ssl/certs/ca-certificates.crt, verify: true}\n",
-             svc_extra, f->edge.port[0]);
+    snprintf(extra, sizeof(extra), "%s", svc_extra);
+    if (tls)
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+                 "  - name: tls\n    domain: tls.example.org\n"
+                 "    outbound_proxies: [\"sips:127.0.0.1:%u\"]\n"
+                 "    tls: {ca_file: /etc/ssl/certs/ca-certificates.crt, verify: true}\n",
+                 f->edge.port[0]);
     edge_load_cfg_extra(&f->edge, f->dir.state, extra, out);
 }
 
-static struct fx *rt_fixture(void)
+static struct fx *rt_fixture(bool tls)
 {
     struct fx *f = fx_new("test_oom", 2, "127.0.0.10", "127.0.0.1");
 
-    rt_load_cfg(f, "", &f->cfg);
+    rt_load_cfg(f, "", tls, &f->cfg);
     assert_int_equal(instid_store_open(&f->ids, f->dir.state), 0);
     return f;
 }
@@ -327,7 +330,7 @@ static void rn_setup(void **ctx)
     struct rn_ctx *c = calloc(1, sizeof(*c));
 
     assert_non_null(c);
-    c->f = rt_fixture();
+    c->f = rt_fixture(true);
     c->f->r = (struct router *)c; /* must stay untouched on failure */
     *ctx = c;
 }
@@ -505,7 +508,7 @@ static int rt_register_until_ok(struct fx *f, unsigned cseq)
 
 static void reg_setup(void **ctx)
 {
-    struct fx *f = rt_fixture();
+    struct fx *f = rt_fixture(false);
     char err[256];
 
     assert_int_equal(regstate_open(&f->st, f->dir.state, f->loop), 0);
@@ -815,7 +818,7 @@ static void rl_setup(void **ctx)
 
     call_setup(ctx);
     f = *ctx;
-    rt_load_cfg(f, "    keepalive:\n      pong_timeout: 5\n", &f->ncfg);
+    rt_load_cfg(f, "    keepalive:\n      pong_timeout: 5\n", false, &f->ncfg);
 }
 
 /* router_reload, then the loop (the edge answering the de-registration)
