@@ -36,6 +36,9 @@
  * handshake and again at most once a day (checked at each REGISTER 2xx). */
 #define FLOW_CERT_WARN_S (14 * 86400)
 #define FLOW_CERT_REWARN_S 86400
+/* RFC 8305 §5: the Connection Attempt Delay before the other family's
+ * address of the same name is tried alongside (recommended 250 ms). */
+#define FLOW_HE_DELAY_MS 250u
 
 struct flow {
     struct loop *loop;
@@ -95,6 +98,13 @@ struct flow {
                                      none */
     int64_t cert_warned;          /* wall time of the last expiry warning */
     char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
+    /* Happy Eyeballs (RFC 8305), TCP/TLS while CONNECTING: the same name's
+     * address of the other family, raced against target (IPv6 first) */
+    bool he;                      /* a partner: t_he armed or s2 open */
+    struct resolve_target target2;
+    unsigned target2_n;           /* its index in the target list */
+    struct stream *s2;            /* its connection, once started */
+    struct loop_timer t_he;       /* when to start it */
 };
 
 static void on_state_timer(struct loop_timer *t);
@@ -156,6 +166,10 @@ static void close_io(struct flow *f)
 {
     stream_free(f->s);
     f->s = NULL;
+    stream_free(f->s2);
+    f->s2 = NULL;
+    f->he = false;
+    loop_timer_cancel(f->loop, &f->t_he);
     f->cert_expiry = 0;
     flow_udp_free(f->u);
     f->u = NULL;
@@ -318,11 +332,16 @@ static void check_cert_expiry(struct flow *f)
              (f->cert_expiry - now) / 86400);
 }
 
+static void he_won(struct flow *f, struct stream *s);
+static bool he_lost(struct flow *f, struct stream *s, const char *reason);
+
 static void st_connected(struct stream *s, void *arg)
 {
     struct sockaddr_storage local;
     struct flow *f = arg;
 
+    if (f->he)
+        he_won(f, s);
     if (f->tls && stream_peer_cert_expiry(s, &f->cert_expiry) < 0)
         f->cert_expiry = 0;
     f->cert_warned = 0; /* each new connection warns once at its handshake */
@@ -367,6 +386,8 @@ static void st_close(struct stream *s, int err, const char *reason, void *arg)
     struct flow *f = arg;
 
     (void)err;
+    if (f->he && he_lost(f, s, reason))
+        return; /* the other attempt goes on */
     stream_free(s);
     f->s = NULL;
     flow_failed(f, SK_DOWN_CONNECTION, reason);
@@ -408,6 +429,15 @@ static void u_fail(const char *reason, void *arg)
 
 static const struct flow_udp_cbs flow_udp_cbs = { u_connected, u_message, u_pong, u_fail };
 
+static int open_stream(struct flow *f, struct stream **out, const struct sockaddr_storage *dst,
+                       socklen_t len)
+{
+    /* dst may be any target the proxy's name led to; the certificate is
+     * checked against the configured name all the same (RFC 5922 §4). */
+    return stream_open(out, f->loop, (const struct sockaddr *)dst, len, f->tls,
+                       f->tls ? flow_tls_name(f) : NULL, &flow_stream_cbs, f);
+}
+
 static int open_transport(struct flow *f, const struct sockaddr_storage *dst, socklen_t len)
 {
     struct flow_udp_params up = { f->loop, f->proxy, f->reg_id, f->rng,
@@ -415,10 +445,119 @@ static int open_transport(struct flow *f, const struct sockaddr_storage *dst, so
 
     if (is_udp(f))
         return flow_udp_open(&f->u, &up, (const struct sockaddr *)dst, len);
-    /* dst may be any target the proxy's name led to; the certificate is
-     * checked against the configured name all the same (RFC 5922 §4). */
-    return stream_open(&f->s, f->loop, (const struct sockaddr *)dst, len, f->tls,
-                       f->tls ? flow_tls_name(f) : NULL, &flow_stream_cbs, f);
+    return open_stream(f, &f->s, dst, len);
+}
+
+/* ---- Happy Eyeballs (RFC 8305) ---- */
+
+/* Before a TCP/TLS attempt: the first later target of the list that came
+ * from the same name (same `why`), with the same transport and the other
+ * family, becomes the partner; of the two, the IPv6 one is tried first
+ * (§4: IPv6 preferred) and the IPv4 one FLOW_HE_DELAY_MS later unless the
+ * first has connected or failed by then. */
+static void he_plan(struct flow *f)
+{
+    struct resolve_target t;
+
+    f->he = false;
+    if (is_udp(f) || !f->resolver)
+        return;
+    for (unsigned k = f->target_n + 1; k <= f->target_n + RESOLVE_MAX_TARGETS; k++) {
+        if (resolve_peek(f->resolver, f->proxy, resolve_mask(f), k, &t) < 0)
+            return;
+        if (t.transport != f->target.transport || strcmp(t.why, f->target.why) != 0)
+            return; /* another name, SRV target or transport: failover's */
+        if (t.addr.ss_family == f->target.addr.ss_family)
+            continue;
+        f->he = true;
+        f->target2 = t;
+        f->target2_n = k;
+        if (t.addr.ss_family == AF_INET6) { /* IPv6 first */
+            f->target2 = f->target;
+            f->target2_n = f->target_n;
+            f->target = t;
+            f->target_n = k;
+        }
+        return;
+    }
+}
+
+/* The partner's attempt, now (the delay is over or the first failed). */
+static int he_start(struct flow *f)
+{
+    char buf[ADDR_STR_MAX];
+    int err = open_stream(f, &f->s2, &f->target2.addr, f->target2.len);
+
+    if (err < 0) {
+        f->s2 = NULL;
+        f->he = false;
+        return err;
+    }
+    log_info("flow_happy_eyeballs", "reg_id=%u proxy=%s addr=%s after_ms=%" PRIu64,
+             f->reg_id, f->proxy->uri,
+             addr_format((const struct sockaddr *)&f->target2.addr, true, buf, sizeof(buf)),
+             loop_now(f->loop) - f->state_since);
+    return 0;
+}
+
+static void on_he_timer(struct loop_timer *t)
+{
+    struct flow *f = container_of(t, struct flow, t_he);
+
+    if (f->he && !f->s2 && f->state == FLOW_CONNECTING && he_start(f) < 0)
+        log_debug("flow_happy_eyeballs_failed", "reg_id=%u proxy=%s", f->reg_id,
+                  f->proxy->uri);
+}
+
+/* The partner's stream takes the flow's place (and its target, so that
+ * status and failover see the address in use). */
+static void he_adopt(struct flow *f)
+{
+    f->s = f->s2;
+    f->s2 = NULL;
+    f->target = f->target2;
+    f->target_n = f->target2_n;
+}
+
+/* s connected first: the other attempt is dropped. */
+static void he_won(struct flow *f, struct stream *s)
+{
+    loop_timer_cancel(f->loop, &f->t_he);
+    f->he = false;
+    if (s == f->s2) {
+        stream_free(f->s);
+        he_adopt(f);
+    } else {
+        stream_free(f->s2);
+        f->s2 = NULL;
+    }
+}
+
+/* s failed before connecting: true when the other attempt goes on (it
+ * is started at once if it was still waiting, §5; s is freed), false
+ * when the flow has failed (s is left to the caller). */
+static bool he_lost(struct flow *f, struct stream *s, const char *reason)
+{
+    char buf[ADDR_STR_MAX];
+    bool first = s == f->s;
+
+    log_info("flow_attempt_failed", "reg_id=%u proxy=%s addr=%s reason=\"%s\"", f->reg_id,
+             f->proxy->uri,
+             addr_format((const struct sockaddr *)(first ? &f->target.addr : &f->target2.addr),
+                         true, buf, sizeof(buf)), reason);
+    if (!first) {
+        stream_free(s);
+        f->s2 = NULL;
+        f->he = false;
+        return true;
+    }
+    loop_timer_cancel(f->loop, &f->t_he);
+    if (!f->s2 && he_start(f) < 0)
+        return false;
+    stream_free(s);
+    f->he = false;
+    he_adopt(f);
+    return true;
 }
 
 /* ---- connecting ---- */
@@ -458,7 +597,19 @@ static void connect_now(struct flow *f)
     if (err == 0) {
         f->have_target = true;
         f->tr = f->target.transport;
+        he_plan(f);
         err = open_transport(f, &f->target.addr, f->target.len);
+        if (err < 0 && f->he) { /* e.g. no IPv6 route: the partner at once */
+            f->s = NULL;
+            err = he_start(f);
+            if (err == 0) {
+                f->he = false;
+                he_adopt(f);
+            }
+        } else if (err == 0 && f->he &&
+                   loop_timer_set(f->loop, &f->t_he, FLOW_HE_DELAY_MS) < 0) {
+            f->he = false; /* no race: the first attempt goes on alone */
+        }
         if (err < 0)
             snprintf(why, sizeof(why), "cannot open a connection: %s", strerror(-err));
     }
@@ -599,6 +750,7 @@ int flow_new(struct flow **out, const struct flow_params *p)
     loop_timer_init(&f->t_state, on_state_timer);
     loop_timer_init(&f->t_ka, on_ka_timer);
     loop_timer_init(&f->t_pong, on_pong_timer);
+    loop_timer_init(&f->t_he, on_he_timer);
     if (p->proxy->transport == CFG_TRANSPORT_TLS) {
         if (!SSL_CTX_up_ref(p->tls)) {
             free(f);

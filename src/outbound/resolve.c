@@ -884,6 +884,17 @@ void resolve_mark_failed(struct resolver *r, const struct cfg_proxy *p, unsigned
             e->failed_until[i] = loop_now(r->loop) + RESOLVE_FAILED_S * 1000u;
 }
 
+int resolve_peek(struct resolver *r, const struct cfg_proxy *p, unsigned mask, unsigned n,
+                 struct resolve_target *t)
+{
+    struct resolve_entry *e;
+
+    if (!r || p->host_family != 0 || !(e = entry_find(r, p, mask)) || n >= e->n)
+        return -ENOENT;
+    *t = e->t[n];
+    return 0;
+}
+
 void resolve_cancel(struct resolve_req *q)
 {
     struct resolve_req **pp;

@@ -113,6 +113,12 @@ void resolve_cancel(struct resolve_req *q);
 void resolve_mark_failed(struct resolver *r, const struct cfg_proxy *p, unsigned mask,
                          const struct resolve_target *t);
 
+/* Target n of p's current answer into *t, without resolving or
+ * refreshing anything: 0, or -ENOENT (a literal, nothing cached, n past
+ * the end).  For Happy Eyeballs (flow.c), which looks ahead in the list. */
+int resolve_peek(struct resolver *r, const struct cfg_proxy *p, unsigned mask, unsigned n,
+                 struct resolve_target *t);
+
 /* The smallest TTL of the answer records of type `type` in a DNS
  * message (c-ares' parsers do not give SRV's and NAPTR's).  Bounded by
  * alen; returns 0 and *ttl, or -EBADMSG (malformed) / -ENOENT (none).
