@@ -171,7 +171,7 @@ int stream_local_addr(const struct stream *s, struct sockaddr_storage *out);
 /* The notAfter of the certificate the TLS peer presented, as seconds since
  * the epoch (UTC), in *out.  Returns 0, -ENOTCONN before the handshake is
  * done or once closed, -EINVAL for a plain TCP stream, -ENOENT when the
- * peer sent no certificate. */
+ * peer sent no certificate, -ENOMEM. */
 int stream_peer_cert_expiry(const struct stream *s, int64_t *out);
 
 #endif

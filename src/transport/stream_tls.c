@@ -378,10 +378,18 @@ int stream_peer_cert_expiry(const struct stream *s, int64_t *out)
     peer = SSL_get0_peer_certificate(s->ssl);
     if (!peer)
         return -ENOENT;
-    /* ASN1_TIME_diff from the epoch: no timegm(), which is not C11. */
-    epoch = ASN1_TIME_set(NULL, 0);
+    /* ASN1_TIME_diff from the epoch: no timegm(), which is not C11.  The
+     * epoch from a string, not ASN1_TIME_set(NULL, 0): no time_t crosses
+     * into libcrypto, whose time_t may be 32 bits where sipkeep's is 64
+     * (Debian 12 armhf; see LFS64 in the Makefile). */
+    epoch = ASN1_TIME_new();
     if (!epoch)
         return -ENOMEM;
+    if (ASN1_TIME_set_string(epoch, "19700101000000Z") != 1) {
+        ASN1_TIME_free(epoch);
+        ERR_clear_error();
+        return -ENOMEM;
+    }
     ok = ASN1_TIME_diff(&days, &secs, epoch, X509_get0_notAfter(peer));
     ASN1_TIME_free(epoch);
     ERR_clear_error();
