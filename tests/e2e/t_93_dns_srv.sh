@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Issue 12 items 1-3: a provider published only by NAPTR/SRV, failover, DNS
+# outage.  dnsmasq in the wan namespace (198.51.100.53) serves sip.test:
+# NAPTR SIP+D2T -> _sip._tcp.sip.test, SRV prio 10 -> edge-a.sip.test
+# (198.51.100.12, a second Kamailio edge started here from edge.cfg) and
+# prio 20 -> edge-b.sip.test (the lab's edge, 198.51.100.10), their A
+# records, and no A record for sip.test itself.  The router namespace
+# resolves through it (/etc/netns/NS/resolv.conf).  sipkeep's outbound
+# proxy is just "sip:sip.test".
+#  1. A phone registers through sipkeep; the flow goes to edge A (status
+#     shows the target and "naptr+srv prio 10"); a call in completes.
+#  2. Edge A dies: the flow re-forms to edge B within seconds and a call in
+#     completes (the figure: seconds from the kill to the answered call).
+#  3. DNS queries are dropped (records' TTL 5 s lapsed): a second phone
+#     registers at once from the cached records (the refresh times out in
+#     the background, dns_stale), calls in complete; then dnsmasq stops: a
+#     call on the existing flow and a third phone the same; no flow fails.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sk_lib.sh"
+
+# A flow is "working" (RFC 5626 §4.5) once a keep-alive was answered; only
+# then is the death of its edge not a failed attempt, and its first retry
+# immediate.  Flow-Timer 8: the first ping within 6.4-8 s.  Read by kam_start.
+# shellcheck disable=SC2034
+FLOW_TIMER=8
+DNS_IP=198.51.100.53
+EDGE_A_IP=198.51.100.12
+PHONE=1001
+PHONE2=1002
+PHONE3=1003
+LAN_UA3_IP=192.168.77.12
+DNSMASQ_PID=
+EDGE_A_PID=
+
+sk_cli() {
+    timeout 15 "$SIPKEEP" "$@"
+}
+
+# The flow's target and why, from sipkeep status --json.
+flow_target() {
+    sk_cli status --json -s "$SK_CTL" |
+        jq -r --arg aor "sip:$1@$SIP_DOMAIN" \
+            '.bindings[] | select(.aor == $aor) | .flows[0] | "\(.target) \(.target_why)"'
+}
+
+# A second edge from edge.cfg, on EDGE_A_IP, with its own ctl socket,
+# TLS config and run dir (kam_start knows one edge only).
+edge_a_start() {
+    local rundir=$LAB_DIR/edge-a.run cfg=$LAB_DIR/edge-a.cfg
+    mkdir -p "$rundir"
+    # EDGE_IP for these two calls only (bash: a function's prefix assignment)
+    EDGE_IP=$EDGE_A_IP _kam_render edge.cfg "$cfg.tmp"
+    EDGE_IP=$EDGE_A_IP _kam_render edge-tls.cfg "$LAB_DIR/edge-a-tls.cfg"
+    sed -e "s|$LAB_DIR/edge.ctl|$LAB_DIR/edge-a.ctl|" \
+        -e "s|$LAB_DIR/edge-tls.cfg|$LAB_DIR/edge-a-tls.cfg|" "$cfg.tmp" >"$cfg"
+    ns_exec "$NS_WAN" kamailio -c -f "$cfg" >"$LAB_DIR/edge-a.check.log" 2>&1 ||
+        { cat "$LAB_DIR/edge-a.check.log"; die "kamailio edge A: config check failed"; }
+    START_LOG=$LAB_DIR/edge-a.log start_in_ns "$NS_WAN" \
+        kamailio -DD -E -f "$cfg" -P "$rundir/kamailio.pid" -Y "$rundir" -w "$rundir" -m 64 -M 8
+    EDGE_A_PID=$LAST_PID
+    wait_for "_ns_listens $NS_WAN tcp $EDGE_A_IP:$EDGE_TCP_PORT" 15 "edge A up" ||
+        die "kamailio edge A did not start (see edge-a.log)"
+    log_step "kamailio edge A up on $EDGE_A_IP (pid $EDGE_A_PID)"
+}
+
+dns_start() {
+    START_LOG=$LAB_DIR/dnsmasq.log start_in_ns "$NS_WAN" \
+        dnsmasq -k -C /dev/null --user=root --pid-file="$LAB_DIR/dnsmasq.pid" --no-resolv --no-hosts \
+        --bind-interfaces --listen-address="$DNS_IP" --port=53 \
+        --local="/$SIP_DOMAIN/" --local-ttl=5 --log-queries --log-facility=- \
+        --naptr-record="$SIP_DOMAIN,10,10,S,SIP+D2T,,_sip._tcp.$SIP_DOMAIN" \
+        --srv-host="_sip._tcp.$SIP_DOMAIN,edge-a.$SIP_DOMAIN,$EDGE_TCP_PORT,10,0" \
+        --srv-host="_sip._tcp.$SIP_DOMAIN,edge-b.$SIP_DOMAIN,$EDGE_TCP_PORT,20,0" \
+        --host-record="edge-a.$SIP_DOMAIN,$EDGE_A_IP" \
+        --host-record="edge-b.$SIP_DOMAIN,$EDGE_IP"
+    DNSMASQ_PID=$LAST_PID
+    wait_for "_ns_listens $NS_WAN udp $DNS_IP:53" 10 "dnsmasq up" || die "dnsmasq did not start"
+    log_step "dnsmasq up on $DNS_IP (pid $DNSMASQ_PID)"
+}
+
+# call_in USER: the far side calls USER through the lab edge; the phone
+# (sipp at SIPP_UA_IP) answers.
+call_in() {
+    sipp_ua_answer_start 1 "$1"
+    sipp_uac_call "$1" 20 || { sipp_ua_answer_stop; return 1; }
+    sipp_ua_answer_wait 10 || return 1
+}
+
+T0=$(date +%s)
+lab_up
+for a in "$EDGE_A_IP" "$DNS_IP"; do
+    ip -n "$NS_WAN" addr add "$a/$WAN_PREFIX" dev eth0 nodad
+done
+mkdir -p "/etc/netns/$NS_ROUTER"
+echo "nameserver $DNS_IP" >"/etc/netns/$NS_ROUTER/resolv.conf"
+dns_start
+ns_exec "$NS_ROUTER" getent hosts "edge-a.$SIP_DOMAIN" >/dev/null ||
+    die "the router namespace does not resolve through dnsmasq"
+! ns_exec "$NS_ROUTER" getent ahosts "$SIP_DOMAIN" >/dev/null ||
+    die "$SIP_DOMAIN has an address record: the scenario needs none"
+kam_start registrar
+kam_start edge
+edge_a_start
+
+SK_ALLOW="192.168.77.0/24"
+sk_config "$LAB_DIR/sipkeep.yaml" "sip:$SIP_DOMAIN"
+sk_start "$LAB_DIR/sipkeep.yaml"
+
+# ---- 1. registered through the priority-10 edge
+sipp_ua_register "$ROUTER_LAN_IP:5060" "$PHONE" 3600 || die "REGISTER through sipkeep failed"
+tgt=$(flow_target "$PHONE")
+log_step "flow target: $tgt"
+[[ "$tgt" == "$EDGE_A_IP:$EDGE_TCP_PORT naptr+srv prio 10 "* ]] ||
+    die "the flow does not go to the priority-10 edge: $tgt"
+sk_cli status -s "$SK_CTL" | grep -q -- "-> $EDGE_A_IP:$EDGE_TCP_PORT (naptr+srv prio 10" ||
+    die "status table lacks the target line: $(sk_cli status -s "$SK_CTL")"
+kam_location_has "$PHONE" "Reg-Id: 1$" || die "no reg-id 1 binding: $(kam_location)"
+call_in "$PHONE" || die "call in through edge A failed"
+grep -q "$EDGE_A_IP" "$LAB_DIR/edge-a.log" || true
+
+# ---- 2. edge A dies (once the flow works: a pong came back)
+sk_wait_log 'event=flow_working reg_id=1 ' 12 || die "the flow never got a pong"
+t_kill=$(date +%s%N)
+stop_pid "$EDGE_A_PID" 2
+EDGE_A_PID=
+log_step "edge A killed"
+# shellcheck disable=SC2016  # evaluated by wait_for
+wait_for '[[ "$(flow_target "$PHONE")" == "$EDGE_IP:$EDGE_TCP_PORT "* ]] &&
+    sk_log_has "event=registered .*reg_id=1 " && [[ $(grep -c "event=registered .*reg_id=1 " "$SK_LOG") -ge 2 ]]' \
+    10 "the flow re-registered through edge B" || die "no failover to edge B: $(flow_target "$PHONE")"
+t_reg=$(date +%s%N)
+tgt=$(flow_target "$PHONE")
+[[ "$tgt" == *"prio 20"* ]] || die "edge B's target reason: $tgt"
+call_in "$PHONE" || die "call in after the failover failed"
+t_call=$(date +%s%N)
+FAILOVER_REG_MS=$(( (t_reg - t_kill) / 1000000 ))
+FAILOVER_CALL_MS=$(( (t_call - t_kill) / 1000000 ))
+log_step "failover: re-registered through edge B ${FAILOVER_REG_MS} ms after the kill, call in done after ${FAILOVER_CALL_MS} ms"
+(( FAILOVER_CALL_MS < 10000 )) || die "failover took ${FAILOVER_CALL_MS} ms"
+
+# ---- 3. DNS goes silent (queries dropped), then away (dnsmasq stopped)
+downs_before=$(sk_event_count flow_down)
+ns_exec "$NS_ROUTER" iptables -I OUTPUT -d "$DNS_IP" -p udp --dport 53 -j DROP
+log_step "DNS queries from the router dropped; waiting for the cached records' TTL (5 s) to lapse"
+idle 6
+t0=$(date +%s%N)
+SIPP_UA_IP=$LAN_UA2_IP sipp_ua_register "$ROUTER_LAN_IP:5060" "$PHONE2" 3600 ||
+    die "a new phone did not register while DNS was silent"
+REG_SILENT_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+tgt2=$(flow_target "$PHONE2")
+log_step "new phone registered in ${REG_SILENT_MS} ms while DNS was silent; its flow: $tgt2"
+[[ "$tgt2" == "$EDGE_IP:$EDGE_TCP_PORT "* ]] || die "the new phone's flow: $tgt2"
+call_in "$PHONE" || die "call in while DNS was silent failed"
+SIPP_UA_IP=$LAN_UA2_IP call_in "$PHONE2" || die "call in to the new phone failed"
+sk_wait_log 'event=dns_stale name=sip.test ' 15 || die "no dns_stale while DNS was silent"
+
+ns_exec "$NS_ROUTER" iptables -D OUTPUT -d "$DNS_IP" -p udp --dport 53 -j DROP
+stop_pid "$DNSMASQ_PID" 2
+DNSMASQ_PID=
+log_step "dnsmasq stopped"
+ip -n "$NS_LAN" addr add "$LAN_UA3_IP/$LAN_PREFIX" dev eth0
+call_in "$PHONE" || die "call in with DNS stopped failed"
+SIPP_UA_IP=$LAN_UA3_IP sipp_ua_register "$ROUTER_LAN_IP:5060" "$PHONE3" 3600 ||
+    die "a new phone did not register with DNS stopped"
+SIPP_UA_IP=$LAN_UA3_IP call_in "$PHONE3" || die "call in to the third phone failed"
+downs_after=$(sk_event_count flow_down)
+(( downs_after == downs_before )) ||
+    die "a flow failed during the DNS outage: $(grep 'event=flow_down' "$SK_LOG" | tail -n 3)"
+sk_stop
+log_step "t_93_dns_srv: NAPTR/SRV registration via the prio-10 edge; failover ${FAILOVER_CALL_MS} ms from the kill to the answered call (re-registered at ${FAILOVER_REG_MS} ms); DNS silent: a new phone registered in ${REG_SILENT_MS} ms from the cache, calls completed, no flow failed; DNS stopped: the same; $(( $(date +%s) - T0 )) s"
