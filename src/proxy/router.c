@@ -227,14 +227,13 @@ static void send_ua_cb(const struct ua_addr *ua, const char *buf, size_t len, vo
  * certificate and key) are read here: at start before the privilege drop,
  * at a reload as the account sipkeep runs as.  An error names the
  * configuration key's place: "FILE:LINE:COL: services[N].tls.key_file ...". */
-static int check_service(const struct cfg_service *s, size_t idx, SSL_CTX **tls, char *err,
-                         size_t errsz)
+static int check_service(const struct cfg_service *s, size_t idx, SSL_CTX **tls,
+                         enum stream_tls_bad *bad, char *err, size_t errsz)
 {
     static const int versions[] = { [CFG_TLS_1_2] = TLS1_2_VERSION,
                                     [CFG_TLS_1_3] = TLS1_3_VERSION };
     struct stream_tls_opts o = { s->tls.ca_file, s->tls.verify, s->tls.cert_file,
                                  s->tls.key_file, versions[s->tls.min_version] };
-    enum stream_tls_bad bad;
     const char *at;
     char why[400] = "";
     bool need_tls = false;
@@ -245,17 +244,42 @@ static int check_service(const struct cfg_service *s, size_t idx, SSL_CTX **tls,
         need_tls |= s->outbound_proxies[i].transport == CFG_TRANSPORT_TLS;
     if (!need_tls)
         return 0;
-    rc = stream_tls_ctx_new(&o, tls, &bad, why, sizeof(why));
+    rc = stream_tls_ctx_new(&o, tls, bad, why, sizeof(why));
     if (rc == 0 || rc == -ENOMEM) {
         snprintf(err, errsz, "%s", why);
         return rc;
     }
-    at = bad == STREAM_TLS_BAD_CERT ? s->tls.cert_file_at
-         : bad == STREAM_TLS_BAD_KEY ? (s->tls.key_file_at ? s->tls.key_file_at
-                                                           : s->tls.cert_file_at)
-                                      : NULL;
+    at = *bad == STREAM_TLS_BAD_CERT ? s->tls.cert_file_at
+         : *bad == STREAM_TLS_BAD_KEY ? (s->tls.key_file_at ? s->tls.key_file_at
+                                                            : s->tls.cert_file_at)
+                                       : NULL;
     snprintf(err, errsz, "%s%sservices[%zu].tls.%s", at ? at : "", at ? ": " : "", idx, why);
     return rc;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A reload that cannot read a client certificate or key whose settings did
+ * not change (a root-only key: sipkeep has dropped privileges since the
+ * start) keeps the context that read them.  Returns a new reference to it,
+ * or NULL (no such service, or its TLS settings changed). */
+static SSL_CTX *kept_tls(const struct router *r, const struct cfg_service *ns)
+{
+    const struct cfg *old = r->env.cfg;
+
+    for (size_t j = 0; j < old->n_services; j++) {
+        const struct cfg_tls *a = &old->services[j].tls, *b = &ns->tls;
+
+        if (r->tls[j] && strcmp(old->services[j].name, ns->name) == 0 &&
+            str_same(a->ca_file, b->ca_file) && a->verify == b->verify &&
+            str_same(a->cert_file, b->cert_file) && str_same(a->key_file, b->key_file) &&
+            a->min_version == b->min_version)
+            return SSL_CTX_up_ref(r->tls[j]) == 1 ? r->tls[j] : NULL;
+    }
+    return NULL;
 }
 
 int router_new(struct router **out, const struct router_env *env, char *err, size_t errsz)
@@ -264,8 +288,11 @@ int router_new(struct router **out, const struct router_env *env, char *err, siz
     struct regagent_env ra_env;
     int rc = r ? 0 : -ENOMEM;
 
-    for (size_t i = 0; !rc && i < env->cfg->n_services; i++)
-        rc = check_service(&env->cfg->services[i], i, &r->tls[i], err, errsz);
+    for (size_t i = 0; !rc && i < env->cfg->n_services; i++) {
+        enum stream_tls_bad bad;
+
+        rc = check_service(&env->cfg->services[i], i, &r->tls[i], &bad, err, errsz);
+    }
     if (!rc) {
         r->env = *env;
         r->secret = rand_u64();
@@ -307,8 +334,19 @@ int router_reload(struct router *r, const struct cfg *ncfg, char *err, size_t er
     SSL_CTX *ntls[CFG_MAX_SERVICES] = { NULL };
     int rc = 0;
 
-    for (size_t i = 0; !rc && i < ncfg->n_services; i++)
-        rc = check_service(&ncfg->services[i], i, &ntls[i], err, errsz);
+    for (size_t i = 0; !rc && i < ncfg->n_services; i++) {
+        enum stream_tls_bad bad = STREAM_TLS_BAD_NONE;
+
+        rc = check_service(&ncfg->services[i], i, &ntls[i], &bad, err, errsz);
+        if (rc == -EINVAL && (bad == STREAM_TLS_BAD_CERT || bad == STREAM_TLS_BAD_KEY) &&
+            (ntls[i] = kept_tls(r, &ncfg->services[i])) != NULL) {
+            log_warn("tls_client_cert_kept", "service=%s err=\"%s\" action=\"kept the client "
+                     "certificate and key read before\"", ncfg->services[i].name, err);
+            if (errsz)
+                err[0] = '\0';
+            rc = 0;
+        }
+    }
     for (size_t i = 0; i < CFG_MAX_SERVICES; i++) {
         stream_tls_ctx_free(rc < 0 ? ntls[i] : r->tls[i]);
         if (rc == 0)

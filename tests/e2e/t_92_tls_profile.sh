@@ -25,7 +25,8 @@
 #    WAN namespace, the router's /etc/netns resolv.conf), no server_name:
 #    verified against sip.test, never edge-srv.test, and SNI sip.test.
 # 2. Client certificate.  sipkeep runs as nobody with cert_file/key_file
-#    root-owned 0600 (read before the privilege drop): it registers on 5072.
+#    root-owned 0600 (read before the privilege drop): it registers on 5072;
+#    a SIGHUP (as nobody, the files unreadable now) keeps them and reloads.
 #    Without them the edge refuses and sipkeep logs why; a missing key_file
 #    stops the start with FILE:LINE:COL.
 # 3. min_version "1.3" against the 1.2-only port: no flow, a protocol
@@ -213,6 +214,14 @@ kam_location_has "$USER_AOR" "Reg-Id: 1$" || die "no binding via the client-cert
 [[ "$(edge_snis "$PORT_CLIENT")" == "$SIP_DOMAIN" ]] || die "SNI on $PORT_CLIENT: $(edge_snis "$PORT_CLIENT")"
 grep -q "BEGIN\|PRIVATE" "$SK_LOG" && die "key material in sipkeep's log"
 log_step "registered with the client certificate (key read as root, daemon runs as nobody)"
+# A reload (as nobody) cannot read the root-only files again: unchanged, the
+# context read at start stays and the reload goes through.
+kill -HUP "$(sk_daemon_pid)"
+sk_wait_log 'event=reloaded ' 5 || die "the reload failed: $(grep -E 'reload|tls_client' "$SK_LOG")"
+sk_log_has 'event=tls_client_cert_kept service=lab err=".*cannot read: Permission denied"' ||
+    die "no tls_client_cert_kept line: $(grep -E 'reload|tls_client' "$SK_LOG")"
+sipp_ua_register "$ROUTER_LAN_IP:5060" "$USER_AOR" 3600 || die "REGISTER after the reload failed"
+log_step "SIGHUP as nobody: $(grep -o 'event=tls_client_cert_kept.*' "$SK_LOG")"
 sk_stop
 
 fresh_registrar

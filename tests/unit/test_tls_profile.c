@@ -2,8 +2,9 @@
  * tls: keys server_name, cert_file, key_file and min_version, the name
  * each outbound proxy's certificate is verified against (cfg_proxy.tls_name:
  * the URI's host as configured, RFC 5922 §4, or tls.server_name), reload
- * equality, and the errors the router's TLS context gives at start for
- * client certificate files, pointing at FILE:LINE:COL of the key.  The
+ * equality, the errors the router's TLS context gives at start for client
+ * certificate files, pointing at FILE:LINE:COL of the key, and a reload
+ * that can no longer read unchanged files keeping the context.  The
  * handshakes themselves are in test_stream_tls.c. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -257,6 +258,47 @@ static void test_router_client_cert_errors(void **state)
     unlink(pf.other);
 }
 
+/* A reload re-reads the client certificate files; one it cannot read whose
+ * settings did not change (a root-only key after the privilege drop; here
+ * the key is gone) keeps the context read at start.  Changed settings with
+ * an unreadable file fail the reload, pointing at the key. */
+static void test_reload_keeps_unreadable_client_cert(void **state)
+{
+    struct pem_files pf;
+    char yaml[1024], yaml13[1100], err[512] = "";
+    struct cfg *boot, *same, *changed;
+    struct loop *l = NULL;
+    struct router *r = NULL;
+    struct router_env env = { .send_ua = noop_send };
+
+    (void)state;
+    make_files(&pf);
+    snprintf(yaml, sizeof(yaml), UA SVC_TLS "      verify: false\n      cert_file: %s\n"
+             "      key_file: %s\n", pf.cert, pf.key);
+    snprintf(yaml13, sizeof(yaml13), "%s      min_version: \"1.3\"\n", yaml);
+    boot = load_ok(yaml);
+    same = load_ok(yaml);
+    changed = load_ok(yaml13);
+    assert_int_equal(loop_new(&l, NULL), 0);
+    env.loop = l;
+    env.cfg = boot;
+    assert_int_equal(router_new(&r, &env, err, sizeof(err)), 0);
+    unlink(pf.key);
+    assert_int_equal(router_reload(r, changed, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err + strlen(err) - strlen("cannot read: No such file or directory"),
+                        "cannot read: No such file or directory");
+    assert_non_null(strstr(err, "t.yaml:10:17: services[0].tls.key_file "));
+    assert_int_equal(router_reload(r, same, err, sizeof(err)), 0);
+    assert_string_equal(err, "");
+    router_free(r);
+    loop_free(l);
+    cfg_free(boot);
+    cfg_free(same);
+    cfg_free(changed);
+    unlink(pf.cert);
+    unlink(pf.other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_reload_equality),
         cmocka_unit_test(test_router_client_cert_errors),
+        cmocka_unit_test(test_reload_keeps_unreadable_client_cert),
     };
 
     log_setup(LOG_LVL_WARN, LOG_TARGET_STDERR, "test_tls_profile");
