@@ -477,35 +477,42 @@ lab_down() {
 # hosts in brackets (Kamailio listen=, sipp targets, sipkeep URIs);
 # WAN_UAC_IP stays a bare address (sipp -i), WAN_UAC_HOST is its bracketed
 # form.  Tools that filter on EDGE_IP (ka_watch_*) do not work in this variant.
+# lab_wan6 dual: the WAN link keeps its IPv4 lab and gets these IPv6
+# addresses as well (EDGE_IP6 ...); the lab's variables stay IPv4.
 WAN6_NET=fd00:5::/64
+ROUTER_WAN_IP6=fd00:5::1
+EDGE_IP6=fd00:5::10
+REGISTRAR_IP6=fd00:5::11
+WAN_UAC_IP6=fd00:5::20
 lab_wan6() {
-    _LAB_WAN6=1
+    _LAB_WAN6=${1:-only}
 }
 
 # Replaces the WAN link's IPv4 addresses by lab_wan6's and switches the
 # lab's WAN variables to them (called by _lab_netns, which made the IPv4 lab).
 _lab_wan6_addrs() {
     local ns dev a
-    WAN_NET=$WAN6_NET
-    WAN_PREFIX=64
-    ROUTER_WAN_IP=fd00:5::1
-    EDGE_IP='[fd00:5::10]'
-    REGISTRAR_IP='[fd00:5::11]'
-    WAN_UAC_IP=fd00:5::20
-    WAN_UAC_HOST=[$WAN_UAC_IP]
     for ns in "$NS_ROUTER:$ROUTER_WAN_IF" "$NS_WAN:eth0"; do
         dev=${ns#*:}
         ns=${ns%%:*}
         ns_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
             "net.ipv6.conf.$dev.disable_ipv6=0" net.ipv6.conf.lo.disable_ipv6=0
-        _lab_run ip -n "$ns" -4 addr flush dev "$dev"
+        [[ $_LAB_WAN6 == dual ]] || _lab_run ip -n "$ns" -4 addr flush dev "$dev"
     done
     # nodad: usable at once, no duplicate address detection on a two-host link
-    _lab_run ip -n "$NS_ROUTER" addr add "$ROUTER_WAN_IP/$WAN_PREFIX" dev "$ROUTER_WAN_IF" nodad
-    for a in "$EDGE_IP" "$REGISTRAR_IP" "$WAN_UAC_IP"; do
-        a=${a#\[}
-        _lab_run ip -n "$NS_WAN" addr add "${a%\]}/$WAN_PREFIX" dev eth0 nodad
+    _lab_run ip -n "$NS_ROUTER" addr add "$ROUTER_WAN_IP6/64" dev "$ROUTER_WAN_IF" nodad
+    for a in "$EDGE_IP6" "$REGISTRAR_IP6" "$WAN_UAC_IP6"; do
+        _lab_run ip -n "$NS_WAN" addr add "$a/64" dev eth0 nodad
     done
+    if [[ $_LAB_WAN6 != dual ]]; then
+        WAN_NET=$WAN6_NET
+        WAN_PREFIX=64
+        ROUTER_WAN_IP=$ROUTER_WAN_IP6
+        EDGE_IP=[$EDGE_IP6]
+        REGISTRAR_IP=[$REGISTRAR_IP6]
+        WAN_UAC_IP=$WAN_UAC_IP6
+        WAN_UAC_HOST=[$WAN_UAC_IP]
+    fi
     local r=(ip netns exec "$NS_ROUTER")
     _lab_run "${r[@]}" ip6tables -A INPUT ! -i lo -m conntrack --ctstate INVALID -j DROP
     _lab_run "${r[@]}" ip6tables -A OUTPUT ! -o lo -m conntrack --ctstate INVALID -j DROP

@@ -29,7 +29,7 @@ kam_start registrar
 kam_start edge
 # reg-id 2: TLS to the edge by name; the router's hosts file gives the name
 # only an IPv6 address (its AAAA), and the certificate names edge.test.
-ns_hosts "$NS_ROUTER" "fd00:5::10 $EDGE_TLS_NAME"
+ns_hosts "$NS_ROUTER" "$EDGE_IP6 $EDGE_TLS_NAME"
 SK_EXTRA_SERVICE="    tls: { ca_file: $CA_FILE, verify: true }" \
     sk_config "$LAB_DIR/sipkeep.yaml" "sip:$EDGE_IP:$EDGE_TCP_PORT;transport=tcp" \
     "sips:$EDGE_TLS_NAME:$EDGE_TLS_PORT"
@@ -42,7 +42,7 @@ wait_for "kam_location_has $CF_PHONE 'Reg-Id: 2$'" 10 "the reg-id 2 (TLS) bindin
 kam_location_has "$CF_PHONE" 'Path: <sip:[^>]*\[fd00:5::10\]' ||
     die "the binding's Path does not name the edge's IPv6 address: $(kam_location)"
 flow_conn() {
-    ns_exec "$NS_ROUTER" ss -Htn state established "dst [fd00:5::10]:$EDGE_TCP_PORT" |
+    ns_exec "$NS_ROUTER" ss -Htn state established "dst $EDGE_IP:$EDGE_TCP_PORT" |
         awk '{ print $3 }'
 }
 conn=$(flow_conn)
@@ -50,7 +50,7 @@ conn=$(flow_conn)
     die "expected one IPv6 flow from [$ROUTER_WAN_IP] to the edge, got: ${conn:-none}"
 sk_log_has "event=flow_connected reg_id=1 proxy=sip:\\[fd00:5::10\\]:$EDGE_TCP_PORT;transport=tcp local=\\[fd00:5::1\\]:" ||
     die "sipkeep did not log its flow over IPv6"
-tls=$(ns_exec "$NS_ROUTER" ss -Htn state established "dst [fd00:5::10]:$EDGE_TLS_PORT" | awk '{ print $3 }')
+tls=$(ns_exec "$NS_ROUTER" ss -Htn state established "dst $EDGE_IP:$EDGE_TLS_PORT" | awk '{ print $3 }')
 [[ "$tls" == "[$ROUTER_WAN_IP]:"* ]] || die "no IPv6 TLS flow to the edge: ${tls:-none}"
 sk_log_has "event=flow_connected reg_id=2 proxy=sips:$EDGE_TLS_NAME:$EDGE_TLS_PORT local=\\[fd00:5::1\\]:" ||
     die "sipkeep did not log its TLS flow over IPv6"
