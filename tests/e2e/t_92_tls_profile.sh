@@ -64,48 +64,23 @@ listen=tls:%EDGE_IP%:$PORT_TLS12|" \
         grep -q 'sk_tls_register' "$LAB_DIR/edge-profile.cfg" &&
         grep -q 'edge-tls-profile.cfg' "$LAB_DIR/edge-profile.cfg" ||
         die "edge.cfg changed: the variant for this scenario could not be made"
-    cat >"$LAB_DIR/edge-tls-profile.cfg" <<EOF
-[server:default]
-method = TLSv1.2+
-verify_certificate = no
-require_certificate = no
-certificate = $EDGE_CERT
-private_key = $EDGE_KEY
+    {
+        tls_profile server:default "TLSv1.2+" no "$EDGE_CERT" "$EDGE_KEY"
+        tls_profile "server:$EDGE_IP:$EDGE_TLS_PORT" "TLSv1.2+" no "$EDGE_CERT" "$EDGE_KEY"
+        tls_profile "server:$EDGE_IP:$PORT_DOMAIN" "TLSv1.2+" no "$d/domain.pem" "$d/domain.key"
+        tls_profile "server:$EDGE_IP:$PORT_CLIENT" "TLSv1.2+" yes "$d/domain.pem" "$d/domain.key"
+        tls_profile "server:$EDGE_IP:$PORT_TLS12" "TLSv1.2" no "$d/domain.pem" "$d/domain.key"
+        tls_profile client:default "TLSv1.2+" no
+    } >"$LAB_DIR/edge-tls-profile.cfg"
+}
 
-[server:$EDGE_IP:$EDGE_TLS_PORT]
-method = TLSv1.2+
-verify_certificate = no
-require_certificate = no
-certificate = $EDGE_CERT
-private_key = $EDGE_KEY
-
-[server:$EDGE_IP:$PORT_DOMAIN]
-method = TLSv1.2+
-verify_certificate = no
-require_certificate = no
-certificate = $d/domain.pem
-private_key = $d/domain.key
-
-[server:$EDGE_IP:$PORT_CLIENT]
-method = TLSv1.2+
-verify_certificate = yes
-require_certificate = yes
-ca_list = $CA_FILE
-certificate = $d/domain.pem
-private_key = $d/domain.key
-
-[server:$EDGE_IP:$PORT_TLS12]
-method = TLSv1.2
-verify_certificate = no
-require_certificate = no
-certificate = $d/domain.pem
-private_key = $d/domain.key
-
-[client:default]
-method = TLSv1.2+
-verify_certificate = no
-require_certificate = no
-EOF
+# tls_profile NAME METHOD REQUIRE_CLIENT_CERT [CERT KEY]: one Kamailio TLS
+# profile; REQUIRE_CLIENT_CERT yes: a client certificate from $CA_FILE.
+tls_profile() {
+    printf '[%s]\nmethod = %s\nverify_certificate = %s\nrequire_certificate = %s\n' "$1" "$2" "$3" "$3"
+    [[ "$3" == no ]] || printf 'ca_list = %s\n' "$CA_FILE"
+    [[ $# -lt 5 ]] || printf 'certificate = %s\nprivate_key = %s\n' "$4" "$5"
+    printf '\n'
 }
 
 # edge_snis PORT: the SNIs the edge logged for REGISTERs on PORT, one a line.

@@ -3,7 +3,7 @@
  * recorder of the stream's callbacks, the drivers (run the loop until a
  * condition or the deadline, the server side's accept/read/write), and the
  * test PKI (a CA, a leaf for edge.test and one for wrong.test, made at test
- * time).  Included by one test file each (static functions); needs cmocka.h
+ * time; more leaves, server or client, and PEM files of them on demand).  Included by one test file each (static functions); needs cmocka.h
  * included first. */
 #ifndef SIPKEEP_TESTS_STREAM_FIXTURE_H
 #define SIPKEEP_TESTS_STREAM_FIXTURE_H
@@ -374,6 +374,58 @@ static inline struct pki *pki_new(void)
     p->srv_ok = server_ctx(p->leaf_ok, p->leaf_key);
     p->srv_wrong = server_ctx(p->leaf_wrong, p->leaf_key);
     return p;
+}
+
+/* A leaf signed by the test CA: for a server (serverAuth, DNS:dns) or a
+ * client (clientAuth), valid until not_after ("YYYYMMDDHHMMSSZ"; NULL: a
+ * day from now). */
+static inline X509 *make_leaf(struct pki *p, EVP_PKEY *key, const char *dns, bool client,
+                       const char *not_after)
+{
+    X509 *x = X509_new();
+    X509_NAME *n;
+    char san[64];
+
+    assert_non_null(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 100 + (long)client);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    if (not_after)
+        assert_int_equal(ASN1_TIME_set_string(X509_getm_notAfter(x), not_after), 1);
+    else
+        X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, key);
+    n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)dns, -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(p->ca));
+    add_ext(x, p->ca, NID_basic_constraints, "critical,CA:FALSE");
+    add_ext(x, p->ca, NID_ext_key_usage, client ? "clientAuth" : "serverAuth");
+    snprintf(san, sizeof(san), "DNS:%s", dns);
+    add_ext(x, p->ca, NID_subject_alt_name, san);
+    assert_true(X509_sign(x, p->ca_key, EVP_sha256()) > 0);
+    return x;
+}
+
+/* Writes x and/or k (encrypted with pass when not NULL) as PEM to a new
+ * file from mkstemp; its name in path (size sz >= 28).  Unlink it after. */
+static inline void tmp_pem(char *path, size_t sz, X509 *x, EVP_PKEY *k, const char *pass)
+{
+    FILE *fp;
+    int fd;
+
+    snprintf(path, sz, "/tmp/sipkeep_test_pem_XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fp = fdopen(fd, "w");
+    assert_non_null(fp);
+    if (x)
+        assert_int_equal(PEM_write_X509(fp, x), 1);
+    if (k && !pass)
+        assert_int_equal(PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL), 1);
+    if (k && pass)
+        assert_int_equal(PEM_write_PrivateKey(fp, k, EVP_aes_128_cbc(), NULL, 0, NULL,
+                                              (void *)pass), 1);
+    fclose(fp);
 }
 
 static inline void pki_free(struct pki *p)

@@ -167,60 +167,10 @@ static void test_tls_handshake_timeout(void **state)
 
 /* ---- the TLS profile providers require (issue 12 item 4) ---- */
 
-/* A leaf signed by the test CA: for a server (serverAuth, DNS:dns) or a
- * client (clientAuth), valid until not_after ("YYYYMMDDHHMMSSZ"; NULL: a
- * day from now). */
-static X509 *make_leaf(struct pki *p, EVP_PKEY *key, const char *dns, bool client,
-                       const char *not_after)
-{
-    X509 *x = X509_new();
-    X509_NAME *n;
-    char san[64];
-
-    assert_non_null(x);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 100 + (long)client);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    if (not_after)
-        assert_int_equal(ASN1_TIME_set_string(X509_getm_notAfter(x), not_after), 1);
-    else
-        X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, key);
-    n = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)dns, -1, -1, 0);
-    X509_set_issuer_name(x, X509_get_subject_name(p->ca));
-    add_ext(x, p->ca, NID_basic_constraints, "critical,CA:FALSE");
-    add_ext(x, p->ca, NID_ext_key_usage, client ? "clientAuth" : "serverAuth");
-    snprintf(san, sizeof(san), "DNS:%s", dns);
-    add_ext(x, p->ca, NID_subject_alt_name, san);
-    assert_true(X509_sign(x, p->ca_key, EVP_sha256()) > 0);
-    return x;
-}
-
 /* Files of the client certificate test: removed by files_free(). */
 struct files {
     char cert[64], key[64], other_key[64], enc_key[64];
 };
-
-static void tmp_pem(char *path, size_t sz, X509 *x, EVP_PKEY *k, const char *pass)
-{
-    FILE *fp;
-    int fd;
-
-    snprintf(path, sz, "/tmp/test_stream_tls_XXXXXX");
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fp = fdopen(fd, "w");
-    assert_non_null(fp);
-    if (x)
-        assert_int_equal(PEM_write_X509(fp, x), 1);
-    if (k && !pass)
-        assert_int_equal(PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL), 1);
-    if (k && pass)
-        assert_int_equal(PEM_write_PrivateKey(fp, k, EVP_aes_128_cbc(), NULL, 0, NULL,
-                                              (void *)pass), 1);
-    fclose(fp);
-}
 
 static void files_free(struct files *fl)
 {

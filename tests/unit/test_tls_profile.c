@@ -12,19 +12,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "config/config.h"
-#include "core/log.h"
-#include "core/loop.h"
 #include "proxy/router.h"
+#include "stream_fixture.h"
 
 #define UA "ua:\n  allow: [\"10.0.0.0/8\"]\n"
 /* Line 7 is the tls: mapping; its keys follow on lines 8.. */
@@ -169,47 +159,24 @@ struct pem_files {
     char cert[64], key[64], other[64];
 };
 
-static void write_pem(char *path, size_t sz, X509 *x, EVP_PKEY *k)
-{
-    FILE *fp;
-    int fd;
-
-    snprintf(path, sz, "/tmp/test_tls_profile_XXXXXX");
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fp = fdopen(fd, "w");
-    assert_non_null(fp);
-    if (x)
-        assert_int_equal(PEM_write_X509(fp, x), 1);
-    if (k)
-        assert_int_equal(PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL), 1);
-    fclose(fp);
-}
-
-/* A self-signed client certificate, its key and another key. */
+/* A client certificate from the test PKI (stream_fixture.h), its key and
+ * another key, as PEM files. */
 static void make_files(struct pem_files *pf)
 {
+    struct pki *p = pki_new();
     EVP_PKEY *k = EVP_EC_gen("P-256"), *other = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
+    X509 *x;
 
     assert_non_null(k);
     assert_non_null(other);
-    assert_non_null(x);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, k);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                               (const unsigned char *)"client", -1, -1, 0);
-    X509_set_issuer_name(x, X509_get_subject_name(x));
-    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-    write_pem(pf->cert, sizeof(pf->cert), x, NULL);
-    write_pem(pf->key, sizeof(pf->key), NULL, k);
-    write_pem(pf->other, sizeof(pf->other), NULL, other);
+    x = make_leaf(p, k, "client.test", true, NULL);
+    tmp_pem(pf->cert, sizeof(pf->cert), x, NULL, NULL);
+    tmp_pem(pf->key, sizeof(pf->key), NULL, k, NULL);
+    tmp_pem(pf->other, sizeof(pf->other), NULL, other, NULL);
     X509_free(x);
     EVP_PKEY_free(k);
     EVP_PKEY_free(other);
+    pki_free(p);
 }
 
 static void test_router_client_cert_errors(void **state)
