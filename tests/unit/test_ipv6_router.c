@@ -7,9 +7,13 @@
  * - a phone on IPv6 (ua.allow "::1/128", listener [::1]:5060): the
  *   Record-Route names [::1]:5060, the phone's BYE that routes through it
  *   has it popped and its token verified; a phone outside ua.allow's IPv6
- *   entries opens no flow.
+ *   entries opens no flow;
+ * - that phone's stored registration across a restart: its IPv6 source
+ *   and local address kept, re-registered on a new flow, and the next
+ *   INVITE reaches it from the listener its local address names.
  * Fake clock; every wait is bounded by an iteration count. */
 #include <stdint.h>
+#include <time.h>
 
 #define FX_EXTRA_MEMBERS struct router *r;
 #include "edge_fixture.h"
@@ -18,6 +22,20 @@
 #include "core/addr.h"
 #include "proxy/router.h"
 #include "proxy/router_int.h"
+#include "state/regstate.h"
+
+/* Where the router sent the phone's last message from (ua_addr.local and
+ * the ingress handle). */
+static struct sockaddr_storage last_local;
+static void *last_ingress;
+static int ingress_token;
+
+static void send_ua(const struct ua_addr *ua, const char *buf, size_t len, void *arg)
+{
+    last_local = ua->local;
+    last_ingress = ua->ingress;
+    fx_send_ua(ua, buf, len, arg);
+}
 
 static void set_in6(struct sockaddr_storage *ss, const char *ip, unsigned port)
 {
@@ -45,10 +63,19 @@ static int edge_listen_tcp6(unsigned *port)
     return fd;
 }
 
+static void new_router(struct fx *f, struct regstate *st)
+{
+    struct router_env env = { .loop = f->loop, .cfg = f->cfg, .ids = f->ids,
+                              .send_ua = send_ua, .arg = f, .state = st };
+    char err[256] = "";
+
+    if (router_new(&f->r, &env, err, sizeof(err)) != 0)
+        fail_msg("router_new: %s", err);
+}
+
 static int fx_setup(void **state)
 {
     struct fx *f = fx_new("test_ipv6_router", 1, "127.0.0.10", "127.0.0.1");
-    struct router_env env;
     char yaml[1024], err[256] = "";
     int n;
 
@@ -70,10 +97,8 @@ static int fx_setup(void **state)
     if (cfg_load_buffer("t.yaml", yaml, (size_t)n, &f->cfg, err, sizeof(err)) != 0)
         fail_msg("config: %s", err);
     assert_int_equal(instid_store_open(&f->ids, f->dir.state), 0);
-    env = (struct router_env){ .loop = f->loop, .cfg = f->cfg, .ids = f->ids,
-                               .send_ua = fx_send_ua, .arg = f };
-    if (router_new(&f->r, &env, err, sizeof(err)) != 0)
-        fail_msg("router_new: %s", err);
+    new_router(f, NULL);
+    f->ua.ingress = &ingress_token;
     *state = f;
     return 0;
 }
@@ -303,12 +328,72 @@ static void test_v6_phone_not_allowed(void **state)
     free(reg);
 }
 
+static void *ingress_v6(const struct sockaddr_storage *local, void *arg)
+{
+    (void)arg;
+    return local->ss_family == AF_INET6 ? &ingress_token : NULL;
+}
+
+static void test_v6_phone_restart(void **state)
+{
+    struct fx *f = *state;
+    struct ua_addr ua6 = { .ingress = &ingress_token };
+    const struct regstate_rec *r;
+    struct regstate *st;
+    char *up, contact[512], vias[4][256], rr[512];
+    const char *m;
+    int ci, nua;
+
+    router_free(f->r);
+    assert_int_equal(regstate_open(&st, f->dir.state, f->loop), 0);
+    new_router(f, st);
+    set_in6(&ua6.src, "::1", 5062);
+    set_in6(&ua6.local, "::1", 5060);
+    ci = register_ok(f, &ua6, "[::1]", 5062);
+    r = regstate_get(st, "sip:alice@example.net", "sip:alice@[::1]:5062");
+    assert_non_null(r);
+    assert_true(addr_equal((const struct sockaddr *)&r->ua_src, (struct sockaddr *)&ua6.src));
+    assert_true(addr_equal((const struct sockaddr *)&r->ua_local, (struct sockaddr *)&ua6.local));
+
+    /* restart: the bindings go with their records kept, a new router reads them */
+    router_free(f->r);
+    f->r = NULL;
+    assert_int_equal(regstate_flush(st), 0);
+    regstate_free(st);
+    assert_true(edge_wait_closed(&f->edge, ci));
+    assert_int_equal(regstate_open(&st, f->dir.state, f->loop), 0);
+    new_router(f, st);
+    assert_int_equal(router_restore(f->r, (int64_t)time(NULL), ingress_v6, NULL), 1);
+    up = edge_wait_msg(&f->edge, &ci);
+    assert_int_equal(via_list(up, vias, 4), 1);
+    assert_memory_equal(vias[0], "SIP/2.0/TCP [::1]:", 18);
+    hdr_must(up, "Contact", contact, sizeof(contact));
+    assert_memory_equal(contact, "<sip:alice@[::1]:5062>;", 23);
+    free(up);
+
+    /* a call in reaches the phone at its stored IPv6 address, from the
+     * listener of its stored local address, with that in our Record-Route */
+    nua = f->to_ua.n;
+    last_ingress = NULL;
+    edge_req(f, ci, "INVITE", "sip:alice@[::1]:5062;ob", "", NULL, "z9hG4bKr6");
+    m = ua_wait(&f->edge, &f->to_ua, nua + 1);
+    assert_true(addr_equal((struct sockaddr *)&f->to_ua.dst[nua], (struct sockaddr *)&ua6.src));
+    assert_true(addr_equal((struct sockaddr *)&last_local, (struct sockaddr *)&ua6.local));
+    assert_ptr_equal(last_ingress, &ingress_token);
+    hdr_must(m, "Record-Route", rr, sizeof(rr));
+    assert_our_rr(rr, "[::1]:5060");
+    router_free(f->r);
+    f->r = NULL;
+    regstate_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_v4_phone_v6_flow, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_v6_phone, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_v6_phone_not_allowed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_v6_phone_restart, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
