@@ -236,6 +236,8 @@ void binding_free(struct binding *b)
         pp = &(*pp)->next_key;
     *pp = b->next_key;
     ra->count--;
+    if (b->id_pending)
+        regagent_id_unwait(b);
     regagent_state_gone(b);
     loop_timer_cancel(ra->env.loop, &b->expiry);
     loop_timer_cancel(ra->env.loop, &b->reap);
@@ -307,7 +309,7 @@ int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice
     loop_timer_init(&b->reap, regagent_on_reap);
     loop_timer_init(&b->best_wait, reg_answer_on_best_wait);
     err = (!b->aor || !b->contact_uri || !b->key) ? -ENOMEM
-          : instid_get(ra->env.ids, slice_cstr(key), &b->instance, &(bool){ false });
+          : regagent_id_get(b);
     if (!err)
         err = binding_flows_new(b, ra->env.tls[svc - ra->env.cfg->services]);
     if (err < 0) {
@@ -328,6 +330,8 @@ int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice
     b->next_key = *kb;
     *kb = b;
     ra->count++;
+    if (b->id_pending)
+        regagent_id_wait(b);
     *out = b;
     return 0;
 }

@@ -5,7 +5,8 @@
  * array; both hold entry index + 1, 0 meaning an empty slot, and are kept at
  * most half full so probes stay short for 10,000+ UAs.
  *
- * A new UA appends its line to the file (one write, then fdatasync): O(1)
+ * New UAs append their lines to the file (one write, then ONE fdatasync
+ * for all the UAs minted since the last commit: instid_commit): O(1)
  * per UA.  Rewriting the whole file for each one made the first
  * registration of 10,000 phones O(N^2) (tests/bench/scale.sh: 1 MB written
  * and fsynced per phone at the end, REGISTER p99 above 2 s).  The file is
@@ -64,6 +65,9 @@ struct instid_store {
     bool rewrite;  /* the next new UA rewrites the whole file instead */
     size_t migrated; /* old-form lines (aor|contact-uri) rewritten on load */
     bool reindex;    /* a migrated line replaced an entry's URN while loading */
+    /* ents[0 .. durable) are on disk; ents[durable .. n) were minted since
+     * the last instid_commit and are not (group commit, issue 14). */
+    size_t durable;
 };
 
 /* Per-load bookkeeping for warnings. */
@@ -362,22 +366,36 @@ static void append_close(struct instid_store *s)
     s->fd = -1;
 }
 
-/* Appends e's line and makes it durable.  On failure the file is cut back
- * to its old length, so that no partial line is left for the next append
- * to run into; if even that fails, the next new UA rewrites the file. */
-static int append_entry(struct instid_store *s, const struct instid_entry *e)
+/* Appends the lines of ents[durable .. n) with as few writes as the
+ * buffer allows and makes them durable with ONE fdatasync: the group
+ * commit.  On failure the file is cut back to its old length, so that no
+ * partial line is left for the next append to run into; if even that
+ * fails, the next commit rewrites the file. */
+static int append_pending(struct instid_store *s)
 {
-    char line[INSTID_URN_LEN + 1 + INSTID_KEY_MAX + 2];
-    int n = snprintf(line, sizeof(line), "%s %s\n", e->urn, e->key);
+    struct wbuf *w;
     int rc = append_fd(s);
 
     if (rc != 0)
         return rc;
-    rc = statefile_write_all(s->fd, line, (size_t)n);
+    w = malloc(sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->fd = s->fd;
+    w->err = 0;
+    w->len = 0;
+    off_t added = 0;
+    for (size_t i = s->durable; i < s->n; i++) {
+        wbuf_entry(w, s->ents[i]);
+        added += (off_t)(INSTID_URN_LEN + 2 + s->ents[i]->key_len);
+    }
+    wbuf_flush(w);
+    rc = w->err;
+    free(w);
     if (rc == 0 && fdatasync(s->fd) != 0)
         rc = -errno;
     if (rc == 0) {
-        s->size += n;
+        s->size += added;
         return 0;
     }
     if (ftruncate(s->fd, s->size) != 0 || fdatasync(s->fd) != 0)
@@ -385,12 +403,13 @@ static int append_entry(struct instid_store *s, const struct instid_entry *e)
     return rc;
 }
 
-/* Makes e durable: appended, or the whole file rewritten when needed. */
-static int store_persist(struct instid_store *s, const struct instid_entry *e)
+/* Makes ents[durable .. n) durable: appended, or the whole file rewritten
+ * (pending entries included) when needed. */
+static int store_persist_pending(struct instid_store *s)
 {
     if (!s->rewrite)
-        return append_entry(s, e);
-    int rc = persist(s, e);
+        return append_pending(s);
+    int rc = persist(s, NULL);
     if (rc == 0) {
         append_close(s); /* it was the replaced file's */
         s->rewrite = false;
@@ -553,6 +572,7 @@ static int load_lines(struct instid_store *s, const char *buf, size_t len)
         s->rewrite = true;
     if (s->reindex && s->n > 0)
         tables_rebuild(s);
+    s->durable = s->n;
     return rc < 0 ? rc : 0;
 }
 
@@ -673,8 +693,14 @@ size_t instid_count(const struct instid_store *s)
 
 /* ---- lookup / create ---- */
 
-/* Mints, persists and only then remembers a new entry, so that a failed
- * write leaves the store exactly as it was. */
+size_t instid_pending(const struct instid_store *s)
+{
+    return s->n - s->durable;
+}
+
+/* ---- lookup / create ---- */
+
+/* Mints a new entry and remembers it as pending (not on disk yet). */
 static int create_entry(struct instid_store *s, struct slice key,
                         const struct instid_entry **out)
 {
@@ -690,8 +716,6 @@ static int create_entry(struct instid_store *s, struct slice key,
     if (!e)
         return -ENOMEM;
     rc = fresh_urn(s, e->urn);
-    if (rc == 0)
-        rc = store_persist(s, e);
     if (rc != 0) {
         free(e);
         return rc;
@@ -701,11 +725,10 @@ static int create_entry(struct instid_store *s, struct slice key,
     return 0;
 }
 
-int instid_get(struct instid_store *s, struct slice ua_key, const char **urn_out,
-               bool *created)
+int instid_get_batched(struct instid_store *s, struct slice ua_key, const char **urn_out,
+                       bool *pending)
 {
     const struct instid_entry *e;
-    bool made = false;
     int rc;
 
     if (!key_valid(ua_key))
@@ -717,11 +740,56 @@ int instid_get(struct instid_store *s, struct slice ua_key, const char **urn_out
             log_error("instid_create_failed", "file=%s err=%s", s->path, strerror(-rc));
             return rc;
         }
-        log_info("instid_created", "urn=%s key=%s", e->urn, e->key);
-        made = true;
     }
     *urn_out = e->urn;
-    if (created)
-        *created = made;
+    /* Pending entries are the tail of ents (see struct instid_store). */
+    *pending = false;
+    for (size_t i = s->durable; i < s->n; i++)
+        *pending = *pending || s->ents[i] == e;
     return 0;
+}
+
+/* A failed commit: the pending entries are forgotten (their URNs were
+ * never handed on), so the store is as it was after the last commit. */
+static void drop_pending(struct instid_store *s)
+{
+    for (size_t i = s->durable; i < s->n; i++)
+        free(s->ents[i]);
+    s->n = s->durable;
+    if (s->cap > 0)
+        tables_rebuild(s);
+}
+
+int instid_commit(struct instid_store *s)
+{
+    size_t n = s->n - s->durable;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    rc = store_persist_pending(s);
+    if (rc != 0) {
+        log_error("instid_create_failed", "file=%s err=%s phones=%zu", s->path,
+                  strerror(-rc), n);
+        drop_pending(s);
+        return rc;
+    }
+    for (size_t i = s->durable; i < s->n; i++)
+        log_info("instid_created", "urn=%s key=%s", s->ents[i]->urn, s->ents[i]->key);
+    s->durable = s->n;
+    return 0;
+}
+
+int instid_get(struct instid_store *s, struct slice ua_key, const char **urn_out,
+               bool *created)
+{
+    size_t before = s->n;
+    bool pending;
+    int rc = instid_get_batched(s, ua_key, urn_out, &pending);
+
+    if (rc == 0 && pending)
+        rc = instid_commit(s);
+    if (rc == 0 && created)
+        *created = s->n > before;
+    return rc;
 }

@@ -19,9 +19,12 @@
  * "aor|host", and of several lines that give the same new key the LAST
  * one's instance-id is kept (lines are appended as phones appear, so it is
  * the one the registrar knows now); the file is then rewritten once.  The file is written only when a
- * new UA appears, never on lookups, since routers keep it on flash: the new
- * UA's line is appended and the file fdatasync'ed (O(1) per UA, so 10,000
- * phones registering at once cost 10,000 small writes, not 10,000 rewrites).
+ * new UA appears, never on lookups, since routers keep it on flash: new
+ * UAs' lines are appended and the file fdatasync'ed.  Group commit (issue
+ * 14): instid_get_batched() mints ids without writing, instid_commit()
+ * appends every id minted since the last commit with ONE fdatasync, so
+ * 1,000 phones arriving together cost a few syncs, not 1,000 (on a
+ * router's flash one costs tens of milliseconds).
  * It is replaced whole and atomically (tmp file, fsync, rename, fsync of the
  * directory), mode 0600, when it is first created, when loading skipped
  * lines or found a last line without '\n', and after a failed append that
@@ -86,10 +89,30 @@ void instid_store_free(struct instid_store *s);
  * Returns 0, or -errno with nothing remembered (a retry mints and persists
  * a new id): -EINVAL (bad key), -ENOSPC (INSTID_MAX_ENTRIES reached),
  * -ENOMEM, or the error of the failed write/fsync/rename.  Writing the file
- * may block for the duration of an fsync; getrandom(2) may block once at
+ * may block for the duration of an fsync (it commits every pending id too,
+ * instid_commit); getrandom(2) may block once at
  * early boot until the kernel's entropy pool is initialised. */
 int instid_get(struct instid_store *s, struct slice ua_key, const char **urn_out,
                bool *created);
+
+/* instid_get without the write: a known key gives its URN, an unknown one
+ * a fresh URN remembered as pending.  *pending tells whether the URN is
+ * not on disk yet (minted by this call or an earlier one since the last
+ * instid_commit): the caller must not hand it to anyone (no REGISTER
+ * upstream) until instid_commit() has returned 0, and must forget it if
+ * that fails.  Arguments, *urn_out's lifetime (as long as the store, or
+ * until a failed instid_commit for a pending one) and errors as
+ * instid_get; never blocks on the disk. */
+int instid_get_batched(struct instid_store *s, struct slice ua_key, const char **urn_out,
+                       bool *pending);
+
+/* Makes every pending URN durable: their lines appended in the order they
+ * were minted (or the file rewritten whole, as instid_get would) and ONE
+ * fdatasync.  Returns 0 (nothing pending: 0 at once) or -errno of the
+ * failed write/fsync/rename (or -ENOMEM); then every pending entry is
+ * forgotten, their URN pointers are invalid and the file is as before.
+ * Blocks the calling thread for the duration of that one sync. */
+int instid_commit(struct instid_store *s);
 
 /* The registration agent's ua-key of a phone: aor "|" the host of
  * contact_uri, lowercased, without port or URI parameters.  Writes it

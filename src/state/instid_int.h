@@ -8,5 +8,7 @@
 
 /* Number of UAs known to the store. */
 size_t instid_count(const struct instid_store *s);
+/* Number of them minted since the last instid_commit (not on disk). */
+size_t instid_pending(const struct instid_store *s);
 
 #endif

@@ -1,0 +1,429 @@
+/* Unit tests for the group commit of new instance-ids (issue 14 item 1):
+ * the new phones of one loop iteration are appended to instance-ids and
+ * synced with one fdatasync, and only then do their REGISTERs go upstream.
+ *
+ * fdatasync and fsync are replaced in this binary (the objects under test
+ * are linked into it, so their calls land here): counted, checked at the
+ * moment of the sync (the crash point: nothing may have gone upstream
+ * yet), and made to fail on demand.  The edge is fake_edge.h's, the clock
+ * fake: the commit is a 0 ms timer, so it runs in the first loop
+ * iteration, with no time passing. */
+#include <ctype.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "edge_fixture.h"
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "outbound/regagent.h"
+#include "sip/msg.h"
+#include "state/instid.h"
+#include "state/instid_int.h"
+
+/* ---- the disk, as this binary sees it ---- */
+
+static int g_syncs;            /* fdatasync + fsync calls */
+static int g_fail_syncs;       /* the next that many fail with EIO */
+static struct fake_edge *g_edge; /* checked at each sync, when set */
+static int g_edge_msgs_at_sync = -1; /* bytes the edge had received at the last sync */
+
+static int sync_hook(int fd, long nr)
+{
+    g_syncs++;
+    if (g_edge) {
+        int n = 0;
+
+        edge_poll(g_edge);
+        for (int i = 0; i < g_edge->nconns; i++)
+            n += (int)g_edge->conns[i].n + 1; /* a connection alone counts too */
+        g_edge_msgs_at_sync = n;
+    }
+    if (g_fail_syncs > 0) {
+        g_fail_syncs--;
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(nr, fd);
+}
+
+int fdatasync(int fd);
+int fsync(int fd);
+
+int fdatasync(int fd)
+{
+    return sync_hook(fd, SYS_fdatasync);
+}
+
+int fsync(int fd)
+{
+    return sync_hook(fd, SYS_fsync);
+}
+
+/* ---- fixture ---- */
+
+static int fx_setup(void **state)
+{
+    struct fx *f = fx_new("test_regagent_idsync", 1, "192.168.1.10", "192.168.1.1");
+
+    edge_load_cfg(&f->edge, f->dir.state, &f->cfg);
+    fx_agent_start(f, fx_flow_msg_ignore, NULL);
+    g_syncs = 0;
+    g_fail_syncs = 0;
+    g_edge = NULL;
+    g_edge_msgs_at_sync = -1;
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    g_edge = NULL;
+    fx_agent_stop(f);
+    fx_free(f);
+    return 0;
+}
+
+/* ---- phones ---- */
+
+/* Phone user's REGISTER (its own AOR, so its own instance-id key). */
+static char *mk_register(const char *user, unsigned cseq)
+{
+    char *out = malloc(4096);
+    int n = snprintf(out, 4096,
+                     "REGISTER sip:example.net SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK%s%u;rport\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:%s@example.net>;tag=t%s\r\n"
+                     "To: <sip:%s@example.net>\r\n"
+                     "Call-ID: call-%s\r\n"
+                     "CSeq: %u REGISTER\r\n"
+                     "Contact: <sip:%s@192.168.1.10:5060>\r\n"
+                     "Expires: 3600\r\n"
+                     "\r\n",
+                     user, cseq, user, user, user, user, cseq, user);
+
+    assert_non_null(out);
+    assert_true(n < 4096);
+    return out;
+}
+
+static void ua_send(struct fx *f, const char *user, unsigned cseq)
+{
+    char *text = mk_register(user, cseq);
+    struct sipmsg *m = malloc(sizeof(*m));
+
+    assert_non_null(m);
+    assert_int_equal(sipmsg_parse(m, text, strlen(text), 0), 0);
+    regagent_register(f->ra, &f->cfg->services[0], m, &f->ua);
+    free(m);
+    free(text);
+}
+
+/* The instance-id in an upstream REGISTER's Contact. */
+static void instance_of(const char *msg, char out[64])
+{
+    char contact[2048];
+    const char *p, *e;
+
+    hdr_must(msg, "Contact", contact, sizeof(contact));
+    p = strstr(contact, "+sip.instance=\"<");
+    assert_non_null(p);
+    p += strlen("+sip.instance=\"<");
+    e = strchr(p, '>');
+    assert_non_null(e);
+    assert_int_equal(e - p, INSTID_URN_LEN);
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = '\0';
+}
+
+/* The user part of the To of msg ("sip:USER@"). */
+static void to_user(const char *msg, char *out, size_t outsz)
+{
+    char to[512];
+    const char *p, *e;
+
+    hdr_must(msg, "To", to, sizeof(to));
+    p = strstr(to, "sip:");
+    assert_non_null(p);
+    p += 4;
+    e = strchr(p, '@');
+    assert_non_null(e);
+    assert_true((size_t)(e - p) < outsz);
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = '\0';
+}
+
+/* instance-ids as it is on disk now (malloc'd, "" when missing). */
+static char *ids_file(const struct fx *f)
+{
+    char path[512], *buf = calloc(1, 65536);
+    FILE *fp;
+
+    assert_non_null(buf);
+    snprintf(path, sizeof(path), "%s/instance-ids", f->dir.state);
+    fp = fopen(path, "r");
+    if (fp) {
+        size_t n = fread(buf, 1, 65535, fp);
+        buf[n] = '\0';
+        fclose(fp);
+    }
+    return buf;
+}
+
+/* Index of the line "urn sip:user@example.net|192.168.1.10" in the file
+ * (0-based, comments counted), or -1. */
+static int line_of(const char *file, const char *urn, const char *user)
+{
+    char want[256];
+    int idx = 0;
+
+    snprintf(want, sizeof(want), "%s sip:%s@example.net|192.168.1.10\n", urn, user);
+    for (const char *p = file; *p; idx++) {
+        const char *nl = strchr(p, '\n');
+        if (strncmp(p, want, strlen(want)) == 0)
+            return idx;
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    return -1;
+}
+
+/* The phone known before each test's batch: instance-ids exists and the
+ * next commit is an append (one fdatasync), not a first creation. */
+static void known_phone(struct fx *f, char urn[64])
+{
+    const char *u;
+
+    assert_int_equal(instid_get(f->ids, slice_cstr("sip:zed@example.net|192.168.1.10"), &u,
+                                NULL), 0);
+    snprintf(urn, 64, "%s", u);
+    g_syncs = 0;
+}
+
+static int count_status(const struct ua_sink *s, const char *status_line)
+{
+    int n = 0;
+
+    for (int i = 0; i < s->n; i++)
+        n += strncmp(s->msg[i], status_line, strlen(status_line)) == 0;
+    return n;
+}
+
+/* ---- tests ---- */
+
+static const char *const users[] = { "alice", "bob", "carol", "dave", "erin" };
+#define NUSERS 5
+
+/* Five new phones in one loop iteration: no write and no connection while
+ * they wait, then ONE fdatasync for all five, their lines in arrival
+ * order, and only then their REGISTERs upstream, in that order, each
+ * carrying the id its line holds; each phone gets its 200. */
+static void test_batch_one_sync_in_order(void **state)
+{
+    struct fx *f = *state;
+    char zed[64], *before, *file;
+    int line[NUSERS];
+
+    known_phone(f, zed);
+    before = ids_file(f);
+    for (int i = 0; i < NUSERS; i++)
+        ua_send(f, users[i], 1);
+    /* held: minted, not written, nothing upstream */
+    assert_int_equal(instid_pending(f->ids), NUSERS);
+    assert_int_equal(g_syncs, 0);
+    file = ids_file(f);
+    assert_string_equal(file, before);
+    free(file);
+    edge_poll(&f->edge);
+    assert_int_equal(f->edge.nconns, 0);
+    assert_int_equal(f->to_ua.n, 0);
+
+    g_edge = &f->edge;
+    assert_true(edge_wait_conns(&f->edge, NUSERS));
+    assert_int_equal(g_syncs, 1);
+    assert_int_equal(g_edge_msgs_at_sync, 0); /* at the sync: no connection yet */
+    assert_int_equal(instid_pending(f->ids), 0);
+    assert_int_equal(instid_count(f->ids), NUSERS + 1);
+
+    file = ids_file(f);
+    for (int i = 0; i < NUSERS; i++) {
+        char *up, urn[64], who[32];
+        int ci;
+
+        up = edge_wait_msg(&f->edge, &ci);
+        instance_of(up, urn);
+        to_user(up, who, sizeof(who));
+        /* connections were opened in arrival order */
+        assert_string_equal(who, users[ci]);
+        line[ci] = line_of(file, urn, who);
+        assert_true(line[ci] > 0);
+        char *ok = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n");
+        edge_send(&f->edge, ci, ok);
+        free(ok);
+        free(up);
+    }
+    /* lines appended in arrival order, right after the known phone's */
+    assert_int_equal(line_of(file, zed, "zed"), 1);
+    for (int i = 0; i < NUSERS; i++)
+        assert_int_equal(line[i], 2 + i);
+    free(file);
+    free(before);
+    ua_wait(&f->edge, &f->to_ua, NUSERS);
+    assert_int_equal(count_status(&f->to_ua, "SIP/2.0 200 OK"), NUSERS);
+    assert_int_equal(g_syncs, 1);
+}
+
+/* The crash point: the process dies with ids pending (before the sync).
+ * Nothing went upstream and the file holds none of them; after the
+ * restart the phones register as new ones, each id on disk by the time
+ * the edge sees its REGISTER. */
+static void test_crash_before_sync(void **state)
+{
+    struct fx *f = *state;
+    char zed[64], *before, *file;
+
+    known_phone(f, zed);
+    before = ids_file(f);
+    ua_send(f, "alice", 1);
+    ua_send(f, "bob", 1);
+    assert_int_equal(instid_pending(f->ids), 2);
+    /* "crash": the agent and the store go without another loop turn */
+    fx_agent_stop(f);
+    edge_poll(&f->edge);
+    assert_int_equal(f->edge.nconns, 0);
+    file = ids_file(f);
+    assert_string_equal(file, before);
+    free(file);
+    assert_int_equal(g_syncs, 0);
+
+    fx_agent_start(f, fx_flow_msg_ignore, NULL);
+    assert_int_equal(instid_count(f->ids), 1);
+    ua_send(f, "alice", 2);
+    ua_send(f, "bob", 2);
+    for (int i = 0; i < 2; i++) {
+        char *up, urn[64], who[32];
+        int ci;
+
+        up = edge_wait_msg(&f->edge, &ci);
+        instance_of(up, urn);
+        to_user(up, who, sizeof(who));
+        /* read the moment the edge first sees the REGISTER */
+        file = ids_file(f);
+        assert_true(line_of(file, urn, who) > 0);
+        free(file);
+        free(up);
+    }
+    assert_int_equal(g_syncs, 1);
+    free(before);
+}
+
+/* The batch's sync fails: both of its phones get the 500 a failed write
+ * always gave, their ids are forgotten and nothing of them goes upstream
+ * or to disk; the phone registered before keeps its flow and refreshes
+ * over it, and the next new phone (and a retry of a failed one) register
+ * with the next, good, sync. */
+static void test_sync_error_fails_batch_only(void **state)
+{
+    struct fx *f = *state;
+    char zed[64], *before, *file, *up, *ok, urn[64], who[32];
+    int ci, nua;
+
+    known_phone(f, zed);
+    /* alice, registered first */
+    ua_send(f, "alice", 1);
+    up = edge_wait_msg(&f->edge, &ci);
+    ok = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n");
+    edge_send(&f->edge, ci, ok);
+    free(ok);
+    free(up);
+    ua_wait(&f->edge, &f->to_ua, 1);
+    assert_int_equal(g_syncs, 1);
+    before = ids_file(f);
+
+    g_fail_syncs = 1;
+    ua_send(f, "bob", 1);
+    ua_send(f, "carol", 1);
+    nua = f->to_ua.n;
+    ua_wait(&f->edge, &f->to_ua, nua + 2);
+    assert_int_equal(count_status(&f->to_ua, "SIP/2.0 500 "), 2);
+    assert_int_equal(g_syncs, 3); /* the failed one, and the one after cutting back */
+    assert_int_equal(instid_pending(f->ids), 0);
+    assert_int_equal(instid_count(f->ids), 2);
+    file = ids_file(f);
+    assert_string_equal(file, before);
+    free(file);
+    edge_settle(&f->edge);
+    assert_int_equal(f->edge.nconns, 1);
+    assert_false(edge_has_msg(&f->edge));
+
+    /* alice untouched: her refresh goes over her flow */
+    ua_send(f, "alice", 2);
+    up = edge_wait_msg(&f->edge, &ci);
+    assert_int_equal(ci, 0);
+    to_user(up, who, sizeof(who));
+    assert_string_equal(who, "alice");
+    free(up);
+
+    /* bob again and dave: the next batch */
+    ua_send(f, "bob", 2);
+    ua_send(f, "dave", 1);
+    for (int i = 0; i < 2; i++) {
+        up = edge_wait_msg(&f->edge, &ci);
+        instance_of(up, urn);
+        to_user(up, who, sizeof(who));
+        file = ids_file(f);
+        assert_true(line_of(file, urn, who) > 0);
+        free(file);
+        free(up);
+    }
+    assert_int_equal(instid_count(f->ids), 4);
+    free(before);
+}
+
+/* A phone retransmits its REGISTER while its id is pending: the same
+ * binding, one id, one REGISTER upstream, one answer. */
+static void test_retransmission_while_pending(void **state)
+{
+    struct fx *f = *state;
+    char zed[64], *up, *ok;
+    int ci;
+
+    known_phone(f, zed);
+    ua_send(f, "alice", 1);
+    ua_send(f, "alice", 1);
+    ua_send(f, "alice", 1);
+    assert_int_equal(instid_pending(f->ids), 1);
+    assert_int_equal(f->to_ua.n, 0);
+    up = edge_wait_msg(&f->edge, &ci);
+    ok = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n");
+    edge_send(&f->edge, ci, ok);
+    free(ok);
+    free(up);
+    ua_wait(&f->edge, &f->to_ua, 1);
+    edge_settle(&f->edge);
+    assert_int_equal(f->edge.nconns, 1);
+    assert_false(edge_has_msg(&f->edge));
+    assert_int_equal(f->to_ua.n, 1);
+    assert_int_equal(g_syncs, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+        T(test_batch_one_sync_in_order),
+        T(test_crash_before_sync),
+        T(test_sync_error_fails_batch_only),
+        T(test_retransmission_while_pending),
+#undef T
+    };
+
+    log_setup(getenv("TEST_LOG") ? LOG_LVL_DEBUG : LOG_LVL_ERROR, LOG_TARGET_STDERR, "test");
+    return cmocka_run_group_tests_name("regagent_idsync", tests, NULL, NULL);
+}
