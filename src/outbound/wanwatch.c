@@ -2,12 +2,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/addr.h"
 #include "core/log.h"
 #include "core/netwatch.h"
 #include "outbound/regagent_int.h"
+#include "outbound/resolve.h"
 #include "outbound/wanwatch.h"
 
 static bool kernel_addr_gone(const struct sockaddr_storage *a, void *arg)
@@ -34,13 +36,71 @@ static bool kernel_addr_gone(const struct sockaddr_storage *a, void *arg)
     return err == EADDRNOTAVAIL;
 }
 
-const struct wanwatch_probe wanwatch_kernel = { kernel_addr_gone, NULL };
+static int kernel_route_source(const struct sockaddr_storage *peer,
+                               struct sockaddr_storage *src, void *arg)
+{
+    socklen_t len = sizeof(*src);
+    int fd, err = 0;
+
+    (void)arg;
+    if (peer->ss_family != AF_INET && peer->ss_family != AF_INET6)
+        return -EAFNOSUPPORT;
+    /* connect() on a UDP socket is the kernel's route lookup, and nothing
+     * is sent; getsockname then says which address it picked */
+    fd = socket(peer->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (const struct sockaddr *)peer, addr_len((const struct sockaddr *)peer)) < 0 ||
+        getsockname(fd, (struct sockaddr *)src, &len) < 0)
+        err = -errno;
+    close(fd);
+    return err;
+}
+
+const struct wanwatch_probe wanwatch_kernel = { kernel_addr_gone, kernel_route_source, NULL };
+
+/* The same host address (ports aside). */
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    return true;
+}
+
+/* Fails rf's flow for why; when the burst brought a new address or route
+ * and the flow now waits in back-off (it had not worked yet), starts it
+ * again at once: §4.5's wait is for a path that is already back. */
+static void fail_flow(struct reg_flow *rf, unsigned what, const char *why, const char *local,
+                      struct wanwatch_result *res)
+{
+    log_info("wan_change_flow_failed", "binding=%" PRIu32 " reg_id=%u aor=%s local=%s "
+             "reason=\"%s\"", rf->b->id, rf->idx + 1, rf->b->aor, local, why);
+    struct flow_info fi;
+
+    res->failed++;
+    flow_fail(rf->flow, why);
+    if (!(what & (NETWATCH_ADDR_NEW | NETWATCH_ROUTE_NEW)))
+        return;
+    flow_get_info(rf->flow, &fi);
+    /* a working flow's retry is due at once already (row 0) */
+    if (fi.state == FLOW_BACKOFF && fi.retry_in_ms > 0) {
+        res->restarted++;
+        flow_start(rf->flow);
+    }
+}
 
 static void check_flow(struct reg_flow *rf, unsigned what, const struct wanwatch_probe *probe,
                        struct wanwatch_result *res)
 {
     enum flow_state st = flow_state(rf->flow);
     struct sockaddr_storage local;
+    const struct resolve_target *tg;
     char buf[ADDR_STR_MAX];
 
     if (st == FLOW_BACKOFF && (what & (NETWATCH_ADDR_NEW | NETWATCH_ROUTE_NEW))) {
@@ -53,21 +113,24 @@ static void check_flow(struct reg_flow *rf, unsigned what, const struct wanwatch
     if ((st != FLOW_REGISTERING && st != FLOW_ACTIVE) ||
         flow_local_addr(rf->flow, &local) < 0)
         return;
+    addr_format((struct sockaddr *)&local, false, buf, sizeof(buf));
     if ((what & (NETWATCH_ADDR_GONE | NETWATCH_LOST)) && probe->addr_gone(&local, probe->arg)) {
-        addr_format((struct sockaddr *)&local, true, buf, sizeof(buf));
-        log_info("wan_change_flow_failed", "binding=%" PRIu32 " reg_id=%u aor=%s local=%s "
-                 "reason=\"local address gone\"", rf->b->id, rf->idx + 1, rf->b->aor, buf);
-        res->failed++;
-        flow_fail(rf->flow, "local address gone (WAN change)");
-        /* A flow that had not worked yet backs off (§4.5) rather than
-         * retrying at once; when this burst brought the new address or
-         * route, the wait is for nothing. */
-        if ((what & (NETWATCH_ADDR_NEW | NETWATCH_ROUTE_NEW)) &&
-            flow_state(rf->flow) == FLOW_BACKOFF) {
-            res->restarted++;
-            flow_start(rf->flow);
-        }
+        fail_flow(rf, what, "local address gone", buf, res);
         return;
+    }
+    tg = flow_target(rf->flow);
+    if (tg && probe->route_source) {
+        struct sockaddr_storage src;
+        int err = probe->route_source(&tg->addr, &src, probe->arg);
+
+        if (err == -ENETUNREACH || err == -EHOSTUNREACH) {
+            fail_flow(rf, what, "no route to the edge", buf, res);
+            return;
+        }
+        if (err == 0 && !same_host(&src, &local)) {
+            fail_flow(rf, what, "the route to the edge leaves from another address", buf, res);
+            return;
+        }
     }
     if (st == FLOW_ACTIVE) {
         res->pinged++;

@@ -7,9 +7,12 @@
  *    flow's death retries at once (§4.5 row 0), from the new address, and
  *    registers again (one that had not worked yet, and would back off,
  *    tries again at once when the same burst brought an address or route);
+ *  - a flow up whose edge the kernel would now reach from another local
+ *    address (the route changed: another uplink, another default route),
+ *    or not at all, fails at once too;
  *  - any other ACTIVE flow is pinged at once (CRLF, or STUN/OPTIONS on
- *    UDP): the route under it may have changed, and a missing pong fails it
- *    as usual (keepalive.pong_timeout);
+ *    UDP): the path beyond the router may have changed, and a missing pong
+ *    fails it as usual (keepalive.pong_timeout);
  *  - on an address or route that appeared, a flow in back-off tries again
  *    now: the uplink that made it fail may be back.
  * Without the watch (or with watch_wan false) the same change is noticed
@@ -27,13 +30,19 @@ struct wanwatch_probe {
     /* true when address a (a flow's local address) is no longer one of
      * the host's: binding a socket to it fails with EADDRNOTAVAIL. */
     bool (*addr_gone)(const struct sockaddr_storage *a, void *arg);
+    /* The local address the kernel picks now toward peer (a flow's edge):
+     * 0 and *src, -ENETUNREACH/-EHOSTUNREACH without a route, other -errno
+     * when it cannot tell (the flow is then only pinged). */
+    int (*route_source)(const struct sockaddr_storage *peer, struct sockaddr_storage *src,
+                        void *arg);
     void *arg;
 };
 extern const struct wanwatch_probe wanwatch_kernel;
 
 /* What one check did (for the log and for tests). */
 struct wanwatch_result {
-    unsigned failed;    /* flows failed: their local address is gone */
+    unsigned failed;    /* flows failed: their local address is gone, or
+                           their edge is reached from another one or not */
     unsigned pinged;    /* ACTIVE flows pinged at once */
     unsigned restarted; /* flows in back-off started again */
 };

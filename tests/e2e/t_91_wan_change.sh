@@ -7,7 +7,8 @@
 # registers again, and an inbound call reaches the phone within 3 s of the
 # change.  With watch_wan: false the same change is noticed only by the
 # keep-alives: a keep-alive interval (the edge's Flow-Timer) plus the pong
-# timeout.  Both figures are printed.
+# timeout.  Both figures are printed.  With the watch, a route change that
+# takes the edge to another local address of the router is acted on as fast.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sk_lib.sh"
@@ -15,6 +16,7 @@ set -euo pipefail
 USER_AOR=1091
 WAN_IP2=198.51.100.2
 WAN_IP3=198.51.100.3
+WAN_IP4=198.51.100.4
 PONG_TIMEOUT=5
 
 # ms since the epoch of the first sipkeep log line matching ERE after line
@@ -97,6 +99,31 @@ log_step "WATCH ON: noticed $(ms_to_s "$notice_ms") s after the change, register
     "at $(ms_to_s "$call_ms") s"
 (( notice_ms <= 1000 )) || die "noticed after $(ms_to_s "$notice_ms") s, not within 1 s"
 (( call_ms <= 3000 )) || die "the inbound call completed $(ms_to_s "$call_ms") s after the change, not within 3 s"
+
+# ---- 1b. the route changes, the address stays: the edge is now reached
+# from another address of the router (a second uplink taking the route) ----
+sipp_ua_answer_start 1 "$USER_AOR"
+from=$(log_lines)
+regs=$(registrations)
+log_step "route to the edge now from $WAN_IP4 ($WAN_IP2 stays)"
+t0=$(date +%s%3N)
+ns_exec "$NS_ROUTER" ip addr add "$WAN_IP4/32" dev "$ROUTER_WAN_IF"
+ns_exec "$NS_ROUTER" ip route add "$EDGE_IP/32" dev "$ROUTER_WAN_IF" src "$WAN_IP4"
+wait_for '[[ $(registrations) -gt '"$regs"' ]]' 10 "registration on a new flow" ||
+    die "sipkeep did not register again after the route change: $(tail -n 20 "$SK_LOG")"
+sipp_uac_call "$USER_AOR" 10 || die "the call after the route change failed (INVITE final $SIPP_UAC_STATUS)"
+t_call=$(date +%s%3N)
+sipp_ua_answer_wait 10 || die "the phone did not complete the call after the route change"
+t_notice=$(log_ms_after "$from" 'event=wan_change_flow_failed .*reason="the route to the edge leaves from another address"')
+t_reg=$(log_ms_after "$from" 'event=registered .*reg_id=1 ')
+[[ -n "$t_notice" && -n "$t_reg" ]] ||
+    die "sipkeep's log lacks the route change's events: $(tail -n +"$from" "$SK_LOG" | head -n 30)"
+wait_for "flow_from $WAN_IP4" 5 "the flow from $WAN_IP4" || die "the new flow is not from $WAN_IP4"
+log_step "ROUTE CHANGE: noticed $(ms_to_s $((t_notice - t0))) s after it, registered again from" \
+    "$WAN_IP4 at $(ms_to_s $((t_reg - t0))) s, inbound call completed at $(ms_to_s $((t_call - t0))) s"
+(( t_notice - t0 <= 1000 )) || die "the route change was noticed after more than 1 s"
+(( t_call - t0 <= 3000 )) || die "the inbound call completed more than 3 s after the route change"
+ns_exec "$NS_ROUTER" ip route del "$EDGE_IP/32"
 sk_stop
 
 # ---- 2. without the watch: the keep-alives notice it ----

@@ -23,6 +23,9 @@
 struct probe_state {
     bool gone;   /* the answer */
     int asked;   /* how often */
+    const char *route_src; /* the source toward the edge; NULL: route_err */
+    int route_err;
+    int routed;  /* route_source calls */
 };
 
 static bool fake_addr_gone(const struct sockaddr_storage *a, void *arg)
@@ -32,6 +35,19 @@ static bool fake_addr_gone(const struct sockaddr_storage *a, void *arg)
     assert_int_equal(a->ss_family, AF_INET); /* the flow's local 127.0.0.1 */
     p->asked++;
     return p->gone;
+}
+
+static int fake_route_source(const struct sockaddr_storage *peer, struct sockaddr_storage *src,
+                             void *arg)
+{
+    struct probe_state *p = arg;
+
+    assert_int_equal(peer->ss_family, AF_INET); /* the edge's 127.0.0.1 */
+    p->routed++;
+    if (!p->route_src)
+        return p->route_err;
+    set_in(src, p->route_src, 0);
+    return 0;
 }
 
 static int setup_with(void **state, const char *svc_extra)
@@ -158,8 +174,8 @@ static int registered(struct fx *f, bool working)
 static void test_addr_gone_fails_and_reforms(void **state)
 {
     struct fx *f = *state;
-    struct probe_state ps = { .gone = true };
-    struct wanwatch_probe probe = { fake_addr_gone, &ps };
+    struct probe_state ps = { .gone = true, .route_src = "127.0.0.1" };
+    struct wanwatch_probe probe = { fake_addr_gone, fake_route_source, &ps };
     struct wanwatch_result res;
     int ci = registered(f, true), ci2;
 
@@ -167,6 +183,7 @@ static void test_addr_gone_fails_and_reforms(void **state)
     assert_int_equal(ps.asked, 1);
     assert_int_equal(res.failed, 1);
     assert_int_equal(res.pinged, 0);
+    assert_int_equal(res.restarted, 0); /* its retry is due at once anyway */
     assert_true(edge_wait_closed(&f->edge, ci));
     /* no clock moved: the retry is immediate */
     ci2 = answer_register(f, "200 OK");
@@ -181,8 +198,8 @@ static void test_addr_gone_fails_and_reforms(void **state)
 static void test_addr_gone_not_working(void **state)
 {
     struct fx *f = *state;
-    struct probe_state ps = { .gone = true };
-    struct wanwatch_probe probe = { fake_addr_gone, &ps };
+    struct probe_state ps = { .gone = true, .route_src = "127.0.0.1" };
+    struct wanwatch_probe probe = { fake_addr_gone, fake_route_source, &ps };
     struct wanwatch_result res;
     int ci = registered(f, false), ci2;
 
@@ -213,8 +230,8 @@ static void test_addr_gone_not_working(void **state)
 static void test_addr_kept_pings(void **state)
 {
     struct fx *f = *state;
-    struct probe_state ps = { .gone = false };
-    struct wanwatch_probe probe = { fake_addr_gone, &ps };
+    struct probe_state ps = { .gone = false, .route_src = "127.0.0.1" };
+    struct wanwatch_probe probe = { fake_addr_gone, fake_route_source, &ps };
     struct wanwatch_result res;
     int ci = registered(f, false);
 
@@ -237,13 +254,55 @@ static void test_addr_kept_pings(void **state)
     assert_int_equal(flow_state(the_flow(f)), FLOW_ACTIVE);
 }
 
+/* The address is still there but the kernel would reach the edge from
+ * another one now (another uplink took the route), or not at all: the
+ * flow fails at once as well. */
+static void test_route_moved_fails(void **state)
+{
+    struct fx *f = *state;
+    struct probe_state ps = { .gone = false, .route_src = "127.0.0.2" };
+    struct wanwatch_probe probe = { fake_addr_gone, fake_route_source, &ps };
+    struct wanwatch_result res;
+    int ci = registered(f, true), ci2;
+
+    wanwatch_check(f->ra, NETWATCH_ROUTE_NEW | NETWATCH_ROUTE_GONE, &probe, &res);
+    assert_int_equal(ps.routed, 1);
+    assert_int_equal(res.failed, 1);
+    assert_int_equal(res.pinged, 0);
+    assert_true(edge_wait_closed(&f->edge, ci));
+    ci2 = answer_register(f, "200 OK");
+    assert_int_not_equal(ci2, ci);
+    assert_true(edge_pump(&f->edge, cond_active, f, NULL));
+    /* no route at all */
+    ps.route_src = NULL;
+    ps.route_err = -ENETUNREACH;
+    wanwatch_check(f->ra, NETWATCH_ROUTE_GONE, &probe, &res);
+    assert_int_equal(res.failed, 1);
+    assert_int_equal(res.restarted, 0);
+    assert_true(edge_wait_closed(&f->edge, ci2));
+    edge_settle(&f->edge);
+    assert_int_equal(flow_state(the_flow(f)), FLOW_BACKOFF); /* had not worked yet */
+    /* the route is back: the flow in back-off goes at once */
+    ps.route_src = "127.0.0.1";
+    wanwatch_check(f->ra, NETWATCH_ROUTE_NEW, &probe, &res);
+    assert_int_equal(res.restarted, 1);
+    answer_register(f, "200 OK");
+    assert_true(edge_pump(&f->edge, cond_active, f, NULL));
+    /* a probe that cannot tell: pinged only */
+    ps.route_src = NULL;
+    ps.route_err = -EMFILE;
+    wanwatch_check(f->ra, NETWATCH_ROUTE_NEW, &probe, &res);
+    assert_int_equal(res.failed, 0);
+    assert_int_equal(res.pinged, 1);
+}
+
 /* A flow in back-off (its REGISTER refused at boot: 30-60 s) tries again
  * at once when an address or a route appears, not when one goes. */
 static void test_backoff_restarted_on_new(void **state)
 {
     struct fx *f = *state;
-    struct probe_state ps = { .gone = true };
-    struct wanwatch_probe probe = { fake_addr_gone, &ps };
+    struct probe_state ps = { .gone = true, .route_src = "127.0.0.1" };
+    struct wanwatch_probe probe = { fake_addr_gone, fake_route_source, &ps };
     struct wanwatch_result res;
     int ci;
 
@@ -266,8 +325,8 @@ static void test_backoff_restarted_on_new(void **state)
 static void test_watch_off(void **state)
 {
     struct fx *f = *state;
-    struct probe_state ps = { .gone = true };
-    struct wanwatch_probe probe = { fake_addr_gone, &ps };
+    struct probe_state ps = { .gone = true, .route_src = "127.0.0.1" };
+    struct wanwatch_probe probe = { fake_addr_gone, fake_route_source, &ps };
     struct wanwatch_result res;
     int ci = registered(f, false);
 
@@ -280,7 +339,8 @@ static void test_watch_off(void **state)
     assert_int_equal(f->edge.conns[ci].n, 0);
 }
 
-/* The kernel's probe: 127.0.0.1 is ours, 192.0.2.1 (TEST-NET-1) is not. */
+/* The kernel's probe: 127.0.0.1 is ours, 192.0.2.1 (TEST-NET-1) is not;
+ * the route toward 127.0.0.1 leaves from it. */
 static void test_kernel_probe(void **state)
 {
     struct sockaddr_storage a;
@@ -290,6 +350,15 @@ static void test_kernel_probe(void **state)
     assert_false(wanwatch_kernel.addr_gone(&a, wanwatch_kernel.arg));
     set_in(&a, "192.0.2.1", 5060);
     assert_true(wanwatch_kernel.addr_gone(&a, wanwatch_kernel.arg));
+    /* toward 127.0.0.1 the kernel picks 127.0.0.1 */
+    {
+        struct sockaddr_storage src;
+
+        set_in(&a, "127.0.0.1", 5060);
+        assert_int_equal(wanwatch_kernel.route_source(&a, &src, wanwatch_kernel.arg), 0);
+        assert_int_equal(src.ss_family, AF_INET);
+        assert_int_equal(((struct sockaddr_in *)&src)->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+    }
 }
 
 int main(void)
@@ -298,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_addr_gone_fails_and_reforms, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_addr_gone_not_working, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_addr_kept_pings, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_route_moved_fails, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_backoff_restarted_on_new, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_watch_off, fx_setup_off, fx_teardown),
         cmocka_unit_test(test_kernel_probe),
