@@ -389,12 +389,15 @@ static void test_free_in_down(void **state)
     assert_false(srv_accept(t, 5));
 }
 
-/* A name is resolved; TLS sends the proxy host as SNI, and a TLS failure
- * is reported with the stream's reason. */
+/* A name is resolved (outbound/resolve.h: c-ares, /etc/hosts here); TLS
+ * sends the proxy host as SNI, and a TLS failure is reported with the
+ * stream's reason. */
 static void test_tls_name_and_failure(void **state)
 {
     struct fx *t = *state;
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+    struct resolver_params rp = { .loop = t->l };
+    struct resolver *r = NULL;
     SSL_CTX *ctx = NULL;
     char err[128], hello[4096];
     uint16_t port;
@@ -408,6 +411,8 @@ static void test_tls_name_and_failure(void **state)
     assert_int_equal(stream_tls_ctx_new(&(struct stream_tls_opts){ .verify = true }, &ctx, NULL,
                                         err, sizeof(err)), 0);
     t->p.tls = ctx;
+    assert_int_equal(resolver_new(&r, &rp), 0);
+    t->p.resolver = r;
     assert_int_equal(flow_new(&t->o.f, &t->p), 0);
     stream_tls_ctx_free(ctx); /* the flow keeps its own reference */
     flow_start(t->o.f);
@@ -422,6 +427,9 @@ static void test_tls_name_and_failure(void **state)
     assert_int_equal(t->o.ready, 0);
     assert_true(strlen(t->o.reason) > 0);
     assert_int_equal(flow_state(t->o.f), FLOW_BACKOFF);
+    flow_free(t->o.f); /* before its resolver */
+    t->o.f = NULL;
+    resolver_free(r);
 }
 
 /* The flow connects to the address it was given (here a literal) and
