@@ -4,7 +4,8 @@
 # by sipkeep, RSS per flow; about a minute, needs root and the lab's packages)
 # and the transparent-mode one (nfq_bench.sh: the NFQUEUE path; half a minute).
 # Figures only; nothing here passes or fails on speed.
-# Then tests/bench/scale.sh and tests/bench/compare.sh (below).
+# Then tests/bench/scale.sh, tests/bench/compare.sh and tests/bench/storm.sh
+# (below).
 # Usage: run.sh SIPKEEP_BINARY BENCH_BINARY...
 #   BENCH_PROXY=0   skip the proxy-mode benchmark
 #   BENCH_NFQ=0     skip the transparent-mode (NFQUEUE) benchmark
@@ -40,9 +41,11 @@ fi
 
 # Scale (100, 1,000, 10,000 phones over TCP and TLS flows; about 8 minutes)
 # and the comparison with Kamailio as a local outbound proxy and with no
-# middlebox (about a minute).  BENCH_SCALE=0 / BENCH_COMPARE=0 skip them;
-# BENCH_SCALE_SIZES="100 1000" picks the sizes.
-for b in scale compare; do
+# middlebox (about a minute), and the first-REGISTER storm with a slowed
+# disk, group commit of instance-ids against one sync per phone (storm.sh,
+# about a minute).  BENCH_SCALE=0 / BENCH_COMPARE=0 / BENCH_STORM=0 skip
+# them; BENCH_SCALE_SIZES="100 1000" picks the sizes.
+for b in scale compare storm; do
     echo "-- $b (tests/bench/$b.sh)"
     var=BENCH_$(echo "$b" | tr '[:lower:]' '[:upper:]')
     if [ "$(eval echo "\${$var:-1}")" = 0 ]; then
@@ -54,7 +57,7 @@ for b in scale compare; do
         timeout -k 15 1800 bash "$here/scale.sh" "$daemon" ${BENCH_SCALE_SIZES:-} ||
             echo "scale.sh failed (status $?)"
     else
-        timeout -k 15 600 bash "$here/compare.sh" "$daemon" || echo "compare.sh failed (status $?)"
+        timeout -k 15 600 bash "$here/$b.sh" "$daemon" || echo "$b.sh failed (status $?)"
     fi
 done
 
