@@ -90,7 +90,7 @@ call_in() {
 T0=$(date +%s)
 lab_up
 for a in "$EDGE_A_IP" "$DNS_IP"; do
-    ip -n "$NS_WAN" addr add "$a/$WAN_PREFIX" dev eth0 nodad
+    ip -n "$NS_WAN" addr add "$a/$WAN_PREFIX" dev eth0
 done
 mkdir -p "/etc/netns/$NS_ROUTER"
 echo "nameserver $DNS_IP" >"/etc/netns/$NS_ROUTER/resolv.conf"
