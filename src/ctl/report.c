@@ -491,6 +491,11 @@ void report_metrics(struct report_buf *b, const struct sk_stats *st, const struc
     metric_counter(b, "sipkeep_policy_drops_total",
                    "Messages refused by policy (ua.allow, unknown domain, unregistered UA).",
                    st->policy_drops);
+    metric_head(b, "sipkeep_tls_handshakes_total", "counter",
+                "TLS handshakes completed on flows, by whether a cached session resumed.");
+    report_printf(b, "sipkeep_tls_handshakes_total{resumed=\"false\"} %" PRIu64 "\n"
+                  "sipkeep_tls_handshakes_total{resumed=\"true\"} %" PRIu64 "\n",
+                  st->tls_handshakes - st->tls_resumed, st->tls_resumed);
     metrics_per_service(b, t);
     metrics_recoveries(b, st);
 }

@@ -4,6 +4,7 @@
 #include "core/addr.h"
 #include "outbound/flow.h"
 #include "outbound/regagent.h"
+#include "transport/stream.h"
 
 /* Milliseconds to whole seconds, keeping -1 ("none") as is. */
 static int64_t ms_to_s(int64_t ms)
@@ -93,8 +94,11 @@ int ctl_status_answer(enum ctl_request req, struct report_buf *out, void *arg)
     };
 
     if (req == CTL_REQ_METRICS) {
+        struct sk_stats st = src->stats ? *src->stats : zero;
+
+        stream_tls_counts(&st.tls_handshakes, &st.tls_resumed); /* streams keep these */
         walk(src, NULL, f, &t);
-        report_metrics(out, src->stats ? src->stats : &zero, &t);
+        report_metrics(out, &st, &t);
         return 0;
     }
     report_status_begin(out, f, &info);

@@ -446,8 +446,8 @@ bool stream_opened(struct stream *s)
 
     loop_timer_cancel(s->loop, &s->timer);
     s->state = STREAM_OPEN;
-    log_info("stream_connected", "peer=%s tls=%d", peer_str(s, peer, sizeof(peer)),
-             s->is_tls);
+    log_info("stream_connected", "peer=%s tls=%d resumed=%d", peer_str(s, peer, sizeof(peer)),
+             s->is_tls, s->ssl && SSL_session_reused(s->ssl) == 1);
     if (s->cbs->on_connected) {
         cb_begin(s);
         s->cbs->on_connected(s, s->arg);

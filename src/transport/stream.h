@@ -112,7 +112,9 @@ enum stream_tls_bad {
 
 /* Creates a TLS client context for one configured service: TLS >=
  * o->min_version (never below 1.2), SSL_MODE_RELEASE_BUFFERS (idle
- * connections keep no record buffers), no session cache.  verify true: the
+ * connections keep no record buffers), and a session cache of one session
+ * per edge (verified name + address) that stream_open() offers for
+ * resumption (RFC 8446 §2.2, RFC 5077), never for another name.  verify true: the
  * peer must present a chain to a trusted CA; stream_open() adds the
  * hostname check.  With cert_file/key_file the context presents that
  * client certificate when a server asks for one: both files are read here
@@ -126,6 +128,11 @@ enum stream_tls_bad {
  * key's contents. */
 int stream_tls_ctx_new(const struct stream_tls_opts *o, SSL_CTX **out,
                        enum stream_tls_bad *bad, char *err, size_t errsz);
+/* TLS handshakes completed by streams since the start, and how many of
+ * them resumed a cached session (for metrics).  Always succeeds; either
+ * pointer may be NULL. */
+void stream_tls_counts(uint64_t *handshakes, uint64_t *resumed);
+
 /* Releases a context (NULL is fine).  Streams hold their own reference, so
  * freeing it while streams exist is safe. */
 void stream_tls_ctx_free(SSL_CTX *ctx);

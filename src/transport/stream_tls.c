@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -122,6 +123,197 @@ static int ctx_load_client_cert(SSL_CTX *ctx, const struct stream_tls_opts *o,
     return ctx_load_key(ctx, o, err, errsz);
 }
 
+/* ---- session resumption: one cached session per edge ----
+ *
+ * Keyed by (client context, verified name, edge address): the context
+ * carries the CAs and client certificate the session was made with, the
+ * name is what the session was verified for (a session is never offered
+ * for another name, RFC 8446 §4.6.1 / RFC 5077 §3.4), and the address
+ * because each edge of an SRV set is its own server whose tickets the
+ * others may not take; one entry per edge instead of one per proxy stops
+ * failover between edges from evicting each other's session.  The entry
+ * holds the newest session the edge gave (TLS 1.3 tickets arrive after
+ * the handshake and on every connection, TLS 1.2 tickets or ids at its
+ * end); flows share it by reference, so a flow keeps no session of its
+ * own beyond OpenSSL's current one. */
+#define SESS_CACHE_MAX 32u /* edges per context; beyond, the least recent goes */
+
+struct sess_entry {
+    SSL_SESSION *sess;      /* NULL: free slot */
+    uint64_t used;          /* last stored or offered, for eviction */
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } edge;
+    char name[256];         /* the verified name (DNS name or IP literal) */
+};
+
+struct sess_cache {
+    uint64_t clock;
+    struct sess_entry e[SESS_CACHE_MAX];
+};
+
+static int g_cache_idx = -1;
+static uint64_t g_handshakes, g_resumed;
+
+static void sess_cache_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                            void *argp)
+{
+    struct sess_cache *c = ptr;
+
+    (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+    if (!c)
+        return;
+    for (size_t i = 0; i < SESS_CACHE_MAX; i++)
+        SSL_SESSION_free(c->e[i].sess);
+    free(c);
+}
+
+static struct sess_cache *sess_cache_of(SSL_CTX *ctx)
+{
+    return g_cache_idx < 0 ? NULL : SSL_CTX_get_ex_data(ctx, g_cache_idx);
+}
+
+static bool same_edge(const struct sess_entry *e, const struct stream *s)
+{
+    if (e->edge.sa.sa_family != s->peer.sa.sa_family)
+        return false;
+    if (s->peer.sa.sa_family == AF_INET)
+        return e->edge.in.sin_port == s->peer.in.sin_port &&
+               e->edge.in.sin_addr.s_addr == s->peer.in.sin_addr.s_addr;
+    return e->edge.in6.sin6_port == s->peer.in6.sin6_port &&
+           e->edge.in6.sin6_scope_id == s->peer.in6.sin6_scope_id &&
+           memcmp(&e->edge.in6.sin6_addr, &s->peer.in6.sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+/* The entry for this stream's edge and name, or NULL. */
+static struct sess_entry *sess_find(struct sess_cache *c, const struct stream *s,
+                                    const char *name)
+{
+    for (size_t i = 0; i < SESS_CACHE_MAX; i++) {
+        struct sess_entry *e = &c->e[i];
+
+        if (e->sess && same_edge(e, s) && strcmp(e->name, name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* The name the stream verifies: set_peer_name() put it in the SSL's
+ * verification parameters (a DNS name, or an IP literal); copied to buf. */
+static bool verified_name(SSL *ssl, char *buf, size_t sz)
+{
+    X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+    const char *host = X509_VERIFY_PARAM_get0_host(vp, 0);
+    char *ip = host ? NULL : X509_VERIFY_PARAM_get1_ip_asc(vp);
+    int n = snprintf(buf, sz, "%s", host ? host : ip ? ip : "");
+
+    OPENSSL_free(ip);
+    return n > 0 && (size_t)n < sz;
+}
+
+/* A free slot, else the least recently used one. */
+static struct sess_entry *sess_slot(struct sess_cache *c)
+{
+    struct sess_entry *lru = &c->e[0];
+
+    for (size_t i = 0; i < SESS_CACHE_MAX; i++) {
+        if (!c->e[i].sess)
+            return &c->e[i];
+        if (c->e[i].used < lru->used)
+            lru = &c->e[i];
+    }
+    return lru;
+}
+
+/* OpenSSL's new-session callback (SSL_SESS_CACHE_CLIENT): the edge gave a
+ * session; it replaces the edge's entry.  Returns 1 when the cache took
+ * the reference OpenSSL hands over, 0 when it did not (OpenSSL keeps it). */
+static int sess_new_cb(SSL *ssl, SSL_SESSION *sess)
+{
+    struct sess_cache *c = sess_cache_of(SSL_get_SSL_CTX(ssl));
+    struct stream *s = SSL_get_app_data(ssl);
+    struct sess_entry *e, *old;
+    char name[sizeof(old->name)];
+
+    if (!c || !s || !SSL_SESSION_is_resumable(sess) || !verified_name(ssl, name, sizeof(name)))
+        return 0;
+    /* Only sessions of a verified peer (verify none: nothing to check). */
+    if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && SSL_get_verify_result(ssl) != X509_V_OK)
+        return 0;
+    e = sess_find(c, s, name);
+    if (!e)
+        e = sess_slot(c);
+    SSL_SESSION_free(e->sess);
+    e->sess = sess;
+    e->used = ++c->clock;
+    memcpy(&e->edge, &s->peer, sizeof(e->edge));
+    memcpy(e->name, name, sizeof(e->name));
+    return 1;
+}
+
+/* Drops the edge's entry: it failed a handshake, the next one is full. */
+static void sess_forget(struct stream *s)
+{
+    struct sess_cache *c = sess_cache_of(SSL_get_SSL_CTX(s->ssl));
+    char name[sizeof(((struct sess_entry *)0)->name)];
+    struct sess_entry *e;
+
+    if (!c || !verified_name(s->ssl, name, sizeof(name)))
+        return;
+    e = sess_find(c, s, name);
+    if (!e)
+        return;
+    SSL_SESSION_free(e->sess);
+    e->sess = NULL;
+}
+
+/* Offers the edge's cached session, if any, to the handshake about to
+ * start.  Failing to offer is harmless: a full handshake follows. */
+static void sess_offer(struct stream *s)
+{
+    struct sess_cache *c = sess_cache_of(SSL_get_SSL_CTX(s->ssl));
+    char name[sizeof(((struct sess_entry *)0)->name)];
+    struct sess_entry *e;
+
+    if (!c || !verified_name(s->ssl, name, sizeof(name)))
+        return;
+    e = sess_find(c, s, name);
+    if (e && SSL_set_session(s->ssl, e->sess) == 1)
+        e->used = ++c->clock;
+    ERR_clear_error();
+}
+
+static int sess_cache_attach(SSL_CTX *ctx)
+{
+    struct sess_cache *c;
+
+    if (g_cache_idx < 0)
+        g_cache_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, sess_cache_free);
+    if (g_cache_idx < 0)
+        return -ENOMEM;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    if (SSL_CTX_set_ex_data(ctx, g_cache_idx, c) != 1) {
+        free(c);
+        return -ENOMEM;
+    }
+    /* Client side only; OpenSSL's own store would keep every session. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, sess_new_cb);
+    return 0;
+}
+
+void stream_tls_counts(uint64_t *handshakes, uint64_t *resumed)
+{
+    if (handshakes)
+        *handshakes = g_handshakes;
+    if (resumed)
+        *resumed = g_resumed;
+}
+
 static int ctx_setup(SSL_CTX *ctx, const struct stream_tls_opts *o, enum stream_tls_bad *bad,
                      char *err, size_t errsz)
 {
@@ -135,9 +327,11 @@ static int ctx_setup(SSL_CTX *ctx, const struct stream_tls_opts *o, enum stream_
     }
     SSL_CTX_set_min_proto_version(ctx, minv);
     SSL_CTX_set_mode(ctx, STREAM_SSL_MODES);
-    /* One long-lived connection per flow: resumption buys little, and a
-     * cache would cost memory per flow. */
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    rc = sess_cache_attach(ctx);
+    if (rc < 0) {
+        set_err(err, errsz, "session cache: %s", strerror(-rc));
+        return rc;
+    }
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_verify(ctx, o->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
     SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
@@ -213,6 +407,7 @@ int stream_tls_setup(struct stream *s, SSL_CTX *ctx, const char *host)
     if (SSL_CTX_get_min_proto_version(ctx) < TLS1_2_VERSION)
         SSL_set_min_proto_version(ssl, TLS1_2_VERSION);
     SSL_set_connect_state(ssl);
+    SSL_set_app_data(ssl, s); /* for sess_new_cb */
     err = SSL_set_fd(ssl, s->lfd.fd) == 1 ? set_peer_name(ssl, host) : -ENOMEM;
     if (err < 0) {
         SSL_free(ssl);
@@ -220,6 +415,7 @@ int stream_tls_setup(struct stream *s, SSL_CTX *ctx, const char *host)
         return err;
     }
     s->ssl = ssl;
+    sess_offer(s);
     return 0;
 }
 
@@ -287,6 +483,8 @@ void stream_tls_handshake(struct stream *s)
     r = SSL_do_handshake(s->ssl);
     en = errno;
     if (r == 1) {
+        g_handshakes++;
+        g_resumed += SSL_session_reused(s->ssl) == 1;
         stream_opened(s);
         return;
     }
@@ -296,6 +494,7 @@ void stream_tls_handshake(struct stream *s)
         return;
     }
     err = tls_error(s, e, en, "TLS handshake", why);
+    sess_forget(s);
     /* A peer that hangs up mid-handshake did not close "in order". */
     stream_fail(s, err ? err : -ECONNRESET, why);
 }

@@ -236,7 +236,7 @@ static void test_metrics(void **state)
         .reg_ok = 5, .reg_failed = 2, .ka_sent = 100, .ka_lost = 1, .flow_recoveries = 3,
         .flow_recoveries_by_cause = { 1, 2, 0, 0 },
         .msg_ua_in = 11, .msg_ua_out = 12, .msg_flow_in = 13, .msg_flow_out = 14,
-        .parse_errors = 7, .policy_drops = 8,
+        .parse_errors = 7, .policy_drops = 8, .tls_handshakes = 9, .tls_resumed = 6,
     };
     static struct report_totals t;
     static const char *const samples[] = {
@@ -257,6 +257,8 @@ static void test_metrics(void **state)
         "sipkeep_messages_total{direction=\"out\",side=\"flow\"} 14",
         "sipkeep_parse_errors_total 7",
         "sipkeep_policy_drops_total 8",
+        "sipkeep_tls_handshakes_total{resumed=\"false\"} 3",
+        "sipkeep_tls_handshakes_total{resumed=\"true\"} 6",
         "sipkeep_service_bindings{service=\"lab\",state=\"registering\"} 0",
         "sipkeep_service_bindings{service=\"lab\",state=\"registered\"} 2",
         "sipkeep_service_bindings{service=\"lab\",state=\"removing\"} 1",

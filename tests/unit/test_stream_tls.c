@@ -409,6 +409,104 @@ static void test_tls_peer_cert_expiry(void **state)
     X509_free(leaf);
 }
 
+/* ---- session resumption: one cached session per edge and name ---- */
+
+/* One connection to srv_ctx verifying host: handshake, a pong from the
+ * server (so the client has read the TLS 1.3 tickets sent before it), then
+ * both sides closed.  *offered: the stream offered a cached session.
+ * Returns whether the handshake resumed, as both sides saw it. */
+static bool resume_round(struct fx *f, SSL_CTX *srv_ctx, const char *host, bool *offered)
+{
+    bool reused;
+
+    f->srv_hs = 0;
+    start_tls(f, srv_ctx, host);
+    *offered = SSL_get_session(f->r.s->ssl) != NULL; /* set before the handshake */
+    assert_true(run_until(f, both_sides_done, pump_tls));
+    assert_int_equal(SSL_write(f->srv, "\r\n", 2), 2);
+    assert_true(run_until(f, has_pong, pump_tls));
+    reused = SSL_session_reused(f->r.s->ssl) == 1;
+    assert_int_equal(SSL_session_reused(f->srv) == 1, reused);
+    drop(&f->r);
+    memset(&f->r, 0, sizeof(f->r));
+    SSL_free(f->srv);
+    f->srv = NULL;
+    close(f->sfd);
+    f->sfd = -1;
+    return reused;
+}
+
+/* A second connection to the same edge resumes; one for another name is
+ * not even offered the session (even though the name's server would take
+ * it: same ticket keys); a server that cannot resume (other ticket keys)
+ * still gets a full handshake; the counters follow. */
+static void run_resumption(struct fx *f, int srv_max)
+{
+    static const unsigned char keys[80] = "sipkeep test ticket keys, shared by both test servers";
+    SSL_CTX *ok = server_ctx_max(f->pki, srv_max), *wrong = server_ctx_max(f->pki, srv_max);
+    SSL_CTX *other_keys = server_ctx_max(f->pki, srv_max);
+    uint64_t hs0, res0, hs, res;
+    bool offered;
+
+    assert_int_equal(SSL_CTX_use_certificate(wrong, f->pki->leaf_wrong), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(wrong, f->pki->leaf_key), 1);
+    assert_int_equal(SSL_CTX_set_tlsext_ticket_keys(ok, (void *)keys, sizeof(keys)), 1);
+    assert_int_equal(SSL_CTX_set_tlsext_ticket_keys(wrong, (void *)keys, sizeof(keys)), 1);
+    stream_tls_counts(&hs0, &res0);
+    assert_false(resume_round(f, ok, "edge.test", &offered));
+    assert_false(offered);
+    assert_true(resume_round(f, ok, "edge.test", &offered));
+    assert_true(offered);
+    assert_true(resume_round(f, ok, "edge.test", &offered)); /* the newest ticket works */
+    assert_false(resume_round(f, wrong, "wrong.test", &offered));
+    assert_false(offered);
+    assert_false(resume_round(f, other_keys, "edge.test", &offered));
+    assert_true(offered);
+    assert_true(resume_round(f, other_keys, "edge.test", &offered)); /* its own ticket now */
+    stream_tls_counts(&hs, &res);
+    assert_int_equal(hs - hs0, 6);
+    assert_int_equal(res - res0, 3);
+    SSL_CTX_free(ok);
+    SSL_CTX_free(wrong);
+    SSL_CTX_free(other_keys);
+}
+
+static void test_tls_resumption_1_3(void **state)
+{
+    run_resumption(*state, TLS1_3_VERSION);
+}
+
+static void test_tls_resumption_1_2(void **state)
+{
+    run_resumption(*state, TLS1_2_VERSION);
+}
+
+/* A resumed handshake failing (the edge now presents a certificate for
+ * another name) is a verification failure like any other, and forgets the
+ * session: the next connection does not offer it. */
+static void test_tls_resumption_failed_forgets(void **state)
+{
+    struct fx *f = *state;
+    bool offered;
+
+    assert_false(resume_round(f, f->pki->srv_ok, "edge.test", &offered));
+    f->srv_hs = 0;
+    start_tls(f, f->pki->srv_wrong, "edge.test");
+    assert_non_null(SSL_get_session(f->r.s->ssl));
+    assert_true(run_until(f, is_closed, pump_tls));
+    assert_int_equal(f->r.close_err, -EPROTO);
+    print_message("resumption offered to a server with another certificate: %s\n",
+                  f->r.reason);
+    drop(&f->r);
+    memset(&f->r, 0, sizeof(f->r));
+    SSL_free(f->srv);
+    f->srv = NULL;
+    close(f->sfd);
+    f->sfd = -1;
+    assert_false(resume_round(f, f->pki->srv_ok, "edge.test", &offered));
+    assert_false(offered);
+}
+
 /* ---- memory budget: heap growth per idle stream ---- */
 
 #ifdef __SANITIZE_ADDRESS__
@@ -561,6 +659,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tls_min_version_1_3_takes_1_3, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_tls_peer_cert_expiry, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_resumption_1_3, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_resumption_1_2, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_resumption_failed_forgets, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_mem_idle_tcp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mem_idle_tls, setup_tls, teardown),
     };
