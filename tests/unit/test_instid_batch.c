@@ -4,8 +4,7 @@
  * them all and leaves the file as it was, a store freed with ids pending
  * (a crash before the sync) never had them.
  *
- * fdatasync and fsync are replaced in this binary (instid.o is linked
- * into it, so its calls land here): counted, and failed on demand. */
+ * fdatasync and fsync are fake_sync.h's: counted, failed on demand. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,41 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "state/instid.h"
 #include "state/instid_int.h"
 
+#include "fake_sync.h"
 #include "tmpfiles.h"
-
-static int g_syncs;      /* fdatasync + fsync calls */
-static int g_fail_syncs; /* the next that many fail with EIO */
-
-static int sync_hook(int fd, long nr)
-{
-    g_syncs++;
-    if (g_fail_syncs > 0) {
-        g_fail_syncs--;
-        errno = EIO;
-        return -1;
-    }
-    return (int)syscall(nr, fd);
-}
-
-int fdatasync(int fd);
-int fsync(int fd);
-
-int fdatasync(int fd)
-{
-    return sync_hook(fd, SYS_fdatasync);
-}
-
-int fsync(int fd)
-{
-    return sync_hook(fd, SYS_fsync);
-}
 
 struct fixture {
     char root[64];
@@ -77,8 +49,7 @@ static int fx_setup(void **state)
     if (instid_store_open(&fx->s, fx->dir) != 0 ||
         instid_get(fx->s, slice_cstr("k0"), &urn, NULL) != 0)
         return -1;
-    g_syncs = 0;
-    g_fail_syncs = 0;
+    fake_sync_reset();
     *state = fx;
     return 0;
 }
@@ -125,13 +96,13 @@ static void test_commit_one_sync_in_order(void **state)
     assert_false(pending);
     assert_int_equal(instid_pending(fx->s), 3);
     assert_int_equal(instid_count(fx->s), 4);
-    assert_int_equal(g_syncs, 0);
+    assert_int_equal(fake_syncs, 0);
     after = read_text(fx->file);
     assert_string_equal(after, before);
     free(after);
 
     assert_int_equal(instid_commit(fx->s), 0);
-    assert_int_equal(g_syncs, 1);
+    assert_int_equal(fake_syncs, 1);
     assert_int_equal(instid_pending(fx->s), 0);
     snprintf(want, sizeof(want), "%s%s k1\n%s k2\n%s k3\n", before, urn[0], urn[1], urn[2]);
     after = read_text(fx->file);
@@ -142,7 +113,7 @@ static void test_commit_one_sync_in_order(void **state)
     assert_ptr_equal(again, urn[2]);
     /* nothing pending: no sync */
     assert_int_equal(instid_commit(fx->s), 0);
-    assert_int_equal(g_syncs, 1);
+    assert_int_equal(fake_syncs, 1);
     free(before);
 }
 
@@ -159,7 +130,7 @@ static void test_commit_failure_forgets_batch(void **state)
     assert_int_equal(instid_get_batched(fx->s, slice_cstr("k0"), &k0, &pending), 0);
     assert_int_equal(instid_get_batched(fx->s, slice_cstr("k1"), &urn, &pending), 0);
     assert_int_equal(instid_get_batched(fx->s, slice_cstr("k2"), &urn, &pending), 0);
-    g_fail_syncs = 1;
+    fake_sync_fail = 1;
     assert_int_equal(instid_commit(fx->s), -EIO);
     assert_int_equal(instid_pending(fx->s), 0);
     assert_int_equal(instid_count(fx->s), 1);
@@ -198,7 +169,7 @@ static void test_crash_before_commit(void **state)
     assert_true(pending);
     instid_store_free(fx->s);
     fx->s = NULL;
-    assert_int_equal(g_syncs, 0);
+    assert_int_equal(fake_syncs, 0);
     after = read_text(fx->file);
     assert_string_equal(after, before);
     free(after);

@@ -2,18 +2,16 @@
  * the new phones of one loop iteration are appended to instance-ids and
  * synced with one fdatasync, and only then do their REGISTERs go upstream.
  *
- * fdatasync and fsync are replaced in this binary (the objects under test
- * are linked into it, so their calls land here): counted, checked at the
- * moment of the sync (the crash point: nothing may have gone upstream
- * yet), and made to fail on demand.  The edge is fake_edge.h's, the clock
+ * fdatasync and fsync are fake_sync.h's: counted, checked at the moment
+ * of the sync (the crash point: nothing may have gone upstream yet), and
+ * made to fail on demand.  The edge is fake_edge.h's, the clock
  * fake: the commit is a 0 ms timer, so it runs in the first loop
  * iteration, with no time passing. */
 #include <ctype.h>
 #include <stdint.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "edge_fixture.h"
+#include "fake_sync.h"
 
 #include "config/config.h"
 #include "core/log.h"
@@ -23,43 +21,19 @@
 #include "state/instid.h"
 #include "state/instid_int.h"
 
-/* ---- the disk, as this binary sees it ---- */
+/* ---- the disk, as this binary sees it (fake_sync.h) ---- */
 
-static int g_syncs;            /* fdatasync + fsync calls */
-static int g_fail_syncs;       /* the next that many fail with EIO */
-static struct fake_edge *g_edge; /* checked at each sync, when set */
-static int g_edge_msgs_at_sync = -1; /* bytes the edge had received at the last sync */
+static struct fake_edge *g_edge;     /* looked at by each sync */
+static int g_edge_msgs_at_sync = -1; /* bytes + connections it had then */
 
-static int sync_hook(int fd, long nr)
+static void look_at_edge(void)
 {
-    g_syncs++;
-    if (g_edge) {
-        int n = 0;
+    int n = 0;
 
-        edge_poll(g_edge);
-        for (int i = 0; i < g_edge->nconns; i++)
-            n += (int)g_edge->conns[i].n + 1; /* a connection alone counts too */
-        g_edge_msgs_at_sync = n;
-    }
-    if (g_fail_syncs > 0) {
-        g_fail_syncs--;
-        errno = EIO;
-        return -1;
-    }
-    return (int)syscall(nr, fd);
-}
-
-int fdatasync(int fd);
-int fsync(int fd);
-
-int fdatasync(int fd)
-{
-    return sync_hook(fd, SYS_fdatasync);
-}
-
-int fsync(int fd)
-{
-    return sync_hook(fd, SYS_fsync);
+    edge_poll(g_edge);
+    for (int i = 0; i < g_edge->nconns; i++)
+        n += (int)g_edge->conns[i].n + 1; /* a connection alone counts too */
+    g_edge_msgs_at_sync = n;
 }
 
 /* ---- fixture ---- */
@@ -70,9 +44,8 @@ static int fx_setup(void **state)
 
     edge_load_cfg(&f->edge, f->dir.state, &f->cfg);
     fx_agent_start(f, fx_flow_msg_ignore, NULL);
-    g_syncs = 0;
-    g_fail_syncs = 0;
-    g_edge = NULL;
+    fake_sync_reset();
+    g_edge = &f->edge;
     g_edge_msgs_at_sync = -1;
     *state = f;
     return 0;
@@ -82,7 +55,7 @@ static int fx_teardown(void **state)
 {
     struct fx *f = *state;
 
-    g_edge = NULL;
+    fake_sync_reset();
     fx_agent_stop(f);
     fx_free(f);
     return 0;
@@ -203,7 +176,25 @@ static void known_phone(struct fx *f, char urn[64])
     assert_int_equal(instid_get(f->ids, slice_cstr("sip:zed@example.net|192.168.1.10"), &u,
                                 NULL), 0);
     snprintf(urn, 64, "%s", u);
-    g_syncs = 0;
+    fake_syncs = 0;
+}
+
+/* The next n REGISTERs the edge receives: each one's instance-id is in
+ * the file at the moment the edge first sees it. */
+static void expect_on_disk_upstream(struct fx *f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *up, *file, urn[64], who[32];
+        int ci;
+
+        up = edge_wait_msg(&f->edge, &ci);
+        instance_of(up, urn);
+        to_user(up, who, sizeof(who));
+        file = ids_file(f);
+        assert_true(line_of(file, urn, who) > 0);
+        free(file);
+        free(up);
+    }
 }
 
 static int count_status(const struct ua_sink *s, const char *status_line)
@@ -236,7 +227,7 @@ static void test_batch_one_sync_in_order(void **state)
         ua_send(f, users[i], 1);
     /* held: minted, not written, nothing upstream */
     assert_int_equal(instid_pending(f->ids), NUSERS);
-    assert_int_equal(g_syncs, 0);
+    assert_int_equal(fake_syncs, 0);
     file = ids_file(f);
     assert_string_equal(file, before);
     free(file);
@@ -244,9 +235,9 @@ static void test_batch_one_sync_in_order(void **state)
     assert_int_equal(f->edge.nconns, 0);
     assert_int_equal(f->to_ua.n, 0);
 
-    g_edge = &f->edge;
+    fake_sync_hook = look_at_edge;
     assert_true(edge_wait_conns(&f->edge, NUSERS));
-    assert_int_equal(g_syncs, 1);
+    assert_int_equal(fake_syncs, 1);
     assert_int_equal(g_edge_msgs_at_sync, 0); /* at the sync: no connection yet */
     assert_int_equal(instid_pending(f->ids), 0);
     assert_int_equal(instid_count(f->ids), NUSERS + 1);
@@ -276,7 +267,7 @@ static void test_batch_one_sync_in_order(void **state)
     free(before);
     ua_wait(&f->edge, &f->to_ua, NUSERS);
     assert_int_equal(count_status(&f->to_ua, "SIP/2.0 200 OK"), NUSERS);
-    assert_int_equal(g_syncs, 1);
+    assert_int_equal(fake_syncs, 1);
 }
 
 /* The crash point: the process dies with ids pending (before the sync).
@@ -300,26 +291,14 @@ static void test_crash_before_sync(void **state)
     file = ids_file(f);
     assert_string_equal(file, before);
     free(file);
-    assert_int_equal(g_syncs, 0);
+    assert_int_equal(fake_syncs, 0);
 
     fx_agent_start(f, fx_flow_msg_ignore, NULL);
     assert_int_equal(instid_count(f->ids), 1);
     ua_send(f, "alice", 2);
     ua_send(f, "bob", 2);
-    for (int i = 0; i < 2; i++) {
-        char *up, urn[64], who[32];
-        int ci;
-
-        up = edge_wait_msg(&f->edge, &ci);
-        instance_of(up, urn);
-        to_user(up, who, sizeof(who));
-        /* read the moment the edge first sees the REGISTER */
-        file = ids_file(f);
-        assert_true(line_of(file, urn, who) > 0);
-        free(file);
-        free(up);
-    }
-    assert_int_equal(g_syncs, 1);
+    expect_on_disk_upstream(f, 2);
+    assert_int_equal(fake_syncs, 1);
     free(before);
 }
 
@@ -331,7 +310,7 @@ static void test_crash_before_sync(void **state)
 static void test_sync_error_fails_batch_only(void **state)
 {
     struct fx *f = *state;
-    char zed[64], *before, *file, *up, *ok, urn[64], who[32];
+    char zed[64], *before, *file, *up, *ok, who[32];
     int ci, nua;
 
     known_phone(f, zed);
@@ -343,16 +322,16 @@ static void test_sync_error_fails_batch_only(void **state)
     free(ok);
     free(up);
     ua_wait(&f->edge, &f->to_ua, 1);
-    assert_int_equal(g_syncs, 1);
+    assert_int_equal(fake_syncs, 1);
     before = ids_file(f);
 
-    g_fail_syncs = 1;
+    fake_sync_fail = 1;
     ua_send(f, "bob", 1);
     ua_send(f, "carol", 1);
     nua = f->to_ua.n;
     ua_wait(&f->edge, &f->to_ua, nua + 2);
     assert_int_equal(count_status(&f->to_ua, "SIP/2.0 500 "), 2);
-    assert_int_equal(g_syncs, 3); /* the failed one, and the one after cutting back */
+    assert_int_equal(fake_syncs, 3); /* the failed one, and the one after cutting back */
     assert_int_equal(instid_pending(f->ids), 0);
     assert_int_equal(instid_count(f->ids), 2);
     file = ids_file(f);
@@ -373,15 +352,7 @@ static void test_sync_error_fails_batch_only(void **state)
     /* bob again and dave: the next batch */
     ua_send(f, "bob", 2);
     ua_send(f, "dave", 1);
-    for (int i = 0; i < 2; i++) {
-        up = edge_wait_msg(&f->edge, &ci);
-        instance_of(up, urn);
-        to_user(up, who, sizeof(who));
-        file = ids_file(f);
-        assert_true(line_of(file, urn, who) > 0);
-        free(file);
-        free(up);
-    }
+    expect_on_disk_upstream(f, 2);
     assert_int_equal(instid_count(f->ids), 4);
     free(before);
 }
@@ -410,7 +381,7 @@ static void test_retransmission_while_pending(void **state)
     assert_int_equal(f->edge.nconns, 1);
     assert_false(edge_has_msg(&f->edge));
     assert_int_equal(f->to_ua.n, 1);
-    assert_int_equal(g_syncs, 1);
+    assert_int_equal(fake_syncs, 1);
 }
 
 int main(void)
