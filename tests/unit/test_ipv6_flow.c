@@ -7,6 +7,9 @@
  *   flow's IPv6 address in brackets (Via, From) and the proxy (To, R-URI);
  * - a TCP flow to [::1]: connected from an IPv6 local address, CRLF ping
  *   and pong make it working;
+ * - a TLS flow to sips:[::1]: the edge's certificate is checked against
+ *   the address (an "IP:::1" subjectAltName verifies, "IP:::2" fails the
+ *   flow) and no SNI is sent (RFC 6066 §3: no literals);
  * - a proxy-mode listener on [::] (IPV6_V6ONLY): a datagram sent to [::1]
  *   is given with that local address (IPV6_PKTINFO) and its IPv6 source,
  *   and listen_send answers it there. */
@@ -27,12 +30,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "config/config.h"
 #include "core/addr.h"
 #include "core/loop.h"
 #include "intercept/listen.h"
 #include "outbound/flow.h"
 #include "sip/stun.h"
+#include "transport/stream.h"
 
 #include "fake_clock.h"
 
@@ -341,6 +350,126 @@ static void test_tcp_v6(void **state)
     assert_int_equal(t->downs, 0);
 }
 
+/* ---- TLS to an IPv6 literal ---- */
+
+static void add_ext(X509 *x, X509 *issuer, int nid, const char *val)
+{
+    X509V3_CTX c;
+    X509_EXTENSION *e;
+
+    X509V3_set_ctx(&c, issuer, x, NULL, NULL, 0);
+    e = X509V3_EXT_conf_nid(NULL, &c, nid, val);
+    assert_non_null(e);
+    assert_int_equal(X509_add_ext(x, e, -1), 1);
+    X509_EXTENSION_free(e);
+}
+
+/* san NULL: a self-signed CA; else a server leaf with that subjectAltName. */
+static X509 *make_cert(EVP_PKEY *key, X509 *ca, EVP_PKEY *ca_key, const char *san)
+{
+    X509 *x = X509_new();
+
+    assert_non_null(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), san ? 2 : 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, key);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)(san ? "edge" : "test CA"), -1, -1, 0);
+    X509_set_issuer_name(x, ca ? X509_get_subject_name(ca) : X509_get_subject_name(x));
+    add_ext(x, ca ? ca : x, NID_basic_constraints, san ? "critical,CA:FALSE" : "critical,CA:TRUE");
+    if (san)
+        add_ext(x, ca, NID_subject_alt_name, san);
+    else
+        add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
+    assert_true(X509_sign(x, ca_key ? ca_key : key, EVP_sha256()) > 0);
+    return x;
+}
+
+/* A TLS flow to sips:[::1]:PORT whose edge shows a leaf with subjectAltName
+ * san; returns the edge's SSL (the handshake done or failed) for checks. */
+static SSL *tls_v6_flow(struct fx *t, const char *san, char *ca_path, size_t ca_sz)
+{
+    EVP_PKEY *ca_key = EVP_EC_gen("P-256"), *key = EVP_EC_gen("P-256");
+    X509 *ca = make_cert(ca_key, NULL, NULL, NULL), *leaf = make_cert(key, ca, ca_key, san);
+    SSL_CTX *srv = SSL_CTX_new(TLS_server_method()), *cli = NULL;
+    char err[256] = "";
+    SSL *ssl;
+    FILE *fp;
+    int fd;
+
+    assert_non_null(srv);
+    assert_int_equal(SSL_CTX_use_certificate(srv, leaf), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(srv, key), 1);
+    snprintf(ca_path, ca_sz, "/tmp/test_ipv6_ca_XXXXXX");
+    fd = mkstemp(ca_path);
+    assert_true(fd >= 0);
+    fp = fdopen(fd, "w");
+    assert_non_null(fp);
+    assert_int_equal(PEM_write_X509(fp, ca), 1);
+    fclose(fp);
+    assert_int_equal(stream_tls_ctx_new(&(struct stream_tls_opts){ .ca_file = ca_path,
+                                                                   .verify = true },
+                                        &cli, NULL, err, sizeof(err)), 0);
+    snprintf(t->uri, sizeof(t->uri), "sips:[::1]:%u", t->proxy.port);
+    t->proxy.transport = CFG_TRANSPORT_TLS;
+    t->proxy.sips = true;
+    t->p.tls = cli;
+    assert_int_equal(flow_new(&t->f, &t->p), 0);
+    stream_tls_ctx_free(cli); /* the flow keeps its own reference */
+    flow_start(t->f);
+    for (int i = 0; i < PUMP_ITER && t->conn < 0; i++) {
+        t->conn = accept4(t->srv, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (t->conn < 0)
+            assert_int_equal(loop_run_once(t->l, 1), 0);
+    }
+    assert_true(t->conn >= 0);
+    ssl = SSL_new(srv);
+    assert_non_null(ssl);
+    SSL_set_fd(ssl, t->conn);
+    /* the edge's side of the handshake, the flow's loop turning meanwhile */
+    for (int i = 0; i < PUMP_ITER && t->ready == 0 && t->downs == 0; i++) {
+        (void)SSL_accept(ssl);
+        ERR_clear_error();
+        assert_int_equal(loop_run_once(t->l, 1), 0);
+    }
+    SSL_CTX_free(srv);
+    X509_free(leaf);
+    X509_free(ca);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ca_key);
+    return ssl;
+}
+
+static void test_tls_v6_literal(void **state)
+{
+    struct fx *t = *state;
+    char ca[64];
+    SSL *ssl = tls_v6_flow(t, "IP:::1", ca, sizeof(ca));
+
+    assert_int_equal(t->ready, 1);
+    assert_int_equal(t->downs, 0);
+    assert_null(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+    SSL_free(ssl);
+    unlink(ca);
+}
+
+static void test_tls_v6_literal_wrong_address(void **state)
+{
+    struct fx *t = *state;
+    char ca[64];
+    SSL *ssl = tls_v6_flow(t, "IP:::2", ca, sizeof(ca));
+
+    assert_int_equal(t->ready, 0);
+    assert_int_equal(t->downs, 1);
+    /* OpenSSL names the expected address in its long form */
+    if (!strstr(t->reason, "IP address mismatch") || !strstr(t->reason, "0:0:0:0:0:0:0:1"))
+        fail_msg("reason: %s", t->reason);
+    SSL_free(ssl);
+    unlink(ca);
+}
+
 /* ---- the proxy-mode listener ---- */
 
 struct got {
@@ -411,6 +540,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_udp_stun_v6, setup_udp, teardown),
         cmocka_unit_test_setup_teardown(test_udp_options_v6, setup_udp, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_v6, setup_tcp, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_v6_literal, setup_tcp, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_v6_literal_wrong_address, setup_tcp, teardown),
         cmocka_unit_test_setup_teardown(test_listen_v6, setup_udp, teardown),
     };
 
