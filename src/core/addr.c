@@ -33,7 +33,12 @@ unsigned addr_port(const struct sockaddr *sa)
 
 bool addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {
-    if (a->sa_family != b->sa_family || addr_port(a) != addr_port(b))
+    return addr_port(a) == addr_port(b) && addr_same_host(a, b);
+}
+
+bool addr_same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family)
         return false;
     if (a->sa_family == AF_INET)
         return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==

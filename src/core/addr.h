@@ -19,6 +19,8 @@ unsigned addr_port(const struct sockaddr *sa);
 
 /* Same family, address and port. */
 bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+/* Same family and address, whatever the ports. */
+bool addr_same_host(const struct sockaddr *a, const struct sockaddr *b);
 
 /* sizeof the concrete sockaddr for sa's family (0 for others). */
 socklen_t addr_len(const struct sockaddr *sa);

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "core/addr.h"
@@ -59,20 +58,6 @@ static int kernel_route_source(const struct sockaddr_storage *peer,
 
 const struct wanwatch_probe wanwatch_kernel = { kernel_addr_gone, kernel_route_source, NULL };
 
-/* The same host address (ports aside). */
-static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    if (a->ss_family == AF_INET6)
-        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
-    return true;
-}
-
 /* Fails rf's flow for why; when the burst brought a new address or route
  * and the flow now waits in back-off (it had not worked yet), starts it
  * again at once: §4.5's wait is for a path that is already back. */
@@ -127,7 +112,7 @@ static void check_flow(struct reg_flow *rf, unsigned what, const struct wanwatch
             fail_flow(rf, what, "no route to the edge", buf, res);
             return;
         }
-        if (err == 0 && !same_host(&src, &local)) {
+        if (err == 0 && !addr_same_host((struct sockaddr *)&src, (struct sockaddr *)&local)) {
             fail_flow(rf, what, "the route to the edge leaves from another address", buf, res);
             return;
         }

@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "core/loop.h"
 #include "outbound/regagent.h"
+#include "sip/msg.h"
 #include "state/instid.h"
 
 struct fx {
@@ -113,6 +114,45 @@ static inline void fx_agent_stop(struct fx *f)
     f->ra = NULL;
     instid_store_free(f->ids);
     f->ids = NULL;
+}
+
+/* The legacy phone of these tests: alice@example.net at 192.168.1.10:5060. */
+#define FX_UA_CONTACT "<sip:alice@192.168.1.10:5060>"
+
+/* Its REGISTER (CSeq cseq, Expires 3600, extra CRLF-terminated header
+ * lines or NULL) as it sends it over UDP; malloc'd, NUL-terminated. */
+static inline char *fx_ua_register_text(unsigned cseq, const char *extra)
+{
+    char *out = malloc(4096);
+    int n;
+
+    assert_non_null(out);
+    n = snprintf(out, 4096,
+                 "REGISTER sip:example.net SIP/2.0\r\n"
+                 "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKua%u;rport\r\n"
+                 "Max-Forwards: 70\r\n"
+                 "From: <sip:alice@example.net>;tag=uatag1\r\n"
+                 "To: <sip:alice@example.net>\r\n"
+                 "Call-ID: ua-call-1\r\n"
+                 "CSeq: %u REGISTER\r\n"
+                 "Contact: " FX_UA_CONTACT "\r\n"
+                 "Expires: 3600\r\n"
+                 "%s"
+                 "\r\n",
+                 cseq, cseq, extra ? extra : "");
+    assert_true(n < 4096);
+    return out;
+}
+
+/* The phone sends text (a REGISTER) to the agent for service 0. */
+static inline void fx_ua_send(struct fx *f, const char *text)
+{
+    struct sipmsg *m = malloc(sizeof(*m));
+
+    assert_non_null(m);
+    assert_int_equal(sipmsg_parse(m, text, strlen(text), 0), 0);
+    regagent_register(f->ra, &f->cfg->services[0], m, &f->ua);
+    free(m);
 }
 
 #endif

@@ -21,7 +21,7 @@
 #include "sip/msg.h"
 #include "state/instid.h"
 
-#define UA_CONTACT "<sip:alice@192.168.1.10:5060>"
+#define UA_CONTACT FX_UA_CONTACT
 /* Another device of the same account: same private address in another
  * home (so the same Contact URI), its own instance and reg-id 1. */
 #define OTHER_INST "<urn:uuid:00000000-0000-4000-8000-000000000001>"
@@ -55,37 +55,6 @@ static int fx_teardown(void **state)
     return 0;
 }
 
-static char *mk_register(unsigned cseq)
-{
-    char *out = malloc(4096);
-    int n = snprintf(out, 4096,
-                     "REGISTER sip:example.net SIP/2.0\r\n"
-                     "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKua%u;rport\r\n"
-                     "Max-Forwards: 70\r\n"
-                     "From: <sip:alice@example.net>;tag=uatag1\r\n"
-                     "To: <sip:alice@example.net>\r\n"
-                     "Call-ID: ua-call-1\r\n"
-                     "CSeq: %u REGISTER\r\n"
-                     "Contact: " UA_CONTACT "\r\n"
-                     "Expires: 3600\r\n"
-                     "\r\n",
-                     cseq, cseq);
-
-    assert_non_null(out);
-    assert_true(n < 4096);
-    return out;
-}
-
-static void ua_send_register(struct fx *f, const char *text)
-{
-    struct sipmsg *m = malloc(sizeof(*m));
-
-    assert_non_null(m);
-    assert_int_equal(sipmsg_parse(m, text, strlen(text), 0), 0);
-    regagent_register(f->ra, &f->cfg->services[0], m, &f->ua);
-    free(m);
-}
-
 /* Our upstream Contact as the registrar echoes it: without its expires
  * (the registrar states its own) into out. */
 static void our_contact(const char *req, char *out, size_t outsz)
@@ -108,27 +77,44 @@ static unsigned ua_expires(const char *rsp)
     return (unsigned)strtoul(e, NULL, 10);
 }
 
-/* UA REGISTER -> upstream; the registrar answers 200 with the header
- * lines pre, then "Contact: <ours><ours_params>", then post; returns the
- * expiry the UA was told. */
-static unsigned grant_with(struct fx *f, const char *pre, const char *ours_params,
-                           const char *post)
+/* The phone's REGISTER (CSeq 7) sent; the upstream one as the edge got it
+ * (malloc'd) and its connection. */
+static char *register_upstream(struct fx *f, int *ci)
 {
-    char *reg = mk_register(7), *up, *ok, contact[2048], extra[4096];
-    int ci;
+    char *reg = fx_ua_register_text(7, NULL), *up;
+
+    fx_ua_send(f, reg);
+    up = edge_wait_msg(&f->edge, ci);
+    free(reg);
+    return up;
+}
+
+/* The registrar answers up (freed) on ci with 200 and the header lines
+ * extra; returns the expiry the phone was told. */
+static unsigned answer_200(struct fx *f, char *up, int ci, const char *extra)
+{
+    char *ok = mk_response(up, "200 OK", extra);
     unsigned e;
 
-    ua_send_register(f, reg);
-    up = edge_wait_msg(&f->edge, &ci);
-    our_contact(up, contact, sizeof(contact));
-    snprintf(extra, sizeof(extra), "%sContact: %s%s\r\n%s", pre, contact, ours_params, post);
-    ok = mk_response(up, "200 OK", extra);
     edge_send(&f->edge, ci, ok);
     e = ua_expires(ua_wait(&f->edge, &f->to_ua, 1));
     free(ok);
     free(up);
-    free(reg);
     return e;
+}
+
+/* The 200 has the header lines pre, then "Contact: <ours><ours_params>",
+ * then post; returns the expiry the phone was told. */
+static unsigned grant_with(struct fx *f, const char *pre, const char *ours_params,
+                           const char *post)
+{
+    char contact[2048], extra[4096];
+    int ci;
+    char *up = register_upstream(f, &ci);
+
+    our_contact(up, contact, sizeof(contact));
+    snprintf(extra, sizeof(extra), "%sContact: %s%s\r\n%s", pre, contact, ours_params, post);
+    return answer_200(f, up, ci, extra);
 }
 
 /* Another device's binding comes first, with our Contact URI and reg-id
@@ -153,11 +139,10 @@ static void test_own_binding_among_others(void **state)
 static void test_own_binding_in_list(void **state)
 {
     struct fx *f = *state;
-    char *reg = mk_register(7), *up, *ok, contact[2048], inst[128], *p, extra[4096];
+    char contact[2048], inst[128], *p, extra[4096];
     int ci;
+    char *up = register_upstream(f, &ci);
 
-    ua_send_register(f, reg);
-    up = edge_wait_msg(&f->edge, &ci);
     our_contact(up, contact, sizeof(contact));
     p = strstr(contact, "+sip.instance=\"<");
     assert_non_null(p);
@@ -168,12 +153,7 @@ static void test_own_binding_in_list(void **state)
              "Contact: " UA_CONTACT ";+sip.instance=\"" OTHER_INST "\";reg-id=1;expires=280, "
              UA_CONTACT ";+sip.instance=\"<%s>\";reg-id=2;expires=200, "
              UA_CONTACT ";reg-id=1;+sip.instance=\"<%s>\";expires=90\r\n", inst, inst);
-    ok = mk_response(up, "200 OK", extra);
-    edge_send(&f->edge, ci, ok);
-    assert_int_equal(ua_expires(ua_wait(&f->edge, &f->to_ua, 1)), 90);
-    free(ok);
-    free(up);
-    free(reg);
+    assert_int_equal(answer_200(f, up, ci, extra), 90);
 }
 
 /* Our binding without an expires of its own: the Expires header, not
@@ -192,19 +172,48 @@ static void test_own_binding_expires_header(void **state)
 static void test_no_instance_echoed(void **state)
 {
     struct fx *f = *state;
-
-    char *reg = mk_register(7), *up, *ok;
     int ci;
+    char *up = register_upstream(f, &ci);
 
-    ua_send_register(f, reg);
-    up = edge_wait_msg(&f->edge, &ci);
-    ok = mk_response(up, "200 OK", "Contact: <sip:bob@203.0.113.9>;expires=270\r\n"
-                                   "Contact: " UA_CONTACT ";expires=110\r\n");
+    assert_int_equal(answer_200(f, up, ci, "Contact: <sip:bob@203.0.113.9>;expires=270\r\n"
+                                           "Contact: " UA_CONTACT ";expires=110\r\n"),
+                     110);
+}
+
+/* The registrar answers the REGISTER up (freed) on connection ci with a
+ * 200 granting our Contact expires s. */
+static void answer_grant(struct fx *f, char *up, int ci, unsigned expires)
+{
+    char contact[2048], extra[2200], *ok;
+
+    our_contact(up, contact, sizeof(contact));
+    snprintf(extra, sizeof(extra), "Contact: %s;expires=%u\r\n", contact, expires);
+    ok = mk_response(up, "200 OK", extra);
     edge_send(&f->edge, ci, ok);
-    assert_int_equal(ua_expires(ua_wait(&f->edge, &f->to_ua, 1)), 110);
     free(ok);
     free(up);
+}
+
+/* Two flows: the phone's REGISTER goes out on both; flow 1 (reg-id 1) is
+ * granted g1 first (the phone is told g1), then flow 2 g2.  ci: their
+ * connections, by reg-id. */
+static void two_flows_granted(struct fx *f, unsigned g1, unsigned g2, int ci[2])
+{
+    char *reg = fx_ua_register_text(7, NULL), *up[2];
+
+    fx_ua_send(f, reg);
     free(reg);
+    up[0] = edge_wait_msg(&f->edge, &ci[0]);
+    up[1] = edge_wait_msg(&f->edge, &ci[1]);
+    if (f->edge.conns[ci[0]].listener == 1) { /* order by reg-id */
+        char *t = up[0];
+        int tc = ci[0];
+        up[0] = up[1], up[1] = t, ci[0] = ci[1], ci[1] = tc;
+    }
+    answer_grant(f, up[0], ci[0], g1);
+    assert_int_equal(ua_expires(ua_wait(&f->edge, &f->to_ua, 1)), g1);
+    answer_grant(f, up[1], ci[1], g2);
+    edge_settle(&f->edge);
 }
 
 /* Flow 2 is granted less (100 s) than the UA was told from flow 1
@@ -214,53 +223,29 @@ static void test_no_instance_echoed(void **state)
 static void test_short_grant_refreshed(void **state)
 {
     struct fx *f = *state;
-    char *reg = mk_register(7), *up[2], *ok, contact[2048], extra[2200];
+    char *up, contact[2048];
     int ci[2], c;
 
-    ua_send_register(f, reg);
-    up[0] = edge_wait_msg(&f->edge, &ci[0]);
-    up[1] = edge_wait_msg(&f->edge, &ci[1]);
-    if (f->edge.conns[ci[0]].listener == 1) { /* order by reg-id */
-        char *t = up[0];
-        int tc = ci[0];
-        up[0] = up[1], up[1] = t, ci[0] = ci[1], ci[1] = tc;
-    }
-    for (int i = 0; i < 2; i++) {
-        our_contact(up[i], contact, sizeof(contact));
-        snprintf(extra, sizeof(extra), "Contact: %s;expires=%u\r\n", contact, i ? 100u : 300u);
-        ok = mk_response(up[i], "200 OK", extra);
-        edge_send(&f->edge, ci[i], ok);
-        free(ok);
-        if (i == 0)
-            assert_int_equal(ua_expires(ua_wait(&f->edge, &f->to_ua, 1)), 300);
-        free(up[i]);
-    }
-    edge_settle(&f->edge);
+    two_flows_granted(f, 300, 100, ci);
     for (int round = 0; round < 3; round++) {
         f->now += 49000;
         edge_settle(&f->edge);
         assert_false(edge_has_msg(&f->edge));
         f->now += 1000;
-        up[1] = edge_wait_msg(&f->edge, &c);
+        up = edge_wait_msg(&f->edge, &c);
         assert_int_equal(c, ci[1]);
-        assert_memory_equal(up[1], "REGISTER ", 9);
-        hdr_must(up[1], "Contact", contact, sizeof(contact));
+        assert_memory_equal(up, "REGISTER ", 9);
+        hdr_must(up, "Contact", contact, sizeof(contact));
         assert_non_null(strstr(contact, ";reg-id=2"));
         assert_non_null(strstr(contact, ";expires=300")); /* asks for the UA's again */
-        our_contact(up[1], contact, sizeof(contact));
-        snprintf(extra, sizeof(extra), "Contact: %s;expires=100\r\n", contact);
-        ok = mk_response(up[1], "200 OK", extra);
-        edge_send(&f->edge, ci[1], ok);
+        answer_grant(f, up, ci[1], 100);
         edge_settle(&f->edge);
-        free(ok);
-        free(up[1]);
     }
     /* 150 s: both flows up, the binding lives, the UA heard one answer */
     assert_int_equal(binding_count(f->ra), 1);
     assert_false(f->edge.conns[ci[0]].closed);
     assert_false(f->edge.conns[ci[1]].closed);
     assert_int_equal(f->to_ua.n, 1);
-    free(reg);
 }
 
 /* The UA is told the grant (one flow, 120 s < ua.register_expires): its
@@ -289,35 +274,16 @@ static void test_grant_told_to_ua_no_refresh(void **state)
 static void test_other_flow_grant_keeps_binding_expiry(void **state)
 {
     struct fx *f = *state;
-    char *reg = mk_register(7), *up[2], *ok, contact[2048], extra[2200];
+    const struct binding *b;
     int ci[2];
+    int64_t left;
 
-    ua_send_register(f, reg);
-    up[0] = edge_wait_msg(&f->edge, &ci[0]);
-    up[1] = edge_wait_msg(&f->edge, &ci[1]);
-    for (int i = 0; i < 2; i++) {
-        our_contact(up[i], contact, sizeof(contact));
-        snprintf(extra, sizeof(extra), "Contact: %s;expires=%u\r\n", contact, i ? 60u : 200u);
-        ok = mk_response(up[i], "200 OK", extra);
-        edge_send(&f->edge, ci[i], ok);
-        free(ok);
-        if (i == 0)
-            assert_int_equal(ua_expires(ua_wait(&f->edge, &f->to_ua, 1)), 200);
-        edge_settle(&f->edge);
-    }
+    two_flows_granted(f, 200, 60, ci);
     assert_true(binding_count(f->ra) == 1);
-    {
-        const struct binding *b = binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src,
-                                                  SLICE_NULL);
-        int64_t left;
-
-        assert_non_null(b);
-        left = binding_expires_in_ms(b);
-        assert_true(left > 199000 && left <= 200000);
-    }
-    free(up[0]);
-    free(up[1]);
-    free(reg);
+    b = binding_find_ua(f->ra, (struct sockaddr *)&f->ua.src, SLICE_NULL);
+    assert_non_null(b);
+    left = binding_expires_in_ms(b);
+    assert_true(left > 199000 && left <= 200000);
 }
 
 int main(void)

@@ -18,8 +18,6 @@
 #include "outbound/wanwatch.h"
 #include "sip/msg.h"
 
-#define UA_CONTACT "<sip:alice@192.168.1.10:5060>"
-
 struct probe_state {
     bool gone;   /* the answer */
     int asked;   /* how often */
@@ -81,23 +79,10 @@ static int fx_teardown(void **state)
 
 static void ua_register(struct fx *f, unsigned cseq)
 {
-    char text[1024];
-    struct sipmsg *m = malloc(sizeof(*m));
+    char *text = fx_ua_register_text(cseq, NULL);
 
-    snprintf(text, sizeof(text),
-             "REGISTER sip:example.net SIP/2.0\r\n"
-             "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bKua%u;rport\r\n"
-             "Max-Forwards: 70\r\n"
-             "From: <sip:alice@example.net>;tag=uatag1\r\n"
-             "To: <sip:alice@example.net>\r\n"
-             "Call-ID: ua-call-1\r\n"
-             "CSeq: %u REGISTER\r\n"
-             "Contact: " UA_CONTACT "\r\n"
-             "Expires: 3600\r\n\r\n", cseq, cseq);
-    assert_non_null(m);
-    assert_int_equal(sipmsg_parse(m, text, strlen(text), 0), 0);
-    regagent_register(f->ra, &f->cfg->services[0], m, &f->ua);
-    free(m);
+    fx_ua_send(f, text);
+    free(text);
 }
 
 /* Answers the next REGISTER on the edge with status (a 2xx: outbound with
