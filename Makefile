@@ -24,11 +24,9 @@ WARN     := $(patsubst -Wshadow=local,-Wshadow,$(patsubst -Wimplicit-fallthrough
 endif
 # LFS and 64-bit time_t: a 32-bit glibc build (armhf) must stat large inodes
 # and outlive 2038; no-ops on 64-bit targets and on musl.  Every compile
-# (objects, sanitizer, unit, fuzz, bench) goes through CSTD.  Where the
-# libraries still have a 32-bit time_t (Debian 12 armhf; Debian 13 moved to
-# 64) c-ares would get another struct timeval than it expects
-# (resolve.c's ares_timeout): there LFS64=-D_FILE_OFFSET_BITS=64, as make
-# cross does for armhf.
+# (objects, sanitizer, unit, fuzz, bench) goes through CSTD.  Also right
+# where the libraries keep a 32-bit time_t (Debian 12 armhf): sipkeep hands
+# no time_t-bearing struct to a library (resolve.c does not use ares_timeout).
 LFS64    := -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
 CSTD     := -std=c11 -D_GNU_SOURCE $(LFS64) -DSIPKEEP_VERSION='"$(VERSION)"' -Isrc
 CFLAGS   ?= -O2 -g

@@ -21,6 +21,7 @@
 #define RESOLVE_MAX_SOCKS 16
 #define RESOLVE_MAX_CANDS 8
 #define RESOLVE_NAME_MAX 256
+#define RESOLVE_TICK_MAX_MS 100u
 
 /* One SRV name to ask, with the transport it stands for. */
 struct cand {
@@ -87,20 +88,30 @@ static void next_step(struct resolve_entry *e);
 
 /* ---- c-ares on the loop ---- */
 
+/* c-ares' timeouts are driven by a fixed tick while queries are pending,
+ * not by ares_timeout(): that exchanges a struct timeval, whose layout
+ * follows the time_t width the library was built with (32 bits on Debian
+ * 12 armhf, 64 in sipkeep's -D_TIME_BITS=64 build), so the answer read
+ * back would be garbage there.  ares_process_fd() takes only sockets and
+ * checks the timeouts against c-ares' own clock; a query thus times out at
+ * most one tick late (tick = timeout/4, at most RESOLVE_TICK_MAX_MS: 100
+ * ms on 2 s), and the tick only runs while a query is in flight. */
+static uint64_t tick_ms(const struct resolver *r)
+{
+    unsigned t = (r->p.timeout_ms ? r->p.timeout_ms : 2000u) / 4u;
+
+    return t < 1u ? 1u : t > RESOLVE_TICK_MAX_MS ? RESOLVE_TICK_MAX_MS : t;
+}
+
 static void arm_timer(struct resolver *r)
 {
-    struct timeval tv, *tvp;
-
-    if (!r->have_ch)
-        return;
-    tvp = ares_timeout(r->ch, NULL, &tv);
-    if (!tvp) {
+    if (!r->have_ch || r->inflight == 0) {
         loop_timer_cancel(r->loop, &r->t);
         return;
     }
-    /* rounded up: firing early would only spin */
-    if (loop_timer_set(r->loop, &r->t,
-                       (uint64_t)tvp->tv_sec * 1000u + ((uint64_t)tvp->tv_usec + 999u) / 1000u) < 0)
+    if (loop_timer_armed(&r->t))
+        return; /* a socket event must not push the next tick back */
+    if (loop_timer_set(r->loop, &r->t, tick_ms(r)) < 0)
         log_error("dns_stuck", "reason=\"no memory for the resolver's timer\"");
 }
 
