@@ -102,7 +102,7 @@ static void on_settle(struct loop_timer *t)
     unsigned what = nw->what;
 
     nw->what = 0;
-    log_info("net_changed", "addr_gone=%d addr_new=%d route_gone=%d route_new=%d lost=%d",
+    log_debug("net_changed", "addr_gone=%d addr_new=%d route_gone=%d route_new=%d lost=%d",
              !!(what & NETWATCH_ADDR_GONE), !!(what & NETWATCH_ADDR_NEW),
              !!(what & NETWATCH_ROUTE_GONE), !!(what & NETWATCH_ROUTE_NEW),
              !!(what & NETWATCH_LOST));

@@ -148,8 +148,13 @@ static void on_change(unsigned what, void *arg)
     struct wanwatch_result res;
 
     wanwatch_check(w->ra, what, &wanwatch_kernel, &res);
-    log_info("wan_change_checked", "failed=%u pinged=%u restarted=%u", res.failed, res.pinged,
-             res.restarted);
+    /* IPv6 address lifetimes are refreshed by every router advertisement:
+     * a burst that only pinged is no news */
+    if (res.failed || res.restarted)
+        log_info("wan_change_checked", "failed=%u pinged=%u restarted=%u", res.failed,
+                 res.pinged, res.restarted);
+    else
+        log_debug("wan_change_checked", "failed=0 pinged=%u restarted=0", res.pinged);
 }
 
 int wanwatch_open(struct wanwatch **out, struct loop *loop, struct regagent *ra)
