@@ -73,7 +73,9 @@ void regagent_reload(struct regagent *ra, const struct cfg *ncfg)
         }
     }
     ra->env.cfg = ncfg;
-    log_info("bindings_reloaded", "kept=%zu retired=%zu", kept, retired);
+    /* the DNS cache follows the proxies the new cfg lists */
+    log_info("bindings_reloaded", "kept=%zu retired=%zu dns_entries_pruned=%zu", kept, retired,
+             resolve_prune(ra->env.resolver, ncfg));
 }
 
 size_t regagent_retired(const struct regagent *ra)

@@ -50,6 +50,7 @@ struct resolve_entry {
     uint64_t failed_until[RESOLVE_MAX_TARGETS]; /* loop ms, per t[i] */
     uint64_t expires;              /* loop ms */
     bool busy;                     /* a resolution runs */
+    bool doomed;                   /* pruned while busy: freed when done */
     struct resolve_req *waiters;
 
     /* the running resolution */
@@ -388,6 +389,20 @@ static unsigned tr_bit(enum cfg_transport tr)
            : tr == CFG_TRANSPORT_TCP ? RESOLVE_TCP : RESOLVE_TLS;
 }
 
+static void entry_free(struct resolver *r, struct resolve_entry *e)
+{
+    struct resolve_entry **pp;
+
+    for (pp = &r->entries; *pp; pp = &(*pp)->next)
+        if (*pp == e) {
+            *pp = e->next;
+            break;
+        }
+    free(e->host);
+    free(e->t);
+    free(e);
+}
+
 static void finish(struct resolve_entry *e)
 {
     struct resolver *r = e->r;
@@ -446,6 +461,10 @@ static void finish(struct resolve_entry *e)
         q->e = NULL;
         q->cb(q, err, err ? why : "");
     }
+    /* pruned while it ran, and nobody asked for it since (resolve_get
+     * clears doomed) */
+    if (e->doomed && !e->busy && !e->waiters)
+        entry_free(r, e);
 }
 
 /* The reason kept for logs: the first real failure (SERVFAIL, timeout),
@@ -750,17 +769,54 @@ static bool transport_given(const struct cfg_proxy *p)
                        sipuri_param(&u, "transport", &v) == 0);
 }
 
+/* e answers for p (any mask). */
+static bool entry_is(const struct resolve_entry *e, const struct cfg_proxy *p, bool tr_explicit)
+{
+    return e->port == p->port && e->port_explicit == p->port_explicit && e->sips == p->sips &&
+           e->tr_explicit == tr_explicit && (!tr_explicit || e->tr == p->transport) &&
+           p->host_family == 0 && strcasecmp(e->host, p->host) == 0;
+}
+
 static struct resolve_entry *entry_find(struct resolver *r, const struct cfg_proxy *p,
                                         unsigned mask)
 {
     bool tr_explicit = transport_given(p);
 
     for (struct resolve_entry *e = r->entries; e; e = e->next)
-        if (e->port == p->port && e->port_explicit == p->port_explicit && e->sips == p->sips &&
-            e->tr_explicit == tr_explicit && (!tr_explicit || e->tr == p->transport) &&
-            e->mask == mask && strcasecmp(e->host, p->host) == 0)
+        if (e->mask == mask && entry_is(e, p, tr_explicit))
             return e;
     return NULL;
+}
+
+size_t resolve_prune(struct resolver *r, const struct cfg *cfg)
+{
+    struct resolve_entry *e, *next;
+    size_t freed = 0;
+
+    if (!r)
+        return 0;
+    for (e = r->entries; e; e = next) {
+        bool used = false;
+
+        next = e->next;
+        for (size_t i = 0; cfg && i < cfg->n_services && !used; i++) {
+            const struct cfg_service *svc = &cfg->services[i];
+
+            for (size_t k = 0; k < svc->n_outbound_proxies && !used; k++)
+                used = entry_is(e, &svc->outbound_proxies[k],
+                                transport_given(&svc->outbound_proxies[k]));
+        }
+        if (used || e->waiters)
+            continue;
+        log_debug("dns_pruned", "name=%s busy=%s", e->host, e->busy ? "yes" : "no");
+        if (e->busy) {
+            e->doomed = true; /* c-ares' callbacks still point at it */
+            continue;
+        }
+        entry_free(r, e);
+        freed++;
+    }
+    return freed;
 }
 
 static struct resolve_entry *entry_new(struct resolver *r, const struct cfg_proxy *p,
@@ -842,6 +898,8 @@ int resolve_get(struct resolver *r, const struct cfg_proxy *p, unsigned mask, un
         return -EINVAL;
     }
     e = entry_find(r, p, mask);
+    if (e)
+        e->doomed = false; /* in use again */
     if (!e && !(e = entry_new(r, p, mask))) {
         snprintf(why, whysz, "cannot resolve %s: no memory", p->host);
         return -ENOMEM;

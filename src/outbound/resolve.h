@@ -113,6 +113,13 @@ void resolve_cancel(struct resolve_req *q);
 void resolve_mark_failed(struct resolver *r, const struct cfg_proxy *p, unsigned mask,
                          const struct resolve_target *t);
 
+/* After a reload: frees the cache entries of proxies that no service of
+ * cfg lists (a flow of a retired binding that still asks gets a new one),
+ * except those a caller waits on; one whose query runs is freed when it
+ * ends, unless resolve_get asked for it meanwhile.  Returns how many were
+ * freed now.  NULL r is fine. */
+size_t resolve_prune(struct resolver *r, const struct cfg *cfg);
+
 /* Target n of p's current answer into *t, without resolving or
  * refreshing anything: 0, or -ENOENT (a literal, nothing cached, n past
  * the end).  For Happy Eyeballs (flow.c), which looks ahead in the list. */

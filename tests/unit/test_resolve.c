@@ -3,8 +3,8 @@
  * clock: literals, A/AAAA, NAPTR filtering, SRV order and RFC 2782
  * weights with a fixed random source, TTL expiry with a background
  * refresh, the last good answer kept through SERVFAIL, NXDOMAIN and
- * silence, a first failure, resolv.conf reread, cancellation, and the
- * bounded TTL reader. */
+ * silence, a first failure, resolv.conf reread, cancellation, pruning
+ * after a reload, and the bounded TTL reader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -584,6 +584,65 @@ static void test_min_ttl(void **state)
     assert_int_equal(resolve_min_ttl(NULL, 0, DNS_SRV, &ttl), -EBADMSG);
 }
 
+/* After a reload, the cache keeps only what the new cfg's proxies use:
+ * a dropped proxy's entry is freed (its name asked again if it comes
+ * back), a kept one answers from the cache; one still waited on is kept;
+ * one whose query runs with nobody waiting goes when the query ends. */
+static void test_prune(void **state)
+{
+    struct env *e = *state;
+    struct cfg_proxy p1 = proxy("sip:example.test", "example.test", 5060, false,
+                                CFG_TRANSPORT_UDP);
+    struct cfg_proxy p2 = proxy("sip:edge2.example.test:5060;transport=tcp",
+                                "edge2.example.test", 5060, true, CFG_TRANSPORT_TCP);
+    struct cfg_proxy kept[1] = { p1 };
+    struct cfg_service svc = { .outbound_proxies = kept, .n_outbound_proxies = 1 };
+    struct cfg c = { .services = &svc, .n_services = 1 };
+    struct resolve_target t;
+    unsigned n = 0;
+    int q;
+
+    add_provider(&e->dns, 300);
+    assert_int_equal(get(e, &p1, MASK_PLAIN, &n, &t), 0);
+    assert_int_equal(get(e, &p2, MASK_PLAIN, &n, &t), 0);
+    assert_int_equal(resolve_prune(NULL, &c), 0);
+    assert_int_equal(resolve_prune(e->r, &c), 1);
+    assert_int_equal(resolve_prune(e->r, &c), 0);
+    q = e->dns.queries;
+    n = 0;
+    assert_int_equal(get(e, &p1, MASK_PLAIN, &n, &t), 0); /* cached */
+    assert_int_equal(e->dns.queries, q);
+    assert_int_equal(resolve_peek(e->r, &p2, MASK_PLAIN, 0, &t), -ENOENT);
+    assert_int_equal(resolve_get(e->r, &p2, MASK_PLAIN, &n, &t, &e->q, on_done, e->why,
+                                 sizeof(e->why)), -EINPROGRESS); /* asked again */
+    /* waited on: kept */
+    assert_int_equal(resolve_prune(e->r, &c), 0);
+    pump(e);
+    assert_int_equal(e->err, 0);
+    assert_int_equal(resolve_peek(e->r, &p2, MASK_PLAIN, 0, &t), 0);
+    /* an empty cfg: p1 and p2 go */
+    c.n_services = 0;
+    assert_int_equal(resolve_prune(e->r, &c), 2);
+    /* running, nobody waiting: freed when its answer comes (ASan: no
+     * use after free in the callbacks, no leak) */
+    assert_int_equal(resolve_get(e->r, &p2, MASK_PLAIN, &n, &t, &e->q, on_done, e->why,
+                                 sizeof(e->why)), -EINPROGRESS);
+    resolve_cancel(&e->q);
+    assert_int_equal(resolve_prune(e->r, &c), 0);
+    q = e->dns.queries;
+    pump_queries(e, q + 1);
+    assert_int_equal(resolve_peek(e->r, &p2, MASK_PLAIN, 0, &t), -ENOENT);
+    /* ... unless asked for meanwhile: kept */
+    assert_int_equal(resolve_get(e->r, &p2, MASK_PLAIN, &n, &t, &e->q, on_done, e->why,
+                                 sizeof(e->why)), -EINPROGRESS);
+    resolve_cancel(&e->q);
+    assert_int_equal(resolve_prune(e->r, &c), 0);
+    assert_int_equal(resolve_get(e->r, &p2, MASK_PLAIN, &n, &t, &e->q, on_done, e->why,
+                                 sizeof(e->why)), -EINPROGRESS);
+    pump(e);
+    assert_int_equal(resolve_peek(e->r, &p2, MASK_PLAIN, 0, &t), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +660,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolv_conf_reread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test(test_min_ttl),
     };
 
