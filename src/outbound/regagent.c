@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "outbound/flow_udp.h"
+#include "outbound/pacer.h"
 #include "outbound/regagent_int.h"
 #include "sip/param.h"
 #include "sip/via.h"
@@ -494,6 +495,8 @@ static void id_failed(struct binding *b, int err)
     binding_free(b);
 }
 
+/* The fdatasync runs here, on the loop thread: the loop stops for one
+ * batched sync at a time (tests/bench/storm.sh prints how long). */
 static void on_idsync(struct loop_timer *t)
 {
     struct regagent *ra = container_of(t, struct regagent, idsync);
@@ -649,6 +652,11 @@ int regagent_new(struct regagent **out, const struct regagent_env *env)
         }
         ra->env.resolver = ra->own_resolver;
     }
+    if (pacer_new(&ra->pacer) < 0) {
+        resolver_free(ra->own_resolver);
+        free(ra);
+        return -ENOMEM;
+    }
     loop_timer_init(&ra->rerestore, regagent_on_rerestore);
     loop_timer_init(&ra->idsync, on_idsync);
     ra->idwait_tail = &ra->idwait;
@@ -667,5 +675,6 @@ void regagent_free(struct regagent *ra)
     while (ra->all)
         binding_free(ra->all);
     resolver_free(ra->own_resolver);
+    pacer_free(ra->pacer);
     free(ra);
 }
