@@ -18,20 +18,18 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sk_lib.sh"
+# dnsmasq's provider (sip.test by NAPTR/SRV) and edge A: DNS_IP, EDGE_A_IP
+. "$(dirname "$0")/dns_lib.sh"
 
 # A flow is "working" (RFC 5626 §4.5) once a keep-alive was answered; only
 # then is the death of its edge not a failed attempt, and its first retry
 # immediate.  Flow-Timer 8: the first ping within 6.4-8 s.  Read by kam_start.
 # shellcheck disable=SC2034
 FLOW_TIMER=8
-DNS_IP=198.51.100.53
-EDGE_A_IP=198.51.100.12
 PHONE=1001
 PHONE2=1002
 PHONE3=1003
 LAN_UA3_IP=192.168.77.12
-DNSMASQ_PID=
-EDGE_A_PID=
 
 sk_cli() {
     timeout 15 "$SIPKEEP" "$@"
@@ -44,41 +42,6 @@ flow_target() {
             '.bindings[] | select(.aor == $aor) | .flows[0] | "\(.target) \(.target_why)"'
 }
 
-# A second edge from edge.cfg, on EDGE_A_IP, with its own ctl socket,
-# TLS config and run dir (kam_start knows one edge only).
-edge_a_start() {
-    local rundir=$LAB_DIR/edge-a.run cfg=$LAB_DIR/edge-a.cfg
-    mkdir -p "$rundir"
-    # EDGE_IP for these two calls only (bash: a function's prefix assignment)
-    EDGE_IP=$EDGE_A_IP _kam_render edge.cfg "$cfg.tmp"
-    EDGE_IP=$EDGE_A_IP _kam_render edge-tls.cfg "$LAB_DIR/edge-a-tls.cfg"
-    sed -e "s|$LAB_DIR/edge.ctl|$LAB_DIR/edge-a.ctl|" \
-        -e "s|$LAB_DIR/edge-tls.cfg|$LAB_DIR/edge-a-tls.cfg|" "$cfg.tmp" >"$cfg"
-    ns_exec "$NS_WAN" kamailio -c -f "$cfg" >"$LAB_DIR/edge-a.check.log" 2>&1 ||
-        { cat "$LAB_DIR/edge-a.check.log"; die "kamailio edge A: config check failed"; }
-    START_LOG=$LAB_DIR/edge-a.log start_in_ns "$NS_WAN" \
-        kamailio -DD -E -f "$cfg" -P "$rundir/kamailio.pid" -Y "$rundir" -w "$rundir" -m 64 -M 8
-    EDGE_A_PID=$LAST_PID
-    wait_for "_ns_listens $NS_WAN tcp $EDGE_A_IP:$EDGE_TCP_PORT" 15 "edge A up" ||
-        die "kamailio edge A did not start (see edge-a.log)"
-    log_step "kamailio edge A up on $EDGE_A_IP (pid $EDGE_A_PID)"
-}
-
-dns_start() {
-    START_LOG=$LAB_DIR/dnsmasq.log start_in_ns "$NS_WAN" \
-        dnsmasq -k -C /dev/null --user=root --pid-file="$LAB_DIR/dnsmasq.pid" --no-resolv --no-hosts \
-        --bind-interfaces --listen-address="$DNS_IP" --port=53 \
-        --local="/$SIP_DOMAIN/" --local-ttl=5 --log-queries --log-facility=- \
-        --naptr-record="$SIP_DOMAIN,10,10,S,SIP+D2T,,_sip._tcp.$SIP_DOMAIN" \
-        --srv-host="_sip._tcp.$SIP_DOMAIN,edge-a.$SIP_DOMAIN,$EDGE_TCP_PORT,10,0" \
-        --srv-host="_sip._tcp.$SIP_DOMAIN,edge-b.$SIP_DOMAIN,$EDGE_TCP_PORT,20,0" \
-        --host-record="edge-a.$SIP_DOMAIN,$EDGE_A_IP" \
-        --host-record="edge-b.$SIP_DOMAIN,$EDGE_IP"
-    DNSMASQ_PID=$LAST_PID
-    wait_for "_ns_listens $NS_WAN udp $DNS_IP:53" 10 "dnsmasq up" || die "dnsmasq did not start"
-    log_step "dnsmasq up on $DNS_IP (pid $DNSMASQ_PID)"
-}
-
 # call_in USER: the far side calls USER through the lab edge; the phone
 # (sipp at SIPP_UA_IP) answers.
 call_in() {
@@ -89,16 +52,7 @@ call_in() {
 
 T0=$(date +%s)
 lab_up
-for a in "$EDGE_A_IP" "$DNS_IP"; do
-    ip -n "$NS_WAN" addr add "$a/$WAN_PREFIX" dev eth0
-done
-mkdir -p "/etc/netns/$NS_ROUTER"
-echo "nameserver $DNS_IP" >"/etc/netns/$NS_ROUTER/resolv.conf"
-dns_start
-ns_exec "$NS_ROUTER" getent hosts "edge-a.$SIP_DOMAIN" >/dev/null ||
-    die "the router namespace does not resolve through dnsmasq"
-! ns_exec "$NS_ROUTER" getent ahosts "$SIP_DOMAIN" >/dev/null ||
-    die "$SIP_DOMAIN has an address record: the scenario needs none"
+srv_lab_up
 kam_start registrar
 kam_start edge
 edge_a_start
