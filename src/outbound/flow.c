@@ -105,6 +105,11 @@ struct flow {
     unsigned target2_n;           /* its index in the target list */
     struct stream *s2;            /* its connection, once started */
     struct loop_timer t_he;       /* when to start it */
+    /* Failback (flow_failback): a connection to a preferred target, opened
+     * while the flow goes on over s; the flow moves to it once connected */
+    struct stream *fb;
+    struct resolve_target fb_target;
+    unsigned fb_n;
 };
 
 static void on_state_timer(struct loop_timer *t);
@@ -168,6 +173,8 @@ static void close_io(struct flow *f)
     f->s = NULL;
     stream_free(f->s2);
     f->s2 = NULL;
+    stream_free(f->fb);
+    f->fb = NULL;
     f->he = false;
     loop_timer_cancel(f->loop, &f->t_he);
     f->cert_expiry = 0;
@@ -334,12 +341,18 @@ static void check_cert_expiry(struct flow *f)
 
 static void he_won(struct flow *f, struct stream *s);
 static bool he_lost(struct flow *f, struct stream *s, const char *reason);
+static void fb_connected(struct flow *f);
+static void fb_lost(struct flow *f, const char *reason);
 
 static void st_connected(struct stream *s, void *arg)
 {
     struct sockaddr_storage local;
     struct flow *f = arg;
 
+    if (s == f->fb) {
+        fb_connected(f);
+        return;
+    }
     if (f->he)
         he_won(f, s);
     if (f->tls && stream_peer_cert_expiry(s, &f->cert_expiry) < 0)
@@ -353,7 +366,8 @@ static void st_message(struct stream *s, const char *msg, size_t len, void *arg)
 {
     struct flow *f = arg;
 
-    (void)s;
+    if (s && s == f->fb)
+        return; /* nothing is sent on it before it is the flow's */
     SK_STAT_INC(f->stats, msg_flow_in);
     f->cbs->on_message(f, msg, len, f->arg); /* last: it may free f */
 }
@@ -376,7 +390,8 @@ static void st_pong(struct stream *s, void *arg)
     struct flow *f = arg;
     int64_t rtt = f->ping_out ? (int64_t)(loop_now(f->loop) - f->ping_sent) : -1;
 
-    (void)s;
+    if (s == f->fb)
+        return;
     f->ping_out = false;
     got_pong(f, rtt);
 }
@@ -386,6 +401,10 @@ static void st_close(struct stream *s, int err, const char *reason, void *arg)
     struct flow *f = arg;
 
     (void)err;
+    if (s == f->fb) {
+        fb_lost(f, reason);
+        return;
+    }
     if (f->he && he_lost(f, s, reason))
         return; /* the other attempt goes on */
     stream_free(s);
@@ -558,6 +577,55 @@ static bool he_lost(struct flow *f, struct stream *s, const char *reason)
     f->he = false;
     he_adopt(f);
     return true;
+}
+
+/* ---- failback (issue 12 item 3) ---- */
+
+/* The preferred target connected (TCP, and the TLS handshake): the flow
+ * moves to it and registers there (on_ready), the old connection closes
+ * now.  The registrar replaces the binding of this instance-id and reg-id
+ * with the new flow at that REGISTER (RFC 5626 §6); until its 2xx the
+ * binding still names the closed connection. */
+static void fb_connected(struct flow *f)
+{
+    struct stream *s = f->fb;
+    struct resolve_target t = f->fb_target;
+    unsigned n = f->fb_n;
+    struct sockaddr_storage local;
+    char buf[ADDR_STR_MAX];
+
+    f->fb = NULL;
+    close_io(f); /* the old connection and its timers */
+    f->s = s;
+    f->target = t;
+    f->target_n = n;
+    f->have_target = true;
+    f->tr = t.transport;
+    log_info("flow_failback", "reg_id=%u proxy=%s addr=%s target=\"%s\"", f->reg_id,
+             f->proxy->uri, addr_format((const struct sockaddr *)&t.addr, true, buf, sizeof(buf)),
+             t.why);
+    if (f->tls && stream_peer_cert_expiry(s, &f->cert_expiry) < 0)
+        f->cert_expiry = 0;
+    f->cert_warned = 0;
+    check_cert_expiry(f);
+    /* working stays set: if this REGISTER fails, the retry is at once
+     * (§4.5 row 0), as for any working flow that died */
+    transport_up(f, &local, stream_local_addr(s, &local));
+}
+
+/* The preferred target did not connect: the flow stays where it is, and
+ * the target is marked failed (no new attempt for RESOLVE_FAILED_S). */
+static void fb_lost(struct flow *f, const char *reason)
+{
+    char buf[ADDR_STR_MAX];
+
+    log_info("flow_failback_failed", "reg_id=%u proxy=%s addr=%s reason=\"%s\"", f->reg_id,
+             f->proxy->uri,
+             addr_format((const struct sockaddr *)&f->fb_target.addr, true, buf, sizeof(buf)),
+             reason);
+    stream_free(f->fb);
+    f->fb = NULL;
+    resolve_mark_failed(f->resolver, f->proxy, resolve_mask(f), &f->fb_target);
 }
 
 /* ---- connecting ---- */
@@ -912,6 +980,35 @@ void flow_registered(struct flow *f, bool outbound, unsigned flow_timer_s)
     }
     if ((f->u ? arm_udp_keepalive(f) : arm_keepalive(f)) < 0)
         defer_failure(f, "no memory for the keep-alive timer");
+}
+
+bool flow_failback(struct flow *f)
+{
+    struct resolve_target t;
+    unsigned n;
+    char buf[ADDR_STR_MAX];
+    int err;
+
+    /* UDP has no connection to make before the break (see flow.h) */
+    if (f->state != FLOW_ACTIVE || f->why[0] || f->reg_retry || f->fb || !f->have_target ||
+        is_udp(f) ||
+        resolve_better(f->resolver, f->proxy, resolve_mask(f), &f->target, &n, &t) < 0 ||
+        t.transport == CFG_TRANSPORT_UDP)
+        return false;
+    err = open_stream(f, &f->fb, &t.addr, t.len);
+    if (err < 0) {
+        f->fb = NULL;
+        log_info("flow_failback_failed", "reg_id=%u proxy=%s reason=\"cannot open a "
+                 "connection: %s\"", f->reg_id, f->proxy->uri, strerror(-err));
+        return false;
+    }
+    f->fb_target = t;
+    f->fb_n = n;
+    log_info("flow_failback_trying", "reg_id=%u proxy=%s addr=%s from=\"%s\" to=\"%s\"",
+             f->reg_id, f->proxy->uri,
+             addr_format((const struct sockaddr *)&t.addr, true, buf, sizeof(buf)),
+             f->target.why, t.why);
+    return true;
 }
 
 void flow_register_failed(struct flow *f, const char *reason)

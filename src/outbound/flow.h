@@ -166,6 +166,19 @@ void flow_set_stun_hint(struct flow *f, bool indicated, unsigned keep_s);
  * request with a Via branch.  On TCP/TLS exactly flow_send(). */
 int flow_send_own(struct flow *f, const void *buf, size_t len);
 
+/* Failback (issue 12 item 3), for the owner to call after a successful
+ * re-registration: when the proxy's current answer has a target of a
+ * higher SRV priority than the one in use (resolve_better: not failed in
+ * the last RESOLVE_FAILED_S), a connection to it is opened beside the
+ * working one (connect-before-break).  Once it connects (TLS verified),
+ * the old connection is closed and the flow is REGISTERING on the new
+ * one (on_ready; a brief gap until that REGISTER's 2xx, the registrar
+ * replacing the binding of the same reg-id); if it fails, nothing changes
+ * but the target's failed mark.  Returns true when an attempt started.
+ * Only TCP/TLS flows to TCP/TLS targets (a UDP flow has no connection to
+ * make first: false). */
+bool flow_failback(struct flow *f);
+
 /* The registration attempt on this flow failed (non-2xx final response or
  * timeout): counts as a failure; the flow is closed and retried after the
  * back-off.  on_down is called before this returns.  No-op unless

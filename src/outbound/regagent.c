@@ -269,6 +269,9 @@ static void reg_success(struct reg_flow *rf, const struct sipmsg *m)
         regagent_state_registered(b, ua_granted);
     }
     arm_refresh(rf, granted);
+    /* issue 12 item 3: back to a preferred target that came back, at a
+     * re-registration and with the new connection made first */
+    flow_failback(rf->flow);
     if (b->ua_waiting)
         reg_answer_ua(b, m, ua_granted);
 }

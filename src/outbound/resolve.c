@@ -480,7 +480,7 @@ static void note_fail(struct resolve_entry *e, const char *what, const char *nam
 }
 
 static void add_addrs(struct resolve_entry *e, const struct ares_addrinfo *res,
-                      enum cfg_transport tr, const char *why)
+                      enum cfg_transport tr, const char *why, uint32_t rank)
 {
     for (const struct ares_addrinfo_node *a = res->nodes; a && e->nn < RESOLVE_MAX_TARGETS;
          a = a->ai_next) {
@@ -493,6 +493,7 @@ static void add_addrs(struct resolve_entry *e, const struct ares_addrinfo *res,
         memcpy(&t->addr, a->ai_addr, a->ai_addrlen);
         t->len = a->ai_addrlen;
         t->transport = tr;
+        t->rank = rank;
         snprintf(t->why, sizeof(t->why), "%s", why);
         if (a->ai_ttl >= 0 && (uint32_t)a->ai_ttl < e->ttl)
             e->ttl = (uint32_t)a->ai_ttl;
@@ -506,6 +507,7 @@ static void on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *r
     enum cfg_transport tr;
     char why[RESOLVE_WHY_MAX];
     const char *name;
+    uint32_t rank = 0;
 
     (void)timeouts;
     e->r->inflight--;
@@ -519,6 +521,7 @@ static void on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *r
 
         name = s->host;
         tr = c->tr;
+        rank = s->prio;
         snprintf(why, sizeof(why), "%s%s prio %u weight %u %s -> %s:%u",
                  strcmp(c->from, "naptr") == 0 ? "naptr+" : "", "srv", (unsigned)s->prio,
                  (unsigned)s->weight, c->name, s->host, (unsigned)s->port);
@@ -531,7 +534,7 @@ static void on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *r
         e->ncand = e->icand = 0; /* the last step */
     }
     if (status == ARES_SUCCESS && res)
-        add_addrs(e, res, tr, why);
+        add_addrs(e, res, tr, why, rank);
     else
         note_fail(e, "A/AAAA", name, status);
     ares_freeaddrinfo(res);
@@ -962,6 +965,25 @@ int resolve_peek(struct resolver *r, const struct cfg_proxy *p, unsigned mask, u
         return -ENOENT;
     *t = e->t[n];
     return 0;
+}
+
+int resolve_better(struct resolver *r, const struct cfg_proxy *p, unsigned mask,
+                   const struct resolve_target *cur, unsigned *n, struct resolve_target *t)
+{
+    struct resolve_entry *e;
+    uint64_t now;
+
+    if (!r || !cur || p->host_family != 0 || !(e = entry_find(r, p, mask)))
+        return -ENOENT;
+    now = loop_now(r->loop);
+    for (size_t i = 0; i < e->n && e->t[i].rank < cur->rank; i++) {
+        if (e->failed_until[i] > now)
+            continue;
+        *n = (unsigned)i;
+        *t = e->t[i];
+        return 0;
+    }
+    return -ENOENT;
 }
 
 void resolve_cancel(struct resolve_req *q)

@@ -73,6 +73,8 @@ struct resolve_target {
     struct sockaddr_storage addr;
     socklen_t len;
     enum cfg_transport transport;
+    uint32_t rank;               /* lower is preferred: the SRV priority; 0
+                                    for a literal and A/AAAA of the name */
     char why[RESOLVE_WHY_MAX];   /* "literal", "a/aaaa", "srv prio 10 ..." */
 };
 
@@ -112,6 +114,13 @@ void resolve_cancel(struct resolve_req *q);
 #define RESOLVE_FAILED_S 30u
 void resolve_mark_failed(struct resolver *r, const struct cfg_proxy *p, unsigned mask,
                          const struct resolve_target *t);
+
+/* Failback (issue 12 item 3): the first target of p's current answer
+ * that ranks before cur (a higher SRV priority) and has not failed
+ * within RESOLVE_FAILED_S, into *t and its index into *n: 0, or -ENOENT
+ * (none, a literal, nothing cached).  Resolves nothing. */
+int resolve_better(struct resolver *r, const struct cfg_proxy *p, unsigned mask,
+                   const struct resolve_target *cur, unsigned *n, struct resolve_target *t);
 
 /* After a reload: frees the cache entries of proxies that no service of
  * cfg lists (a flow of a retired binding that still asks gets a new one),

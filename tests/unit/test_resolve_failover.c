@@ -4,9 +4,10 @@
  * TCP listeners on 127.0.0.1; the fake clock drives the back-off.
  * The flow forms to A; A's death moves it to B at once (a working flow's
  * first retry is immediate, §4.5 row 0); B refusing sends it back to A
- * after the list starts over on a fresh answer; a name that does not
- * resolve is a flow failure with the back-off, and the waiting flow is
- * CONNECTING with the loop free meanwhile. */
+ * after the list starts over on a fresh answer; a flow on B goes back to A
+ * when asked after a refresh (flow_failback), connecting first; a name
+ * that does not resolve is a flow failure with the back-off, and the
+ * waiting flow is CONNECTING with the loop free meanwhile. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -273,6 +274,67 @@ static void test_new_flow_skips_failed_target(void **state)
     flow_free(f3);
 }
 
+/* Failback (issue 12 item 3): the flow is on B (prio 20) after A died.
+ * Within RESOLVE_FAILED_S of A's failure nothing is tried.  Later, with A
+ * still dead, the attempt fails beside the working flow, which stays on B
+ * untouched (no on_down) and A is marked failed again.  With A back, the
+ * new connection is made first, then the flow moves to A and registers
+ * there (on_ready), B's connection closed. */
+static void test_failback(void **state)
+{
+    struct env *e = *state;
+    char buf[8];
+
+    flow_start(e->f);
+    pump(e, 1);
+    flow_registered(e->f, false, 0);
+    edge_close(&e->a);
+    pump(e, 3);
+    assert_int_equal(target_port(e), e->b.port);
+    flow_registered(e->f, false, 0);
+    assert_int_equal(flow_state(e->f), FLOW_ACTIVE);
+    assert_false(flow_failback(e->f)); /* A failed just now */
+
+    /* A still dead: the attempt fails, the flow is not touched */
+    e->now += RESOLVE_FAILED_S * 1000u + 1;
+    assert_true(flow_failback(e->f));
+    assert_false(flow_failback(e->f)); /* one at a time */
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(loop_run_once(e->l, 1), 0);
+        e->now += 1;
+    }
+    assert_int_equal(e->ready + e->downs, 3);
+    assert_int_equal(flow_state(e->f), FLOW_ACTIVE);
+    assert_int_equal(target_port(e), e->b.port);
+    assert_false(flow_failback(e->f)); /* marked failed again */
+    /* B's connection still carries the flow */
+    assert_int_equal(write(e->b.conn, "\r\n", 2), 2);
+    assert_int_equal(flow_send(e->f, "x", 1), 0);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(loop_run_once(e->l, 1), 0);
+    assert_int_equal(read(e->b.conn, buf, sizeof(buf)), 1);
+
+    /* A is back: connect first, then move */
+    edge_listen(&e->a, e->a.port);
+    e->now += RESOLVE_FAILED_S * 1000u + 1;
+    assert_true(flow_failback(e->f));
+    assert_int_equal(flow_state(e->f), FLOW_ACTIVE); /* until A connects */
+    pump(e, 4);
+    assert_int_equal(e->ready, 3);
+    assert_int_equal(e->downs, 1);
+    assert_int_equal(flow_state(e->f), FLOW_REGISTERING);
+    assert_int_equal(target_port(e), e->a.port);
+    assert_non_null(strstr(target_why(e), "prio 10"));
+    /* B's connection was closed by sipkeep */
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(loop_run_once(e->l, 1), 0);
+    assert_int_equal(read(e->b.conn, buf, sizeof(buf)), 0);
+    flow_registered(e->f, false, 0);
+    assert_int_equal(flow_state(e->f), FLOW_ACTIVE);
+    assert_false(flow_failback(e->f)); /* on the best target */
+    assert_int_equal(flow_consecutive_failures(e->f), 0);
+}
+
 /* A name that does not resolve: a flow failure with the back-off; then it
  * resolves and the flow forms. */
 static void test_unresolvable(void **state)
@@ -313,6 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_failover_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_flow_skips_failed_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unresolvable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_while_resolving, setup, teardown),
     };
