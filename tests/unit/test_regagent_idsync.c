@@ -197,6 +197,18 @@ static void expect_on_disk_upstream(struct fx *f, int n)
     }
 }
 
+/* The edge answers the next REGISTER it receives with a 200. */
+static void answer_next_ok(struct fx *f)
+{
+    int ci;
+    char *up = edge_wait_msg(&f->edge, &ci);
+    char *ok = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n");
+
+    edge_send(&f->edge, ci, ok);
+    free(ok);
+    free(up);
+}
+
 static int count_status(const struct ua_sink *s, const char *status_line)
 {
     int n = 0;
@@ -310,17 +322,13 @@ static void test_crash_before_sync(void **state)
 static void test_sync_error_fails_batch_only(void **state)
 {
     struct fx *f = *state;
-    char zed[64], *before, *file, *up, *ok, who[32];
+    char zed[64], *before, *file, *up, who[32];
     int ci, nua;
 
     known_phone(f, zed);
     /* alice, registered first */
     ua_send(f, "alice", 1);
-    up = edge_wait_msg(&f->edge, &ci);
-    ok = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n");
-    edge_send(&f->edge, ci, ok);
-    free(ok);
-    free(up);
+    answer_next_ok(f);
     ua_wait(&f->edge, &f->to_ua, 1);
     assert_int_equal(fake_syncs, 1);
     before = ids_file(f);
@@ -362,8 +370,7 @@ static void test_sync_error_fails_batch_only(void **state)
 static void test_retransmission_while_pending(void **state)
 {
     struct fx *f = *state;
-    char zed[64], *up, *ok;
-    int ci;
+    char zed[64];
 
     known_phone(f, zed);
     ua_send(f, "alice", 1);
@@ -371,11 +378,7 @@ static void test_retransmission_while_pending(void **state)
     ua_send(f, "alice", 1);
     assert_int_equal(instid_pending(f->ids), 1);
     assert_int_equal(f->to_ua.n, 0);
-    up = edge_wait_msg(&f->edge, &ci);
-    ok = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n");
-    edge_send(&f->edge, ci, ok);
-    free(ok);
-    free(up);
+    answer_next_ok(f);
     ua_wait(&f->edge, &f->to_ua, 1);
     edge_settle(&f->edge);
     assert_int_equal(f->edge.nconns, 1);
