@@ -115,6 +115,14 @@ struct cfg_recovery {
     unsigned max_time;             /* upper bound of the wait */
     bool watch_wan;                /* check the flows at once on an address or
                                       route change (outbound/wanwatch.h) */
+    /* Pacing of retries per edge address (outbound/pacer.h), 0: none.  The
+     * default 200/s re-forms 10,000 flows in 50 s ("within about a
+     * minute", issue 14) and keeps an edge at 200 new TLS handshakes/s,
+     * a fraction of one core (a full server handshake costs ~0.5-1 ms of
+     * CPU), leaving room for its other clients; a burst of 20 (100 ms of
+     * the rate) lets a lone failure, or a handful, reconnect at once. */
+    unsigned connect_rate;         /* new connections per second per edge */
+    unsigned connect_burst;        /* of which this many at once */
 };
 
 /* Credentials sipkeep answers a registrar's challenge with when it

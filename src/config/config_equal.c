@@ -41,6 +41,8 @@ bool cfg_service_equal(const struct cfg_service *a, const struct cfg_service *b)
         a->recovery.base_time_all_failed != b->recovery.base_time_all_failed ||
         a->recovery.base_time_not_failed != b->recovery.base_time_not_failed ||
         a->recovery.max_time != b->recovery.max_time ||
+        a->recovery.connect_rate != b->recovery.connect_rate ||
+        a->recovery.connect_burst != b->recovery.connect_burst ||
         a->n_credentials != b->n_credentials || a->outbound_fallback != b->outbound_fallback ||
         a->n_intercept != b->n_intercept)
         return false;

@@ -766,6 +766,8 @@ static const struct cfg_key recovery_keys[] = {
            .def = "90"),
     SCALAR(struct cfg_recovery, max_time, val_uint, .min = 1, .max = 86400, .def = "1800"),
     SCALAR(struct cfg_recovery, watch_wan, val_bool, .def = "true"),
+    SCALAR(struct cfg_recovery, connect_rate, val_uint, .min = 0, .max = 100000, .def = "200"),
+    SCALAR(struct cfg_recovery, connect_burst, val_uint, .min = 1, .max = 100000, .def = "20"),
 };
 SCHEMA(recovery_schema, recovery_keys);
 

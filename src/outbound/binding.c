@@ -268,6 +268,8 @@ static int binding_flows_new(struct binding *b, SSL_CTX *tls)
             .reg_id = (unsigned)i + 1, .tls = tls, .keepalive = svc->keepalive,
             .recovery = { svc->recovery.base_time_all_failed,
                           svc->recovery.base_time_not_failed, svc->recovery.max_time },
+            .pacing = { b->ra->pacer, svc->recovery.connect_rate,
+                        svc->recovery.connect_burst },
             .cbs = &regagent_flow_cbs, .arg = rf, .stats = b->ra->env.stats,
             .resolver = b->ra->env.resolver,
         };

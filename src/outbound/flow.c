@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "outbound/flow_udp.h"
+#include "outbound/pacer.h"
 #include "transport/stream.h"
 
 /* RFC 3261 §17.1.2.2 Timer F = 64*T1: a REGISTER transaction gives up after
@@ -52,6 +53,9 @@ struct flow {
     void *arg;
     struct sk_stats *stats;       /* may be NULL */
     struct resolver *resolver;    /* names (RFC 3263); NULL: literals only */
+    struct flow_pacing pace;      /* recovery pacing (pacer.h) */
+    bool paced;                   /* CONNECTING: t_state is the pacing slot */
+    bool slot_granted;            /* that slot came: the attempt goes */
     struct resolve_req rq;        /* CONNECTING: waiting for the resolver */
     struct resolve_target target; /* the current (or last) attempt's target */
     bool have_target;             /* target is this attempt's */
@@ -190,6 +194,8 @@ static void close_io(struct flow *f)
     f->pong_grace = false;
     f->pong_at = -1;
     f->why[0] = '\0';
+    f->paced = false;
+    f->slot_granted = false;
 }
 
 /* §4.5 success: "outbound registration succeeded, and if keep-alives are
@@ -247,6 +253,21 @@ static uint64_t next_wait(struct flow *f, int64_t retry_after_s)
     return wait;
 }
 
+/* A Retry-After from the edge of the current target holds every paced
+ * retry to that address until it has passed (pacer.h), not only this
+ * flow's. */
+static void hold_edge(struct flow *f, int64_t retry_after_s)
+{
+    uint64_t ra;
+
+    if (!f->pace.pacer || !f->have_target || retry_after_s <= 0)
+        return;
+    ra = (uint64_t)retry_after_s < FLOW_RETRY_AFTER_MAX_S ? (uint64_t)retry_after_s
+                                                           : FLOW_RETRY_AFTER_MAX_S;
+    pacer_hold(f->pace.pacer, (const struct sockaddr *)&f->target.addr,
+               loop_now(f->loop) + ra * 1000u);
+}
+
 /* Any failure: close, count, schedule the next attempt, tell the owner.
  * The owner is told last, with everything settled, so on_down may call
  * any flow_* function, including flow_free().  retry_after_s: a server's
@@ -267,6 +288,7 @@ static void flow_failed_after(struct flow *f, enum sk_down_cause cause, const ch
     /* failover: the next attempt takes the next target of the list (past
      * its end the resolver starts over on a fresh answer) */
     if (f->have_target) {
+        hold_edge(f, retry_after_s);
         resolve_mark_failed(f->resolver, f->proxy, resolve_mask(f), &f->target);
         f->target_n++;
         f->have_target = false;
@@ -632,6 +654,31 @@ static void fb_lost(struct flow *f, const char *reason)
 
 static void connect_now(struct flow *f);
 
+/* Recovery pacing (pacer.h): a retry (a failure since the flow last
+ * worked) waits for its slot at the target's address; true when it does
+ * (t_state armed, still CONNECTING).  A slot that came goes, unless a
+ * Retry-After hold arrived meanwhile: then a new slot after it. */
+static bool pace_wait(struct flow *f)
+{
+    const struct sockaddr *a = (const struct sockaddr *)&f->target.addr;
+    uint64_t now = loop_now(f->loop), d;
+    bool granted = f->slot_granted;
+    char buf[ADDR_STR_MAX];
+
+    f->slot_granted = false;
+    if (!f->pace.pacer || f->failures == 0 || f->pace.rate == 0)
+        return false;
+    if (granted && pacer_held_until(f->pace.pacer, a, now) == 0)
+        return false;
+    d = pacer_reserve(f->pace.pacer, a, f->pace.rate, f->pace.burst, now, rand_draw(&f->rng));
+    if (d == 0 || loop_timer_set(f->loop, &f->t_state, d) < 0)
+        return false; /* no timer: better at once than never */
+    f->paced = true;
+    log_debug("flow_paced", "reg_id=%u proxy=%s addr=%s wait_ms=%" PRIu64, f->reg_id,
+              f->proxy->uri, addr_format(a, true, buf, sizeof(buf)), d);
+    return true;
+}
+
 /* The resolver answered (or failed) while the flow waited in CONNECTING. */
 static void on_resolved(struct resolve_req *q, int err, const char *why)
 {
@@ -665,6 +712,8 @@ static void connect_now(struct flow *f)
     if (err == 0) {
         f->have_target = true;
         f->tr = f->target.transport;
+        if (pace_wait(f))
+            return;
         he_plan(f);
         err = open_transport(f, &f->target.addr, f->target.len);
         if (err < 0 && f->he) { /* e.g. no IPv6 route: the partner at once */
@@ -708,6 +757,11 @@ static void on_state_timer(struct loop_timer *t)
     }
     else if (f->state == FLOW_BACKOFF)
         connect_now(f);
+    else if (f->state == FLOW_CONNECTING && f->paced) {
+        f->paced = false;
+        f->slot_granted = true;
+        connect_now(f);
+    }
     else if (f->state == FLOW_ACTIVE && f->reg_retry) {
         struct sockaddr_storage local;
 
@@ -811,6 +865,7 @@ int flow_new(struct flow **out, const struct flow_params *p)
     f->arg = p->arg;
     f->stats = p->stats;
     f->resolver = p->resolver;
+    f->pace = p->pacing;
     f->tr = p->proxy->transport;
     f->rtt_ms = -1;
     f->pong_at = -1;
@@ -1038,6 +1093,7 @@ void flow_register_retry_after(struct flow *f, const char *reason, int64_t retry
         return; /* a failure is already on its way */
     if (f->reg_errors < UINT_MAX)
         f->reg_errors++;
+    hold_edge(f, retry_after_s);
     /* The server's Retry-After when it gave one (the connection is fine,
      * so its word is all there is to go by), else §4.5's wait for the n-th
      * error in a row (30-60 s, 1-2 min, ...).  "Retry-After: 0" only for
@@ -1148,7 +1204,8 @@ void flow_get_info(const struct flow *f, struct flow_info *out)
     out->retry_in_ms = -1;
     out->pong_age_ms = f->pong_at < 0 ? -1 : (int64_t)now - f->pong_at;
     out->peer_cert_expiry = f->cert_expiry;
-    if ((f->state == FLOW_BACKOFF || (f->state == FLOW_ACTIVE && f->reg_retry)) &&
+    if ((f->state == FLOW_BACKOFF || (f->state == FLOW_ACTIVE && f->reg_retry) ||
+         (f->state == FLOW_CONNECTING && f->paced)) &&
         loop_timer_armed(&f->t_state))
         out->retry_in_ms = f->t_state.due_ms > now ? (int64_t)(f->t_state.due_ms - now) : 0;
 }

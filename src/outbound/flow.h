@@ -26,6 +26,14 @@
  * (§4.5: "when the UA boots, it immediately tries to register.  If this
  * fails ..., the first retry happens somewhere between 30 and 60 seconds").
  *
+ * A retry (any attempt after a failure) also waits for its slot in the
+ * connection rate of its edge address (outbound/pacer.h,
+ * recovery.connect_rate): the flow is CONNECTING meanwhile, with the
+ * target chosen.  The burst lets a lone failure through at once; a storm
+ * of them is spread.  A Retry-After from an edge (flow_register_failed_after,
+ * flow_register_retry_after) holds every paced retry to that address
+ * until it has passed.
+ *
  * Callbacks run from the event loop.  Every callback may call any flow_*
  * function on its flow, including flow_free(): on_down runs after the
  * back-off timer is armed, with the flow's state settled (FLOW_BACKOFF).
@@ -63,6 +71,7 @@ enum flow_state {
 };
 
 struct flow;
+struct pacer;
 
 struct flow_cbs {
     /* The transport is up (first time or after recovery): send the
@@ -86,6 +95,13 @@ struct flow_recovery {
     unsigned max_time;
 };
 
+/* Pacing of retries per edge address (pacer.h, recovery.connect_rate). */
+struct flow_pacing {
+    struct pacer *pacer; /* shared by the flows; NULL: no pacing */
+    unsigned rate;       /* new connections per second per edge, 0: none */
+    unsigned burst;      /* of which this many at once */
+};
+
 struct flow_params {
     struct loop *loop;
     const struct cfg_proxy *proxy;      /* must outlive the flow */
@@ -102,6 +118,7 @@ struct flow_params {
                                            recoveries, timeouts); may be NULL */
     struct resolver *resolver;          /* where a proxy's name leads
                                            (resolve.h); NULL: literals only */
+    struct flow_pacing pacing;          /* zero: retries not paced */
 };
 
 /* Creates an IDLE flow.  Returns 0, -EINVAL (missing callbacks, TLS proxy
@@ -256,7 +273,8 @@ struct flow_info {
     unsigned failures;       /* as flow_consecutive_failures() */
     int64_t retry_in_ms;     /* BACKOFF: time until the next attempt; ACTIVE
                                 after a refresh error: until the REGISTER is
-                                sent again; else -1 */
+                                sent again; CONNECTING paced: until its slot
+                                (pacer.h); else -1 */
     int64_t pong_age_ms;     /* since the last pong on this connection, -1:
                                 none yet */
     int64_t peer_cert_expiry; /* TLS: notAfter of the edge's certificate on

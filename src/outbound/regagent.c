@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "outbound/flow_udp.h"
+#include "outbound/pacer.h"
 #include "outbound/regagent_int.h"
 #include "sip/param.h"
 #include "sip/via.h"
@@ -654,6 +655,11 @@ int regagent_new(struct regagent **out, const struct regagent_env *env)
         }
         ra->env.resolver = ra->own_resolver;
     }
+    if (pacer_new(&ra->pacer) < 0) {
+        resolver_free(ra->own_resolver);
+        free(ra);
+        return -ENOMEM;
+    }
     loop_timer_init(&ra->rerestore, regagent_on_rerestore);
     loop_timer_init(&ra->idsync, on_idsync);
     ra->idwait_tail = &ra->idwait;
@@ -672,5 +678,6 @@ void regagent_free(struct regagent *ra)
     while (ra->all)
         binding_free(ra->all);
     resolver_free(ra->own_resolver);
+    pacer_free(ra->pacer);
     free(ra);
 }

@@ -96,6 +96,7 @@ struct regagent {
     void *ingress_arg;
     struct loop_timer rerestore;
     struct resolver *own_resolver; /* made by regagent_new when env had none */
+    struct pacer *pacer;           /* recovery pacing, shared by all flows */
     struct binding *all;
     struct binding *by_id[RA_BUCKETS];
     /* By key (AOR and Contact host), so that a REGISTER finds its binding without
