@@ -270,7 +270,8 @@ static void sess_forget(struct stream *s)
 }
 
 /* Offers the edge's cached session, if any, to the handshake about to
- * start.  Failing to offer is harmless: a full handshake follows. */
+ * start (not at stream_open: a ticket that came in while connecting is
+ * newer).  Failing to offer is harmless: a full handshake follows. */
 static void sess_offer(struct stream *s)
 {
     struct sess_cache *c = sess_cache_of(SSL_get_SSL_CTX(s->ssl));
@@ -280,7 +281,9 @@ static void sess_offer(struct stream *s)
     if (!c || !verified_name(s->ssl, name, sizeof(name)))
         return;
     e = sess_find(c, s, name);
-    if (e && SSL_set_session(s->ssl, e->sess) == 1)
+    /* OpenSSL uses a TLS 1.3 ticket once (RFC 8446 §C.4): a session a
+     * finished handshake already resumed is not resumable any more. */
+    if (e && SSL_SESSION_is_resumable(e->sess) && SSL_set_session(s->ssl, e->sess) == 1)
         e->used = ++c->clock;
     ERR_clear_error();
 }
@@ -415,7 +418,6 @@ int stream_tls_setup(struct stream *s, SSL_CTX *ctx, const char *host)
         return err;
     }
     s->ssl = ssl;
-    sess_offer(s);
     return 0;
 }
 
@@ -478,6 +480,8 @@ void stream_tls_handshake(struct stream *s)
     char why[STREAM_WHY_MAX];
     int r, en, e, err;
 
+    if (SSL_in_before(s->ssl))
+        sess_offer(s); /* the newest session, taken as late as possible */
     ERR_clear_error();
     errno = 0; /* tls_error() reads it: no stale value */
     r = SSL_do_handshake(s->ssl);
