@@ -179,3 +179,8 @@ const char *cfg_transport_name(enum cfg_transport t)
     }
     return "?";
 }
+
+size_t cfg_service_nflows(const struct cfg_service *svc)
+{
+    return svc->flows ? svc->flows : svc->n_outbound_proxies;
+}

@@ -141,8 +141,11 @@ struct cfg_credential {
 struct cfg_service {
     char *name;   /* [A-Za-z0-9_-]{1,32}, unique */
     char *domain; /* unique (case-insensitively) */
-    struct cfg_proxy *outbound_proxies; /* reg-id i+1 for entry i */
+    struct cfg_proxy *outbound_proxies; /* flow i (reg-id i+1) goes through
+                                           entry i mod n_outbound_proxies */
     size_t n_outbound_proxies;          /* 1..CFG_MAX_OUTBOUND_PROXIES */
+    unsigned flows;                     /* 1..CFG_MAX_OUTBOUND_PROXIES; 0 (not
+                                           given): one per outbound proxy */
     struct cfg_tls tls;
     struct cfg_keepalive keepalive;
     struct cfg_recovery recovery;
@@ -154,6 +157,10 @@ struct cfg_service {
                                       the phones send this service's SIP to */
     size_t n_intercept;
 };
+
+/* How many flows (reg-ids 1..N) a binding of svc has: services[].flows,
+ * or one per outbound_proxies entry. */
+size_t cfg_service_nflows(const struct cfg_service *svc);
 
 #define CFG_IFACE_MAX 15 /* transparent.interfaces: IFNAMSIZ - 1 */
 

@@ -31,7 +31,8 @@ static bool intercept_eq(const struct sockaddr_in *a, const struct sockaddr_in *
 bool cfg_service_equal(const struct cfg_service *a, const struct cfg_service *b)
 {
     if (!str_eq(a->name, b->name) || !str_eq(a->domain, b->domain) ||
-        a->n_outbound_proxies != b->n_outbound_proxies || !str_eq(a->tls.ca_file, b->tls.ca_file) ||
+        a->n_outbound_proxies != b->n_outbound_proxies || a->flows != b->flows ||
+        !str_eq(a->tls.ca_file, b->tls.ca_file) ||
         a->tls.verify != b->tls.verify || !str_eq(a->tls.server_name, b->tls.server_name) ||
         !str_eq(a->tls.cert_file, b->tls.cert_file) || !str_eq(a->tls.key_file, b->tls.key_file) ||
         a->tls.min_version != b->tls.min_version || a->keepalive.interval != b->keepalive.interval ||

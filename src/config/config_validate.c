@@ -788,6 +788,9 @@ static const struct cfg_key service_keys[] = {
         .parse = val_proxy, .flags = CFG_K_REQUIRED, .min = 1,
         .max = CFG_MAX_OUTBOUND_PROXIES,
         .hint = "list the service's edge proxies, e.g. [\"sip:edge.example.net;transport=tcp\"]"),
+    /* no default: one flow per outbound_proxies entry (cfg_service_nflows);
+     * RFC 5626 reg-ids 1..N, N bounded as the proxies are */
+    SCALAR(struct cfg_service, flows, val_uint, .min = 1, .max = CFG_MAX_OUTBOUND_PROXIES),
     MAP(struct cfg_service, tls, tls_schema),
     MAP(struct cfg_service, keepalive, keepalive_schema),
     MAP(struct cfg_service, recovery, recovery_schema),

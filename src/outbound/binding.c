@@ -260,11 +260,15 @@ void binding_free(struct binding *b)
 static int binding_flows_new(struct binding *b, SSL_CTX *tls)
 {
     const struct cfg_service *svc = b->svc;
+    size_t np = svc->n_outbound_proxies;
 
-    for (size_t i = 0; i < svc->n_outbound_proxies; i++) {
+    /* services[].flows: flow i (reg-id i + 1) goes through proxy i mod n,
+     * the proxy's (i / n)-th flow, spread over its distinct targets */
+    for (size_t i = 0; i < cfg_service_nflows(svc); i++) {
         struct reg_flow *rf = &b->flows[i];
         struct flow_params p = {
-            .loop = b->ra->env.loop, .proxy = &svc->outbound_proxies[i],
+            .loop = b->ra->env.loop, .proxy = &svc->outbound_proxies[i % np],
+            .spread = (unsigned)(i / np),
             .reg_id = (unsigned)i + 1, .tls = tls, .keepalive = svc->keepalive,
             .recovery = { svc->recovery.base_time_all_failed,
                           svc->recovery.base_time_not_failed, svc->recovery.max_time },

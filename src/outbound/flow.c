@@ -114,6 +114,8 @@ struct flow {
     struct stream *fb;
     struct resolve_target fb_target;
     unsigned fb_n;
+    unsigned spread;              /* flow_params.spread */
+    bool spread_done;             /* the first attempt took its home */
 };
 
 static void on_state_timer(struct loop_timer *t);
@@ -703,6 +705,11 @@ static void connect_now(struct flow *f)
     set_state(f, FLOW_CONNECTING);
     f->have_target = false;
     why[0] = '\0';
+    /* services[].flows: the k-th flow of a proxy starts on the answer's
+     * k-th distinct target (once an answer is there) */
+    if (f->spread > 0 && !f->spread_done && f->target_n == 0 &&
+        resolve_home(f->resolver, f->proxy, mask, f->spread, &f->target_n) == 0)
+        f->spread_done = true;
     err = resolve_get(f->resolver, f->proxy, mask, &f->target_n, &f->target, &f->rq,
                       on_resolved, why, sizeof(why));
     if (err == -EINPROGRESS) {
@@ -865,6 +872,7 @@ int flow_new(struct flow **out, const struct flow_params *p)
     f->arg = p->arg;
     f->stats = p->stats;
     f->resolver = p->resolver;
+    f->spread = p->spread;
     f->pace = p->pacing;
     f->tr = p->proxy->transport;
     f->rtt_ms = -1;
@@ -1047,7 +1055,8 @@ bool flow_failback(struct flow *f)
     /* UDP has no connection to make before the break (see flow.h) */
     if (f->state != FLOW_ACTIVE || f->why[0] || f->reg_retry || f->fb || !f->have_target ||
         is_udp(f) ||
-        resolve_better(f->resolver, f->proxy, resolve_mask(f), &f->target, &n, &t) < 0 ||
+        resolve_better(f->resolver, f->proxy, resolve_mask(f), &f->target, f->spread, &n,
+                       &t) < 0 ||
         t.transport == CFG_TRANSPORT_UDP)
         return false;
     err = open_stream(f, &f->fb, &t.addr, t.len);

@@ -118,6 +118,11 @@ struct flow_params {
                                            recoveries, timeouts); may be NULL */
     struct resolver *resolver;          /* where a proxy's name leads
                                            (resolve.h); NULL: literals only */
+    unsigned spread;                    /* services[].flows: this is the
+                                           proxy's k-th flow (0: first); it
+                                           starts on the k-th distinct target
+                                           (resolve_home) and fails back
+                                           only there */
     struct flow_pacing pacing;          /* zero: retries not paced */
 };
 

@@ -18,7 +18,8 @@ static void repoint(struct binding *b, const struct cfg_service *nsvc)
 {
     b->svc = nsvc;
     for (unsigned i = 0; i < b->nflows; i++)
-        flow_set_proxy(b->flows[i].flow, &nsvc->outbound_proxies[i]);
+        flow_set_proxy(b->flows[i].flow,
+                       &nsvc->outbound_proxies[i % nsvc->n_outbound_proxies]);
 }
 
 static bool flow_is_up(const struct reg_flow *rf)

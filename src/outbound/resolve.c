@@ -967,16 +967,60 @@ int resolve_peek(struct resolver *r, const struct cfg_proxy *p, unsigned mask, u
     return 0;
 }
 
+/* The first index of the (k mod D)-th of the D distinct targets of e (an
+ * SRV record's, or the name's, addresses are adjacent and share `why`);
+ * *end: one past its last address. */
+static bool group_begins(const struct resolve_entry *e, size_t i)
+{
+    return i == 0 || strcmp(e->t[i].why, e->t[i - 1].why) != 0;
+}
+
+static size_t group_start(const struct resolve_entry *e, unsigned k, size_t *end)
+{
+    size_t d = 0, g, i, start = 0, cur = 0;
+
+    for (i = 0; i < e->n; i++)
+        d += group_begins(e, i);
+    g = d ? k % d : 0;
+    for (i = 0; i < e->n; i++) {
+        if (!group_begins(e, i))
+            continue;
+        if (i > 0 && ++cur > g)
+            break;
+        if (cur == g)
+            start = i;
+    }
+    *end = i;
+    return start;
+}
+
+int resolve_home(struct resolver *r, const struct cfg_proxy *p, unsigned mask, unsigned k,
+                 unsigned *n)
+{
+    struct resolve_entry *e;
+    size_t end;
+
+    if (!r || p->host_family != 0 || !(e = entry_find(r, p, mask)) || e->n == 0)
+        return -ENOENT;
+    *n = (unsigned)group_start(e, k, &end);
+    return 0;
+}
+
 int resolve_better(struct resolver *r, const struct cfg_proxy *p, unsigned mask,
-                   const struct resolve_target *cur, unsigned *n, struct resolve_target *t)
+                   const struct resolve_target *cur, unsigned spread, unsigned *n,
+                   struct resolve_target *t)
 {
     struct resolve_entry *e;
     uint64_t now;
+    size_t i = 0, end;
 
     if (!r || !cur || p->host_family != 0 || !(e = entry_find(r, p, mask)))
         return -ENOENT;
     now = loop_now(r->loop);
-    for (size_t i = 0; i < e->n && e->t[i].rank < cur->rank; i++) {
+    end = e->n;
+    if (spread > 0 && e->n > 0)
+        i = group_start(e, spread, &end);
+    for (; i < end && e->t[i].rank < cur->rank; i++) {
         if (e->failed_until[i] > now)
             continue;
         *n = (unsigned)i;

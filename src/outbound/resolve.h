@@ -118,9 +118,19 @@ void resolve_mark_failed(struct resolver *r, const struct cfg_proxy *p, unsigned
 /* Failback (issue 12 item 3): the first target of p's current answer
  * that ranks before cur (a higher SRV priority) and has not failed
  * within RESOLVE_FAILED_S, into *t and its index into *n: 0, or -ENOENT
- * (none, a literal, nothing cached).  Resolves nothing. */
+ * (none, a literal, nothing cached).  spread > 0 (resolve_home): only
+ * among the addresses of that flow's home target.  Resolves nothing. */
 int resolve_better(struct resolver *r, const struct cfg_proxy *p, unsigned mask,
-                   const struct resolve_target *cur, unsigned *n, struct resolve_target *t);
+                   const struct resolve_target *cur, unsigned spread, unsigned *n,
+                   struct resolve_target *t);
+
+/* services[].flows: where the k-th flow of one proxy starts, so that its
+ * flows go to distinct targets when the answer has them: the index of
+ * the first address of the (k mod D)-th of the answer's D distinct
+ * targets (an SRV record's target, in the answer's order).  0 and *n, or
+ * -ENOENT (a literal, nothing cached).  Resolves nothing. */
+int resolve_home(struct resolver *r, const struct cfg_proxy *p, unsigned mask, unsigned k,
+                 unsigned *n);
 
 /* After a reload: frees the cache entries of proxies that no service of
  * cfg lists (a flow of a retired binding that still asks gets a new one),

@@ -134,17 +134,12 @@ static int ctx_load_client_cert(SSL_CTX *ctx, const struct stream_tls_opts *o,
  * failover between edges from evicting each other's session.  The entry
  * holds the newest session the edge gave (TLS 1.3 tickets arrive after
  * the handshake and on every connection, TLS 1.2 tickets or ids at its
- * end) and the one before it: OpenSSL spends a TLS 1.3 session once a
- * handshake resumed it (RFC 8446 §C.4), and that handshake's own tickets
- * come a round trip later, so without the second one every flow starting
- * in between would get a full handshake (OpenSSL servers send two
- * tickets per connection).  Flows share them by reference, so a flow
- * keeps no session of its own beyond OpenSSL's current one. */
+ * end); flows share it by reference, so a flow keeps no session of its
+ * own beyond OpenSSL's current one. */
 #define SESS_CACHE_MAX 32u /* edges per context; beyond, the least recent goes */
 
 struct sess_entry {
-    SSL_SESSION *sess;      /* the newest; NULL: free slot */
-    SSL_SESSION *prev;      /* the one before it, or NULL */
+    SSL_SESSION *sess;      /* NULL: free slot */
     uint64_t used;          /* last stored or offered, for eviction */
     union {
         struct sockaddr sa;
@@ -170,10 +165,8 @@ static void sess_cache_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx
     (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
     if (!c)
         return;
-    for (size_t i = 0; i < SESS_CACHE_MAX; i++) {
+    for (size_t i = 0; i < SESS_CACHE_MAX; i++)
         SSL_SESSION_free(c->e[i].sess);
-        SSL_SESSION_free(c->e[i].prev);
-    }
     free(c);
 }
 
@@ -220,13 +213,6 @@ static bool verified_name(SSL *ssl, char *buf, size_t sz)
     return n > 0 && (size_t)n < sz;
 }
 
-static void sess_clear(struct sess_entry *e)
-{
-    SSL_SESSION_free(e->sess);
-    SSL_SESSION_free(e->prev);
-    e->sess = e->prev = NULL;
-}
-
 /* A free slot, else the least recently used one. */
 static struct sess_entry *sess_slot(struct sess_cache *c)
 {
@@ -257,12 +243,9 @@ static int sess_new_cb(SSL *ssl, SSL_SESSION *sess)
     if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && SSL_get_verify_result(ssl) != X509_V_OK)
         return 0;
     e = sess_find(c, s, name);
-    if (!e) {
+    if (!e)
         e = sess_slot(c);
-        sess_clear(e);
-    }
-    SSL_SESSION_free(e->prev);
-    e->prev = e->sess;
+    SSL_SESSION_free(e->sess);
     e->sess = sess;
     e->used = ++c->clock;
     memcpy(&e->edge, &s->peer, sizeof(e->edge));
@@ -280,8 +263,10 @@ static void sess_forget(struct stream *s)
     if (!c || !verified_name(s->ssl, name, sizeof(name)))
         return;
     e = sess_find(c, s, name);
-    if (e)
-        sess_clear(e);
+    if (!e)
+        return;
+    SSL_SESSION_free(e->sess);
+    e->sess = NULL;
 }
 
 /* Offers the edge's cached session, if any, to the handshake about to
@@ -292,17 +277,13 @@ static void sess_offer(struct stream *s)
     struct sess_cache *c = sess_cache_of(SSL_get_SSL_CTX(s->ssl));
     char name[sizeof(((struct sess_entry *)0)->name)];
     struct sess_entry *e;
-    SSL_SESSION *sess;
 
     if (!c || !verified_name(s->ssl, name, sizeof(name)))
         return;
     e = sess_find(c, s, name);
-    if (!e)
-        return;
-    /* A session a finished handshake resumed is spent (see above). */
-    sess = SSL_SESSION_is_resumable(e->sess) ? e->sess
-           : e->prev && SSL_SESSION_is_resumable(e->prev) ? e->prev : NULL;
-    if (sess && SSL_set_session(s->ssl, sess) == 1)
+    /* OpenSSL uses a TLS 1.3 ticket once (RFC 8446 §C.4): a session a
+     * finished handshake already resumed is not resumable any more. */
+    if (e && SSL_SESSION_is_resumable(e->sess) && SSL_set_session(s->ssl, e->sess) == 1)
         e->used = ++c->clock;
     ERR_clear_error();
 }

@@ -332,7 +332,7 @@ static void test_unknown_key(void **state)
               "t.yaml:2:3: unknown key 'levle' in log (allowed: level, target)");
     check_err(UA "services:\n  - name: p\n    domian: x\n",
               "t.yaml:5:5: unknown key 'domian' in services[0] (allowed: name, "
-              "domain, outbound_proxies, tls, keepalive, recovery, credentials, "
+              "domain, outbound_proxies, flows, tls, keepalive, recovery, credentials, "
               "outbound_fallback, intercept)");
     check_err(MIN "    tls: {ca: /x}\n",
               "t.yaml:7:11: unknown key 'ca' in services[0].tls (allowed: ca_file, verify, "
@@ -665,6 +665,36 @@ static void test_credentials(void **state)
               "path (got 'rel')");
 }
 
+/* services[].flows: N flows (reg-id 1..N), by default one per proxy;
+ * 1..8 like the proxies; a change is a changed service (reload). */
+static void test_flows(void **state)
+{
+    struct cfg *a, *b;
+
+    (void)state;
+    a = load_ok(MIN);
+    assert_int_equal(a->services[0].flows, 0);
+    assert_int_equal(cfg_service_nflows(&a->services[0]), 1);
+    cfg_free(a);
+    a = load_ok(UA "services:\n  - name: p\n    domain: d\n    outbound_proxies: "
+                "[\"sip:a\", \"sip:b\"]\n");
+    assert_int_equal(cfg_service_nflows(&a->services[0]), 2);
+    b = load_ok(UA "services:\n  - name: p\n    domain: d\n    outbound_proxies: "
+                "[\"sip:a\", \"sip:b\"]\n    flows: 8\n");
+    assert_int_equal(cfg_service_nflows(&b->services[0]), 8);
+    assert_false(cfg_service_equal(&a->services[0], &b->services[0]));
+    cfg_free(a);
+    a = load_ok(UA "services:\n  - name: p\n    domain: d\n    outbound_proxies: "
+                "[\"sip:a\", \"sip:b\"]\n    flows: 8\n");
+    assert_true(cfg_service_equal(&a->services[0], &b->services[0]));
+    cfg_free(a);
+    cfg_free(b);
+    check_err(MIN "    flows: 0\n",
+              "t.yaml:7:12: services[0].flows must be an integer between 1 and 8 (got '0')");
+    check_err(MIN "    flows: 9\n",
+              "t.yaml:7:12: services[0].flows must be an integer between 1 and 8 (got '9')");
+}
+
 static void test_too_many_proxies(void **state)
 {
     (void)state;
@@ -955,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_empty_lists),
         cmocka_unit_test(test_duplicate_service),
         cmocka_unit_test(test_credentials),
+        cmocka_unit_test(test_flows),
         cmocka_unit_test(test_too_many_proxies),
         cmocka_unit_test(test_bad_strings),
         cmocka_unit_test(test_deep_nesting),

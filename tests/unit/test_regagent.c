@@ -678,6 +678,35 @@ static void test_two_flows(void **state)
     free(reg);
 }
 
+/* services[].flows: 3 flows through one proxy, reg-id 1..3, each its own
+ * connection (the proxy is a literal: all three to the same edge). */
+static void test_flows_key(void **state)
+{
+    struct fx *f = fx_new("test_regagent", 1, "192.168.1.10", "192.168.1.1");
+    char *reg = mk_register(7, UA_CONTACT, NULL), *up;
+    char c[2048], id[16];
+    bool seen[4] = { false };
+    int ci;
+
+    (void)state;
+    edge_load_cfg_extra(&f->edge, f->dir.state, "    flows: 3\n", &f->cfg);
+    agent_start(f);
+    ua_send_register(f, reg);
+    for (int i = 0; i < 3; i++) {
+        up = edge_wait_msg(&f->edge, &ci);
+        hdr_must(up, "Contact", c, sizeof(c));
+        assert_true(param_of(c, "reg-id", id, sizeof(id)));
+        assert_true(id[0] >= '1' && id[0] <= '3' && id[1] == '\0');
+        seen[id[0] - '0'] = true;
+        free(up);
+    }
+    assert_true(seen[1] && seen[2] && seen[3]);
+    assert_int_equal(f->edge.nconns, 3);
+    free(reg);
+    agent_stop(f);
+    fx_free(f);
+}
+
 static void test_third_party(void **state)
 {
     struct fx *f = *state;
@@ -1465,6 +1494,7 @@ int main(void)
         T(test_deregister_header),
         T(test_flow_request),
         cmocka_unit_test_setup_teardown(test_two_flows, fx_setup2, fx_teardown),
+        cmocka_unit_test(test_flows_key),
         T(test_third_party),
         T(test_contact_star),
         T(test_deregister_unknown_and_query),

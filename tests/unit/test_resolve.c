@@ -4,7 +4,8 @@
  * weights with a fixed random source, TTL expiry with a background
  * refresh, the last good answer kept through SERVFAIL, NXDOMAIN and
  * silence, a first failure, resolv.conf reread, cancellation, pruning
- * after a reload, and the bounded TTL reader. */
+ * after a reload, where the k-th flow of a proxy starts and fails back to
+ * (services[].flows), and the bounded TTL reader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -584,6 +585,69 @@ static void test_min_ttl(void **state)
     assert_int_equal(resolve_min_ttl(NULL, 0, DNS_SRV, &ttl), -EBADMSG);
 }
 
+/* services[].flows: the k-th flow's home is the answer's k-th distinct
+ * target (the addresses of one SRV target count once), wrapping; a flow
+ * fails back only to its home, and only when the home ranks before where
+ * it is. */
+static void test_spread_and_better(void **state)
+{
+    struct env *e = *state;
+    struct cfg_proxy p = proxy("sip:sp.test;transport=tcp", "sp.test", 5060, false,
+                               CFG_TRANSPORT_TCP);
+    struct resolve_target t, cur, b;
+    unsigned n = 0;
+    char buf[64];
+    static const char *const host[] = { "a.sp.test", "b.sp.test", "c.sp.test" };
+
+    for (unsigned i = 0; i < 3; i++)
+        dns_fake_add(&e->dns, (struct dns_rr){ .name = "_sip._tcp.sp.test", .type = DNS_SRV,
+                                               .ttl = 300, .prio = 10 * (i + 1),
+                                               .port = 5060 + i, .target = host[i] });
+    dns_fake_add(&e->dns, (struct dns_rr){ .name = "a.sp.test", .type = DNS_A, .ttl = 300,
+                                           .addr = "192.0.2.1" });
+    dns_fake_add(&e->dns, (struct dns_rr){ .name = "a.sp.test", .type = DNS_AAAA, .ttl = 300,
+                                           .addr = "2001:db8::1" });
+    dns_fake_add(&e->dns, (struct dns_rr){ .name = "b.sp.test", .type = DNS_A, .ttl = 300,
+                                           .addr = "192.0.2.2" });
+    dns_fake_add(&e->dns, (struct dns_rr){ .name = "c.sp.test", .type = DNS_A, .ttl = 300,
+                                           .addr = "192.0.2.3" });
+    assert_int_equal(resolve_home(e->r, &p, MASK_PLAIN, 1, &n), -ENOENT); /* nothing yet */
+    assert_int_equal(get(e, &p, MASK_PLAIN, &n, &t), 0);
+    assert_int_equal(t.rank, 10);
+    /* a.sp.test's two addresses are 0 and 1 */
+    assert_int_equal(resolve_home(e->r, &p, MASK_PLAIN, 0, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(resolve_home(e->r, &p, MASK_PLAIN, 1, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(resolve_home(e->r, &p, MASK_PLAIN, 2, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(resolve_home(e->r, &p, MASK_PLAIN, 3, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(resolve_peek(e->r, &p, MASK_PLAIN, 3, &cur), 0);
+    assert_string_equal(addr_of(&cur, buf), "192.0.2.3");
+    assert_int_equal(cur.rank, 30);
+    /* on c: flow 0 goes back to a, flow 1 to its home b */
+    assert_int_equal(resolve_better(e->r, &p, MASK_PLAIN, &cur, 0, &n, &t), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(resolve_better(e->r, &p, MASK_PLAIN, &cur, 1, &n, &t), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(addr_of(&t, buf), "192.0.2.2");
+    /* on a: flow 1 does not move to its (lower-priority) home */
+    assert_int_equal(resolve_peek(e->r, &p, MASK_PLAIN, 0, &t), 0);
+    assert_int_equal(resolve_better(e->r, &p, MASK_PLAIN, &t, 1, &n, &b), -ENOENT);
+    /* b failed lately: not a failback target */
+    assert_int_equal(resolve_peek(e->r, &p, MASK_PLAIN, 2, &b), 0);
+    resolve_mark_failed(e->r, &p, MASK_PLAIN, &b);
+    assert_int_equal(resolve_better(e->r, &p, MASK_PLAIN, &cur, 1, &n, &t), -ENOENT);
+    e->now += RESOLVE_FAILED_S * 1000u + 1;
+    assert_int_equal(resolve_better(e->r, &p, MASK_PLAIN, &cur, 1, &n, &t), 0);
+    assert_int_equal(n, 2);
+    /* a literal has no list */
+    p = proxy("sip:192.0.2.9;transport=tcp", "192.0.2.9", 5060, false, CFG_TRANSPORT_TCP);
+    assert_int_equal(resolve_home(e->r, &p, MASK_PLAIN, 1, &n), -ENOENT);
+    assert_int_equal(resolve_better(e->r, &p, MASK_PLAIN, &cur, 0, &n, &t), -ENOENT);
+}
+
 /* After a reload, the cache keeps only what the new cfg's proxies use:
  * a dropped proxy's entry is freed (its name asked again if it comes
  * back), a kept one answers from the cache; one still waited on is kept;
@@ -661,6 +725,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resolv_conf_reread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spread_and_better, setup, teardown),
         cmocka_unit_test(test_min_ttl),
     };
 

@@ -5,7 +5,8 @@
  * The flow forms to A; A's death moves it to B at once (a working flow's
  * first retry is immediate, §4.5 row 0); B refusing sends it back to A
  * after the list starts over on a fresh answer; a flow on B goes back to A
- * when asked after a refresh (flow_failback), connecting first; a name
+ * when asked after a refresh (flow_failback), connecting first; a
+ * proxy's second flow (services[].flows) starts on B; a name
  * that does not resolve is a flow failure with the back-off, and the
  * waiting flow is CONNECTING with the loop free meanwhile. */
 #include <setjmp.h>
@@ -335,6 +336,42 @@ static void test_failback(void **state)
     assert_int_equal(flow_consecutive_failures(e->f), 0);
 }
 
+/* services[].flows: the proxy's second flow starts on the second SRV
+ * target, a third wraps to the first (two targets). */
+static void test_spread(void **state)
+{
+    struct env *e = *state;
+    struct flow_params fp = {
+        .loop = e->l, .proxy = &e->proxy, .reg_id = 2,
+        .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
+                      FLOW_BACKOFF_MAX },
+        .rng = { fake_rng, &e->rnd }, .cbs = &cbs, .arg = e, .resolver = e->r, .spread = 1,
+    };
+    struct flow *f2 = NULL, *f3 = NULL;
+    unsigned p2, p3;
+
+    assert_int_equal(flow_new(&f2, &fp), 0);
+    fp.reg_id = 3;
+    fp.spread = 2;
+    assert_int_equal(flow_new(&f3, &fp), 0);
+    flow_start(f2); /* resolves first: the home is taken once the answer is in */
+    flow_start(e->f);
+    flow_start(f3);
+    pump(e, 3);
+    assert_int_equal(e->ready, 3);
+    assert_int_equal(target_port(e), e->a.port);
+    p2 = ntohs(((const struct sockaddr_in *)&flow_target(f2)->addr)->sin_port);
+    p3 = ntohs(((const struct sockaddr_in *)&flow_target(f3)->addr)->sin_port);
+    assert_int_equal(p2, e->b.port);
+    assert_int_equal(p3, e->a.port);
+    assert_int_equal(flow_reg_id(f2), 2);
+    /* on its home already: no failback, though A ranks before B */
+    flow_registered(f2, false, 0);
+    assert_false(flow_failback(f2));
+    flow_free(f2);
+    flow_free(f3);
+}
+
 /* A name that does not resolve: a flow failure with the back-off; then it
  * resolves and the flow forms. */
 static void test_unresolvable(void **state)
@@ -376,6 +413,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failover_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_flow_skips_failed_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unresolvable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_while_resolving, setup, teardown),
     };
