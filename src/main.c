@@ -338,6 +338,19 @@ static void on_taken(struct tmode *t, const struct pkt_udp4 *pk, void *arg)
     router_from_ua(d->router, (const char *)pk->payload, pk->len, &ua);
 }
 
+/* A WAN change the watch has applied to the flows: in transparent mode
+ * the phones' stale conntrack entries toward the provider go too.  Proxy
+ * mode sets no hook: there the phones talk to sipkeep's own address, so
+ * their entries end at the router and carry no WAN address; what leaves
+ * the WAN is sipkeep's flows, which the watch re-forms. */
+static void on_wan_checked(unsigned what, const struct wanwatch_result *res, void *arg)
+{
+    struct daemon_ctx *d = arg;
+
+    if (d->tmode)
+        tmode_wan_changed(d->tmode, what, res->failed + res->restarted);
+}
+
 static int open_transparent(struct daemon_ctx *d)
 {
     char err[256] = "";
@@ -348,6 +361,8 @@ static int open_transparent(struct daemon_ctx *d)
     else
         log_info("intercepting", "queue=%u firewall=%s", d->cfg->transparent.queue,
                  d->cfg->transparent.manage_firewall ? "installed" : "external");
+    if (rc == 0 && d->wan)
+        wanwatch_set_hook(d->wan, on_wan_checked, d);
     return rc;
 }
 

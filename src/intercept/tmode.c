@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "intercept/ctflush.h"
 #include "intercept/firewall.h"
 #include "intercept/nfqi.h"
 #include "intercept/tcaps.h"
@@ -22,6 +23,7 @@ struct tmode {
     int *fds;                 /* egress socket per dsts[i], -1 until used */
     size_t n_dsts;
     bool firewall_installed;
+    struct ctflush *ct;       /* conntrack flushes on a WAN change */
     tmode_take_fn take;
     void *arg;
 };
@@ -174,6 +176,8 @@ int tmode_open(struct tmode **out, struct loop *l, const struct cfg *cfg, tmode_
     for (size_t i = 0; rc == 0 && i < t->n_dsts; i++)
         t->fds[i] = -1;
     if (rc == 0)
+        rc = ctflush_new(&t->ct, l, NULL);
+    if (rc == 0)
         rc = install(t, err, errsz);
     if (rc == 0) {
         rc = nfqi_open(&t->q, l, (uint16_t)cfg->transparent.queue, wanted, on_take, t);
@@ -219,6 +223,24 @@ void tmode_after_drop(struct tmode *t)
                  strerror(-rc));
 }
 
+void tmode_wan_changed(struct tmode *t, unsigned what, unsigned flows_changed)
+{
+    const struct cfg_ua *ua = &t->cfg->ua;
+    size_t sz = ctflush_text_size(t->n_dsts, ua->n_allow);
+    char *text;
+    int rc;
+
+    if (!ctflush_due(what, flows_changed))
+        return;
+    text = malloc(sz);
+    rc = text ? ctflush_text(t->dsts, t->n_dsts, ua->allow, ua->n_allow, text, sz) : -ENOMEM;
+    if (rc >= 0)
+        rc = ctflush_start(t->ct, text);
+    if (rc < 0)
+        log_warn("conntrack_flush_failed", "err=\"%s\"", strerror(-rc));
+    free(text);
+}
+
 void tmode_free(struct tmode *t)
 {
     if (!t)
@@ -232,6 +254,7 @@ void tmode_free(struct tmode *t)
                  (unsigned long long)c.errors);
     }
     nfqi_free(t->q);
+    ctflush_free(t->ct);
     for (size_t i = 0; t->fds && i < t->n_dsts; i++)
         if (t->fds[i] >= 0)
             close(t->fds[i]);

@@ -52,6 +52,14 @@ int tmode_send(struct tmode *t, const struct sockaddr_in *from, const struct soc
  * leaving the rules behind silently at the stop.  NULL is fine. */
 void tmode_after_drop(struct tmode *t);
 
+/* A burst of WAN changes (what: core/netwatch.h bits; flows_changed: the
+ * flows outbound/wanwatch.h failed or restarted for it): when it is a
+ * change of the WAN (ctflush_due), deletes the conntrack entries of the
+ * phones' SIP toward the intercepted destinations, UDP and TCP, which pin
+ * the old WAN address (intercept/ctflush.h).  Returns at once: the helpers
+ * run on the loop and log the result. */
+void tmode_wan_changed(struct tmode *t, unsigned what, unsigned flows_changed);
+
 /* Logs the queue's counters (event=intercept_counts: taken, passed,
  * verdict_errors), closes the queue and the sockets, and with
  * manage_firewall removes the rules (failure is logged: the next start

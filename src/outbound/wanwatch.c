@@ -140,6 +140,8 @@ void wanwatch_check(struct regagent *ra, unsigned what, const struct wanwatch_pr
 struct wanwatch {
     struct regagent *ra;
     struct netwatch *nw;
+    wanwatch_hook hook;
+    void *hook_arg;
 };
 
 static void on_change(unsigned what, void *arg)
@@ -155,6 +157,14 @@ static void on_change(unsigned what, void *arg)
                  res.pinged, res.restarted);
     else
         log_debug("wan_change_checked", "failed=0 pinged=%u restarted=0", res.pinged);
+    if (w->hook)
+        w->hook(what, &res, w->hook_arg);
+}
+
+void wanwatch_set_hook(struct wanwatch *w, wanwatch_hook fn, void *arg)
+{
+    w->hook = fn;
+    w->hook_arg = arg;
 }
 
 int wanwatch_open(struct wanwatch **out, struct loop *loop, struct regagent *ra)

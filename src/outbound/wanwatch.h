@@ -62,4 +62,9 @@ struct wanwatch;
 int wanwatch_open(struct wanwatch **out, struct loop *loop, struct regagent *ra);
 void wanwatch_free(struct wanwatch *w);
 
+/* Called after each burst's check with its bits and result (main.c: the
+ * conntrack flush of transparent mode, intercept/tmode.h).  fn NULL: none. */
+typedef void (*wanwatch_hook)(unsigned what, const struct wanwatch_result *res, void *arg);
+void wanwatch_set_hook(struct wanwatch *w, wanwatch_hook fn, void *arg);
+
 #endif
