@@ -46,6 +46,8 @@ export SIPKEEP
 . "$here/../e2e/lib.sh"
 # shellcheck source=../e2e/sk_lib.sh
 . "$here/../e2e/sk_lib.sh"
+# shellcheck source=bench_lib.sh
+. "$here/bench_lib.sh"
 
 # Shortened for the benchmark: Flow-Timer in the edge's 2xx (sipkeep pings at
 # 80-100 % of it), sipkeep's pong timeout.
@@ -56,27 +58,6 @@ PONG_TIMEOUT=5
 USER_AOR=1030
 declare -A ROW=()
 DETAILS=
-
-ms_now() { date +%s%3N; }
-
-# ev_ms ERE T0: epoch ms of sipkeep's first log line matching ERE stamped at or
-# after T0 (epoch ms); fails when there is none.
-ev_ms() {
-    local line t
-    while IFS= read -r line; do
-        t=$(date -d "${line%% *}" +%s%3N 2>/dev/null) || continue
-        if (( t >= $2 )); then
-            echo "$t"
-            return 0
-        fi
-    done < <(grep -E -- "$1" "$SK_LOG")
-    return 1
-}
-
-secs() { # secs FROM_MS TO_MS: seconds with one decimal ("fail" without TO_MS)
-    [[ -n "$2" ]] || { echo fail; return; }
-    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'
-}
 
 # detail NAME T0: sipkeep's flow and registration events from the fault on,
 # with their offsets (what the row's figures are made of).
@@ -96,25 +77,6 @@ detail() {
 # error; a path that silently loses packets is found by keep-alives only.
 drop() {
     ns_exec "$NS_ROUTER" iptables "$1" INPUT -p "$2" -s "$EDGE_IP" --sport "$3" -j DROP
-}
-
-# call_until_ok DEADLINE_S: inbound calls one after the other until one is
-# answered and completed; sets CALL_OK_MS to the epoch ms at which that one
-# started (empty if none did).  Not in $(...): the lab tracks its processes.
-CALL_OK_MS=
-call_until_ok() {
-    local end=$(( $(date +%s) + $1 )) t
-    CALL_OK_MS=
-    while (( $(date +%s) < end )); do
-        t=$(ms_now)
-        sipp_ua_answer_start 1 "$USER_AOR"
-        if sipp_uac_call "$USER_AOR" 8 && sipp_ua_answer_wait 10; then
-            CALL_OK_MS=$t
-            return 0
-        fi
-        sipp_ua_answer_stop
-    done
-    return 1
 }
 
 # measure NAME PROTO PORT PROXY [EXTRA_SERVICE]: one row of the table.

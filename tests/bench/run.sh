@@ -11,6 +11,8 @@
 #   BENCH_NFQ=0     skip the transparent-mode (NFQUEUE) benchmark
 #   BENCH_RECOVERY=0  skip the recovery timeline (recovery.sh, ~4 minutes)
 #   RECOVERY_BARESIP=0  keep the timeline, skip its baresip comparison (~2 min)
+#   BENCH_FIELD=0   skip SRV failover and WAN change (field_bench.sh, ~5 min;
+#                   FIELD_RUNS=N runs of each case, default 3)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 daemon=$1
@@ -82,4 +84,16 @@ else
     # Bounded: about four minutes here (UDP's STUN detection alone is ~40 s,
     # baresip waits 30-60 s before it registers again).
     timeout -k 15 900 bash "$here/recovery.sh" "$daemon" || echo "recovery.sh failed (status $?)"
+fi
+
+echo "-- field recovery: SRV failover and WAN change, each beside the figure without (tests/bench/field_bench.sh)"
+if [ "${BENCH_FIELD:-1}" = 0 ]; then
+    echo "skipped (BENCH_FIELD=0)"
+elif [ "$(id -u)" != 0 ]; then
+    echo "skipped: the e2e lab needs root (network namespaces)"
+else
+    sh "$here/../../packaging/deps.sh" e2e
+    # Bounded: about five minutes here (three runs of four cases; the literal
+    # edge's back-off alone is 30-60 s a run).
+    timeout -k 15 900 bash "$here/field_bench.sh" "$daemon" || echo "field_bench.sh failed (status $?)"
 fi

@@ -425,12 +425,16 @@ static bool offered_session(struct fx *f)
  * server (so the client has read the TLS 1.3 tickets sent before it), then
  * both sides closed.  *offered: the stream offered a cached session.
  * Returns whether the handshake resumed, as both sides saw it. */
+static int g_srv_tickets = -1; /* >= 0: the server sends that many tickets */
+
 static bool resume_round(struct fx *f, SSL_CTX *srv_ctx, const char *host, bool *offered)
 {
     bool reused;
 
     f->srv_hs = 0;
     start_tls(f, srv_ctx, host);
+    if (g_srv_tickets >= 0)
+        assert_int_equal(SSL_set_num_tickets(f->srv, (size_t)g_srv_tickets), 1);
     *offered = offered_session(f);
     assert_true(run_until(f, both_sides_done, pump_tls));
     assert_int_equal(SSL_write(f->srv, "\r\n", 2), 2);
@@ -489,6 +493,22 @@ static void test_tls_resumption_1_3(void **state)
 static void test_tls_resumption_1_2(void **state)
 {
     run_resumption(*state, TLS1_2_VERSION);
+}
+
+/* A handshake that resumed spends its session (OpenSSL, RFC 8446 §C.4);
+ * until its own tickets come, the edge's previous session is offered
+ * (here they never come: the server sends none that time). */
+static void test_tls_resumption_spent_uses_previous(void **state)
+{
+    struct fx *f = *state;
+    bool offered;
+
+    assert_false(resume_round(f, f->pki->srv_ok, "edge.test", &offered)); /* 2 tickets */
+    g_srv_tickets = 0;
+    assert_true(resume_round(f, f->pki->srv_ok, "edge.test", &offered)); /* spends one */
+    g_srv_tickets = -1;
+    assert_true(resume_round(f, f->pki->srv_ok, "edge.test", &offered));
+    assert_true(offered);
 }
 
 /* A resumed handshake failing (the edge now presents a certificate for
@@ -676,6 +696,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls_resumption_1_3, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_tls_resumption_1_2, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_tls_resumption_failed_forgets, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_resumption_spent_uses_previous, setup_tls,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_mem_idle_tcp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mem_idle_tls, setup_tls, teardown),
     };
