@@ -142,15 +142,17 @@ static int ctx_load_client_cert(SSL_CTX *ctx, const struct stream_tls_opts *o,
  * keeps no session of its own beyond OpenSSL's current one. */
 #define SESS_CACHE_MAX 32u /* edges per context; beyond, the least recent goes */
 
+union sess_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
 struct sess_entry {
     SSL_SESSION *sess;      /* the newest; NULL: free slot */
     SSL_SESSION *prev;      /* the one before it, or NULL */
     uint64_t used;          /* last stored or offered, for eviction */
-    union {
-        struct sockaddr sa;
-        struct sockaddr_in in;
-        struct sockaddr_in6 in6;
-    } edge;
+    union sess_addr edge;
     char name[256];         /* the verified name (DNS name or IP literal) */
 };
 
@@ -182,26 +184,44 @@ static struct sess_cache *sess_cache_of(SSL_CTX *ctx)
     return g_cache_idx < 0 ? NULL : SSL_CTX_get_ex_data(ctx, g_cache_idx);
 }
 
-static bool same_edge(const struct sess_entry *e, const struct stream *s)
+static bool same_edge(const struct sess_entry *e, const union sess_addr *a)
 {
-    if (e->edge.sa.sa_family != s->peer.sa.sa_family)
+    if (e->edge.sa.sa_family != a->sa.sa_family)
         return false;
-    if (s->peer.sa.sa_family == AF_INET)
-        return e->edge.in.sin_port == s->peer.in.sin_port &&
-               e->edge.in.sin_addr.s_addr == s->peer.in.sin_addr.s_addr;
-    return e->edge.in6.sin6_port == s->peer.in6.sin6_port &&
-           e->edge.in6.sin6_scope_id == s->peer.in6.sin6_scope_id &&
-           memcmp(&e->edge.in6.sin6_addr, &s->peer.in6.sin6_addr, sizeof(struct in6_addr)) == 0;
+    if (a->sa.sa_family == AF_INET)
+        return e->edge.in.sin_port == a->in.sin_port &&
+               e->edge.in.sin_addr.s_addr == a->in.sin_addr.s_addr;
+    return e->edge.in6.sin6_port == a->in6.sin6_port &&
+           e->edge.in6.sin6_scope_id == a->in6.sin6_scope_id &&
+           memcmp(&e->edge.in6.sin6_addr, &a->in6.sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+static void stream_edge(const struct stream *s, union sess_addr *a)
+{
+    _Static_assert(sizeof(*a) == sizeof(s->peer), "the same union");
+    memcpy(a, &s->peer, sizeof(*a));
+}
+
+/* The edge's address in OpenSSL's callback: the connected socket's peer,
+ * the stream's, read from the socket so that the SSL needs no pointer
+ * back to the stream (ex_data would cost each flow a heap block). */
+static bool edge_addr(SSL *ssl, union sess_addr *a)
+{
+    socklen_t len = sizeof(*a);
+
+    memset(a, 0, sizeof(*a));
+    return getpeername(SSL_get_fd(ssl), &a->sa, &len) == 0 &&
+           (a->sa.sa_family == AF_INET || a->sa.sa_family == AF_INET6);
 }
 
 /* The entry for this stream's edge and name, or NULL. */
-static struct sess_entry *sess_find(struct sess_cache *c, const struct stream *s,
+static struct sess_entry *sess_find(struct sess_cache *c, const union sess_addr *a,
                                     const char *name)
 {
     for (size_t i = 0; i < SESS_CACHE_MAX; i++) {
         struct sess_entry *e = &c->e[i];
 
-        if (e->sess && same_edge(e, s) && strcmp(e->name, name) == 0)
+        if (e->sess && same_edge(e, a) && strcmp(e->name, name) == 0)
             return e;
     }
     return NULL;
@@ -247,16 +267,17 @@ static struct sess_entry *sess_slot(struct sess_cache *c)
 static int sess_new_cb(SSL *ssl, SSL_SESSION *sess)
 {
     struct sess_cache *c = sess_cache_of(SSL_get_SSL_CTX(ssl));
-    struct stream *s = SSL_get_app_data(ssl);
     struct sess_entry *e, *old;
     char name[sizeof(old->name)];
+    union sess_addr a;
 
-    if (!c || !s || !SSL_SESSION_is_resumable(sess) || !verified_name(ssl, name, sizeof(name)))
+    if (!c || !SSL_SESSION_is_resumable(sess) || !verified_name(ssl, name, sizeof(name)) ||
+        !edge_addr(ssl, &a))
         return 0;
     /* Only sessions of a verified peer (verify none: nothing to check). */
     if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && SSL_get_verify_result(ssl) != X509_V_OK)
         return 0;
-    e = sess_find(c, s, name);
+    e = sess_find(c, &a, name);
     if (!e) {
         e = sess_slot(c);
         sess_clear(e);
@@ -265,7 +286,7 @@ static int sess_new_cb(SSL *ssl, SSL_SESSION *sess)
     e->prev = e->sess;
     e->sess = sess;
     e->used = ++c->clock;
-    memcpy(&e->edge, &s->peer, sizeof(e->edge));
+    e->edge = a;
     memcpy(e->name, name, sizeof(e->name));
     return 1;
 }
@@ -276,10 +297,12 @@ static void sess_forget(struct stream *s)
     struct sess_cache *c = sess_cache_of(SSL_get_SSL_CTX(s->ssl));
     char name[sizeof(((struct sess_entry *)0)->name)];
     struct sess_entry *e;
+    union sess_addr a;
 
     if (!c || !verified_name(s->ssl, name, sizeof(name)))
         return;
-    e = sess_find(c, s, name);
+    stream_edge(s, &a);
+    e = sess_find(c, &a, name);
     if (e)
         sess_clear(e);
 }
@@ -293,10 +316,12 @@ static void sess_offer(struct stream *s)
     char name[sizeof(((struct sess_entry *)0)->name)];
     struct sess_entry *e;
     SSL_SESSION *sess;
+    union sess_addr a;
 
     if (!c || !verified_name(s->ssl, name, sizeof(name)))
         return;
-    e = sess_find(c, s, name);
+    stream_edge(s, &a);
+    e = sess_find(c, &a, name);
     if (!e)
         return;
     /* A session a finished handshake resumed is spent (see above). */
@@ -429,7 +454,6 @@ int stream_tls_setup(struct stream *s, SSL_CTX *ctx, const char *host)
     if (SSL_CTX_get_min_proto_version(ctx) < TLS1_2_VERSION)
         SSL_set_min_proto_version(ssl, TLS1_2_VERSION);
     SSL_set_connect_state(ssl);
-    SSL_set_app_data(ssl, s); /* for sess_new_cb */
     err = SSL_set_fd(ssl, s->lfd.fd) == 1 ? set_peer_name(ssl, host) : -ENOMEM;
     if (err < 0) {
         SSL_free(ssl);

@@ -267,12 +267,11 @@ int main(void)
     full = phase_run(&p, srv, cli_full, false, &nres_full);
     /* One after the other: each offers the newest ticket the edge gave. */
     res = phase_run(&p, srv, cli, true, &nres_seq);
-    /* All at once on the two tickets the warm-up left: the first two
-     * handshakes spend them (OpenSSL uses a TLS 1.3 session once) and the
-     * tickets those bring are read after the others have started, so
-     * those are full handshakes: a storm of simultaneous reconnects gets
-     * little from resumption, paced ones (each bringing the next tickets)
-     * resume. */
+    /* All at once on the two tickets the warm-up left.  OpenSSL spends a
+     * TLS 1.3 session once a handshake resumed it: a handshake that starts
+     * after the first ones finished and before their new tickets were read
+     * is a full one (1 of 1,000 resumed here before the cache kept two
+     * sessions per edge). */
     phase_run(&p, srv, cli, false, &nres_par);
 
     printf("idle stream heap at %d flows (OpenSSL %s, TLS 1.3, P-256, mallinfo2):\n", FLOWS,
