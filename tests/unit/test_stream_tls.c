@@ -425,6 +425,17 @@ static bool offered_session(struct fx *f)
  * server (so the client has read the TLS 1.3 tickets sent before it), then
  * both sides closed.  *offered: the stream offered a cached session.
  * Returns whether the handshake resumed, as both sides saw it. */
+/* Both sides of the round's connection closed, ready for the next. */
+static void end_round(struct fx *f)
+{
+    drop(&f->r);
+    memset(&f->r, 0, sizeof(f->r));
+    SSL_free(f->srv);
+    f->srv = NULL;
+    close(f->sfd);
+    f->sfd = -1;
+}
+
 static int g_srv_tickets = -1; /* >= 0: the server sends that many tickets */
 
 static bool resume_round(struct fx *f, SSL_CTX *srv_ctx, const char *host, bool *offered)
@@ -441,12 +452,7 @@ static bool resume_round(struct fx *f, SSL_CTX *srv_ctx, const char *host, bool 
     assert_true(run_until(f, has_pong, pump_tls));
     reused = SSL_session_reused(f->r.s->ssl) == 1;
     assert_int_equal(SSL_session_reused(f->srv) == 1, reused);
-    drop(&f->r);
-    memset(&f->r, 0, sizeof(f->r));
-    SSL_free(f->srv);
-    f->srv = NULL;
-    close(f->sfd);
-    f->sfd = -1;
+    end_round(f);
     return reused;
 }
 
@@ -527,12 +533,7 @@ static void test_tls_resumption_failed_forgets(void **state)
     assert_int_equal(f->r.close_err, -EPROTO);
     print_message("resumption offered to a server with another certificate: %s\n",
                   f->r.reason);
-    drop(&f->r);
-    memset(&f->r, 0, sizeof(f->r));
-    SSL_free(f->srv);
-    f->srv = NULL;
-    close(f->sfd);
-    f->sfd = -1;
+    end_round(f);
     assert_false(resume_round(f, f->pki->srv_ok, "edge.test", &offered));
     assert_false(offered);
 }
