@@ -1,10 +1,21 @@
 # shellcheck shell=bash
-# Timing helpers of the e2e-lab benchmarks (recovery.sh, field_bench.sh).
-# Source after tests/e2e/lib.sh and sk_lib.sh.  Figures only: nothing here
-# passes or fails on speed.
+# The e2e-lab benchmarks' prologue and timing helpers (recovery.sh,
+# field.sh): sources tests/e2e/lib.sh and sk_lib.sh.  Figures only: nothing
+# here passes or fails on speed.
 #
-# API: ms_now | ev_ms ERE T0_MS | secs FROM_MS TO_MS | median VALUES...
+# API: bench_sipkeep BINARY (sets and exports SIPKEEP, an absolute path)
+#      ms_now | ev_ms ERE T0_MS | secs FROM_MS TO_MS | median VALUES...
 #      call_until_ok DEADLINE_S [USER] (sets CALL_OK_MS)
+
+# shellcheck source=../e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+# shellcheck source=../e2e/sk_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/sk_lib.sh"
+
+bench_sipkeep() {
+    SIPKEEP=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+    export SIPKEEP
+}
 
 ms_now() { date +%s%3N; }
 
@@ -39,7 +50,6 @@ median() {
 # one after the other until one is answered and completed; sets CALL_OK_MS to
 # the epoch ms at which that one started (empty if none did).  Not in $(...):
 # the lab tracks its processes.
-# shellcheck disable=SC2034 # the result, read by the caller
 CALL_OK_MS=
 call_until_ok() {
     local end=$(( $(date +%s) + $1 )) user=${2:-$USER_AOR} t
@@ -48,6 +58,7 @@ call_until_ok() {
         t=$(ms_now)
         sipp_ua_answer_start 1 "$user"
         if sipp_uac_call "$user" 8 && sipp_ua_answer_wait 10; then
+            # shellcheck disable=SC2034 # the result, read by the caller
             CALL_OK_MS=$t
             return 0
         fi

@@ -40,14 +40,9 @@
 # pong_timeout, 10 s, the same detection rule as libre's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-SIPKEEP=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-export SIPKEEP
-# shellcheck source=../e2e/lib.sh
-. "$here/../e2e/lib.sh"
-# shellcheck source=../e2e/sk_lib.sh
-. "$here/../e2e/sk_lib.sh"
 # shellcheck source=bench_lib.sh
 . "$here/bench_lib.sh"
+bench_sipkeep "$1"
 
 # Shortened for the benchmark: Flow-Timer in the edge's 2xx (sipkeep pings at
 # 80-100 % of it), sipkeep's pong timeout.

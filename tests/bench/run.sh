@@ -4,15 +4,13 @@
 # by sipkeep, RSS per flow; about a minute, needs root and the lab's packages)
 # and the transparent-mode one (nfq_bench.sh: the NFQUEUE path; half a minute).
 # Figures only; nothing here passes or fails on speed.
-# Then tests/bench/scale.sh, tests/bench/compare.sh and tests/bench/storm.sh
+# Then tests/bench/scale.sh, compare.sh, storm.sh and field.sh
 # (below).
 # Usage: run.sh SIPKEEP_BINARY BENCH_BINARY...
 #   BENCH_PROXY=0   skip the proxy-mode benchmark
 #   BENCH_NFQ=0     skip the transparent-mode (NFQUEUE) benchmark
 #   BENCH_RECOVERY=0  skip the recovery timeline (recovery.sh, ~4 minutes)
 #   RECOVERY_BARESIP=0  keep the timeline, skip its baresip comparison (~2 min)
-#   BENCH_FIELD=0   skip SRV failover and WAN change (field_bench.sh, ~5 min;
-#                   FIELD_RUNS=N runs of each case, default 3)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 daemon=$1
@@ -45,9 +43,12 @@ fi
 # and the comparison with Kamailio as a local outbound proxy and with no
 # middlebox (about a minute), and the first-REGISTER storm with a slowed
 # disk, group commit of instance-ids against one sync per phone (storm.sh,
-# about a minute).  BENCH_SCALE=0 / BENCH_COMPARE=0 / BENCH_STORM=0 skip
-# them; BENCH_SCALE_SIZES="100 1000" picks the sizes.
-for b in scale compare storm; do
+# about a minute), and the field recovery: an edge's death with NAPTR/SRV
+# failover and a WAN address change with the netlink watch, each beside the
+# figure without (field.sh, about 5 minutes; FIELD_RUNS=N runs of each case,
+# default 3).  BENCH_SCALE=0 / BENCH_COMPARE=0 / BENCH_STORM=0 / BENCH_FIELD=0
+# skip them; BENCH_SCALE_SIZES="100 1000" picks the sizes.
+for b in scale compare storm field; do
     echo "-- $b (tests/bench/$b.sh)"
     var=BENCH_$(echo "$b" | tr '[:lower:]' '[:upper:]')
     if [ "$(eval echo "\${$var:-1}")" = 0 ]; then
@@ -84,16 +85,4 @@ else
     # Bounded: about four minutes here (UDP's STUN detection alone is ~40 s,
     # baresip waits 30-60 s before it registers again).
     timeout -k 15 900 bash "$here/recovery.sh" "$daemon" || echo "recovery.sh failed (status $?)"
-fi
-
-echo "-- field recovery: SRV failover and WAN change, each beside the figure without (tests/bench/field_bench.sh)"
-if [ "${BENCH_FIELD:-1}" = 0 ]; then
-    echo "skipped (BENCH_FIELD=0)"
-elif [ "$(id -u)" != 0 ]; then
-    echo "skipped: the e2e lab needs root (network namespaces)"
-else
-    sh "$here/../../packaging/deps.sh" e2e
-    # Bounded: about five minutes here (three runs of four cases; the literal
-    # edge's back-off alone is 30-60 s a run).
-    timeout -k 15 900 bash "$here/field_bench.sh" "$daemon" || echo "field_bench.sh failed (status $?)"
 fi

@@ -5,7 +5,7 @@
 # edge.cfg; prio 20 -> edge-b.sip.test = the lab's edge, $EDGE_IP; their A
 # records; no A record for sip.test itself, TTL 5 s), the router namespace
 # resolving through it.  Source after lib.sh; used by t_93_dns_srv.sh and
-# tests/bench/field_bench.sh.
+# tests/bench/field.sh.
 #
 # API: srv_lab_up (after lab_up: addresses, the router's resolv.conf,
 # dnsmasq), dns_start, edge_a_start (sets EDGE_A_PID; stop it with stop_pid).

@@ -5,7 +5,7 @@
 # Prints figures only; nothing here passes or fails on speed.  Exits 1 only
 # when the lab cannot be set up.
 #
-# Usage: tests/bench/field_bench.sh SIPKEEP_BINARY   (as root; about 6
+# Usage: tests/bench/field.sh SIPKEEP_BINARY   (as root; about 6
 #        minutes; make bench runs it through tests/bench/run.sh)
 #   FIELD_RUNS=3              runs of each case (the table shows the median)
 #   FIELD_CASES="srv literal watch nowatch"   the cases to run
@@ -37,16 +37,11 @@
 #           keepalive.pong_timeout; both shortened here so runs stay short).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-SIPKEEP=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-export SIPKEEP
-# shellcheck source=../e2e/lib.sh
-. "$here/../e2e/lib.sh"
-# shellcheck source=../e2e/sk_lib.sh
-. "$here/../e2e/sk_lib.sh"
-# shellcheck source=../e2e/dns_lib.sh
-. "$here/../e2e/dns_lib.sh"
 # shellcheck source=bench_lib.sh
 . "$here/bench_lib.sh"
+bench_sipkeep "$1"
+# shellcheck source=../e2e/dns_lib.sh
+. "$here/../e2e/dns_lib.sh"
 
 # Shortened for the benchmark, as recovery.sh: Flow-Timer in the edges' 2xx
 # (sipkeep pings at 80-100 % of it), sipkeep's pong timeout.
