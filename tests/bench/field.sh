@@ -5,7 +5,7 @@
 # Prints figures only; nothing here passes or fails on speed.  Exits 1 only
 # when the lab cannot be set up.
 #
-# Usage: tests/bench/field.sh SIPKEEP_BINARY   (as root; about 6
+# Usage: tests/bench/field.sh SIPKEEP_BINARY   (as root; about 5
 #        minutes; make bench runs it through tests/bench/run.sh)
 #   FIELD_RUNS=3              runs of each case (the table shows the median)
 #   FIELD_CASES="srv literal watch nowatch"   the cases to run
