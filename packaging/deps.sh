@@ -18,6 +18,7 @@ pkg_pkgs="$build_pkgs dpkg-dev debhelper fakeroot lintian adduser systemd man-db
 # tests/cross.sh unpacks their .debs into build/cross/<arch>/sysroot; this
 # only adds the foreign architectures to dpkg so apt-get download finds them.
 cross_pkgs="$build_pkgs clang dpkg-dev file gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user musl-tools linux-libc-dev"
+# conntrack: the lab's checks and sipkeep's flush on a WAN change (transparent mode).
 e2e_pkgs="$check_pkgs kamailio kamailio-outbound-modules kamailio-tls-modules sip-tester baresip-core iproute2 iptables openssl tcpdump procps conntrack jq valgrind strace python3-prometheus-client dnsmasq-base"
 
 case "$want" in
