@@ -15,6 +15,9 @@
 #     registers at once from the cached records (the refresh times out in
 #     the background, dns_stale), calls in complete; then dnsmasq stops: a
 #     call on the existing flow and a third phone the same; no flow fails.
+#  4. Edge A restarted: the phone's next re-registration moves its flow
+#     back to A (failback, connection first), one reg-id 1 binding stays at
+#     the registrar, a call in completes, no flow fails.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sk_lib.sh"
@@ -132,5 +135,33 @@ SIPP_UA_IP=$LAN_UA3_IP call_in "$PHONE3" || die "call in to the third phone fail
 downs_after=$(sk_event_count flow_down)
 (( downs_after == downs_before )) ||
     die "a flow failed during the DNS outage: $(grep 'event=flow_down' "$SK_LOG" | tail -n 3)"
+
+# ---- 4. edge A is back (DNS still stopped: the cached answer): at the
+# phone's next re-registration its flow returns to A, the connection to A
+# made before B's is closed (failback); the registrar keeps one binding
+# for reg-id 1 (the REGISTER through A replaced B's) and a call in
+# reaches the phone through A.  The other phones stay on B.
+edge_a_start
+log_step "edge A restarted"
+since_kill=$(( ($(date +%s%N) - t_kill) / 1000000000 ))
+(( since_kill >= 31 )) || idle $(( 31 - since_kill )) # A's failed mark (30 s)
+downs_before=$(sk_event_count flow_down)
+t_fb=$(date +%s%N)
+sipp_ua_register "$ROUTER_LAN_IP:5060" "$PHONE" 3600 || die "the phone's re-REGISTER failed"
+# shellcheck disable=SC2016  # evaluated by wait_for
+wait_for '[[ "$(flow_target "$PHONE")" == "$EDGE_A_IP:$EDGE_TCP_PORT "* ]] &&
+    kam_location_has "$PHONE" "$EDGE_A_IP"' 10 "the flow registered through edge A again" ||
+    die "no failback to edge A: $(flow_target "$PHONE"); $(grep 'event=flow_failback' "$SK_LOG" | tail -n 3)"
+FAILBACK_MS=$(( ($(date +%s%N) - t_fb) / 1000000 ))
+sk_log_has 'event=flow_failback_trying reg_id=1 ' || die "no flow_failback_trying in the log"
+sk_log_has 'event=flow_failback reg_id=1 ' || die "no flow_failback in the log"
+[[ "$(flow_target "$PHONE2")" == "$EDGE_IP:$EDGE_TCP_PORT "* ]] || die "phone 2 moved: $(flow_target "$PHONE2")"
+regids=$(kam_location 2>/dev/null | _ul_aor_block "$PHONE" | grep -c 'Reg-Id: 1$' || true)
+(( regids == 1 )) || die "the registrar holds $regids bindings with reg-id 1: $(kam_location)"
+call_in "$PHONE" || die "call in after the failback failed"
+downs_after=$(sk_event_count flow_down)
+(( downs_after == downs_before )) ||
+    die "a flow failed during the failback: $(grep 'event=flow_down' "$SK_LOG" | tail -n 3)"
+log_step "failback: the phone's flow registered through edge A ${FAILBACK_MS} ms after its re-REGISTER, no flow down"
 sk_stop
-log_step "t_93_dns_srv: NAPTR/SRV registration via the prio-10 edge; failover ${FAILOVER_CALL_MS} ms from the kill to the answered call (re-registered at ${FAILOVER_REG_MS} ms); DNS silent: a new phone registered in ${REG_SILENT_MS} ms from the cache, calls completed, last pong ${pong_age} s ago, no flow failed; DNS stopped: the same; $(( $(date +%s) - T0 )) s"
+log_step "t_93_dns_srv: NAPTR/SRV registration via the prio-10 edge; failover ${FAILOVER_CALL_MS} ms from the kill to the answered call (re-registered at ${FAILOVER_REG_MS} ms); DNS silent: a new phone registered in ${REG_SILENT_MS} ms from the cache, calls completed, last pong ${pong_age} s ago, no flow failed; DNS stopped: the same; edge A back: failback at the re-registration in ${FAILBACK_MS} ms, no flow down; $(( $(date +%s) - T0 )) s"

@@ -100,6 +100,19 @@ static void on_down(struct flow *f, const char *reason, void *arg)
 
 static const struct flow_cbs cbs = { on_ready, on_message, on_down, NULL };
 
+/* A flow of e's proxy: reg-id, its place among the proxy's flows
+ * (flow_params.spread), the default back-off, e's resolver and rng. */
+static struct flow_params flow_params_of(struct env *e, unsigned reg_id, unsigned spread)
+{
+    return (struct flow_params){
+        .loop = e->l, .proxy = &e->proxy, .reg_id = reg_id,
+        .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
+                      FLOW_BACKOFF_MAX },
+        .rng = { fake_rng, &e->rnd }, .cbs = &cbs, .arg = e, .resolver = e->r,
+        .spread = spread,
+    };
+}
+
 static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
@@ -130,12 +143,7 @@ static int setup(void **state)
                                            .addr = "127.0.0.1" });
     e->proxy = (struct cfg_proxy){ .uri = "sip:fo.test;transport=tcp", .host = "fo.test",
                                    .port = 5060, .transport = CFG_TRANSPORT_TCP };
-    fp = (struct flow_params){
-        .loop = e->l, .proxy = &e->proxy, .reg_id = 1,
-        .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
-                      FLOW_BACKOFF_MAX },
-        .rng = { fake_rng, &e->rnd }, .cbs = &cbs, .arg = e, .resolver = e->r,
-    };
+    fp = flow_params_of(e, 1, 0);
     assert_int_equal(flow_new(&e->f, &fp), 0);
     *state = e;
     return 0;
@@ -240,12 +248,7 @@ static void test_failover_order(void **state)
 static void test_new_flow_skips_failed_target(void **state)
 {
     struct env *e = *state;
-    struct flow_params fp = {
-        .loop = e->l, .proxy = &e->proxy, .reg_id = 1,
-        .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
-                      FLOW_BACKOFF_MAX },
-        .rng = { fake_rng, &e->rnd }, .cbs = &cbs, .arg = e, .resolver = e->r,
-    };
+    struct flow_params fp = flow_params_of(e, 1, 0);
     struct flow *f2 = NULL, *f3 = NULL;
 
     flow_start(e->f);
@@ -341,18 +344,12 @@ static void test_failback(void **state)
 static void test_spread(void **state)
 {
     struct env *e = *state;
-    struct flow_params fp = {
-        .loop = e->l, .proxy = &e->proxy, .reg_id = 2,
-        .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
-                      FLOW_BACKOFF_MAX },
-        .rng = { fake_rng, &e->rnd }, .cbs = &cbs, .arg = e, .resolver = e->r, .spread = 1,
-    };
+    struct flow_params fp = flow_params_of(e, 2, 1);
     struct flow *f2 = NULL, *f3 = NULL;
     unsigned p2, p3;
 
     assert_int_equal(flow_new(&f2, &fp), 0);
-    fp.reg_id = 3;
-    fp.spread = 2;
+    fp = flow_params_of(e, 3, 2);
     assert_int_equal(flow_new(&f3, &fp), 0);
     flow_start(f2); /* resolves first: the home is taken once the answer is in */
     flow_start(e->f);
