@@ -46,9 +46,11 @@ fi
 # about a minute), and the field recovery: an edge's death with NAPTR/SRV
 # failover and a WAN address change with the netlink watch, each beside the
 # figure without (field.sh, about 5 minutes; FIELD_RUNS=N runs of each case,
-# default 3).  BENCH_SCALE=0 / BENCH_COMPARE=0 / BENCH_STORM=0 / BENCH_FIELD=0
-# skip them; BENCH_SCALE_SIZES="100 1000" picks the sizes.
-for b in scale compare storm field; do
+# default 3), and an edge restart under 10,000 TCP and TLS flows, with recovery
+# pacing and without (edge_restart.sh, about 10 minutes; RESTART_N=2000 for
+# fewer flows).  BENCH_SCALE=0 / BENCH_COMPARE=0 / BENCH_STORM=0 / BENCH_FIELD=0
+# / BENCH_EDGE_RESTART=0 skip them; BENCH_SCALE_SIZES="100 1000" picks the sizes.
+for b in scale compare storm field edge_restart; do
     echo "-- $b (tests/bench/$b.sh)"
     var=BENCH_$(echo "$b" | tr '[:lower:]' '[:upper:]')
     if [ "$(eval echo "\${$var:-1}")" = 0 ]; then
@@ -59,6 +61,8 @@ for b in scale compare storm field; do
         # shellcheck disable=SC2086  # the sizes are words
         timeout -k 15 1800 bash "$here/scale.sh" "$daemon" ${BENCH_SCALE_SIZES:-} ||
             echo "scale.sh failed (status $?)"
+    elif [ "$b" = edge_restart ]; then
+        timeout -k 15 1800 bash "$here/$b.sh" "$daemon" || echo "$b.sh failed (status $?)"
     else
         timeout -k 15 600 bash "$here/$b.sh" "$daemon" || echo "$b.sh failed (status $?)"
     fi
