@@ -502,15 +502,18 @@ static int drop_privileges(struct daemon_ctx *d)
 }
 
 /* "mode=proxy services=1 flows_per_ua=2 listen=udp:...,udp:..." for the
- * first and the last start-up line.  A UA uses the flows of one service:
- * one per outbound proxy of it, so the count is a range over services. */
+ * first and the last start-up line.  A UA uses the flows of one service
+ * (services[].flows, by default one per outbound proxy), so the count is
+ * a range over services. */
 static void format_summary(const struct cfg *c, char *buf, size_t sz)
 {
     size_t lo = SIZE_MAX, hi = 0, pos;
 
     for (size_t i = 0; i < c->n_services; i++) {
-        lo = c->services[i].n_outbound_proxies < lo ? c->services[i].n_outbound_proxies : lo;
-        hi = c->services[i].n_outbound_proxies > hi ? c->services[i].n_outbound_proxies : hi;
+        size_t n = cfg_service_nflows(&c->services[i]);
+
+        lo = n < lo ? n : lo;
+        hi = n > hi ? n : hi;
     }
     pos = (size_t)snprintf(buf, sz, "mode=%s services=%zu flows_per_ua=%zu",
                            c->mode == CFG_MODE_PROXY ? "proxy" : "transparent",

@@ -200,7 +200,8 @@ static void on_flow_msg(struct binding *b, unsigned idx, const struct sipmsg *m,
     const struct cfg_service *svc = binding_service(b);
 
     log_sip(LOG_LVL_DEBUG, "sip_from_flow",
-            idx < svc->n_outbound_proxies ? svc->outbound_proxies[idx].uri : NULL,
+            svc->n_outbound_proxies /* flow idx: proxy idx mod n (services[].flows) */
+                ? svc->outbound_proxies[idx % svc->n_outbound_proxies].uri : NULL,
             m->buf.p, m->buf.n);
     if (m->is_request) {
         router_flow_request(r, b, idx, m);
