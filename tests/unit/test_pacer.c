@@ -279,6 +279,13 @@ static void clock_to(struct fx *t, uint64_t at)
         assert_int_equal(loop_run_once(t->l, 0), 0);
 }
 
+/* At `at` on the fake clock the edge has accepted `want` connections in all. */
+static void conns_at(struct fx *t, uint64_t at, int want)
+{
+    clock_to(t, at);
+    assert_int_equal(accept_for(t, 20), want);
+}
+
 /* n flows at rate/burst, connected, registered and working (no pongs
  * expected without outbound). */
 static void flows_working(struct fx *t, int n, unsigned rate, unsigned burst)
@@ -340,10 +347,8 @@ static void test_flows_storm_spread(void **state)
         assert_int_equal(slots, ((1u << (NFLOWS - 3)) - 1) << 1);
     }
     for (int k = 1; k <= NFLOWS - 3; k++) {
-        clock_to(t, t0 + 100u * (unsigned)k - 1);
-        assert_int_equal(accept_for(t, 5), NFLOWS + 3 + k - 1);
-        clock_to(t, t0 + 100u * (unsigned)k);
-        assert_int_equal(accept_for(t, 50), NFLOWS + 3 + k);
+        conns_at(t, t0 + 100u * (unsigned)k - 1, NFLOWS + 3 + k - 1);
+        conns_at(t, t0 + 100u * (unsigned)k, NFLOWS + 3 + k);
     }
 }
 
@@ -379,16 +384,11 @@ static void test_flows_retry_after_holds_edge(void **state)
     flow_get_info(t->o[1].f, &fi);
     assert_int_equal(fi.state, FLOW_CONNECTING);
     assert_int_equal(fi.retry_in_ms, 30000);
-    clock_to(t, t0 + 29999);
-    assert_int_equal(accept_for(t, 5), 3);
-    clock_to(t, t0 + 30000);
-    assert_int_equal(accept_for(t, 50), 4);
-    clock_to(t, t0 + 30099);
-    assert_int_equal(accept_for(t, 5), 4);
-    clock_to(t, t0 + 30100);
-    assert_int_equal(accept_for(t, 50), 5);
-    clock_to(t, t0 + 30200);
-    assert_int_equal(accept_for(t, 50), 6);
+    conns_at(t, t0 + 29999, 3);
+    conns_at(t, t0 + 30000, 4);
+    conns_at(t, t0 + 30099, 4);
+    conns_at(t, t0 + 30100, 5);
+    conns_at(t, t0 + 30200, 6);
 }
 
 /* A hold that arrives while flows already wait for their slots (a refresh
@@ -408,12 +408,9 @@ static void test_flows_hold_after_slots(void **state)
     assert_int_equal(flow_state(t->o[0].f), FLOW_ACTIVE);
     clock_to(t, t0 + 100); /* the second flow's slot: held */
     clock_to(t, t0 + 200);
-    clock_to(t, t0 + 4999);
-    assert_int_equal(accept_for(t, 5), 5);
-    clock_to(t, t0 + 5000);
-    assert_int_equal(accept_for(t, 50), 6);
-    clock_to(t, t0 + 5100);
-    assert_int_equal(accept_for(t, 50), 7);
+    conns_at(t, t0 + 4999, 5);
+    conns_at(t, t0 + 5000, 6);
+    conns_at(t, t0 + 5100, 7);
 }
 
 int main(void)
