@@ -223,17 +223,35 @@ void tmode_after_drop(struct tmode *t)
                  strerror(-rc));
 }
 
+int tmode_ct_text(const struct cfg *cfg, char **out)
+{
+    struct sockaddr_in *dsts;
+    size_t n, sz;
+    char err[8], *text;
+    int rc = collect_dsts(cfg, &dsts, &n, err, sizeof(err));
+
+    if (rc < 0)
+        return rc;
+    sz = ctflush_text_size(n, cfg->ua.n_allow);
+    text = malloc(sz);
+    rc = text ? ctflush_text(dsts, n, cfg->ua.allow, cfg->ua.n_allow, text, sz) : -ENOMEM;
+    free(dsts);
+    if (rc < 0) {
+        free(text);
+        return rc;
+    }
+    *out = text;
+    return rc;
+}
+
 void tmode_wan_changed(struct tmode *t, unsigned what, unsigned flows_changed)
 {
-    const struct cfg_ua *ua = &t->cfg->ua;
-    size_t sz = ctflush_text_size(t->n_dsts, ua->n_allow);
-    char *text;
+    char *text = NULL;
     int rc;
 
     if (!ctflush_due(what, flows_changed))
         return;
-    text = malloc(sz);
-    rc = text ? ctflush_text(t->dsts, t->n_dsts, ua->allow, ua->n_allow, text, sz) : -ENOMEM;
+    rc = tmode_ct_text(t->cfg, &text);
     if (rc >= 0)
         rc = ctflush_start(t->ct, text);
     if (rc < 0)

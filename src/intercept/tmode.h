@@ -52,6 +52,12 @@ int tmode_send(struct tmode *t, const struct sockaddr_in *from, const struct soc
  * leaving the rules behind silently at the stop.  NULL is fine. */
 void tmode_after_drop(struct tmode *t);
 
+/* Pure: the conntrack commands of a flush for cfg (ctflush_text: UDP and
+ * TCP toward each destination the rules above intercept, from each IPv4
+ * ua.allow prefix).  Returns the length and *out (caller frees), -EINVAL
+ * when cfg gives nothing to intercept, -ENOSPC, -ENOMEM. */
+int tmode_ct_text(const struct cfg *cfg, char **out);
+
 /* A burst of WAN changes (what: core/netwatch.h bits; flows_changed: the
  * flows outbound/wanwatch.h failed or restarted for it): when it is a
  * change of the WAN (ctflush_due), deletes the conntrack entries of the

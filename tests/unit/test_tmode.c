@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -76,12 +77,49 @@ static void test_nothing_to_intercept(void **state)
     cfg_free(cfg);
 }
 
+/* The conntrack flush of a WAN change (intercept/ctflush.h) covers what
+ * the rules intercept, UDP and TCP, from each IPv4 ua.allow prefix. */
+static void test_conntrack_from_config(void **state)
+{
+    struct cfg *cfg = load("mode: transparent\n"
+                           "ua: {allow: [\"192.168.1.0/24\", \"fd00::/64\", \"10.1.0.0/16\"]}\n"
+                           "services:\n"
+                           "  - {name: a, domain: a.example, outbound_proxies: "
+                           "[\"sip:203.0.113.5;transport=tcp\", \"sip:edge.example\"], "
+                           "intercept: [\"203.0.113.5:5060\", \"198.51.100.7:5080\"]}\n");
+    char *text = NULL;
+    int n = tmode_ct_text(cfg, &text);
+
+    (void)state;
+    assert_non_null(text);
+    assert_string_equal(text,
+        "conntrack -D -f ipv4 -p udp -s 192.168.1.0/24 -d 203.0.113.5 --dport 5060\n"
+        "conntrack -D -f ipv4 -p tcp -s 192.168.1.0/24 -d 203.0.113.5 --dport 5060\n"
+        "conntrack -D -f ipv4 -p udp -s 192.168.1.0/24 -d 198.51.100.7 --dport 5080\n"
+        "conntrack -D -f ipv4 -p tcp -s 192.168.1.0/24 -d 198.51.100.7 --dport 5080\n"
+        "conntrack -D -f ipv4 -p udp -s 10.1.0.0/16 -d 203.0.113.5 --dport 5060\n"
+        "conntrack -D -f ipv4 -p tcp -s 10.1.0.0/16 -d 203.0.113.5 --dport 5060\n"
+        "conntrack -D -f ipv4 -p udp -s 10.1.0.0/16 -d 198.51.100.7 --dport 5080\n"
+        "conntrack -D -f ipv4 -p tcp -s 10.1.0.0/16 -d 198.51.100.7 --dport 5080\n");
+    assert_int_equal(n, (int)strlen(text));
+    free(text);
+    cfg_free(cfg);
+    /* nothing to intercept: nothing to flush */
+    cfg = load(HEAD "services:\n  - {name: a, domain: a.example, "
+                    "outbound_proxies: [\"sip:edge.example\"]}\n");
+    text = NULL;
+    assert_int_equal(tmode_ct_text(cfg, &text), -EINVAL);
+    assert_null(text);
+    cfg_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules_from_config),
         cmocka_unit_test(test_interfaces_and_output),
         cmocka_unit_test(test_nothing_to_intercept),
+        cmocka_unit_test(test_conntrack_from_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
