@@ -123,7 +123,7 @@ static int ctx_load_client_cert(SSL_CTX *ctx, const struct stream_tls_opts *o,
     return ctx_load_key(ctx, o, err, errsz);
 }
 
-/* ---- session resumption: one cached session per edge ----
+/* ---- session resumption: the edge's newest sessions, per edge ----
  *
  * Keyed by (client context, verified name, edge address): the context
  * carries the CAs and client certificate the session was made with, the
