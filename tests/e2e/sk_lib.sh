@@ -4,7 +4,7 @@
 #
 # API: sk_config FILE [PROXY_URI...] (writes a proxy-mode config), sk_start FILE,
 # sk_stop, sk_log_has ERE, sk_wait_log ERE TIMEOUT, sk_rss_kib, sk_daemon_pid,
-# sk_event_count NAME, SK_PID, SK_LOG,
+# sk_event_count NAME, sk_registrations [REG_ID], sk_metric NAME, SK_PID, SK_LOG,
 # SK_CTL (the control socket of the config sk_config wrote).
 
 SK_PID=
@@ -119,6 +119,18 @@ sk_event_count() {
             }
         }
         END { print n + 0 }' "$SK_LOG"
+}
+
+# sk_registrations [REG_ID]: how many 2xx to its own REGISTERs sipkeep got on
+# the flows with that reg-id (default 1).
+sk_registrations() {
+    grep -c "event=registered .*reg_id=${1:-1} " "$SK_LOG" || true
+}
+
+# sk_metric NAME_WITH_LABELS: its value in `sipkeep metrics`, over the control
+# socket (empty if absent).  Bounded: the CLI gives up after 10 s on its own.
+sk_metric() {
+    timeout 15 "$SIPKEEP" metrics -s "$SK_CTL" | awk -v m="$1" '$1 == m { print $2 }'
 }
 
 # sk_wait_log ERE TIMEOUT: wait until sipkeep's log matches ERE.

@@ -10,10 +10,6 @@ set -euo pipefail
 
 USER_AOR=1002
 
-registrations() {
-    grep -c 'event=registered .*reg_id=1 ' "$SK_LOG" || true
-}
-
 lab_up
 kam_start registrar
 kam_start edge
@@ -30,7 +26,7 @@ log_step "restarting the edge proxy: every TCP flow to it dies"
 kam_restart edge
 sk_wait_log 'event=flow_down reg_id=1' 15 || die "sipkeep did not notice the dead flow"
 log_step "sipkeep saw the flow fail; waiting for recovery and re-registration"
-wait_for '[[ $(registrations) -ge 2 ]]' 90 "re-registration on a new flow" ||
+wait_for '[[ $(sk_registrations) -ge 2 ]]' 90 "re-registration on a new flow" ||
     die "sipkeep did not re-register: $(tail -n 20 "$SK_LOG")"
 path2=$(kam_location | grep -Eo "Path: <sip:[^@]+@$EDGE_IP;lr;ob>" | head -n 1)
 [[ -n "$path2" && "$path2" != "$path1" ]] || die "the binding still points at the old flow: $(kam_location)"

@@ -17,15 +17,10 @@ sk_cli() {
     timeout 15 "$SIPKEEP" "$@"
 }
 
-# metric NAME_WITH_LABELS: its value in `sipkeep metrics` (empty if absent).
-metric() {
-    sk_cli metrics -s "$SK_CTL" | awk -v m="$1" '$1 == m { print $2 }'
-}
-
 # metric_ge NAME MIN: the metric exists and is >= MIN.
 metric_ge() {
     local v
-    v=$(metric "$1")
+    v=$(sk_metric "$1")
     [[ -n "$v" ]] && (( v >= $2 ))
 }
 
@@ -93,7 +88,7 @@ wait_for "metric_ge sipkeep_keepalives_sent_total 1" $((FLOW_TIMER + 5)) "a keep
     die "no keep-alive counted within $((FLOW_TIMER + 5)) s"
 wait_for "sk_cli status --json -s '$SK_CTL' | jq -e '.bindings[0].flows[0].rtt_ms >= 0'" 5 \
     "a keep-alive RTT in status" || die "status shows no keep-alive RTT after a pong"
-[[ "$(metric sipkeep_keepalives_lost_total)" == 0 ]] || die "a keep-alive was lost"
+[[ "$(sk_metric sipkeep_keepalives_lost_total)" == 0 ]] || die "a keep-alive was lost"
 log_step "keep-alive RTT in status: $(sk_cli status --json -s "$SK_CTL" | jq '.bindings[0].flows[0].rtt_ms') ms"
 sk_cli metrics -s "$SK_CTL" | grep -v '^#' | sed 's/^/    /'
 

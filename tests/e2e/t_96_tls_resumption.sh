@@ -12,18 +12,10 @@ set -euo pipefail
 
 USER_AOR=1096
 
-registrations() {
-    grep -c 'event=registered .*reg_id=1 ' "$SK_LOG" || true
-}
-
-# `sipkeep metrics` over the control socket, bounded (the CLI's own limit is 10 s).
-metrics() {
-    timeout 15 "$SIPKEEP" metrics -s "$SK_CTL"
-}
-
-# metric NAME_WITH_LABELS: its value in `sipkeep metrics` (empty if absent).
-metric() {
-    metrics | awk -v m="$1" '$1 == m { print $2 }'
+# The two samples of sipkeep_tls_handshakes_total, on one line.
+handshakes() {
+    echo "full $(sk_metric 'sipkeep_tls_handshakes_total{resumed="false"}')," \
+         "resumed $(sk_metric 'sipkeep_tls_handshakes_total{resumed="true"}')"
 }
 
 lab_up
@@ -36,8 +28,8 @@ sk_start "$LAB_DIR/sipkeep.yaml"
 
 sipp_ua_register "$ROUTER_LAN_IP:5060" "$USER_AOR" 3600 || die "REGISTER through sipkeep over TLS failed"
 sk_log_has 'event=stream_connected .*tls=1 resumed=0' || die "the first TLS handshake is not in the log"
-[[ "$(metric 'sipkeep_tls_handshakes_total{resumed="false"}')" == 1 ]] ||
-    die "metrics: $(metrics | grep tls_handshakes)"
+[[ "$(sk_metric 'sipkeep_tls_handshakes_total{resumed="false"}')" == 1 ]] ||
+    die "handshakes: $(handshakes)"
 log_step "registered over a full TLS handshake"
 
 # A flow that worked (a keep-alive answered, §4.5) is retried at once when it dies.
@@ -46,11 +38,11 @@ log_step "killing the flow's connection from the router's side (the edge keeps r
 ns_exec "$NS_ROUTER" ss -K dst "$EDGE_IP" dport = ":$EDGE_TLS_PORT" >/dev/null ||
     die "ss -K failed (kernel without INET_DIAG_DESTROY?)"
 sk_wait_log 'event=flow_down reg_id=1' 15 || die "sipkeep did not notice the killed connection"
-wait_for '[[ $(registrations) -ge 2 ]]' 30 "re-registration on a new flow" ||
+wait_for '[[ $(sk_registrations) -ge 2 ]]' 30 "re-registration on a new flow" ||
     die "sipkeep did not re-register: $(tail -n 20 "$SK_LOG")"
 sk_log_has 'event=stream_connected .*tls=1 resumed=1' ||
     die "the reconnect did not resume: $(grep 'event=stream_connected' "$SK_LOG")"
-[[ "$(metric 'sipkeep_tls_handshakes_total{resumed="true"}')" -ge 1 ]] ||
-    die "metrics: $(metrics | grep tls_handshakes)"
-log_step "re-registered over a resumed handshake: $(metrics | grep '^sipkeep_tls_handshakes_total' | tr '\n' ' ')"
+[[ "$(sk_metric 'sipkeep_tls_handshakes_total{resumed="true"}')" -ge 1 ]] ||
+    die "handshakes: $(handshakes)"
+log_step "re-registered over a resumed handshake (handshakes: $(handshakes))"
 sk_stop
