@@ -667,7 +667,7 @@ static void test_mem_idle_tls(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     free(s);
     assert_true(per > mem0 + 1024); /* the measure sees OpenSSL's state too */
-    assert_true(per < 32768);
+    assert_true(per < 20480); /* 15 KiB resumed, 19 KiB after full handshakes */
 }
 
 int main(void)
