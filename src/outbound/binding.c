@@ -296,7 +296,7 @@ static int binding_flows_new(struct binding *b, SSL_CTX *tls)
 int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
                        struct slice contact_uri, bool third_party, struct binding **out)
 {
-    struct binding *b = calloc(1, sizeof(*b));
+    struct binding *b = calloc(1, sizeof(*b) + cfg_service_nflows(svc) * sizeof(b->flows[0]));
     char key[BINDING_KEY_MAX];
     int err = binding_key(aor, contact_uri, key);
 

@@ -78,7 +78,12 @@ struct binding {
     bool id_pending;
     struct binding *next_idwait;
     size_t nflows;
-    struct reg_flow flows[CFG_MAX_OUTBOUND_PROXIES];
+    /* cfg_service_nflows(svc) of them, allocated with the binding (not
+     * CFG_MAX_OUTBOUND_PROXIES inline: 10,000 one-flow phones would carry
+     * 7 unused slots each).  A reload keeps a binding only for an equal
+     * service (cfg_service_equal compares flows and proxies), so the
+     * count never changes under it. */
+    struct reg_flow flows[];
 };
 
 #define RA_BUCKETS 4096u
