@@ -1,6 +1,7 @@
 /* edge_fixture.h - the fixture shared by the tests that play the world
- * around sipkeep with fake_edge.h (test_regagent.c, test_reg_retry.c,
- * test_regagent_state.c, test_router.c): a fake clock, a throw-away state
+ * around sipkeep with fake_edge.h (test_regagent*.c through
+ * regagent_fixture.h, test_reg_retry.c, test_regagent_state.c,
+ * test_router*.c through router_fixture.h): a fake clock, a throw-away state
  * directory, an event loop, the edge proxy's listeners, the legacy UA's
  * addresses and what the code under test sent to that UA; plus starting
  * and stopping a registration agent on it.
