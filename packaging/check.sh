@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make packaging-check: checks what packaging/ ships, after `make deb`.
 #   versions     Makefile, debian/changelog, OpenWrt PKG_VERSION, man pages agree
 #   man          man --warnings prints nothing for both pages; sipkeep.yaml(5)
@@ -129,6 +130,11 @@ check_licence() {
     for want in 'PKG_LICENSE:=GPL-2.0-or-later' 'PKG_LICENSE_FILES:=COPYING'; do
         grep -qxF "$want" packaging/openwrt/Makefile ||
             { echo "the OpenWrt Makefile lacks $want"; rc=1; }
+    done
+    # Every file under src/ says its licence in its first lines (SPDX).
+    for f in $(find src -type f | sort); do
+        head -n 3 "$f" | grep -q 'SPDX-License-Identifier: GPL-2.0-or-later' ||
+            { echo "$f: no SPDX-License-Identifier: GPL-2.0-or-later line"; rc=1; }
     done
     for f in LICENSE LICENSE.md LICENSE.txt LICENCE COPYING.md; do
         [ ! -e "$f" ] || { echo "$f beside COPYING"; rc=1; }

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the Debian binary package build/sipkeep_VERSION_ARCH.deb.
 # Usage: packaging/deb.sh      (from the top of the tree; `make deb` runs it)
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs the Debian packages sipkeep needs to build and test, only when missing.
 # Usage: packaging/deps.sh build|check|e2e|pkg|cross
 # Idempotent and quiet when everything is present, so `make` may call it every time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* main.c - command line, signals, start-up and shut-down order. */
 #include <errno.h>
 #include <getopt.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make cross (part of make check): sipkeep on the targets of home routers.
 #   armhf (32-bit ARM, glibc) and s390x (big-endian, 64-bit; the big-endian
 #   target Debian ships whole): the daemon and every unit test built with

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/layers.sh - keeps src/DESIGN.md and the code's include graph honest.
 #
 # 1. Layers: the order is the numbered list in section "Layers" of

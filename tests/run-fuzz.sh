@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fuzz smoke: runs each libFuzzer binary for SECONDS against its committed
 # seed corpus (tests/fuzz/corpus/NAME), writing new inputs to a scratch dir
 # so the committed corpus stays as reviewed.  Any crash, leak or timeout

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs every unit-test binary given, prints each one's CMocka output, and a
 # closing summary line "unit: N passed, M failed" (binaries, not cases: each
 # binary prints its own case counts above it).  Exits non-zero on any failure.

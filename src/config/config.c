@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config.c - reading the file, freeing, and the lookups used at run time.
  * Parsing and validation are in config_parse.c and config_validate.c. */
 #include "config/config.h"

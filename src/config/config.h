@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config.h - sipkeep.yaml -> an immutable struct cfg.
  *
  *   char err[256];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config_equal.c - comparing services of two configs (SIGHUP reload: an
  * unchanged service keeps its bindings and flows); see config.h. */
 #include <string.h>

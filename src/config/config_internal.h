@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config_internal.h - shared by the config module's files only; not an API.
  *
  * The schema is data: a table of struct cfg_key per YAML mapping

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config_parse.c - libyaml events -> struct cfg, driven by the schema tables
  * of config_validate.c.
  *

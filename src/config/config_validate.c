@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config_validate.c - the schema (one table per YAML mapping) and the value
  * parsers that turn one scalar into one field.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* addr.c - see addr.h. */
 #include "core/addr.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* addr.h - socket address helpers shared by every module. */
 #ifndef SIPKEEP_CORE_ADDR_H
 #define SIPKEEP_CORE_ADDR_H

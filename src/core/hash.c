@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hash.c - see hash.h. */
 #include "core/hash.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hash.h - FNV-1a (Fowler/Noll/Vo), 32 and 64 bits: hash-table buckets and
  * the hashes sipkeep writes into its own branches.  Fast, not keyed by
  * itself: a caller that must resist chosen keys mixes a secret seed into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log.h - one line per event, `key=value` style, to stderr or syslog.
  *
  *   log_info("flow_up", "proxy=%s reg_id=%u", uri, id);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* loop.c - epoll + timer heap; see loop.h. */
 #include "core/loop.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* loop.h - the event loop: epoll for descriptors, a binary heap of timers,
  * and an injectable monotonic clock.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* netwatch.c - rtnetlink address and route changes; see netwatch.h. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* netwatch.h - the kernel's address and route changes (rtnetlink:
  * RTM_NEWADDR/DELADDR, RTM_NEWROUTE/DELROUTE), read on the event loop and
  * told once per burst: a PPPoE reconnect or a DHCP renewal sends several

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* netwatch_int.h - what of netwatch.c only tests call: a netwatch without
  * a socket, fed crafted datagrams on the test's (fake) clock. */
 #ifndef SIPKEEP_CORE_NETWATCH_INT_H

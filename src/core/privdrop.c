@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* privdrop.c - see privdrop.h. */
 #include "core/privdrop.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* privdrop.h - start as root, run as an unprivileged user.
  *
  * sipkeep needs root only to open what it opens at start (LAN sockets, maybe

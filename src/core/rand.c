@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rand.c - see rand.h. */
 #include "core/rand.h"
 

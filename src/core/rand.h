@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rand.h - unpredictable numbers from the kernel (getrandom(2)), for SIP
  * branches, tags, Call-IDs and keep-alive jitter.  Stateless; the jitter's
  * source is injectable (struct rand_src). */

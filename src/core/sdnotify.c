@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sdnotify.c - sd_notify(3) datagrams and the watchdog timer; see sdnotify.h. */
 #include "core/sdnotify.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sdnotify.h - systemd's readiness and watchdog protocol without libsystemd
  * (OpenWrt has none): one datagram per state change to $NOTIFY_SOCKET, as
  * sd_notify(3) documents it ("READY=1", "RELOADING=1", "STOPPING=1",

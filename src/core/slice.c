@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slice.c - pointer/length views; see slice.h. */
 #include "core/slice.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slice.h - a pointer/length view into a buffer owned by someone else.
  *
  * Parsers in sipkeep never copy: every field they return is a slice into the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stats.h - the daemon's counters, exported by `sipkeep metrics`.
  *
  * One struct sk_stats lives in main.c's daemon context and is handed down

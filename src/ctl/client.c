@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* client.c - `sipkeep status` / `sipkeep metrics`; see client.h. */
 #include "ctl/client.h"
 #include "ctl/ctl_int.h"

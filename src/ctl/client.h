@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* client.h - the command-line side of the control socket: `sipkeep status
  * [--json]` and `sipkeep metrics`.
  */

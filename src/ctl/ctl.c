@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ctl.c - the control socket server; see ctl.h. */
 #include "ctl/ctl.h"
 #include "ctl/ctl_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ctl.h - the control socket: a UNIX stream socket (config control_socket)
  * that `sipkeep status` and `sipkeep metrics` talk to.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ctl_int.h - the pieces of the ctl directory's files (ctl.c, client.c,
  * report.c) that only tests call.
  * Not a public API: included by the module's own files and by tests. */

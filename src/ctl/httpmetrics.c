@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* httpmetrics.c - the metrics page over HTTP; see httpmetrics.h. */
 #include "ctl/httpmetrics.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* httpmetrics.h - the metrics page over HTTP, the way Prometheus scrapes:
  * config `metrics.listen: "ADDR:PORT"` (off by default).
  *

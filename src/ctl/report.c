@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* report.c - status and metrics text; see report.h. */
 #include "ctl/report.h"
 #include "ctl/ctl_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* report.h - the text of `sipkeep status` (a table, or JSON) and of
  * `sipkeep metrics` (Prometheus text exposition format), built from plain
  * snapshots so that it can be tested without a running daemon.

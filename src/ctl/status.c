@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* status.c - control answers from the live daemon; see status.h. */
 #include "ctl/status.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* status.h - answers control requests from the daemon's live state: walks
  * the router's bindings and flows into report.h snapshots, and takes the
  * counters from the daemon's struct sk_stats.

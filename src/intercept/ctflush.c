@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ctflush.c - the phones' conntrack entries flushed on a WAN change; see
  * ctflush.h. */
 #include "intercept/ctflush.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ctflush.h - transparent mode's flush of the phones' stale conntrack
  * entries on a WAN change (issue 12 item 6).
  *

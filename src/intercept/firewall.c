@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* firewall.c - iptables rule text for transparent mode (see firewall.h). */
 #include "intercept/firewall.h"
 #include "intercept/firewall_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* firewall.h - the iptables rules of transparent mode, as text.
  *
  * All of sipkeep's rules live in one dedicated chain (FIREWALL_CHAIN, table

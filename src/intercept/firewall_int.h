@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* firewall_int.h - the rule-text helpers of firewall.c that only its
  * tests call (the daemon uses their _in variants through firewall_run.c).
  * Not a public API: included by the module's own files and by tests. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* firewall_run.c - executes firewall.h's rule text with iptables. */
 #include "intercept/firewall.h"
 

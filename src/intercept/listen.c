@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* listen.c - UDP listeners for proxy mode; see listen.h. */
 #include "intercept/listen.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* listen.h - the LAN side of proxy mode: UDP sockets legacy UAs send SIP to
  * (config `listen:`).
  *

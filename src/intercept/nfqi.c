@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nfqi.c - NFQUEUE glue for transparent mode (see nfqi.h). */
 #include "intercept/nfqi.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nfqi.h - transparent mode's ingress: packets from an NFQUEUE.
  *
  * Reads the queue (libnetfilter_queue, copy-packet mode) from the event

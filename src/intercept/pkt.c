@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pkt.c - pure IPv4/UDP parsing, SIP sniffing and verdicts (see pkt.h). */
 #include "intercept/pkt.h"
 #include "intercept/pkt_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pkt.h - pure IPv4/UDP packet handling for transparent mode.
  *
  * The NFQUEUE glue (nfqi.c) hands each queued packet (a whole IPv4

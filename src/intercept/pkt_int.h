@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pkt_int.h - pkt.c's building blocks (checksums, the IPv4/UDP parser, the
  * SIP sniff, a datagram builder) that only tests call; the daemon uses
  * pkt_decide().

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tcaps.c - capability check for transparent mode (see tcaps.h). */
 #include "intercept/tcaps.h"
 

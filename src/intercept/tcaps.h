@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tcaps.h - transparent mode's capability check at start.
  *
  * NFQUEUE and the firewall rules need CAP_NET_ADMIN; the IP_TRANSPARENT

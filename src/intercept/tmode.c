@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tmode.c - transparent mode: rules, queue and egress sockets together. */
 #include "intercept/tmode.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tmode.h - transparent mode assembled: firewall rules, the NFQUEUE
  * ingress and the spoofed-source egress to the UAs, for main.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tproxy.c - IP_TRANSPARENT UDP egress (see tproxy.h). */
 #include "intercept/tproxy.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tproxy.h - transparent mode's egress to the UA: UDP sent from the
  * address the UA originally sent to (the provider's), not from the router.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* binding.c - the binding object of the registration agent (see
  * binding.h, regagent_int.h): lookup by id, by key and by the phone's
  * address, accessors, its flows as the router uses them, new and free. */

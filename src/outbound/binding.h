@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* binding.h - one phone's registration as the rest of sipkeep sees it
  * (src/DESIGN.md, "Binding"): looked up by id, by the phone's address and
  * AOR, or walked; its identity, its phone and its flows.  The object, its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* flow.c - one RFC 5626 flow to one edge proxy: connect, keep alive,
  * detect failure, back off, reconnect.  See flow.h. */
 #include "outbound/flow.h"

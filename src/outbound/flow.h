@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* flow.h - one RFC 5626 flow: a persistent TCP or TLS connection from
  * sipkeep (acting as the UA) to one edge proxy, with CRLF keep-alives,
  * failure detection and recovery; or, for a transport=udp proxy, one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* flow_calc.c - the stateless parts of flow.h: the RFC 5626 §4.5
  * back-off, the §4.4 keep-alive interval and state names.  Kept apart
  * from the state machine in flow.c so that each file stays readable.

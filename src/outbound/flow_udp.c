@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* flow_udp.c - the UDP half of a flow: socket, STUN or OPTIONS keep-alives,
  * retransmission of sipkeep's own requests; see flow_udp.h. */
 #include "outbound/flow_udp.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* flow_udp.h - the UDP half of an RFC 5626 flow (flow.c uses it for
  * transport=udp proxies): one connected UDP socket (transport/dgram.h) per
  * connection, SIP and STUN on the same 5-tuple (§8), and the keep-alives

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pacer.c - a connection rate per edge address for flow recovery.  See
  * pacer.h.  The bucket is kept as GCRA's theoretical arrival time (tat):
  * a request at t may go at max(t, tat - (burst - 1) * T), T = 1/rate, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pacer.h - recovery pacing (issue 14): a connection rate per edge
  * address, so that the flows that lost one edge together (it restarted,
  * a link dropped) do not all come back in the same instant.  RFC 5626 §4.5

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* reg_answer.c - the answer to the phone's REGISTER (see regagent_int.h):
  * over several flows the best one (a 2xx over a challenge over any other
  * failure, issue 11 item 6), sent once every flow answered or after

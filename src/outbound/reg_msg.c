@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* reg_msg.c - the REGISTER rewriting of the registration agent: the UA's
  * REGISTER made into an RFC 5626 one (§4.2.1), and the upstream response
  * made back into what the legacy UA expects. */

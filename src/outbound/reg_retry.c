@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* reg_retry.c - the error responses to its REGISTERs that the registration
  * agent answers itself instead of passing them on (RFC 3261 §10.2.8 423,
  * RFC 5626 §11.6 439, and challenges to the re-registrations sipkeep makes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* regagent.c - the REGISTER transactions of the registration agent; see
  * regagent.h.  The binding object (lookup, accessors, new/free) is in
  * binding.c, the answer to the phone over several flows in reg_answer.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* regagent.h - the registration agent: for each legacy UA binding (AOR +
  * the host of its Contact) sipkeep registers upstream as an RFC 5626 user
  * agent would.

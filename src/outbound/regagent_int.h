@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* regagent_int.h - internals shared by the files of the registration
  * agent: regagent.c (REGISTER transactions, flow callbacks), binding.c
  * (the binding object), reg_answer.c (the answer to the phone), reg_msg.c

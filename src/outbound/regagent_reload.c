@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* regagent_reload.c - a new configuration for a running registration agent
  * (SIGHUP); see regagent_reload() in regagent.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* regagent_restore.c - the registration agent's stored state: what it
  * records of each binding (regstate.h) and how a restarted sipkeep
  * registers the bindings again from it, before the UAs' first refresh

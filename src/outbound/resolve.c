@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* resolve.c - RFC 3263 over c-ares on the event loop.  See resolve.h. */
 #include "outbound/resolve.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* resolve.h - where an outbound proxy is: RFC 3263 over c-ares, driven by
  * the event loop (nothing blocks on DNS).
  *

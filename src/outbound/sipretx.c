@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sipretx.c - RFC 3261 §17.1.2.2 Timer E/F for sipkeep's own requests over
  * UDP; see sipretx.h. */
 #include "outbound/sipretx.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sipretx.h - retransmission of one non-INVITE request that sipkeep itself
  * sends over an unreliable transport (RFC 3261 §17.1.2.2): its REGISTERs
  * and OPTIONS keep-alives on a UDP flow.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stunka.c - STUN keep-alive client of one UDP flow; see stunka.h. */
 #include "outbound/stunka.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stunka.h - the STUN keep-alive client of one UDP flow (RFC 5626 §4.4.2,
  * §8; RFC 5389 §7.2.1).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* wanwatch.c - flows checked at once on a WAN change; see wanwatch.h. */
 #include <errno.h>
 #include <inttypes.h>

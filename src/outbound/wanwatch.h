@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* wanwatch.h - what a WAN change (core/netwatch.h) means for the flows
  * (issue 12 item 6): instead of waiting for the next keep-alive, every
  * flow of a service with recovery.watch_wan is looked at once per burst of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* router.c - see router.h.  The router's life cycle, the dispatch of the
  * phone's datagrams and of flow messages, and the helpers both directions
  * share (router_int.h); phone -> service in router_ua.c, service -> phone

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* router.h - proxy logic between legacy UAs and their flows.
  *
  * From the UA (router_from_ua): policy (ua.allow, known service), then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* router_flow.c - the service -> phone direction of the router (see
  * router.h, router_int.h): requests from a flow relayed to the phone
  * (with UDP retransmission from a reliable flow), responses from a flow

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* router_int.h - internals shared by router.c (life cycle, dispatch and
  * the helpers of both directions), router_ua.c (phone -> service) and
  * router_flow.c (service -> phone).  Not a public API: see router.h. */

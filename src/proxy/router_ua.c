@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* router_ua.c - the phone -> service direction of the router (see
  * router.h, router_int.h): the phone's requests relayed on a flow of its
  * binding or answered by sipkeep, its responses to requests that came

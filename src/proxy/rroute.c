@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rroute.c - see rroute.h. */
 #include "proxy/rroute.h"
 

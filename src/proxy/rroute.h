@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rroute.h - Route, Record-Route and the flow token of a dialog, and where
  * a request to a phone goes.
  *

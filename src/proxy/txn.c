@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* txn.c - see txn.h.  The table (hash by branch, FIFO expiry), its
  * entries, and relayed requests retransmitted to a UA over UDP; the
  * INVITE transactions (Timer C, G/H, sipkeep's own CANCEL/ACK/408) are in

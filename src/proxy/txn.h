@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* txn.h - the table of the UA's requests in flight upstream.
  *
  * Towards the service every request leaves with one Via, sipkeep's own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* txn_int.h - internals shared by txn.c (the table, entries, relayed
  * retransmissions) and txn_invite.c (INVITE transactions: Timer C, G/H).
  * Not a public API: see txn.h. */

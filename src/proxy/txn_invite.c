@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* txn_invite.c - the INVITE transactions of the transaction table (see
  * txn.h, txn_int.h): what sipkeep keeps of an INVITE as sent, Timer C
  * (§16.6 item 11) with its CANCEL and 408, the linger, and Timer G/H of a

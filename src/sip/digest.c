@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* digest.c - Digest challenge parsing and credentials; see digest.h. */
 #include <errno.h>
 #include <inttypes.h>

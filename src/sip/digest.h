@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* digest.h - HTTP/SIP Digest authentication for sipkeep's own
  * re-registrations (RFC 7616, RFC 2617, RFC 3261 §22.4, RFC 8760).
  *

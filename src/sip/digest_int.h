@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* digest_int.h - the Digest response computation on its own (RFC 2617
  * §3.2.2), for the tests that check a credential sipkeep built.
  * Not a public API: included by the module's own files and by tests. */

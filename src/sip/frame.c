@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* frame.c - SIP stream framing and CRLF keep-alives; see frame.h. */
 #include "sip/frame.h"
 #include "sip/frame_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* frame.h - what is at the front of a SIP stream (TCP/TLS): a complete
  * message, a keep-alive, or not enough bytes yet (RFC 3261 §7.5, §18.3;
  * RFC 5626 §3.5.1, §4.4.1).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* frame_int.h - frame_next() with an explicit role, which only frame.c,
  * its tests and its fuzzer call.
  * Not a public API: included by the module's own files and by tests. */

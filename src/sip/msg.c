@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* msg.c - SIP message parser and header access; see msg.h.
  *
  * One forward pass over the bytes: start line, then one header line (with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* msg.h - zero-copy parsing, editing and serialisation of SIP messages
  * (RFC 3261 §7, §20, §25).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* msg_edit.c - edits, serialisation and response building; see msg.h.
  *
  * Serialisation runs the same emitter twice: once counting, once copying.

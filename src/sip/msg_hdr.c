@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* msg_hdr.c - header names, header lookup and the value iterator of
  * parsed SIP messages; see msg.h.
  */

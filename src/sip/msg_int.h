@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* msg_int.h - scanners shared by msg.c and msg_edit.c; the character
  * classes are sip/sipchar.h's.  Private to the sip/msg module: include it
  * from nowhere else.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* param.c - address and Via elements and header parameters (RFC 3261
  * §7.3.1, §20.10, §20.42, §25.1); see param.h.  Edits are in param_edit.c. */
 #include "sip/param.h"

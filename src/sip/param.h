@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* param.h - header-field values made of an address or Via plus parameters
  * (RFC 3261 §7.3.1, §20.10, §20.42, §25.1; RFC 5626 §4.1, §4.2.1, §4.3;
  * RFC 6223 "keep"), and editing one parameter of such a value.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* param_edit.c - setting and removing one header or URI parameter of an
  * address or Via element, everything else copied byte for byte; see
  * param.h. */

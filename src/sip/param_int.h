@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* param_int.h - scanners shared by param.c and param_edit.c.  Private to
  * the sip/param module: include it from nowhere else. */
 #ifndef SIPKEEP_SIP_PARAM_INT_H

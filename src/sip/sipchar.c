@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sipchar.c - see sipchar.h. */
 #include "sip/sipchar.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sipchar.h - the character classes of SIP text (RFC 3261 §25.1, RFC 5234
  * core rules) on one table, for every parser in sipkeep: the message,
  * parameters, URIs, Digest, framing and the configuration's checks.

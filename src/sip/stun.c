@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stun.c - STUN Binding request/response (RFC 5389); see stun.h. */
 #include "sip/stun.h"
 #include "sip/stun_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stun.h - STUN Binding for RFC 5626 §4.4.2 keep-alives (RFC 5389): build a
  * Binding request, read the Binding response, tell STUN from SIP on a
  * shared UDP socket.

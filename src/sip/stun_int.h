@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stun_int.h - the CRC-32 behind STUN's FINGERPRINT (RFC 5389 §15.5), for
  * its tests and fuzzer.
  * Not a public API: included by the module's own files and by tests. */

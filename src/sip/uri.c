@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* uri.c - SIP/SIPS URI parsing (RFC 3261 §19.1, §25.1); see uri.h. */
 #include "sip/uri.h"
 #include "sip/uri_int.h"

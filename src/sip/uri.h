@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* uri.h - zero-copy parsing of SIP and SIPS URIs (RFC 3261 §19.1, §25.1).
  *
  * Every slice in struct sipuri points into the caller's buffer, which must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* uri_int.h - the %XX decoder of uri.c, which the daemon does not use yet
  * (URIs are compared as written); kept for its tests.
  * Not a public API: included by the module's own files and by tests. */

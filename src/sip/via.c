@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* via.c - see via.h. */
 #include "sip/via.h"
 

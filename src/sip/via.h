@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* via.h - the top Via of a message (whose branch names the transaction,
  * RFC 3261 §17.1.3, §17.2.3) and the branches sipkeep puts in its own Vias
  * (§8.1.1.7, §16.6 item 8).  Reading is pure; the random maker draws from

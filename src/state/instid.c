@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* instid.c - persistent RFC 5626 instance-ids; see instid.h.
  *
  * Entries are allocated one by one so the URN pointers handed out never

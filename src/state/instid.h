@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* instid.h - persistent RFC 5626 instance-ids for the legacy UAs we serve.
  *
  * RFC 5626 §4.1: a UA that registers with SIP Outbound carries a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* instid_int.h - what of the instance-id store only tests call (the
  * number of phones it knows).
  * Not a public API: included by the module's own files and by tests. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* regstate.c - the stored registrations; see regstate.h.  The parser of the
  * file is in regstate_parse.c. */
 #include "state/regstate.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* regstate.h - the registrations sipkeep made for its legacy UAs, kept in
  * state_dir so that a restarted sipkeep can register them again upstream
  * before each UA's next refresh arrives (issue 4 item 6).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* regstate_int.h - what regstate.c and regstate_parse.c expose to the
  * tests only: the address parser on its own and the pending-write flag.
  * Not a public API: included by the module's own files and by tests. */

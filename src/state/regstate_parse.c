@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* regstate_parse.c - the parser of the registrations file (see regstate.h).
  * The file sits on disk where anything may have happened to it: every
  * length is bounded, every field checked, and the first problem rejects the

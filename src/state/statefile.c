@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* statefile.c - crash-safe whole-file replacement, bounded whole-file
  * reading (see statefile.h). */
 #include "state/statefile.h"

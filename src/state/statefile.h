@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* statefile.h - crash-safe whole-file replacement for the files sipkeep
  * keeps in state_dir (instance-ids, stored registrations), and the one
  * bounded whole-file reader (those files and the configuration).

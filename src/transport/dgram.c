@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dgram.c - connected UDP socket with SIP/STUN demultiplexing; see dgram.h. */
 #include "transport/dgram.h"
 

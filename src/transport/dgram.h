@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dgram.h - one connected UDP socket: the transport of one RFC 5626 flow
  * over UDP towards an edge proxy.
  *

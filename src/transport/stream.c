@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stream.c - outgoing TCP stream: connect, framing, bounded write queue;
  * the TLS half is in stream_tls.c.  See stream.h. */
 #include "transport/stream_impl.h"

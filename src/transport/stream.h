@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stream.h - one outgoing TCP or TLS connection: the transport of one
  * RFC 5626 flow towards an edge proxy.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stream_impl.h - private to stream.c and stream_tls.c: the stream object
  * and the calls between the TCP core and its TLS half.  Not public API. */
 #ifndef SIPKEEP_TRANSPORT_STREAM_IMPL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stream_tls.c - the TLS half of a stream: client contexts, SNI and
  * hostname verification, the handshake driven by the loop, and SSL reads
  * and writes mapped to errno-style results.  See stream.h. */

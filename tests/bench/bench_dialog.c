@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bench_dialog.c - the memory a call costs sipkeep (issue 11): 10,000
  * INVITE transactions from phones, each as the router keeps it (the
  * phone's Via stack and what a CANCEL or 408 of sipkeep's needs of the

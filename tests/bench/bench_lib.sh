@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # The e2e-lab benchmarks' prologue and timing helpers (recovery.sh,
 # field.sh): sources tests/e2e/lib.sh and sk_lib.sh.  Figures only: nothing

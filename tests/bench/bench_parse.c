@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bench_parse.c - SIP parser throughput: a typical REGISTER and a typical
  * INVITE with SDP, each parsed in a loop for about one second.  Prints one
  * line per message, e.g. "parse REGISTER: 2345678 msg/s, 426 ns/msg".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bench_tlsmem.c - the heap an idle flow's stream costs (issue 14 item 4),
  * at 1,000 flows to a local server: plain TCP, TLS after a full handshake,
  * TLS after resuming the edge's cached session (issue 14 item 3), and of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sipkeep peer comparison, in the e2e lab: the same legacy-UA traffic (sipp,
 # N phones registering over UDP from one socket, then ~1,000 in-dialog INFO
 # transactions/s to one of them) three ways, against the same Kamailio edge +

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Edge restart under many flows (issue 14 item 2, recovery pacing), in the
 # scale bench lab (tests/bench/scale.sh): RESTART_N phones register through one
 # sipkeep, each its own flow to the lab's Kamailio edge; once all are active the

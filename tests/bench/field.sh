@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Field recovery benchmark (issue 12, make bench): two faults a provider's
 # customers meet, each timed with the issue's feature and without it, in
 # the e2e lab (tests/e2e/lib.sh; the NAPTR/SRV provider of dns_lib.sh).

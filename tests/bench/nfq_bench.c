@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nfq_bench.c - the UDP flood of tests/bench/nfq_bench.sh (not a bench_*
  * binary of its own: the script compiles it and runs it in the lab's lan
  * namespace).

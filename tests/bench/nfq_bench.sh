@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sipkeep transparent-mode benchmark (NFQUEUE path), in the e2e lab
 # (tests/e2e/lib.sh), with proxy_bench.sh's helpers (reg_pass, rtt_stats...).
 # Prints figures only; nothing here passes or fails on speed.  It exits 1 only

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sipkeep proxy-mode benchmark, in the e2e lab (tests/e2e/lib.sh: network
 # namespaces lan/router/wan, a NAT, Kamailio edge proxy + registrar, sipp).
 # Prints figures only; nothing here passes or fails on speed.  It exits 1 only

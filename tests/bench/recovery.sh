@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sipkeep recovery timeline benchmark, in the e2e lab (tests/e2e/lib.sh).
 # Prints figures only; nothing here passes or fails on speed.  Exits 1 only when
 # the lab cannot be set up.

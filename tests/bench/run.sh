@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make bench: runs every benchmark binary, prints the daemon's stripped size,
 # then the proxy-mode benchmark in the e2e lab (proxy_bench.sh: latency added
 # by sipkeep, RSS per flow; about a minute, needs root and the lab's packages)

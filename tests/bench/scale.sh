@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sipkeep scale benchmark, in the e2e lab (tests/e2e/lib.sh): N legacy UAs
 # register through one sipkeep to the lab's Kamailio edge + registrar, each UA
 # its own binding and its own RFC 5626 flow, over TCP and over TLS, for every N

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* slowsync.c - an LD_PRELOAD shim that makes the disk slow to sync, for the
  * instance-id storm benchmark (tests/bench/storm.sh, issue 14 item 1).
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # First-REGISTER storm on a slow disk (issue 14 item 1), in the e2e lab:
 # STORM_UAS new phones (sipp, one UDP socket, each its own AOR) send their
 # first REGISTER to sipkeep at STORM_RATE per second, against the lab's

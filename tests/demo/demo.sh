@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `make demo`: sipkeep's main job, narrated for a newcomer, in a throw-away lab.
 #
 #   bash tests/demo/demo.sh [SIPKEEP_BINARY]      (as root; default build/sipkeep)

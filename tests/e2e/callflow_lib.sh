@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # Call flows through sipkeep in the e2e lab (issue 11): the legacy phone (sipp,
 # UDP, in lan, registered through sipkeep) calls out with its outbound proxy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash disable=SC2034  # the variables are the lab's API
 # A provider published by NAPTR/SRV in the e2e lab (issue 12): dnsmasq in the
 # wan namespace on $DNS_IP serving sip.test (NAPTR SIP+D2T -> _sip._tcp, SRV

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash disable=SC2034  # the variables are the lab's API, used by scenarios
 # sipkeep end-to-end lab: network namespaces, a NAT that forgets, Kamailio as an
 # RFC 5626 edge proxy + registrar, sipp as the legacy UA and as the far caller,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sipkeep end-to-end tests: runs every tests/e2e/t_*.sh in name order, each in a
 # lab of its own (network namespaces, Kamailio, sipp, baresip: see lib.sh).
 # Usage: tests/e2e/run.sh [SIPKEEP_BINARY]     (as root)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # sipkeep in the e2e lab: write its config, start it in the router namespace,
 # watch its log.  Source after lib.sh.  Needs $SIPKEEP (the binary; run.sh sets it).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Baseline without sipkeep: a legacy UDP phone behind the NAT registers directly
 # with the edge proxy.  While its NAT binding lives, a call reaches it (positive
 # control: the lab routes calls to a legacy UA at all); after 45 s idle the NAT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Reference without sipkeep: baresip, a native RFC 5626 client, behind the same NAT
 # registers with the edge over TCP (instance-id, reg-id 1, flow token in Path,
 # Flow-Timer 20) and keeps its flow alive with CRLF keep-alives; after 45 s idle

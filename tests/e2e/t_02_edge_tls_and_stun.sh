@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Lab check: the edge's TLS ports present the certificates sipkeep's TLS tests rely
 # on, checked with openssl from the LAN through the NAT against the lab CA and the
 # host name edge.test: port 5061 verifies, 5062 (wrong.test) fails the host-name

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Lab check: the NAT really forgets an idle TCP mapping.  An RFC 5626 UA that
 # sends no keep-alives (sipp) registers over TCP through the NAT; a call right away
 # reaches it over the flow (positive control); after 45 s idle (NAT tcp established

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario 1, the headline: a legacy UDP phone uses sipkeep (proxy mode, on the
 # router) as its outbound proxy.  sipkeep registers it with the edge over an
 # RFC 5626 TCP flow (instance-id, reg-id 1) and keeps that flow alive with CRLF

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario 2: the headline over TLS.  sipkeep's flow to the edge is TLS, the
 # edge's certificate (edge.test) signed by the lab CA given as tls.ca_file;
 # after 45 s idle an inbound call reaches the legacy UA over that flow.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario 3: the edge proxy restarts, killing sipkeep's TCP flow from the wan
 # side.  sipkeep notices (connection closed), reconnects (RFC 5626 §4.5: the
 # first retry after a working flow dies is immediate; later ones back off),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario 4: sipkeep is never an open relay.  A phone outside ua.allow sends a
 # REGISTER and an OPTIONS: neither is answered nor forwarded, and sipkeep logs
 # why.  An allowed phone on the same LAN is served normally (control).

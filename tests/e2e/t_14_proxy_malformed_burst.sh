@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario 5: 1,000 malformed datagrams from the LAN (garbage, truncated SIP,
 # oversized, bad Content-Length) arrive while a phone registers and takes a
 # call.  The registration and the call succeed, sipkeep keeps running, and its

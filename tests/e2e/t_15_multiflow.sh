@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario: multiple flows (RFC 5626 §4.2.1, §3.3) and their recovery (§4.5).
 # sipkeep has two outbound proxies: the edge's TCP listeners on 5060 (reg-id 1)
 # and 5070 (reg-id 2), two paths to the same registrar.  The legacy UA's binding

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario: a UDP flow with STUN keep-alives (RFC 5626 §4.4.2, §8).  sipkeep's
 # outbound proxy is the edge's UDP port; the edge is an RFC 5626 edge with
 # Kamailio's stun module, and its REGISTER 2xx is the explicit indication

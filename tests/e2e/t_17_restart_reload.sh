@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario: restart and reload (issue 4 item 6).
 #  1. A legacy UDP phone registers through sipkeep (TCP flow, reg-id 1); sipkeep
 #     stores the registration in state_dir (the REGISTER without credentials).

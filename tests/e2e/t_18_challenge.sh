@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario: a registrar that demands digest authentication for REGISTER
 # (kamailio/registrar-auth.cfg: one plaintext password, nonces valid 30 s) and
 # sipkeep's re-registration after a flow recovery (issue 4, item 5).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario: 439 First Hop Lacks Outbound Support (RFC 5626 §4.2.1, §6, §11.6;
 # issue 4, item 4).  The edge's TCP listener on 5070 acts here
 # (kamailio/edge-no-outbound.cfg) as a first hop without outbound support: it

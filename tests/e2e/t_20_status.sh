@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Operations: `sipkeep status`, `sipkeep status --json` and `sipkeep metrics`
 # against the running daemon, over its control socket (a file under $LAB_DIR,
 # so the CLI runs from the host while sipkeep runs in the router namespace).

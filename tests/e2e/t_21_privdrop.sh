@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario: started as root, sipkeep opens its sockets, then runs as the
 # configured user with no capability left (proxy mode), and still serves
 # phones: the flows it opens after the drop register as usual.  Without a

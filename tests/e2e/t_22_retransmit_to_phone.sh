@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Requests relayed from a TCP flow to a UDP phone are retransmitted by sipkeep
 # (RFC 3261 §17.1.1.2 Timer A): the edge sent the INVITE over a reliable
 # transport and will not resend it, so a datagram lost on the LAN would

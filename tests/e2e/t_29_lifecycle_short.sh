@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario: one short life of the daemon, every main path once, for the leak
 # and memory-error runs (make e2e-valgrind runs it under valgrind; make
 # e2e-asan under ASan+UBSan like every scenario).  Two flows per binding, one

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck source-path=SCRIPTDIR
 # Scenario 30, the Debian package: install build/sipkeep_*.deb (built by
 # `make deb`, which `make e2e` runs first), check where its files went and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `make demo` works and leaves nothing behind.  Runs tests/demo/demo.sh with the
 # built sipkeep to the end, then again interrupted by SIGINT to its process group
 # (what Ctrl-C in a terminal does) once its lab is up.  The complete run must

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Transparent mode: the legacy UA is configured with the provider's edge
 # ($EDGE_IP:$EDGE_UDP_PORT) and never with sipkeep.  sipkeep on the router takes
 # its SIP from an NFQUEUE, registers it over an RFC 5626 TCP flow (instance-id,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Transparent mode passes what it does not take, unchanged: with sipkeep
 # reading the queue, (1) non-SIP UDP from the allowed UA to the edge's
 # $EDGE_IP:$EDGE_UDP_PORT and (2) SIP from a LAN host outside ua.allow

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Transparent mode for a PBX on sipkeep's own host (transparent.output: true):
 # the legacy UA (sipp) runs in the router namespace next to sipkeep and sends
 # its UDP SIP straight to the provider's edge ($EDGE_IP:$EDGE_UDP_PORT).  The

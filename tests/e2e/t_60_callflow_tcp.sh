@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Issue 11, call-flow matrix over one TCP flow (reg-id 1).  The legacy phone
 # (sipp, UDP) registers through sipkeep and preloads Route: <sip:SIPKEEP;lr>
 # on the requests it starts (RFC 3261 §8.1.2, as baresip, PJSIP phones and

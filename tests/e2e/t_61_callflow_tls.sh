@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Issue 11, call-flow matrix over one TLS flow (reg-id 1, the edge's
 # certificate edge.test verified against the lab CA).  As t_60: the legacy
 # phone preloads Route: <sip:SIPKEEP;lr> and follows the route set;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Issue 11, call-flow matrix with two flows: reg-id 1 TCP and reg-id 2 UDP
 # (STUN keep-alives), both to the edge and both working.  Calls in are sent
 # by the registrar over reg-id 2 (the far side's INVITE carries

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck disable=SC2016  # cf_check evaluates its conditions
 # Issue 11, the rest of a phone's call flows, over one TCP flow against the
 # strict edge (edge.cfg with STRICT_ROUTE: an initial request whose top Route

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Issue 11: baresip as a PLAIN legacy UDP phone behind sipkeep (proxy mode):
 # no sipnat=outbound, its account's outbound= names sipkeep, so every request
 # it sends preloads "Route: <sip:192.168.77.1:5060;lr>" (RFC 3261 §8.1.2), as

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Issue 11: the call-flow matrix's basic cells in TRANSPARENT mode over one TCP
 # flow.  The phone is baresip as a plain legacy UDP phone configured with the
 # provider's edge ($EDGE_IP:$EDGE_UDP_PORT) as its outbound proxy, which it

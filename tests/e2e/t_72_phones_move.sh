@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Issue 11: phones that move, behind sipkeep (proxy mode, two TCP flows to the
 # edge: reg-id 1 on port 5060, reg-id 2 on 5070).
 #  1. A phone (sipp, AOR 1721) sends its REGISTER from port 5070 but names port

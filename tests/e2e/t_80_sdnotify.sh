@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario: systemd's notify protocol (issue 13 item 4), with a datagram
 # socket the test owns standing in for systemd (sdnotify/notify_rx.py: it
 # logs each message with the sender's pid and uid from SCM_CREDENTIALS).

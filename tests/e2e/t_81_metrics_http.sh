@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario: metrics over HTTP (issue 13 item 5).  sipkeep runs with
 # metrics.listen on the router namespace's loopback (127.0.0.1:9580).
 #  1. A phone registers; GET /metrics answers 200 with the Prometheus text

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Issue 12 item 5, the DS-Lite case: the WAN side is IPv6-only (lib.sh
 # lab_wan6: edge fd00:5::10, registrar fd00:5::11, far side fd00:5::20, the
 # router's wan0 fd00:5::1, no IPv4 on that link), the phone (sipp, UDP) is

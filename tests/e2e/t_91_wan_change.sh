@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario (issue 12 item 6): the router's WAN address changes (a PPPoE
 # reconnect or a new DHCP lease) while a legacy phone is registered through
 # sipkeep over a TCP flow from that address.  With the netlink watch

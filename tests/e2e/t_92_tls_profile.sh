@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Issue 12 item 4, TLS as providers require it, against Kamailio's tls module.
 #
 # The edge gets three more TLS ports (a variant of edge.cfg and a TLS profile

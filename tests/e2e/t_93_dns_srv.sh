@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Issue 12 items 1-3: a provider published only by NAPTR/SRV, failover, DNS
 # outage.  dnsmasq in the wan namespace (198.51.100.53) serves sip.test:
 # NAPTR SIP+D2T -> _sip._tcp.sip.test, SRV prio 10 -> edge-a.sip.test

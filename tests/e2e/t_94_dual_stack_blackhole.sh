@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Issue 12 item 5, Happy Eyeballs (RFC 8305 style): a dual-stack WAN (lib.sh
 # lab_wan6 dual: the IPv4 lab plus fd00:5::/64), the edge's name edge.test
 # has both addresses (the router's hosts file: fd00:5::10 and 198.51.100.10),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Scenario (issue 12 item 6, transparent mode): the router's conntrack
 # entries of the phone's SIP toward the provider pin the WAN address they
 # were made with; on a WAN change sipkeep (transparent, run as nobody with

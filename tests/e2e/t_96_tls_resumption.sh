@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # TLS session resumption to the edge (issue 14 item 3) against Kamailio's tls
 # module: the first TLS flow makes a full handshake; its connection is then
 # killed from the router's side (ss -K: the edge keeps running, so its ticket

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # sipkeep in transparent mode in the e2e lab: its config, the firewall rules
 # it prints and installs, and the checks the transparent scenarios (t_50,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target for the configuration loader: any bytes must give either a
  * cfg (which is then exercised and freed) or -EINVAL/-ENOMEM with a
  * "NAME:..." message, never a crash or a leak. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: the input as a WWW-Authenticate / Proxy-Authenticate value.
  * Whatever parses must hold NUL-terminated values within their buffers and
  * yield credentials that carry the nonce and realm back. */

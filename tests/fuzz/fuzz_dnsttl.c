@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target for the one part of a DNS answer sipkeep reads itself
  * (outbound/resolve.c resolve_min_ttl: the TTLs c-ares' SRV and NAPTR
  * parsers drop): any bytes give 0 with a TTL, -ENOENT or -EBADMSG, never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: the framer fed a stream in chunks whose sizes come from the
  * first input bytes.  Every reported unit lies within the buffered bytes
  * and matches its kind; the walk ends; in the server role the units do not

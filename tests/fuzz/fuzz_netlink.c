@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: the rtnetlink datagram parser (core/netwatch.c), which
  * reads kernel bytes.  Every input must come back 0 or -EBADMSG with only
  * NETWATCH_* bits set; ASan sees any read outside the input.  The input is

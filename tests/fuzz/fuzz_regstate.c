@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target for the registrations file (regstate.h), which sits on disk
  * where anything may happen to it: any bytes must either parse into
  * records whose fields lie within the limits, or be refused with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target for proxy/rroute.c on what a phone or the far side sends:
  * the input is a SIP message; if it parses, sipkeep's Route values are
  * popped (RFC 3261 §16.4) and the result must serialise and parse again

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_sipmsg.c - libFuzzer target for the SIP message module.
  *
  * For every input, as a datagram and as a stream:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: STUN/SIP discrimination and Binding response parsing, on
  * the input as is and with its FINGERPRINT recomputed (so that the walk
  * past a valid FINGERPRINT is explored too). */

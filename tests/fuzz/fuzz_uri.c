@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: the input as a URI, and split as a header value into
  * elements parsed as Contact-style addresses and Via values; every element
  * that parses is edited, and the edit must parse again with the change. */

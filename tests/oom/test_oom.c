@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_oom.c - the out-of-memory pass (libre's habit): linked with
  * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
  * (Makefile: make oom), so every allocation sipkeep's own code makes goes

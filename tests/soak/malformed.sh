@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sipkeep soak: malformed datagrams from the LAN to sipkeep, RATE per second
 # for SECONDS, cycling through the kinds t_14_proxy_malformed_burst.sh sends
 # (random bytes, truncated SIP, an oversized INVITE, a lying Content-Length,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sipkeep soak with faults (make soak DURATION=600; make check runs 120 s).
 #
 # In the e2e lab (tests/e2e/lib.sh): SOAK_USERS legacy phones (one sipp UDP

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash disable=SC2034  # SOAK_* results and settings are soak.sh's
 # sipkeep soak: the fault schedule, the faults, sipkeep's figures and the
 # final accounting.  Sourced by soak.sh after tests/e2e/lib.sh and sk_lib.sh.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config_fixture.h - what test_config.c and test_config_schema.c share:
  * loading a YAML text from an exact-size heap copy, the expected-error
  * checks and the minimal valid configuration they add lines to.  Functions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* corpus_msg.h - SIP messages for test_msg.c and the fuzz seeds.
  *
  * Classes follow RFC 4475 (torture tests) and RFC 5118 (IPv6): each message

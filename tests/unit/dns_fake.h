@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dns_fake.h - a tiny DNS server on loopback UDP, driven by the test's
  * event loop, answering from records the test lists (wire format built
  * here): A, AAAA, SRV, NAPTR with their TTLs; a name or type not listed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dummy_intercept.h - link-time stand-ins for transparent mode's kernel
  * backends (netifd's system-dummy.c habit): dummy_nfqi.c implements
  * intercept/nfqi.h without an NFQUEUE, dummy_tproxy.c intercept/tproxy.h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dummy_nfqi.c - intercept/nfqi.h without the kernel (see
  * dummy_intercept.h): the queue is a struct, packets come from
  * dummy_nfqi_packet. */

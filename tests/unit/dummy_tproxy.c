@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dummy_tproxy.c - intercept/tproxy.h without IP_TRANSPARENT (see
  * dummy_intercept.h): a "socket" is a descriptor on /dev/null remembered
  * with its bound address and mark; what is sent is recorded with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* edge_fixture.h - the fixture shared by the tests that play the world
  * around sipkeep with fake_edge.h (test_regagent*.c through
  * regagent_fixture.h, test_reg_retry.c, test_regagent_state.c,

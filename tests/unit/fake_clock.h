@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fake_clock.h - time and chance as the tests fix them: a loop_clock that
  * reads a uint64_t the test moves by hand (so no timer runs unless the test
  * makes it due), a "random" source that returns a uint32_t the test sets,

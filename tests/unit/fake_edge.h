@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fake_edge.h - the world around sipkeep as test_regagent.c and
  * test_router.c play it: the edge proxy (listening TCP sockets on
  * 127.0.0.1 whose connections are read without blocking between

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fake_sync.h - fdatasync(2) and fsync(2) as a test sees them: the real
  * sync, counted, optionally failed with EIO, with a hook called first (to
  * look at the world at the moment of the sync: the crash point of the

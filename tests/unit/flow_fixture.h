@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* flow_fixture.h - the set-up shared by test_flow.c and
  * test_flow_recovery.c: a flow against a real listening TCP socket on the
  * loopback (the "edge proxy"), the fake loop clock and a fixed "random"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* msg_testutil.h - helpers shared by test_msg.c and test_msg_edit.c. */
 #ifndef SIPKEEP_TESTS_MSG_TESTUTIL_H
 #define SIPKEEP_TESTS_MSG_TESTUTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* regagent_fixture.h - what the registration agent's tests share
  * (test_regagent.c, test_regagent_life.c, test_regagent_flows.c): the
  * fixture on edge_fixture.h with what env.flow_msg was given, reading the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* router_fixture.h - what the router's tests share (test_router.c,
  * test_router_dialog.c): the fixture on edge_fixture.h with a router, the
  * legacy UA's REGISTER and requests, and the edge's side.  Functions are

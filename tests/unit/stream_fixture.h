@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stream_fixture.h - the set-up shared by test_stream.c and
  * test_stream_tls.c: a loop, a listening TCP socket on 127.0.0.1, a
  * recorder of the stream's callbacks, the drivers (run the loop until a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the configuration loader: the example file, defaults,
  * YAML syntax errors, the API's edges and the run-time lookups
  * cfg_service_for_domain(), cfg_service_named() and cfg_ua_allowed().

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the configuration schema: every class of error with its
  * exact FILE:LINE:COL and message, and the value parsers (listen
  * addresses, networks, outbound proxy URIs, credentials, strings). */

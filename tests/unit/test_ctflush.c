@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_ctflush.c - transparent mode's conntrack flush on a WAN change
  * (intercept/ctflush.h): when it is due, the commands it builds, and how
  * they run one after the other on the loop, through a fake runner (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the control module: the report builders (JSON escaping of
  * hostile strings, the status table, the JSON shape, the metrics page), the
  * control socket server on a temporary path with the real event loop

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for Digest authentication: the published vectors of RFC 2617
  * §3.5 and RFC 7616 §3.9.1 (checked independently with Python hashlib),
  * challenge parsing (quoting, algorithms, qop lists, malformed input) and

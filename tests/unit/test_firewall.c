@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for transparent mode's iptables rule text: install lines
  * (mark bypass first, NFQUEUE with --queue-bypass, jumps per interface,
  * OUTPUT), validation, buffer limits, and recognising our jump rules in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the RFC 5626 flow: the pure §4.4/§4.5 timing functions,
  * and the state machine driven against a real listening TCP socket on the
  * loopback, with a fake loop clock and a fixed "random" source so that

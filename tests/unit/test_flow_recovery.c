@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the RFC 5626 flow when things fail: the registration
  * timeout and the §4.5 back-off rows, REGISTER resends, a working flow's
  * failure, Retry-After, a refresh error that keeps the flow, a challenge

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for UDP flows (flow.h with a transport=udp proxy, flow_udp.c,
  * dgram.c): against a real UDP socket on the loopback playing the edge
  * proxy, with a fake loop clock and a fixed "random" source.  Covered:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for stream framing: messages split and glued, CRLF ping/pong
  * between and before messages in both roles, Content-Length forms and
  * errors, size limits. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_happy_eyeballs.c - a TCP flow to a name with both AAAA and A
  * records (issue 12 item 5, RFC 8305 style, outbound/flow.c with
  * outbound/resolve.c): the fake DNS server (dns_fake.h) answers he.test

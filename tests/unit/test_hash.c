@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for core/hash: the published FNV-1a vectors (Fowler/Noll/Vo
  * test suite), continuation over pieces, and the case-folding variant. */
 #include <setjmp.h>

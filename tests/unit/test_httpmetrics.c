@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the metrics over HTTP (ctl/httpmetrics.c): the request
  * head parser (methods, paths, versions, garbage, the size bound, a head
  * cut short), the answers (200 with the handler's page and Content-Length,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the instance-id store (RFC 5626 §4.1): URN syntax, ids
  * stable across lookups and restarts, no write for known UAs, appends for
  * new ones, all-or-nothing persistence (a failed append is cut back), atomic

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the instance-id store's group commit (issue 14 item 1):
  * instid_get_batched mints without writing, instid_commit appends every
  * pending id in minting order with one fdatasync, a failed commit forgets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* IPv6 below the router (issue 12 item 5), against real sockets on [::1]
  * with a fake loop clock:
  * - a UDP flow to sip:[::1]:PORT;transport=udp: REGISTER, then STUN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* IPv6 through the router (issue 12 item 5), with the edge proxy played by
  * the test (fake_edge.h) on [::1]:
  * - the DS-Lite shape: an IPv4 phone registered over a TCP flow to an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for logging: credentials never reach the output, one event is
  * one line, level filtering, and the per-event-name rate limit (with a fake
  * clock). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the event loop: timer ordering with a fake clock, re-arm
  * and cancel from callbacks, descriptor dispatch, and sleeping until the
  * next timer instead of polling. */

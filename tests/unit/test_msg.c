@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_msg.c - SIP message parser, header access and value iterator
  * (editing and responses: test_msg_edit.c). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_msg_edit.c - SIP message edits, serialisation and responses. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for core/netwatch: the rtnetlink parser on crafted kernel
  * datagrams (address and route messages, the routes that are no change of
  * path, several messages in one datagram, every malformed length), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for transparent mode's pure packet logic (intercept/pkt.h):
  * IPv4/UDP header checks on crafted datagrams, fragments and oversize
  * passed, SIP sniffing, policy verdicts, and checksums of built packets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* NFQUEUE glue test in a private network namespace (the test process
  * unshares one; skipped without root or iptables): an OUTPUT rule queues
  * UDP to 127.0.0.1:<port>; a SIP datagram is taken (handed to the take

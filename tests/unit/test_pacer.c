@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for recovery pacing (issue 14 item 2): the per-edge
  * connection rate alone (outbound/pacer.h: slots, burst, jitter, holds,
  * one bucket per edge address) and wired into flows (outbound/flow.h: a

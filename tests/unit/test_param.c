@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for header parameters: splitting lists, address and Via
  * elements, parameter lookup and numbers, and byte-preserving edits. */
 #include <setjmp.h>

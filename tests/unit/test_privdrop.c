@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the privilege drop: the capabilities each mode keeps, the
  * decision for root / non-root / `user: root`, clear errors for a missing
  * user, handing over only directories of sipkeep's own, and (as root, in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for core/rand: rand_uniform's bounds and arithmetic (the
  * back-off and keep-alive jitter of flow_calc.c and stunka.c rest on it),
  * rand_draw with an injected source and with the kernel's, rand_hex. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for registrar answers as they come in the field (issue 12
  * item 7): a 2xx that lists other devices' bindings (RFC 3261 §10.2.4),
  * where sipkeep finds its own by +sip.instance and reg-id (RFC 5626

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the error responses the registration agent answers itself
  * (reg_retry.c): 423 Interval Too Brief (RFC 3261 §10.2.8), 439 First Hop
  * Lacks Outbound Support (RFC 5626 §11.6), and challenges to sipkeep's own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the registration agent (RFC 5626 §4.1, §4.2): REGISTER
  * rewriting towards the edge proxy, mapping of the answers back to the
  * legacy UA, CSeq/Call-ID spaces, challenges, instance-id persistence,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for a binding with several flows (RFC 5626 §4.2, reg-ids
  * 1..n): the REGISTER on each, the best answer for the phone (a 2xx over a
  * challenge, a bounded wait for the others), Digest credentials per flow,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the group commit of new instance-ids (issue 14 item 1):
  * the new phones of one loop iteration are appended to instance-ids and
  * synced with one fdatasync, and only then do their REGISTERs go upstream.

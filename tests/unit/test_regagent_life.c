@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for a binding's life in the registration agent: it lapses
  * when the phone stops refreshing (answered or not upstream), the phone
  * comes back from a new port, a flow recovers and registers again, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the registration agent across a restart and a reload
  * (issue 4 item 6): bindings re-registered from the stored state (same
  * instance-id and reg-id, new Call-ID, CSeq 1, no credentials) and matched

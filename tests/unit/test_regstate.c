@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the stored registrations (regstate.h): round trip through
  * the file, credentials never stored, batched writes (dirty set + one
  * timer, nothing for a refresh that changes nothing material), expiry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_resolve.c - outbound/resolve.c: RFC 3263 over c-ares on the event
  * loop, against a fake DNS server on loopback (dns_fake.h) and the fake
  * clock: literals, A/AAAA, NAPTR filtering, SRV order and RFC 2782

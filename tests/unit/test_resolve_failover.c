@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_resolve_failover.c - a flow along its proxy's RFC 3263 target list
  * (outbound/flow.c with outbound/resolve.c): the fake DNS server
  * (dns_fake.h) gives SRV prio 10 -> edge A, prio 20 -> edge B, both real

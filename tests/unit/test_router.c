@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the router (proxy mode): the ua.allow policy, service
  * selection, UA requests relayed on the UA's flow with a single Via (ours),
  * `Supported: outbound` and `;ob` (RFC 5626 §4.3, §5.1), responses mapped

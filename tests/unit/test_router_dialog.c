@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the router and a dialog's path (issue 11): Route values
  * naming sipkeep removed (RFC 3261 §16.4) and OPTIONS to sipkeep answered,
  * Record-Route with the flow token both ways, a dialog's requests and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the router's retransmission of requests it relays from a
  * reliable flow to a UA over UDP (RFC 3261 §16.6 item 10): the INVITE
  * client transaction's Timer A/B (§17.1.1.2: T1 doubling with no cap, any

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for proxy/rroute.c: the Record-Route flow token (round trip,
  * forged, another phone's key, another IP, malformed), which requests are
  * Record-Routed, which Route values name sipkeep and are popped (RFC 3261

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the sd_notify(3) datagrams: a path and an abstract
  * NOTIFY_SOCKET reach a socket the test owns, malformed names are refused
  * without a socket left behind, WATCHDOG_USEC/WATCHDOG_PID are read as

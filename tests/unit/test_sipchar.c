@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for sip/sipchar: every byte of the table against the classes
  * written out as RFC 3261 §25.1 and RFC 5234 spell them, and the scanners
  * built on it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the retransmission of sipkeep's own requests over UDP
  * (RFC 3261 §17.1.2.2): Timer E from T1 = 500 ms doubling to T2 = 4 s,
  * T2 spacing after a provisional response, Timer F at 32 s, and nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for core/slice: slice_strdup (the one copy of a slice into a
  * new string, for config values and binding fields) and slice_copy_cstr,
  * which it rests on. */

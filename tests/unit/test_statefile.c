@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for statefile_read, the one bounded whole-file reader (the
  * configuration, instance-ids, stored registrations): sizes at and over the
  * bound for regular files and pipes, what each flag refuses, errors. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the stream transport over plain TCP, with real sockets
  * on 127.0.0.1: framing of what arrives (split, glued, large, too large,
  * bad), CRLF keep-alives both ways, sending before the connection, the

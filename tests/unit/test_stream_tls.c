@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the stream transport over TLS, against an OpenSSL server
  * whose CA and certificates are made at test time (stream_fixture.h): the
  * handshake and data both ways, the peer closing, freeing from a callback,

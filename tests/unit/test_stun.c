@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for STUN Binding: request encoding, FINGERPRINT, response
  * parsing (XOR-MAPPED-ADDRESS v4/v6, MAPPED-ADDRESS fallback, errors),
  * the RFC 5769 sample responses, and STUN vs SIP discrimination. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the STUN keep-alive client (RFC 5626 §4.4.2, RFC 5389
  * §7.2.1) on a fake loop clock: the exact retransmission schedule and the
  * 39.5 s failure, each failure cause (error response, no response, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for transparent mode's capability check: the message names
  * exactly the missing capabilities; capget works for this process. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the TLS profile's configuration (issue 12 item 4): the
  * tls: keys server_name, cert_file, key_file and min_version, the name
  * each outbound proxy's certificate is verified against (cfg_proxy.tls_name:

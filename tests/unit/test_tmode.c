@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_tmode.c - transparent mode's rules from a configuration. */
 #include <setjmp.h>
 #include <stdarg.h>

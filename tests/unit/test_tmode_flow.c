@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_tmode_flow.c - transparent mode's logic (tmode.c) without root:
  * linked against dummy_nfqi.c and dummy_tproxy.c instead of the kernel
  * backends (dummy_intercept.h; Makefile rule of its own).  A packet queued

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the IP_TRANSPARENT egress: inside a private network
  * namespace (the test process unshares one; skipped without root), a
  * socket bound to a non-local provider address sends to a receiver on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the transaction table alone (proxy/txn.h): the exact
  * CANCEL, ACK and 408 sipkeep makes on Timer C (RFC 3261 §9.1,
  * §17.1.1.3, §16.8) from the INVITE as sent (every Route line, in order),

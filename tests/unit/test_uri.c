@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the SIP URI parser: fields, validation of every part,
  * parameter lookup, default transport and port, never reading past the
  * input. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for sip/via: the top Via's element and branch (present,
  * absent, a flag, a Via list over several lines, no Via, one that does not
  * parse) and the branch makers' exact formats, truncation and randomness. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for outbound/wanwatch: which flows a WAN change fails, pings
  * or starts again (issue 12 item 6).  The edge is the fake edge on
  * 127.0.0.1 (fake_edge.h) on the fake clock; whether a local address is

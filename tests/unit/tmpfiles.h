@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tmpfiles.h - file helpers for unit tests of the state_dir stores: read a
  * whole file, write one, remove a temporary tree.  Included by one test
  * file each (static functions); needs cmocka.h included first. */
