@@ -42,6 +42,12 @@
  * address of the same name is tried alongside (recommended 250 ms). */
 #define FLOW_HE_DELAY_MS 250u
 
+/* A second target of a flow (struct flow's alt). */
+struct flow_alt {
+    struct resolve_target t;
+    unsigned n;                   /* its index in the target list */
+};
+
 struct flow {
     struct loop *loop;
     const struct cfg_proxy *proxy;
@@ -111,20 +117,11 @@ struct flow {
     /* Failback (flow_failback): a connection to a preferred target, opened
      * while the flow goes on over s; the flow moves to it once connected */
     struct stream *fb;
-    /* The partner's target is used only while CONNECTING (he or s2), the
-     * failback's only while fb is open (opened when ACTIVE, so after
-     * he_won; close_io ends both before any new attempt): they share the
-     * bytes (304 each, 10,000 flows per daemon). */
-    union {
-        struct {
-            struct resolve_target target2;
-            unsigned target2_n;   /* its index in the target list */
-        };
-        struct {
-            struct resolve_target fb_target;
-            unsigned fb_n;
-        };
-    };
+    /* The partner's target (while he) or the failback's (while fb is
+     * open; opened only when ACTIVE, so after he_won), else NULL: on the
+     * heap only while in use (10,000 idle flows per daemon), freed by
+     * alt_drop and close_io. */
+    struct flow_alt *alt;
     unsigned spread;              /* flow_params.spread */
     bool spread_done;             /* the first attempt took its home */
 };
@@ -184,6 +181,12 @@ static const char *flow_tls_name(const struct flow *f)
     return f->proxy->tls_name ? f->proxy->tls_name : f->proxy->host;
 }
 
+static void alt_drop(struct flow *f)
+{
+    free(f->alt);
+    f->alt = NULL;
+}
+
 static void close_io(struct flow *f)
 {
     stream_free(f->s);
@@ -194,6 +197,7 @@ static void close_io(struct flow *f)
     f->fb = NULL;
     f->he = false;
     loop_timer_cancel(f->loop, &f->t_he);
+    alt_drop(f);
     f->cert_expiry = 0;
     flow_udp_free(f->u);
     f->u = NULL;
@@ -523,12 +527,14 @@ static void he_plan(struct flow *f)
             return; /* another name, SRV target or transport: failover's */
         if (t.addr.ss_family == f->target.addr.ss_family)
             continue;
+        if (!f->alt && !(f->alt = malloc(sizeof(*f->alt))))
+            return; /* no memory: the first attempt goes on alone */
         f->he = true;
-        f->target2 = t;
-        f->target2_n = k;
+        f->alt->t = t;
+        f->alt->n = k;
         if (t.addr.ss_family == AF_INET6) { /* IPv6 first */
-            f->target2 = f->target;
-            f->target2_n = f->target_n;
+            f->alt->t = f->target;
+            f->alt->n = f->target_n;
             f->target = t;
             f->target_n = k;
         }
@@ -540,16 +546,17 @@ static void he_plan(struct flow *f)
 static int he_start(struct flow *f)
 {
     char buf[ADDR_STR_MAX];
-    int err = open_stream(f, &f->s2, &f->target2.addr, f->target2.len);
+    int err = open_stream(f, &f->s2, &f->alt->t.addr, f->alt->t.len);
 
     if (err < 0) {
         f->s2 = NULL;
         f->he = false;
+        alt_drop(f);
         return err;
     }
     log_info("flow_happy_eyeballs", "reg_id=%u proxy=%s addr=%s after_ms=%" PRIu64,
              f->reg_id, f->proxy->uri,
-             addr_format((const struct sockaddr *)&f->target2.addr, true, buf, sizeof(buf)),
+             addr_format((const struct sockaddr *)&f->alt->t.addr, true, buf, sizeof(buf)),
              loop_now(f->loop) - f->state_since);
     return 0;
 }
@@ -569,8 +576,9 @@ static void he_adopt(struct flow *f)
 {
     f->s = f->s2;
     f->s2 = NULL;
-    f->target = f->target2;
-    f->target_n = f->target2_n;
+    f->target = f->alt->t;
+    f->target_n = f->alt->n;
+    alt_drop(f);
 }
 
 /* s connected first: the other attempt is dropped. */
@@ -584,6 +592,7 @@ static void he_won(struct flow *f, struct stream *s)
     } else {
         stream_free(f->s2);
         f->s2 = NULL;
+        alt_drop(f);
     }
 }
 
@@ -597,12 +606,13 @@ static bool he_lost(struct flow *f, struct stream *s, const char *reason)
 
     log_info("flow_attempt_failed", "reg_id=%u proxy=%s addr=%s reason=\"%s\"", f->reg_id,
              f->proxy->uri,
-             addr_format((const struct sockaddr *)(first ? &f->target.addr : &f->target2.addr),
+             addr_format((const struct sockaddr *)(first ? &f->target.addr : &f->alt->t.addr),
                          true, buf, sizeof(buf)), reason);
     if (!first) {
         stream_free(s);
         f->s2 = NULL;
         f->he = false;
+        alt_drop(f);
         return true;
     }
     loop_timer_cancel(f->loop, &f->t_he);
@@ -624,8 +634,8 @@ static bool he_lost(struct flow *f, struct stream *s, const char *reason)
 static void fb_connected(struct flow *f)
 {
     struct stream *s = f->fb;
-    struct resolve_target t = f->fb_target;
-    unsigned n = f->fb_n;
+    struct resolve_target t = f->alt->t;
+    unsigned n = f->alt->n;
     struct sockaddr_storage local;
     char buf[ADDR_STR_MAX];
 
@@ -656,11 +666,12 @@ static void fb_lost(struct flow *f, const char *reason)
 
     log_info("flow_failback_failed", "reg_id=%u proxy=%s addr=%s reason=\"%s\"", f->reg_id,
              f->proxy->uri,
-             addr_format((const struct sockaddr *)&f->fb_target.addr, true, buf, sizeof(buf)),
+             addr_format((const struct sockaddr *)&f->alt->t.addr, true, buf, sizeof(buf)),
              reason);
     stream_free(f->fb);
     f->fb = NULL;
-    resolve_mark_failed(f->resolver, f->proxy, resolve_mask(f), &f->fb_target);
+    resolve_mark_failed(f->resolver, f->proxy, resolve_mask(f), &f->alt->t);
+    alt_drop(f);
 }
 
 /* ---- connecting ---- */
@@ -744,6 +755,7 @@ static void connect_now(struct flow *f)
         } else if (err == 0 && f->he &&
                    loop_timer_set(f->loop, &f->t_he, FLOW_HE_DELAY_MS) < 0) {
             f->he = false; /* no race: the first attempt goes on alone */
+            alt_drop(f);
         }
         if (err < 0)
             snprintf(why, sizeof(why), "cannot open a connection: %s", strerror(-err));
@@ -1065,20 +1077,24 @@ bool flow_failback(struct flow *f)
 
     /* UDP has no connection to make before the break (see flow.h) */
     if (f->state != FLOW_ACTIVE || f->why[0] || f->reg_retry || f->fb || !f->have_target ||
-        f->he || f->s2 || is_udp(f) || /* (never in ACTIVE: fb_target is target2's bytes) */
+        f->he || f->s2 || f->alt || is_udp(f) || /* (never in ACTIVE: alt is the partner's) */
         resolve_better(f->resolver, f->proxy, resolve_mask(f), &f->target, f->spread, &n,
                        &t) < 0 ||
         t.transport == CFG_TRANSPORT_UDP)
         return false;
-    err = open_stream(f, &f->fb, &t.addr, t.len);
+    f->alt = malloc(sizeof(*f->alt));
+    if (f->alt) {
+        f->alt->t = t;
+        f->alt->n = n;
+    }
+    err = f->alt ? open_stream(f, &f->fb, &t.addr, t.len) : -ENOMEM;
     if (err < 0) {
         f->fb = NULL;
+        alt_drop(f);
         log_info("flow_failback_failed", "reg_id=%u proxy=%s reason=\"cannot open a "
                  "connection: %s\"", f->reg_id, f->proxy->uri, strerror(-err));
         return false;
     }
-    f->fb_target = t;
-    f->fb_n = n;
     log_info("flow_failback_trying", "reg_id=%u proxy=%s addr=%s from=\"%s\" to=\"%s\"",
              f->reg_id, f->proxy->uri,
              addr_format((const struct sockaddr *)&t.addr, true, buf, sizeof(buf)),
