@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log.c - see log.h. */
 #include "core/log.h"
+#include "core/log_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -54,17 +55,6 @@ void log_setup(enum log_level level, enum log_target target, const char *ident)
 bool log_enabled(enum log_level level)
 {
     return level <= sink.level;
-}
-
-int log_level_parse(const char *s, enum log_level *out)
-{
-    for (size_t i = 0; log_level_names[i]; i++) {
-        if (strcmp(s, log_level_names[i]) == 0) {
-            *out = (enum log_level)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
 }
 
 /* Appends src to dst[*pos..cap), escaping control bytes so the line stays one. */

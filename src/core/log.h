@@ -50,8 +50,6 @@ bool log_enabled(enum log_level level);
 /* The level names, indexed by enum log_level, NULL after the last: what
  * the lines say (level=...) and what the config's log.level accepts. */
 extern const char *const log_level_names[];
-/* Parses "error|warn|info|debug"; returns 0 or -EINVAL. */
-int log_level_parse(const char *s, enum log_level *out);
 
 /* Writes one event line: event is a short snake_case name, fmt the
  * key=value pairs (may be NULL). */
@@ -65,10 +63,6 @@ void log_event(enum log_level level, const char *event, const char *fmt, ...)
 
 /* Turns the rate limit on or off (default off). */
 void log_set_rate_limit(bool on);
-
-/* The rate limiter's monotonic millisecond clock: now_ms(ctx).  NULL means
- * CLOCK_MONOTONIC.  Tests pass a fake one. */
-void log_set_clock(uint64_t (*now_ms)(void *ctx), void *ctx);
 
 /* Called from within a log call when an event name begins to be suppressed:
  * its summary is due in delay_ms.  The hook must not log. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* httpmetrics.c - the metrics page over HTTP; see httpmetrics.h. */
 #include "ctl/httpmetrics.h"
+#include "ctl/ctl_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

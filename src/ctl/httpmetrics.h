@@ -58,8 +58,4 @@ int httpmetrics_open(struct httpmetrics **out, struct loop *l, const struct sock
 /* Closes every connection and the socket, frees.  NULL is fine. */
 void httpmetrics_free(struct httpmetrics *m);
 
-/* Connections being served, and the address listened on (tests). */
-unsigned httpmetrics_clients(const struct httpmetrics *m);
-int httpmetrics_local_addr(const struct httpmetrics *m, struct sockaddr_storage *out);
-
 #endif

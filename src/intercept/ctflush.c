@@ -2,6 +2,7 @@
 /* ctflush.c - the phones' conntrack entries flushed on a WAN change; see
  * ctflush.h. */
 #include "intercept/ctflush.h"
+#include "intercept/ctflush_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -107,7 +107,6 @@ struct ctflush_counts {
                               it could not start */
 };
 void ctflush_counts(const struct ctflush *c, struct ctflush_counts *out);
-bool ctflush_busy(const struct ctflush *c);
 
 /* Stops polling; a helper still running is killed and reaped if it has
  * ended, else left to end on its own.  NULL is fine. */

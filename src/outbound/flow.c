@@ -2,6 +2,7 @@
 /* flow.c - one RFC 5626 flow to one edge proxy: connect, keep alive,
  * detect failure, back off, reconnect.  See flow.h. */
 #include "outbound/flow.h"
+#include "outbound/flow_int.h"
 
 #include <errno.h>
 #include <inttypes.h>

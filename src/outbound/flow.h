@@ -8,7 +8,7 @@
  * The flow owns its stream and its timers.  Its owner (a registration
  * binding) owns the flow and does the SIP: on on_ready it sends the REGISTER
  * (flow_send), and reports the outcome with flow_registered() or
- * flow_register_failed().  States:
+ * flow_register_failed_after().  States:
  *
  *   IDLE --flow_start--> CONNECTING --connected--> REGISTERING
  *   REGISTERING --flow_registered--> ACTIVE (keep-alives run)
@@ -204,14 +204,10 @@ bool flow_failback(struct flow *f);
 
 /* The registration attempt on this flow failed (non-2xx final response or
  * timeout): counts as a failure; the flow is closed and retried after the
- * back-off.  on_down is called before this returns.  No-op unless
- * REGISTERING or ACTIVE. */
-void flow_register_failed(struct flow *f, const char *reason);
-
-/* As flow_register_failed(), for a final response carrying Retry-After
- * (RFC 3261 §20.33; e.g. a 503, §21.5.4) of retry_after_s seconds (< 0:
- * none, the same as flow_register_failed).  The value may lengthen the §4.5
- * back-off, also beyond recovery.max_time (the server knows best; at most a
+ * back-off; on_down is called before this returns; no-op unless
+ * REGISTERING or ACTIVE.  retry_after_s: the response's Retry-After
+ * (RFC 3261 §20.33; e.g. a 503, §21.5.4) in seconds, < 0: none.  The
+ * value may lengthen the §4.5 back-off, also beyond recovery.max_time (the server knows best; at most a
  * day, against bogus values), but never shortens it, except
  * "Retry-After: 0": the next attempt starts at once (resolving the proxy's
  * name again, as every attempt does).  Granted once in a row: if that
@@ -263,9 +259,6 @@ const struct resolve_target *flow_target(const struct flow *f);
  * config (cfg_service_equal), so the old config can be freed; p must
  * outlive the flow.  Changes nothing on the wire. */
 void flow_set_proxy(struct flow *f, const struct cfg_proxy *p);
-/* Failures since the flow last worked (§4.5), the death of a working flow
- * included; 0 once it works again. */
-unsigned flow_consecutive_failures(const struct flow *f);
 /* The local address of the current connection; -ENOTCONN when down. */
 int flow_local_addr(const struct flow *f, struct sockaddr_storage *out);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stunka.c - STUN keep-alive client of one UDP flow; see stunka.h. */
 #include "outbound/stunka.h"
+#include "outbound/flow_int.h"
 
 #include <errno.h>
 #include <inttypes.h>

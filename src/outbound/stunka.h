@@ -88,9 +88,6 @@ void stunka_ping_now(struct stunka *k);
 /* A datagram that looked like STUN, received on the flow.  Responses to
  * other transaction IDs, and anything not a Binding response, are ignored. */
 void stunka_input(struct stunka *k, const uint8_t *buf, size_t len);
-
-/* A transaction is outstanding. */
-bool stunka_outstanding(const struct stunka *k);
 /* Requests sent in the current (or last) transaction, 1..STUNKA_RC. */
 unsigned stunka_sends(const struct stunka *k);
 

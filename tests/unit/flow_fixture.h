@@ -26,6 +26,7 @@
 #include "core/loop.h"
 #include "core/rand.h"
 #include "outbound/flow.h"
+#include "outbound/flow_int.h"
 #include "transport/stream.h"
 
 #include "fake_clock.h"

@@ -22,6 +22,7 @@
 #include "core/netwatch.h"
 #include "fake_clock.h"
 #include "intercept/ctflush.h"
+#include "intercept/ctflush_int.h"
 
 /* ---- the decision ---- */
 

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "ctl/ctl.h"
+#include "ctl/ctl_int.h"
 #include "ctl/httpmetrics.h"
 #include "ctl/report.h"
 #include "fake_clock.h"

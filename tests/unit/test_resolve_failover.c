@@ -26,6 +26,7 @@
 #include "fake_clock.h"
 #include "tmpfiles.h"
 #include "outbound/flow.h"
+#include "outbound/flow_int.h"
 #include "outbound/resolve.h"
 
 struct edge {

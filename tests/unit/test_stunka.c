@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "outbound/stunka.h"
+#include "outbound/flow_int.h"
 #include "sip/stun.h"
 
 #include "fake_clock.h"
