@@ -150,6 +150,15 @@ cpu_ticks() {
     awk '{ print $14 + $15 }' "/proc/$pid/stat"
 }
 
+# user_ticks: utime alone (field 14), to split the steady CPU into sipkeep's
+# own code and the kernel's (sending a keep-alive through the lab's veth pairs
+# runs much of the peer's network stack on sipkeep's time).
+user_ticks() {
+    local pid
+    pid=$(sk_daemon_pid) || die "sipkeep is not running"
+    awk '{ print $14 }' "/proc/$pid/stat"
+}
+
 # metric_now NAME [LABELS]: one of sipkeep's metrics now ("n/a" without them).
 metric_now() {
     local m=$LAB_DIR/metrics-now.txt
@@ -268,9 +277,16 @@ scale_run() {
     read -r _ reg_med reg_p99 _ < <(rtt_stats "$LAB_DIR/$name-reg/rtt.csv")
 
     # Steady state: keep-alives only.
-    c0=$(cpu_ticks); k0=$(metric_now sipkeep_keepalives_sent_total); t0=$(date +%s%N)
+    # The metrics reads stay outside the CPU window: rendering the page for N
+    # flows is work of its own (measured once here: mc0..mc1), not keep-alives.
+    local mc0 mc1
+    mc0=$(cpu_ticks); k0=$(metric_now sipkeep_keepalives_sent_total); mc1=$(cpu_ticks)
+    local u0 u1
+    c0=$(cpu_ticks); u0=$(user_ticks); t0=$(date +%s%N)
     sleep "$SCALE_IDLE"
-    c1=$(cpu_ticks); k1=$(metric_now sipkeep_keepalives_sent_total); t1=$(date +%s%N)
+    c1=$(cpu_ticks); u1=$(user_ticks); t1=$(date +%s%N)
+    k1=$(metric_now sipkeep_keepalives_sent_total)
+    log_step "$name: one \`sipkeep metrics\` with $n flows costs sipkeep $(( (mc1 - mc0) * 1000 / CLK_TCK )) ms of CPU"
     rssn=$(rss_kib)
     active=$(metric_now sipkeep_flows 'state="active"')
     local secs cpu_s cpu_pct ka_s per_flow
@@ -281,7 +297,7 @@ scale_run() {
         ka_s=$(awk -v a="$k0" -v b="$k1" -v s="$secs" 'BEGIN { printf "%.0f", (b - a) / s }')
     fi
     per_flow=$(awk -v a="$rssn" -v b="$rss0" -v n="$n" 'BEGIN { printf "%.1f", (a - b) / n }')
-    log_step "$name steady: RSS $rss0 -> $rssn KiB ($per_flow KiB/flow), CPU ${cpu_s}s in ${secs}s (${cpu_pct} %), $ka_s keep-alives/s, $active flows active"
+    log_step "$name steady: RSS $rss0 -> $rssn KiB ($per_flow KiB/flow), CPU ${cpu_s}s (user $(awk -v c=$(( u1 - u0 )) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", c / hz }')s) in ${secs}s (${cpu_pct} %), $ka_s keep-alives/s, $active flows active"
 
     [[ "$tr" != tcp ]] || own_cap_start "$LAB_DIR/$name-own.pcap"
     info_run "$name-info" "${tr}u0000" || log_step "WARNING: the INFO run failed (see $name-info/)"
