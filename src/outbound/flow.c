@@ -273,7 +273,7 @@ static uint64_t next_wait(struct flow *f, int64_t retry_after_s)
 
 /* A Retry-After from the edge of the current target holds every paced
  * retry to that address until it has passed (pacer.h), not only this
- * flow's. */
+ * flow's, and the REGISTERs of the flows working through it (regagent.c). */
 static void hold_edge(struct flow *f, int64_t retry_after_s)
 {
     uint64_t ra;
@@ -282,7 +282,7 @@ static void hold_edge(struct flow *f, int64_t retry_after_s)
         return;
     ra = (uint64_t)retry_after_s < FLOW_RETRY_AFTER_MAX_S ? (uint64_t)retry_after_s
                                                            : FLOW_RETRY_AFTER_MAX_S;
-    pacer_hold(f->pace.pacer, (const struct sockaddr *)&f->target.addr,
+    pacer_hold(f->pace.pacer, (const struct sockaddr *)&f->target.addr, loop_now(f->loop),
                loop_now(f->loop) + ra * 1000u);
 }
 
