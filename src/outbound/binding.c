@@ -203,17 +203,24 @@ void binding_flow_check(struct binding *b, unsigned idx)
         flow_ping_now(b->flows[idx].flow);
 }
 
-/* The seconds until b's first flow in back-off tries again (a 503's
- * Retry-After), BINDING_RETRY_AFTER_DEFAULT_S when none is. */
+/* The seconds until b's first flow in back-off tries again, or sends the
+ * REGISTER an edge's Retry-After held (regagent.c), whichever comes first
+ * (a 503's Retry-After), BINDING_RETRY_AFTER_DEFAULT_S when none does. */
 unsigned binding_retry_after_s(const struct binding *b)
 {
+    uint64_t now = loop_now(b->ra->env.loop);
     int64_t min = -1;
 
     for (unsigned i = 0; i < b->nflows; i++) {
+        const struct reg_flow *rf = &b->flows[i];
         struct flow_info fi;
 
-        flow_get_info(b->flows[i].flow, &fi);
-        if (fi.state == FLOW_BACKOFF && fi.retry_in_ms >= 0 && (min < 0 || fi.retry_in_ms < min))
+        flow_get_info(rf->flow, &fi);
+        if (rf->held && loop_timer_armed(&rf->refresh) && fi.state == FLOW_ACTIVE)
+            fi.retry_in_ms = rf->refresh.due_ms > now ? (int64_t)(rf->refresh.due_ms - now) : 0;
+        else if (fi.state != FLOW_BACKOFF)
+            continue;
+        if (fi.retry_in_ms >= 0 && (min < 0 || fi.retry_in_ms < min))
             min = fi.retry_in_ms;
     }
     if (min < 0)
@@ -276,7 +283,7 @@ static int binding_flows_new(struct binding *b, SSL_CTX *tls)
             .pacing = { b->ra->pacer, svc->recovery.connect_rate,
                         svc->recovery.connect_burst },
             .cbs = &regagent_flow_cbs, .arg = rf, .stats = b->ra->env.stats,
-            .resolver = b->ra->env.resolver,
+            .resolver = b->ra->env.resolver, .rng = b->ra->env.rng,
         };
         int err;
 

@@ -70,8 +70,9 @@ int binding_flow_via(const struct binding *b, unsigned idx, struct sockaddr_stor
 int binding_flow_send(struct binding *b, unsigned idx, const char *buf, size_t len);
 /* Seconds a UA should wait before its request can leave on a flow of b
  * (RFC 3261 §20.33 Retry-After for the 503s sipkeep makes): the shortest
- * remaining back-off of b's flows, rounded up, at least 1; when no flow is
- * in back-off (they are connecting), BINDING_RETRY_AFTER_DEFAULT_S. */
+ * remaining back-off of b's flows, or time until a REGISTER that an edge's
+ * Retry-After holds goes (regagent.h), rounded up, at least 1; when no
+ * flow is in either (they are connecting), BINDING_RETRY_AFTER_DEFAULT_S. */
 #define BINDING_RETRY_AFTER_DEFAULT_S 5u
 unsigned binding_retry_after_s(const struct binding *b);
 /* Checks flow idx with an immediate keep-alive (flow_ping_now); for a 430

@@ -35,10 +35,11 @@
  * is kept in the flow (10,000 flows per daemon), so it is shorter. */
 #define FLOW_WHY_MAX 256
 #define FLOW_DEFER_MAX 128
-/* Warn this long before the edge's certificate expires (issue 12), at the
- * handshake and again at most once a day (checked at each REGISTER 2xx). */
+/* Warn this long before the edge's certificate expires (issue 12), at most
+ * once a day per edge address and server name, however many flows go there
+ * (checked at each handshake and each REGISTER 2xx). */
 #define FLOW_CERT_WARN_S (14 * 86400)
-#define FLOW_CERT_REWARN_S 86400
+#define FLOW_CERT_REWARN_MS (86400u * 1000u)
 /* RFC 8305 §5: the Connection Attempt Delay before the other family's
  * address of the same name is tried alongside (recommended 250 ms). */
 #define FLOW_HE_DELAY_MS 250u
@@ -108,7 +109,6 @@ struct flow {
     int64_t cert_expiry;          /* TLS: the edge certificate's notAfter (s
                                      since the epoch) on this connection, 0:
                                      none */
-    int64_t cert_warned;          /* wall time of the last expiry warning */
     char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
     /* Happy Eyeballs (RFC 8305), TCP/TLS while CONNECTING: the same name's
      * address of the other family, raced against target (IPv6 first) */
@@ -273,7 +273,7 @@ static uint64_t next_wait(struct flow *f, int64_t retry_after_s)
 
 /* A Retry-After from the edge of the current target holds every paced
  * retry to that address until it has passed (pacer.h), not only this
- * flow's. */
+ * flow's, and the REGISTERs of the flows working through it (regagent.c). */
 static void hold_edge(struct flow *f, int64_t retry_after_s)
 {
     uint64_t ra;
@@ -282,7 +282,7 @@ static void hold_edge(struct flow *f, int64_t retry_after_s)
         return;
     ra = (uint64_t)retry_after_s < FLOW_RETRY_AFTER_MAX_S ? (uint64_t)retry_after_s
                                                            : FLOW_RETRY_AFTER_MAX_S;
-    pacer_hold(f->pace.pacer, (const struct sockaddr *)&f->target.addr,
+    pacer_hold(f->pace.pacer, (const struct sockaddr *)&f->target.addr, loop_now(f->loop),
                loop_now(f->loop) + ra * 1000u);
 }
 
@@ -360,7 +360,11 @@ static void transport_up(struct flow *f, const struct sockaddr_storage *local, i
 }
 
 /* The edge's certificate expires within FLOW_CERT_WARN_S (or has: only
- * with tls.verify false would such a handshake succeed). */
+ * with tls.verify false would such a handshake succeed).  Said once a day
+ * per edge address and server name (the pacer's entry of the edge keeps
+ * when): every flow to the edge sees the same certificate, and 10,000 of
+ * them reconnecting would otherwise log 10,000 lines.  Without a pacer
+ * (tests): at every check. */
 static void check_cert_expiry(struct flow *f)
 {
     int64_t now = (int64_t)time(NULL);
@@ -369,9 +373,10 @@ static void check_cert_expiry(struct flow *f)
     char when[32] = "?";
 
     if (f->cert_expiry == 0 || f->cert_expiry - now > FLOW_CERT_WARN_S ||
-        (f->cert_warned != 0 && now - f->cert_warned < FLOW_CERT_REWARN_S))
+        (f->have_target &&
+         !pacer_note_once(f->pace.pacer, (const struct sockaddr *)&f->target.addr,
+                          flow_tls_name(f), loop_now(f->loop), FLOW_CERT_REWARN_MS)))
         return;
-    f->cert_warned = now;
     if (gmtime_r(&na, &tm))
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     log_warn("tls_cert_expiring", "reg_id=%u proxy=%s server_name=%s not_after=%s "
@@ -397,7 +402,6 @@ static void st_connected(struct stream *s, void *arg)
         he_won(f, s);
     if (f->tls && stream_peer_cert_expiry(s, &f->cert_expiry) < 0)
         f->cert_expiry = 0;
-    f->cert_warned = 0; /* each new connection warns once at its handshake */
     check_cert_expiry(f);
     transport_up(f, &local, stream_local_addr(s, &local));
 }
@@ -652,7 +656,6 @@ static void fb_connected(struct flow *f)
              t.why);
     if (f->tls && stream_peer_cert_expiry(s, &f->cert_expiry) < 0)
         f->cert_expiry = 0;
-    f->cert_warned = 0;
     check_cert_expiry(f);
     /* working stays set: if this REGISTER fails, the retry is at once
      * (§4.5 row 0), as for any working flow that died */

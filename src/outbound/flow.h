@@ -33,7 +33,13 @@
  * target chosen.  The burst lets a lone failure through at once; a storm
  * of them is spread.  A Retry-After from an edge (flow_register_failed_after,
  * flow_register_retry_after) holds every paced retry to that address
- * until it has passed.
+ * until it has passed, and the owner holds the REGISTERs of the working
+ * flows there by it too (regagent.h).
+ *
+ * A TLS edge's certificate within 14 days of its notAfter is logged
+ * (tls_cert_expiring) once a day per edge address and server name, the
+ * pacer's entry of the edge keeping when (flow_info's peer_cert_expiry
+ * stays per flow).
  *
  * Callbacks run from the event loop.  Every callback may call any flow_*
  * function on its flow, including flow_free(): on_down runs after the

@@ -13,10 +13,20 @@
 #include "core/addr.h"
 #include "core/rand.h"
 
+/* One thing said about an edge (pacer_note_once), e.g. a TLS server name
+ * whose certificate there expires soon. */
+struct pacer_note {
+    struct pacer_note *next;
+    uint64_t until_ms;  /* said again from this time on */
+    char what[];
+};
+
 struct pacer_edge {
     struct sockaddr_storage addr;
     uint64_t tat_us;  /* theoretical arrival time of the next connection */
     uint64_t hold_ms; /* no slot before this (Retry-After), 0: none */
+    uint64_t hold_len_ms; /* the Retry-After that set or last extended it */
+    struct pacer_note *notes; /* usually none; one per TLS name at most */
 };
 
 struct pacer {
@@ -30,10 +40,22 @@ int pacer_new(struct pacer **out)
     return *out ? 0 : -ENOMEM;
 }
 
+static void notes_free(struct pacer_note *n)
+{
+    while (n) {
+        struct pacer_note *next = n->next;
+
+        free(n);
+        n = next;
+    }
+}
+
 void pacer_free(struct pacer *p)
 {
     if (!p)
         return;
+    for (size_t i = 0; i < p->n; i++)
+        notes_free(p->e[i].notes);
     free(p->e);
     free(p);
 }
@@ -46,11 +68,29 @@ static struct pacer_edge *find(const struct pacer *p, const struct sockaddr *add
     return NULL;
 }
 
-/* An entry whose schedule and hold are both past holds nothing a fresh one
- * would not: it may be given to another edge. */
-static bool stale(const struct pacer_edge *e, uint64_t now_ms)
+/* Drops e's notes whose time is over. */
+static void notes_prune(struct pacer_edge *e, uint64_t now_ms)
 {
-    return e->tat_us <= now_ms * 1000u && e->hold_ms <= now_ms;
+    struct pacer_note **pp = &e->notes;
+
+    while (*pp) {
+        struct pacer_note *n = *pp;
+
+        if (n->until_ms <= now_ms) {
+            *pp = n->next;
+            free(n);
+        } else {
+            pp = &n->next;
+        }
+    }
+}
+
+/* An entry whose schedule, hold and notes are all past holds nothing a
+ * fresh one would not: it may be given to another edge. */
+static bool stale(struct pacer_edge *e, uint64_t now_ms)
+{
+    notes_prune(e, now_ms);
+    return e->tat_us <= now_ms * 1000u && e->hold_ms <= now_ms && !e->notes;
 }
 
 /* addr's entry, made (a stale one reused) when missing; NULL: no memory or
@@ -110,15 +150,18 @@ uint64_t pacer_reserve(struct pacer *p, const struct sockaddr *addr, unsigned ra
     return (at - now_us + 999u) / 1000u;
 }
 
-void pacer_hold(struct pacer *p, const struct sockaddr *addr, uint64_t until_ms)
+void pacer_hold(struct pacer *p, const struct sockaddr *addr, uint64_t now_ms,
+                uint64_t until_ms)
 {
     struct pacer_edge *e;
 
-    if (!p)
+    if (!p || until_ms <= now_ms)
         return;
-    e = get(p, addr, 0);
-    if (e && until_ms > e->hold_ms)
+    e = get(p, addr, now_ms);
+    if (e && until_ms > e->hold_ms) {
         e->hold_ms = until_ms;
+        e->hold_len_ms = until_ms - now_ms;
+    }
 }
 
 uint64_t pacer_held_until(const struct pacer *p, const struct sockaddr *addr,
@@ -127,4 +170,35 @@ uint64_t pacer_held_until(const struct pacer *p, const struct sockaddr *addr,
     const struct pacer_edge *e = p ? find(p, addr) : NULL;
 
     return e && e->hold_ms > now_ms ? e->hold_ms : 0;
+}
+
+uint64_t pacer_hold_len(const struct pacer *p, const struct sockaddr *addr)
+{
+    const struct pacer_edge *e = p ? find(p, addr) : NULL;
+
+    return e ? e->hold_len_ms : 0;
+}
+
+bool pacer_note_once(struct pacer *p, const struct sockaddr *addr, const char *what,
+                     uint64_t now_ms, uint64_t period_ms)
+{
+    struct pacer_edge *e = p ? get(p, addr, now_ms) : NULL;
+    struct pacer_note *n;
+    size_t len = strlen(what);
+
+    if (!e)
+        return true;
+    notes_prune(e, now_ms);
+    for (n = e->notes; n; n = n->next) {
+        if (strcmp(n->what, what) == 0)
+            return false; /* pruned otherwise: its period is not over */
+    }
+    n = malloc(sizeof(*n) + len + 1);
+    if (!n)
+        return true;
+    memcpy(n->what, what, len + 1);
+    n->until_ms = now_ms + period_ms;
+    n->next = e->notes;
+    e->notes = n;
+    return true;
 }

@@ -21,19 +21,87 @@ static uint32_t clamp_expiry(const struct regagent *ra, uint32_t e)
     return e < ra->env.cfg->ua.register_expires ? e : ra->env.cfg->ua.register_expires;
 }
 
+/* Issue 14 item 2 (regagent.h, RA_HOLD_MARGIN_MS): the edge of rf's
+ * working flow asked for a pause (Retry-After, RFC 3261 §20.33, §21.5.4:
+ * it is overloaded for that long; pacer.h keeps the hold per edge
+ * address), so rf's REGISTER waits for the hold's end plus a random point
+ * of a span as long as the hold, or goes RA_HOLD_MARGIN_MS before rf's
+ * registration would lapse if that is sooner: a hold must never cost a
+ * registration.  True when it waits (rf->refresh armed, rf->held); false:
+ * send now (no hold, a de-registration, or no time left). */
+static bool hold_register(struct reg_flow *rf)
+{
+    struct binding *b = rf->b;
+    struct regagent *ra = b->ra;
+    const struct resolve_target *t = flow_target(rf->flow);
+    const struct sockaddr *a = t ? (const struct sockaddr *)&t->addr : NULL;
+    uint64_t now = loop_now(ra->env.loop), end, at, latest;
+    bool capped = false;
+    char buf[ADDR_STR_MAX];
+
+    /* Only with pacing on: connect_rate 0 is the behaviour before issue 14 */
+    if (b->removing || !a || b->svc->recovery.connect_rate == 0 ||
+        flow_state(rf->flow) != FLOW_ACTIVE)
+        return false;
+    end = pacer_held_until(ra->pacer, a, now);
+    if (end == 0)
+        return false;
+    at = end + rand_uniform(0, pacer_hold_len(ra->pacer, a), rand_draw(&ra->env.rng));
+    latest = rf->reg_until > RA_HOLD_MARGIN_MS ? rf->reg_until - RA_HOLD_MARGIN_MS : 0;
+    if (at > latest) {
+        at = latest;
+        capped = true;
+    }
+    if (at <= now)
+        return false;
+    /* A REGISTER held already, or a refresh due after the hold anyway,
+     * sends b->tmpl as it is then: it carries this one too. */
+    if (rf->held && loop_timer_armed(&rf->refresh))
+        goto answer_ua;
+    if (loop_timer_armed(&rf->refresh) && rf->refresh.due_ms >= end &&
+        rf->refresh.due_ms <= at) {
+        at = rf->refresh.due_ms;
+        capped = false;
+    } else if (loop_timer_set(ra->env.loop, &rf->refresh, at - now) < 0) {
+        return false; /* no timer: better now than never */
+    }
+    rf->held = true;
+    log_info("register_deferred", "binding=%" PRIu32 " reg_id=%u addr=%s hold_left_ms=%" PRIu64
+             " send_in_ms=%" PRIu64 " lapse_in_ms=%" PRIu64 " reason=\"%s\"", b->id, rf->idx + 1,
+             addr_format(a, true, buf, sizeof(buf)), end - now, at - now,
+             rf->reg_until > now ? rf->reg_until - now : 0,
+             capped ? "the edge asked for a pause (Retry-After); sent before the "
+                      "registration lapses, inside it"
+                    : "the edge asked for a pause (Retry-After)");
+answer_ua:
+    /* A phone waiting on it hears the edge's word (503, Retry-After: until
+     * this REGISTER goes) unless another flow gives a 2xx. */
+    reg_answer_count(rf, NULL);
+    return true;
+}
+
 /* Sends the REGISTER for b->tmpl on rf (expires_override as in
- * reg_msg_build_upstream).  A failure is logged; the flow's registration
- * timeout then recovers it. */
+ * reg_msg_build_upstream), or defers it while rf's edge holds REGISTERs
+ * (hold_register).  A failure is logged; the flow's registration timeout
+ * then recovers it. */
 static void send_register(struct reg_flow *rf, uint32_t expires_override)
 {
-    char *buf = malloc(RA_MSG_MAX);
+    char *buf;
     size_t n;
-    int err = buf ? reg_msg_build_upstream(rf, expires_override, buf, RA_MSG_MAX, &n) : -ENOMEM;
+    int err;
+    bool built;
 
-    bool built = err == 0;
-
+    if (expires_override != 0 && hold_register(rf))
+        return;
+    buf = malloc(RA_MSG_MAX);
+    err = buf ? reg_msg_build_upstream(rf, expires_override, buf, RA_MSG_MAX, &n) : -ENOMEM;
+    built = err == 0;
     if (built)
         err = flow_send_own(rf->flow, buf, n); /* retransmitted on UDP */
+    if (err >= 0 && rf->held) { /* this one carries what was held */
+        rf->held = false;
+        loop_timer_cancel(rf->b->ra->env.loop, &rf->refresh);
+    }
     if (err >= 0 && expires_override != 0 && !rf->b->removing)
         regagent_state_sent(rf, buf, n);
     if (err < 0)
@@ -173,6 +241,7 @@ static void deregister_upstream(struct binding *b)
     loop_timer_cancel(b->ra->env.loop, &b->expiry);
     for (unsigned i = 0; i < b->nflows; i++) {
         loop_timer_cancel(b->ra->env.loop, &b->flows[i].refresh);
+        b->flows[i].held = false;
         if (flow_up(&b->flows[i])) {
             send_register(&b->flows[i], 0);
             sent = true;
@@ -217,6 +286,9 @@ static void arm_refresh(struct reg_flow *rf, uint32_t granted)
     struct loop *l = rf->b->ra->env.loop;
     int64_t left = binding_expires_in_ms(rf->b);
 
+    rf->held = false;
+    rf->reg_until = loop_now(l) + (uint64_t)granted * 1000u;
+
     if (granted == 0 || left < 0 || (uint64_t)left <= (uint64_t)granted * 1000u ||
         loop_timer_set(l, &rf->refresh, refresh_after_s(granted) * 1000u) < 0)
         loop_timer_cancel(l, &rf->refresh);
@@ -225,15 +297,21 @@ static void arm_refresh(struct reg_flow *rf, uint32_t granted)
 void regagent_on_refresh(struct loop_timer *t)
 {
     struct reg_flow *rf = container_of(t, struct reg_flow, refresh);
+    bool held = rf->held;
 
+    rf->held = false;
     /* A pending REGISTER's 2xx re-arms it; a flow that is down registers
      * when it is re-formed. */
     if (rf->b->removing || !flow_up(rf) || rf->branch[0])
         return;
-    log_info("register_refresh", "binding=%" PRIu32 " reg_id=%u aor=%s reason=\"the "
-             "registrar granted this flow less than the UA's registration lasts\"",
-             rf->b->id, rf->idx + 1, rf->b->aor);
-    send_register(rf, UINT32_MAX);
+    if (held)
+        log_debug("register_held_sent", "binding=%" PRIu32 " reg_id=%u", rf->b->id,
+                  rf->idx + 1);
+    else
+        log_info("register_refresh", "binding=%" PRIu32 " reg_id=%u aor=%s reason=\"the "
+                 "registrar granted this flow less than the UA's registration lasts\"",
+                 rf->b->id, rf->idx + 1, rf->b->aor);
+    send_register(rf, UINT32_MAX); /* deferred again if the hold grew */
 }
 
 static void reg_success(struct reg_flow *rf, const struct sipmsg *m)

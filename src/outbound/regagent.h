@@ -35,6 +35,7 @@
 #include "config/config.h"
 #include "core/addr.h"
 #include "core/loop.h"
+#include "core/rand.h"
 #include "core/stats.h"
 #include "outbound/binding.h"
 #include "outbound/flow.h"
@@ -67,6 +68,9 @@ struct regagent_env {
     /* Where the flows' proxy names lead (outbound/resolve.h), or NULL: the
      * agent makes its own from /etc/resolv.conf (and frees it). */
     struct resolver *resolver;
+    /* Jitter (core/rand.h) of the flows and of the REGISTERs an edge's
+     * Retry-After holds; next == NULL (zeroed): the kernel's.  Tests fix it. */
+    struct rand_src rng;
 };
 
 /* Creates an agent; env is copied.  Returns 0, -ENOMEM.  A new phone's
@@ -85,6 +89,19 @@ void regagent_free(struct regagent *ra);
  * 4xx/5xx when the request cannot be served (reason logged). */
 void regagent_register(struct regagent *ra, const struct cfg_service *svc,
                        const struct sipmsg *m, const struct ua_addr *ua);
+/* An edge's Retry-After (a 503 to one flow's REGISTER) holds the REGISTERs
+ * of every working flow to that edge address, not only retries that
+ * reconnect (outbound/pacer.h; only with recovery.connect_rate > 0, as
+ * the pacing): a refresh, a phone's REGISTER or sipkeep's own, that falls
+ * due during the hold is sent after it, at a random point of a span as
+ * long as the hold (so they leave about as fast as they fell due), but
+ * never later than RA_HOLD_MARGIN_MS before the flow's registration
+ * lapses: a hold never lets a registration expire.  A phone waiting for
+ * such a REGISTER's answer is answered 503 with Retry-After (the edge's
+ * word, passed on) unless another flow gives a 2xx.  De-registrations are
+ * not held. */
+#define RA_HOLD_MARGIN_MS 5000u
+
 /* With several flows, how long the UA's answer waits for the other flows
  * once one has answered it without a 2xx (a 2xx goes at once): long enough
  * for a registrar's round trip, well inside the UA's own Timer F (32 s)

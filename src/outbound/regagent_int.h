@@ -30,14 +30,19 @@ struct reg_flow {
     bool no_regid;       /* 439: this flow registers without instance/reg-id */
     bool await_ua;       /* challenged without credentials: the UA's next
                             REGISTER restarts the flow */
+    bool held;           /* refresh sends a REGISTER an edge's Retry-After
+                            deferred (regagent.c, RA_HOLD_MARGIN_MS) */
     char *auth;          /* one-shot credentials for the next REGISTER, or NULL */
     bool auth_proxy;     /* ... as Proxy-Authorization (a 407's) */
     char *auth_nonce;    /* the nonce last answered, for the nonce-count */
     uint32_t auth_nc;    /* nonce-count used with auth_nonce */
     unsigned auth_tries; /* challenges answered since the last 2xx */
     /* The registrar granted this flow less than the binding lives: sipkeep
-     * refreshes it itself before it lapses (regagent_on_refresh). */
+     * refreshes it itself before it lapses (regagent_on_refresh).  Also
+     * the time of a REGISTER an edge's Retry-After held (held set). */
     struct loop_timer refresh;
+    uint64_t reg_until;  /* loop time the registrar's last grant to this
+                            flow lapses (its last 2xx), 0: none */
 };
 
 struct binding {

@@ -299,7 +299,8 @@ int router_new(struct router **out, const struct router_env *env, char *err, siz
         r->env = *env;
         r->secret = rand_u64();
         ra_env = (struct regagent_env){ env->loop, env->cfg, env->ids, r->tls, send_ua_cb,
-                                        on_flow_msg, r, env->stats, env->state, NULL };
+                                        on_flow_msg, r, env->stats, env->state, NULL,
+                                        { NULL, NULL } };
         rc = txn_table_new(&r->txns, env->loop);
     }
     if (!rc) {

@@ -115,14 +115,14 @@ static void test_single_is_immediate(void **state)
 static void test_hold(void **state)
 {
     struct pacer *p;
-    struct sockaddr_in a = edge(EDGE_A, 5060);
+    struct sockaddr_in a = edge(EDGE_A, 5060), edge_b = edge(EDGE_B, 5060);
     uint64_t now = 10000;
 
     (void)state;
     assert_int_equal(pacer_new(&p), 0);
     assert_int_equal(pacer_held_until(p, SA(a), now), 0);
-    pacer_hold(p, SA(a), now + 30000);
-    pacer_hold(p, SA(a), now + 20000); /* an earlier end changes nothing */
+    pacer_hold(p, SA(a), now, now + 30000);
+    pacer_hold(p, SA(a), now, now + 20000); /* an earlier end changes nothing */
     assert_int_equal(pacer_held_until(p, SA(a), now), now + 30000);
     for (unsigned k = 0; k < 100; k++) {
         uint64_t d = pacer_reserve(p, SA(a), 200, 20, now, spread_r(k));
@@ -132,8 +132,17 @@ static void test_hold(void **state)
     }
     assert_int_equal(pacer_held_until(p, SA(a), now + 29999), now + 30000);
     assert_int_equal(pacer_held_until(p, SA(a), now + 30000), 0);
+    /* its length as asked (the span the agent spreads held REGISTERs
+     * over): 30 s, then 40 s once a later Retry-After extends it */
+    assert_int_equal(pacer_hold_len(p, SA(a)), 30000);
+    pacer_hold(p, SA(a), now + 5000, now + 45000);
+    assert_int_equal(pacer_hold_len(p, SA(a)), 40000);
+    assert_int_equal(pacer_held_until(p, SA(a), now + 30000), now + 45000);
+    pacer_hold(p, SA(a), now + 6000, now + 6000); /* Retry-After 0: none */
+    assert_int_equal(pacer_hold_len(p, SA(a)), 40000);
+    assert_int_equal(pacer_hold_len(p, SA(edge_b)), 0);
     /* long after: a lone failure goes at once again */
-    assert_int_equal(pacer_reserve(p, SA(a), 200, 20, now + 40000, 0), 0);
+    assert_int_equal(pacer_reserve(p, SA(a), 200, 20, now + 60000, 0), 0);
     pacer_free(p);
 }
 
@@ -152,7 +161,7 @@ static void test_per_edge(void **state)
     assert_int_equal(pacer_new(&p), 0);
     for (int i = 0; i < 500; i++)
         pacer_reserve(p, SA(a), 200, 20, 1000, 0);
-    pacer_hold(p, SA(a), 60000);
+    pacer_hold(p, SA(a), 1000, 60000);
     assert_true(pacer_reserve(p, SA(a), 200, 20, 1000, 0) >= 59000);
     assert_int_equal(pacer_reserve(p, SA(b), 200, 20, 1000, 0), 0);
     assert_int_equal(pacer_reserve(p, SA(a2), 200, 20, 1000, 0), 0);
@@ -168,6 +177,41 @@ static void test_per_edge(void **state)
     }
     assert_int_equal(pacer_held_until(p, SA(a), 52000), 60000);
     assert_true(pacer_reserve(p, SA(a), 200, 20, 52000, 0) >= 8000);
+    pacer_free(p);
+}
+
+/* Something said about an edge (its certificate expiring) is due once
+ * per edge address and key per period: many flows asking get one yes, the
+ * next yes comes when the period is over; another address or another key
+ * (server name) at the same address has its own.  An entry with a live
+ * note is not handed to another edge. */
+static void test_note_once(void **state)
+{
+    struct pacer *p;
+    struct sockaddr_in a = edge(EDGE_A, 5061), b = edge(EDGE_B, 5061);
+    const uint64_t day = 86400000u;
+    uint64_t now = 1000;
+    unsigned yes = 0;
+
+    (void)state;
+    assert_int_equal(pacer_new(&p), 0);
+    for (int i = 0; i < 10000; i++)
+        yes += pacer_note_once(p, SA(a), "edge.test", now + (uint64_t)i, day);
+    assert_int_equal(yes, 1);
+    assert_true(pacer_note_once(p, SA(b), "edge.test", now, day));
+    assert_true(pacer_note_once(p, SA(a), "other.test", now, day));
+    assert_false(pacer_note_once(p, SA(a), "other.test", now + 1, day));
+    assert_false(pacer_note_once(p, SA(a), "edge.test", now + day - 1, day));
+    /* the pacing of many other edges meanwhile does not take a's entry */
+    for (uint32_t i = 0; i < 3000; i++) {
+        struct sockaddr_in e = edge(0x0a000000u + i, 5060);
+
+        assert_int_equal(pacer_reserve(p, SA(e), 200, 20, now + 2000 + i * 10, 0), 0);
+    }
+    assert_false(pacer_note_once(p, SA(a), "edge.test", now + day - 1, day));
+    assert_true(pacer_note_once(p, SA(a), "edge.test", now + day, day));
+    assert_false(pacer_note_once(p, SA(a), "edge.test", now + 2 * day - 1, day));
+    assert_true(pacer_note_once(NULL, SA(a), "edge.test", now, day));
     pacer_free(p);
 }
 
@@ -421,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_single_is_immediate),
         cmocka_unit_test(test_hold),
         cmocka_unit_test(test_per_edge),
+        cmocka_unit_test(test_note_once),
         cmocka_unit_test_setup_teardown(test_flows_storm_spread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flow_single_immediate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flows_retry_after_holds_edge, setup, teardown),
