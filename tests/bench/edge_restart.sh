@@ -16,8 +16,9 @@
 # on the edge's side, a capture in its namespace): in all, and the peak per
 # second and per 100 ms; sipkeep's CPU seconds from the stop to the end; for
 # TLS the handshakes sipkeep made meanwhile, resumed / full (sipkeep metrics:
-# the session resumption of issue 14 item 3 is in; a restarted Kamailio has new
-# ticket keys, so after a restart no session resumes).
+# a restarted Kamailio has new ticket keys and refuses the old sessions, but
+# the first flows back make full handshakes whose tickets the later flows
+# resume).
 # Figures only, never asserts on speed; exits 1 only when the lab cannot be set
 # up or sipkeep dies.
 #
