@@ -560,7 +560,9 @@ static int val_cidr(const struct cfg_key *k, struct slice v, void *dst,
 static bool param_text_ok(struct slice s)
 {
     for (size_t i = 0; i < s.n; i++) {
-        if (!sipchar_is_unreserved(s.p[i]) && !strchr("[]/:&+$%", s.p[i]))
+        /* strchr would match a NUL with the set's terminator (scalars with
+         * NUL are refused before this, but the check stands on its own) */
+        if (!sipchar_is_unreserved(s.p[i]) && (s.p[i] == '\0' || !strchr("[]/:&+$%", s.p[i])))
             return false;
     }
     return true;
