@@ -324,8 +324,10 @@ static void send_ua(const struct ua_addr *ua, const char *buf, size_t len, void 
 static void on_datagram(struct listener *ln, const struct listen_dgram *dg, void *arg)
 {
     struct daemon_ctx *d = arg;
-    struct ua_addr ua = { .src = dg->src, .local = dg->local, .ingress = ln };
+    struct ua_addr ua = { .ingress = ln };
 
+    addr_ip_set(&ua.src, (const struct sockaddr *)&dg->src);
+    addr_ip_set(&ua.local, (const struct sockaddr *)&dg->local);
     router_from_ua(d->router, dg->buf, dg->len, &ua);
 }
 
