@@ -503,7 +503,7 @@ static void u_fail(const char *reason, void *arg)
 
 static const struct flow_udp_cbs flow_udp_cbs = { u_connected, u_message, u_pong, u_fail };
 
-static int open_stream(struct flow *f, struct stream **out, const struct sockaddr_storage *dst,
+static int open_stream(struct flow *f, struct stream **out, const union sockaddr_ip *dst,
                        socklen_t len)
 {
     /* dst may be any target the proxy's name led to; the certificate is
@@ -512,7 +512,7 @@ static int open_stream(struct flow *f, struct stream **out, const struct sockadd
                        f->tls ? flow_tls_name(f) : NULL, &flow_stream_cbs, f);
 }
 
-static int open_transport(struct flow *f, const struct sockaddr_storage *dst, socklen_t len)
+static int open_transport(struct flow *f, const union sockaddr_ip *dst, socklen_t len)
 {
     struct flow_udp_params up = { f->loop, f->proxy, f->reg_id, f->rng,
                                   &flow_udp_cbs, f, f->stats };
@@ -541,14 +541,14 @@ static void he_plan(struct flow *f)
             return;
         if (t.transport != f->target.transport || strcmp(t.why, f->target.why) != 0)
             return; /* another name, SRV target or transport: failover's */
-        if (t.addr.ss_family == f->target.addr.ss_family)
+        if (t.addr.sa.sa_family == f->target.addr.sa.sa_family)
             continue;
         if (!f->alt && !(f->alt = malloc(sizeof(*f->alt))))
             return; /* no memory: the first attempt goes on alone */
         f->he = true;
         f->alt->t = t;
         f->alt->n = k;
-        if (t.addr.ss_family == AF_INET6) { /* IPv6 first */
+        if (t.addr.sa.sa_family == AF_INET6) { /* IPv6 first */
             f->alt->t = f->target;
             f->alt->n = f->target_n;
             f->target = t;
