@@ -58,3 +58,9 @@ socklen_t addr_len(const struct sockaddr *sa)
         return sizeof(struct sockaddr_in6);
     return 0;
 }
+
+void addr_ip_set(union sockaddr_ip *out, const struct sockaddr *sa)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out, sa, addr_len(sa));
+}

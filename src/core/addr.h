@@ -3,6 +3,7 @@
 #ifndef SIPKEEP_CORE_ADDR_H
 #define SIPKEEP_CORE_ADDR_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -26,6 +27,18 @@ bool addr_same_host(const struct sockaddr *a, const struct sockaddr *b);
 /* sizeof the concrete sockaddr for sa's family (0 for others). */
 socklen_t addr_len(const struct sockaddr *sa);
 
+/* An AF_INET or AF_INET6 address in the room of the larger (28 bytes, not
+ * a sockaddr_storage's 128): kept per phone, 10,000 of them. */
+union sockaddr_ip {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
+/* Copies sa (AF_INET or AF_INET6) into *out, zero-padded.  Any other
+ * family leaves *out zeroed (AF_UNSPEC).  Always succeeds. */
+void addr_ip_set(union sockaddr_ip *out, const struct sockaddr *sa);
+
 #endif
 
 #ifndef SIPKEEP_CORE_ADDR_PEER
@@ -35,8 +48,8 @@ socklen_t addr_len(const struct sockaddr *sa);
  * (a proxy-mode listener, or the transparent-mode interceptor) that the
  * send callback uses to answer it the same way. */
 struct ua_addr {
-    struct sockaddr_storage src;
-    struct sockaddr_storage local;
+    union sockaddr_ip src;
+    union sockaddr_ip local;
     void *ingress;
 };
 #endif

@@ -109,7 +109,10 @@ struct flow {
     int64_t cert_expiry;          /* TLS: the edge certificate's notAfter (s
                                      since the epoch) on this connection, 0:
                                      none */
-    char why[FLOW_DEFER_MAX];     /* deferred failure reason, or "" */
+    /* Deferred failure reason (defer_failure), NULL for none: on the heap
+     * only while one is on its way (10,000 idle flows per daemon), or
+     * why_nomem. */
+    char *why;
     /* Happy Eyeballs (RFC 8305), TCP/TLS while CONNECTING: the same name's
      * address of the other family, raced against target (IPv6 first) */
     bool he;                      /* a partner: t_he armed or s2 open */
@@ -182,6 +185,16 @@ static const char *flow_tls_name(const struct flow *f)
     return f->proxy->tls_name ? f->proxy->tls_name : f->proxy->host;
 }
 
+/* The reason of a deferred failure whose own copy could not be made. */
+static char why_nomem[] = "out of memory";
+
+static void why_drop(struct flow *f)
+{
+    if (f->why != why_nomem)
+        free(f->why);
+    f->why = NULL;
+}
+
 static void alt_drop(struct flow *f)
 {
     free(f->alt);
@@ -211,7 +224,7 @@ static void close_io(struct flow *f)
     loop_timer_cancel(f->loop, &f->t_pong);
     f->pong_grace = false;
     f->pong_at = -1;
-    f->why[0] = '\0';
+    why_drop(f);
     f->paced = false;
     f->slot_granted = false;
 }
@@ -333,9 +346,11 @@ static void flow_failed(struct flow *f, enum sk_down_cause cause, const char *wh
  * flow_start() or flow_send(). */
 static void defer_failure(struct flow *f, const char *why)
 {
-    if (f->why[0])
+    if (f->why)
         return;
-    snprintf(f->why, sizeof(f->why), "%s", why);
+    f->why = strndup(why, FLOW_DEFER_MAX - 1);
+    if (!f->why)
+        f->why = why_nomem;
     if (loop_timer_set(f->loop, &f->t_state, 0) < 0)
         log_error("flow_stuck", "reg_id=%u proxy=%s reason=\"no memory for a timer: %s\"",
                   f->reg_id, f->proxy->uri, why);
@@ -492,7 +507,7 @@ static void u_fail(const char *reason, void *arg)
 
 static const struct flow_udp_cbs flow_udp_cbs = { u_connected, u_message, u_pong, u_fail };
 
-static int open_stream(struct flow *f, struct stream **out, const struct sockaddr_storage *dst,
+static int open_stream(struct flow *f, struct stream **out, const union sockaddr_ip *dst,
                        socklen_t len)
 {
     /* dst may be any target the proxy's name led to; the certificate is
@@ -501,7 +516,7 @@ static int open_stream(struct flow *f, struct stream **out, const struct sockadd
                        f->tls ? flow_tls_name(f) : NULL, &flow_stream_cbs, f);
 }
 
-static int open_transport(struct flow *f, const struct sockaddr_storage *dst, socklen_t len)
+static int open_transport(struct flow *f, const union sockaddr_ip *dst, socklen_t len)
 {
     struct flow_udp_params up = { f->loop, f->proxy, f->reg_id, f->rng,
                                   &flow_udp_cbs, f, f->stats };
@@ -530,14 +545,14 @@ static void he_plan(struct flow *f)
             return;
         if (t.transport != f->target.transport || strcmp(t.why, f->target.why) != 0)
             return; /* another name, SRV target or transport: failover's */
-        if (t.addr.ss_family == f->target.addr.ss_family)
+        if (t.addr.sa.sa_family == f->target.addr.sa.sa_family)
             continue;
         if (!f->alt && !(f->alt = malloc(sizeof(*f->alt))))
             return; /* no memory: the first attempt goes on alone */
         f->he = true;
         f->alt->t = t;
         f->alt->n = k;
-        if (t.addr.ss_family == AF_INET6) { /* IPv6 first */
+        if (t.addr.sa.sa_family == AF_INET6) { /* IPv6 first */
             f->alt->t = f->target;
             f->alt->n = f->target_n;
             f->target = t;
@@ -783,7 +798,7 @@ static void on_state_timer(struct loop_timer *t)
 {
     struct flow *f = container_of(t, struct flow, t_state);
 
-    if (f->why[0])
+    if (f->why)
         flow_failed(f, f->state == FLOW_CONNECTING ? SK_DOWN_CONNECTION : SK_DOWN_OTHER, f->why);
     else if (f->state == FLOW_REGISTERING) {
         SK_STAT_INC(f->stats, reg_failed);
@@ -933,7 +948,7 @@ void flow_start(struct flow *f)
 {
     /* stuck: a failure whose timer could not be armed (no memory) would
      * otherwise leave the flow CONNECTING for good */
-    bool stuck = f->why[0] && !loop_timer_armed(&f->t_state);
+    bool stuck = f->why && !loop_timer_armed(&f->t_state);
 
     if (f->state != FLOW_IDLE && f->state != FLOW_BACKOFF && !stuck)
         return;
@@ -952,7 +967,7 @@ static bool transport_ready(const struct flow *f)
  * unless a failure is already on its way (t_state is then the failure's). */
 static void cancel_reg_retry(struct flow *f)
 {
-    if (f->reg_retry && !f->why[0]) {
+    if (f->reg_retry && !f->why) {
         f->reg_retry = false;
         loop_timer_cancel(f->loop, &f->t_state);
     }
@@ -981,7 +996,7 @@ static int send_any(struct flow *f, const void *buf, size_t len, bool own)
         defer_failure(f, "send queue full: the proxy is not reading");
     /* Timer F runs per REGISTER transaction (RFC 3261 §17.1.2.2): a
      * REGISTER resent after a challenge gets its own 32 s. */
-    else if (err == 0 && f->state == FLOW_REGISTERING && !f->why[0] &&
+    else if (err == 0 && f->state == FLOW_REGISTERING && !f->why &&
              loop_timer_set(f->loop, &f->t_state, FLOW_REG_TIMEOUT_MS) < 0)
         defer_failure(f, "no memory for the registration timer");
     return err;
@@ -1080,7 +1095,7 @@ bool flow_failback(struct flow *f)
     int err;
 
     /* UDP has no connection to make before the break (see flow.h) */
-    if (f->state != FLOW_ACTIVE || f->why[0] || f->reg_retry || f->fb || !f->have_target ||
+    if (f->state != FLOW_ACTIVE || f->why || f->reg_retry || f->fb || !f->have_target ||
         f->he || f->s2 || f->alt || is_udp(f) || /* (never in ACTIVE: alt is the partner's) */
         resolve_better(f->resolver, f->proxy, resolve_mask(f), &f->target, f->spread, &n,
                        &t) < 0 ||
@@ -1129,7 +1144,7 @@ void flow_register_retry_after(struct flow *f, const char *reason, int64_t retry
         flow_register_failed_after(f, reason, retry_after_s);
         return;
     }
-    if (f->why[0])
+    if (f->why)
         return; /* a failure is already on its way */
     if (f->reg_errors < UINT_MAX)
         f->reg_errors++;
@@ -1160,7 +1175,7 @@ void flow_register_retry_after(struct flow *f, const char *reason, int64_t retry
 
 void flow_register_hold(struct flow *f)
 {
-    if (f->state == FLOW_REGISTERING && !f->why[0])
+    if (f->state == FLOW_REGISTERING && !f->why)
         loop_timer_cancel(f->loop, &f->t_state);
 }
 

@@ -64,18 +64,33 @@ void reg_answer_start(struct binding *b)
         b->flows[i].answered_ua = false;
 }
 
-/* Sends buf to b's phone and keeps it for the phone's retransmissions. */
+static void resp_drop(struct binding *b)
+{
+    free(b->last_resp);
+    b->last_resp = NULL;
+    b->last_resp_len = 0;
+}
+
+/* Sends buf to b's phone and keeps it for the phone's retransmissions,
+ * RA_RESP_KEEP_MS (a copy that cannot be dropped on time is not kept). */
 static void send_ua(struct binding *b, const char *buf, size_t len)
 {
     char *copy = malloc(len);
 
     b->ra->env.send_ua(&b->ua, buf, len, b->ra->env.arg);
-    if (!copy)
+    resp_drop(b);
+    if (!copy || loop_timer_set(b->ra->env.loop, &b->resp_keep, RA_RESP_KEEP_MS) < 0) {
+        free(copy);
         return;
+    }
     memcpy(copy, buf, len);
-    free(b->last_resp);
     b->last_resp = copy;
     b->last_resp_len = len;
+}
+
+void reg_answer_on_resp_keep(struct loop_timer *t)
+{
+    resp_drop(container_of(t, struct binding, resp_keep));
 }
 
 void reg_answer_ua(struct binding *b, const struct sipmsg *rsp, uint32_t granted)

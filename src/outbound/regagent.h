@@ -107,6 +107,12 @@ void regagent_register(struct regagent *ra, const struct cfg_service *svc,
  * for a registrar's round trip, well inside the UA's own Timer F (32 s)
  * even when another flow is still connecting or never answers. */
 #define RA_BEST_WAIT_MS 4000u
+/* How long the answer to the phone's REGISTER is kept for its
+ * retransmissions: 64*T1, Timer J of the server transaction (RFC 3261
+ * §17.2.2).  The phone's Timer F (64*T1 from its first send, §17.1.2.2)
+ * has ended by then, so no retransmission can still need it, and 10,000
+ * idle bindings do not each hold a ~400-byte response. */
+#define RA_RESP_KEEP_MS 32000u
 
 /* Restart (regagent_restore.c): re-registers upstream, at once, every
  * binding stored in env->state whose UA registration has not lapsed

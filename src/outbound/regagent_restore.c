@@ -255,7 +255,11 @@ size_t regagent_restore(struct regagent *ra, int64_t now_s,
     for (const struct regstate_rec *r = n ? regstate_next(st, NULL) : NULL; r;
          r = regstate_next(st, r)) {
         const char *why = NULL;
-        int err = restore_one(ra, r, now_s, ingress_for(&r->ua_local, arg), &why);
+        struct sockaddr_storage local = { 0 };
+        int err;
+
+        memcpy(&local, &r->ua_local, sizeof(r->ua_local));
+        err = restore_one(ra, r, now_s, ingress_for(&local, arg), &why);
 
         if (err == 0) {
             restored++;

@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "core/addr.h"
 #include "core/loop.h"
 #include "core/rand.h"
 
@@ -70,8 +71,9 @@ int resolver_new(struct resolver **out, const struct resolver_params *p);
 /* Cancels every query (no waiter is called) and frees.  NULL is fine. */
 void resolver_free(struct resolver *r);
 
+/* Kept in every flow (10,000 per daemon): the address in 28 bytes. */
 struct resolve_target {
-    struct sockaddr_storage addr;
+    union sockaddr_ip addr;      /* AF_INET or AF_INET6 */
     socklen_t len;
     enum cfg_transport transport;
     uint32_t rank;               /* lower is preferred: the SRV priority; 0

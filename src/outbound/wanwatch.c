@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/addr.h"
@@ -106,8 +107,11 @@ static void check_flow(struct reg_flow *rf, unsigned what, const struct wanwatch
     }
     tg = flow_target(rf->flow);
     if (tg && probe->route_source) {
-        struct sockaddr_storage src;
-        int err = probe->route_source(&tg->addr, &src, probe->arg);
+        struct sockaddr_storage src, peer = { 0 };
+        int err;
+
+        memcpy(&peer, &tg->addr, sizeof(tg->addr));
+        err = probe->route_source(&peer, &src, probe->arg);
 
         if (err == -ENETUNREACH || err == -EHOSTUNREACH) {
             fail_flow(rf, what, "no route to the edge", buf, res);

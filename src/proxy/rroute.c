@@ -315,14 +315,14 @@ static bool behind_nat(struct slice reg, const struct ip *from)
     return !ip_eq(&sent_by, from);
 }
 
-bool rroute_ua_target(const struct cfg *cfg, const struct sockaddr_storage *src, struct slice ruri,
-                      struct slice reg, struct sockaddr_storage *dst)
+bool rroute_ua_target(const struct cfg *cfg, const union sockaddr_ip *src, struct slice ruri,
+                      struct slice reg, union sockaddr_ip *dst)
 {
     struct sipuri u;
     enum sipuri_transport tp;
     uint16_t port;
-    struct ip host, from = ip_of_sa((const struct sockaddr *)src);
-    struct sockaddr_storage cand;
+    struct ip host, from = ip_of_sa(&src->sa);
+    union sockaddr_ip cand;
 
     *dst = *src;
     if (sipuri_parse(&u, ruri) < 0 || sipuri_target(&u, &tp, &port) < 0 || tp != SIPURI_TP_UDP)
@@ -331,12 +331,12 @@ bool rroute_ua_target(const struct cfg *cfg, const struct sockaddr_storage *src,
     if (!host.family)
         return false; /* a name: sipkeep resolves nothing for the LAN */
     memset(&cand, 0, sizeof(cand));
-    if (src->ss_family == AF_INET && host.family == AF_INET) {
+    if (src->sa.sa_family == AF_INET && host.family == AF_INET) {
         struct sockaddr_in *sin = (struct sockaddr_in *)&cand;
         sin->sin_family = AF_INET;
         sin->sin_port = htons(port);
         memcpy(&sin->sin_addr, host.b, 4);
-    } else if (src->ss_family == AF_INET6) {
+    } else if (src->sa.sa_family == AF_INET6) {
         /* a dual-stack socket reaches an IPv4 phone as ::ffff:a.b.c.d */
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&cand;
         sin6->sin6_family = AF_INET6;
@@ -359,11 +359,11 @@ bool rroute_ua_target(const struct cfg *cfg, const struct sockaddr_storage *src,
     return true;
 }
 
-bool rroute_from_phone(const struct cfg *cfg, const struct sockaddr_storage *src,
+bool rroute_from_phone(const struct cfg *cfg, const union sockaddr_ip *src,
                        const char *contact, struct slice reg, const struct sockaddr *from)
 {
-    struct ip a = ip_of_sa((const struct sockaddr *)src), b = ip_of_sa(from);
-    struct sockaddr_storage dst;
+    struct ip a = ip_of_sa(&src->sa), b = ip_of_sa(from);
+    union sockaddr_ip dst;
 
     if (ip_eq(&a, &b))
         return true;

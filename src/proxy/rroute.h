@@ -113,14 +113,14 @@ int rroute_pop(struct sipmsg_edits *ed, const struct sipmsg *m, const struct cfg
  * sent-by (RFC 3261 §18.2.1: a Via that does not match the source is one
  * a NAT rewrote, so a private Contact behind it is out of reach); else
  * *dst = *src.  Returns true when the Request-URI was used. */
-bool rroute_ua_target(const struct cfg *cfg, const struct sockaddr_storage *src, struct slice ruri,
-                      struct slice reg, struct sockaddr_storage *dst);
+bool rroute_ua_target(const struct cfg *cfg, const union sockaddr_ip *src, struct slice ruri,
+                      struct slice reg, union sockaddr_ip *dst);
 
 /* Whether the response source from may speak for the phone at src whose
  * registered Contact is contact (may be NULL; reg as above): the same IP
  * as src (any port), or exactly the address rroute_ua_target() gives for
  * contact. */
-bool rroute_from_phone(const struct cfg *cfg, const struct sockaddr_storage *src,
+bool rroute_from_phone(const struct cfg *cfg, const union sockaddr_ip *src,
                        const char *contact, struct slice reg, const struct sockaddr *from);
 
 #endif

@@ -74,9 +74,9 @@ static bool text_ok(const char *v)
     return true;
 }
 
-static bool addr_ok(const struct sockaddr_storage *a)
+static bool addr_ok(const union sockaddr_ip *a)
 {
-    return a->ss_family == AF_INET || a->ss_family == AF_INET6;
+    return a->sa.sa_family == AF_INET || a->sa.sa_family == AF_INET6;
 }
 
 /* The header name of a header line (up to ':'), or an empty slice. */

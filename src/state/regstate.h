@@ -54,6 +54,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/addr.h"
 #include "core/loop.h"
 
 #define REGSTATE_FILE "registrations"
@@ -74,8 +75,8 @@
  * belong to the store and live until the record is replaced or deleted. */
 struct regstate_rec {
     const char *service;            /* cfg_service name */
-    struct sockaddr_storage ua_src;  /* the UA (AF_INET or AF_INET6) */
-    struct sockaddr_storage ua_local;/* our address the UA sent to */
+    union sockaddr_ip ua_src;       /* the UA (AF_INET or AF_INET6) */
+    union sockaddr_ip ua_local;     /* our address the UA sent to */
     int64_t expires_at;             /* Unix seconds the UA's registration lapses */
     const char *instance;           /* "urn:uuid:..." */
     const char *aor;                /* To URI as the UA wrote it (key) */

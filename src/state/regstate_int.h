@@ -9,7 +9,7 @@
 
 /* Parses "1.2.3.4:5060" / "[2001:db8::1]:5060" (n bytes, the form the
  * file uses) into out.  Returns 0 or -EINVAL. */
-int regstate_addr_parse(const char *s, size_t n, struct sockaddr_storage *out);
+int regstate_addr_parse(const char *s, size_t n, union sockaddr_ip *out);
 /* Whether changes wait for a flush. */
 bool regstate_dirty(const struct regstate *s);
 

@@ -95,7 +95,7 @@ static int to_i64(const char *s, int64_t *out)
     return 0;
 }
 
-int regstate_addr_parse(const char *s, size_t n, struct sockaddr_storage *out)
+int regstate_addr_parse(const char *s, size_t n, union sockaddr_ip *out)
 {
     char host[64];
     const char *colon;

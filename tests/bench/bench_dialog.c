@@ -77,7 +77,7 @@ int main(void)
         SLICE_LIT("SIP/2.0/UDP 192.168.1.20:5060;branch=z9hG4bK-524287-1---a1b2c3d4;rport=5060"),
         SLICE_LIT("SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bK-inner-0001"),
     };
-    struct ua_addr ua = { .src.ss_family = AF_INET };
+    struct ua_addr ua = { .src.sa.sa_family = AF_INET };
     struct txn_table *t;
     struct loop *l;
     size_t ringing, answered, established;

@@ -39,8 +39,8 @@ static int on_rec(const struct regstate_rec *r, void *arg)
     check_field(r->aor);
     check_field(r->contact_uri);
     check_field(r->contact);
-    CHECK(r->ua_src.ss_family == AF_INET || r->ua_src.ss_family == AF_INET6);
-    CHECK(r->ua_local.ss_family == AF_INET || r->ua_local.ss_family == AF_INET6);
+    CHECK(r->ua_src.sa.sa_family == AF_INET || r->ua_src.sa.sa_family == AF_INET6);
+    CHECK(r->ua_local.sa.sa_family == AF_INET || r->ua_local.sa.sa_family == AF_INET6);
     CHECK(r->expires_at >= 0);
     CHECK(r->reg >= c->base && r->reg_len >= 1 && r->reg_len <= REGSTATE_REG_MAX &&
           (size_t)(r->reg - c->base) + r->reg_len <= c->n);

@@ -57,7 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out = malloc(size + 64);
     struct sipmsg_edits ed;
     struct rroute_popped p;
-    struct sockaddr_storage local, src, dst;
+    struct sockaddr_storage local;
+    union sockaddr_ip src, dst;
     struct sockaddr_in *sin = (struct sockaddr_in *)&local;
     unsigned reg_id = 0, before;
     size_t n;
@@ -67,8 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sin->sin_family = AF_INET;
     sin->sin_port = htons(5060);
     sin->sin_addr.s_addr = htonl(0xc0a80101); /* 192.168.1.1 */
-    src = local;
-    ((struct sockaddr_in *)&src)->sin_addr.s_addr = htonl(0xc0a80114);
+    addr_ip_set(&src, (const struct sockaddr *)&local);
+    src.in.sin_addr.s_addr = htonl(0xc0a80114);
     if (sipmsg_parse(m, (const char *)data, size, 0) == 0 && m->is_request) {
         before = count_routes(m);
         sipmsg_edits_init(&ed, m, 0);
@@ -87,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)rroute_uri_names_us(cfg, (const struct sockaddr *)&local, true, m->ruri);
         /* the message also plays the phone's REGISTER (its Via: NAT check) */
         if (rroute_ua_target(cfg, &src, m->ruri, (struct slice){ (const char *)data, size }, &dst))
-            CHECK(dst.ss_family == AF_INET);
+            CHECK(dst.sa.sa_family == AF_INET);
         else
             CHECK(memcmp(&dst, &src, sizeof(src)) == 0);
     }

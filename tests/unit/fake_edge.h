@@ -51,9 +51,10 @@
 
 /* ---- addresses, state directory (the fake clock is fake_clock.h's) ---- */
 
-static inline void set_in(struct sockaddr_storage *ss, const char *ip, unsigned port)
+/* ss: a sockaddr_storage or a union sockaddr_ip (a sockaddr_in is written). */
+static inline void set_in(void *ss, const char *ip, unsigned port)
 {
-    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    struct sockaddr_in *sin = ss;
 
     sin->sin_family = AF_INET;
     sin->sin_port = htons((uint16_t)port);
@@ -93,7 +94,7 @@ static inline void test_dir_remove(const struct test_dir *d)
 struct ua_sink {
     int n;
     char *msg[UA_SINK_MAX];                 /* NUL-terminated copies */
-    struct sockaddr_storage dst[UA_SINK_MAX];
+    union sockaddr_ip dst[UA_SINK_MAX];
 };
 
 static inline void ua_sink_add(struct ua_sink *s, const struct ua_addr *ua, const char *buf,

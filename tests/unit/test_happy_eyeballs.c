@@ -210,7 +210,7 @@ static int target_family(const struct env *e)
 {
     const struct resolve_target *t = flow_target(e->f);
 
-    return t ? t->addr.ss_family : AF_UNSPEC;
+    return t ? t->addr.sa.sa_family : AF_UNSPEC;
 }
 
 /* Starts the flow and waits (clock still) until its first attempt runs. */

@@ -27,7 +27,7 @@
 
 /* Where the router sent the phone's last message from (ua_addr.local and
  * the ingress handle). */
-static struct sockaddr_storage last_local;
+static union sockaddr_ip last_local;
 static void *last_ingress;
 static int ingress_token;
 
@@ -38,11 +38,12 @@ static void send_ua(const struct ua_addr *ua, const char *buf, size_t len, void 
     fx_send_ua(ua, buf, len, arg);
 }
 
-static void set_in6(struct sockaddr_storage *ss, const char *ip, unsigned port)
+/* ss: a sockaddr_storage or a union sockaddr_ip (a sockaddr_in6 is written). */
+static void set_in6(void *ss, const char *ip, unsigned port)
 {
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    struct sockaddr_in6 *sin6 = ss;
 
-    memset(ss, 0, sizeof(*ss));
+    memset(sin6, 0, sizeof(*sin6));
     sin6->sin6_family = AF_INET6;
     sin6->sin6_port = htons((uint16_t)port);
     assert_int_equal(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);

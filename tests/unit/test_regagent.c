@@ -203,6 +203,52 @@ static void test_cseq_mapping(void **state)
     free(reg8);
 }
 
+/* The answer is kept for the phone's retransmissions for Timer J (64*T1,
+ * RA_RESP_KEEP_MS) and then dropped: a retransmission just before gets it
+ * again, one after (the phone's Timer F has ended) is absorbed, and the
+ * next REGISTER is answered as usual. */
+static void test_answer_kept_timer_j(void **state)
+{
+    struct fx *f = *state;
+    struct reg_state st;
+    char *reg8 = mk_register(8, UA_CONTACT, NULL), *reg9 = mk_register(9, UA_CONTACT, NULL);
+    char *up, *ok, v[256];
+    int ci;
+
+    register_ok(f, &st);
+    ua_send_register(f, reg8);
+    up = edge_wait_msg(&f->edge, &ci);
+    ok = ok_for(up, 3600);
+    edge_send(&f->edge, ci, ok);
+    ua_wait(&f->edge, &f->to_ua, 2);
+    free(ok);
+    free(up);
+
+    f->now += RA_RESP_KEEP_MS - 1;
+    edge_settle(&f->edge);
+    ua_send_register(f, reg8);
+    assert_int_equal(f->to_ua.n, 3);
+    assert_string_equal(f->to_ua.msg[2], f->to_ua.msg[1]);
+
+    f->now += 1;
+    edge_settle(&f->edge);
+    ua_send_register(f, reg8);
+    edge_settle(&f->edge);
+    assert_false(edge_has_msg(&f->edge)); /* nothing upstream either */
+    assert_int_equal(f->to_ua.n, 3);
+
+    ua_send_register(f, reg9);
+    up = edge_wait_msg(&f->edge, &ci);
+    ok = ok_for(up, 3600);
+    edge_send(&f->edge, ci, ok);
+    hdr_must(ua_wait(&f->edge, &f->to_ua, 4), "CSeq", v, sizeof(v));
+    assert_string_equal(v, "9 REGISTER");
+    free(ok);
+    free(up);
+    free(reg9);
+    free(reg8);
+}
+
 /* ---- 4. challenges ---- */
 
 #define CREDENTIALS "Digest username=\"alice\", realm=\"example.net\", nonce=\"4b1f, 9a\", " \
@@ -591,6 +637,7 @@ int main(void)
         T(test_response_mapping),
         T(test_response_grant_below_clamp),
         T(test_cseq_mapping),
+        T(test_answer_kept_timer_j),
         T(test_challenge_passthrough),
         T(test_instance_persistence),
         T(test_deregister_param),

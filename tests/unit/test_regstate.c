@@ -147,9 +147,9 @@ static void test_round_trip(void **state)
     assert_string_equal(g->instance, "urn:uuid:0d2c5f0e-8f0b-4c59-a1c7-7c8f5b0e2a11");
     assert_string_equal(g->contact, "<sip:alice@192.168.1.10:5060>");
     assert_int_equal(g->expires_at, 1700000300);
-    assert_int_equal(g->ua_src.ss_family, AF_INET);
+    assert_int_equal(g->ua_src.sa.sa_family, AF_INET);
     assert_int_equal(ntohs(((const struct sockaddr_in *)&g->ua_src)->sin_port), 5060);
-    assert_int_equal(g->ua_local.ss_family, AF_INET6);
+    assert_int_equal(g->ua_local.sa.sa_family, AF_INET6);
     assert_int_equal(ntohs(((const struct sockaddr_in6 *)&g->ua_local)->sin6_port), 5062);
     assert_non_null(strstr(g->reg, "User-Agent: Phone/1\r\n"));
     assert_non_null(strstr(g->reg, "Contact: <sip:alice@192.168.1.10:5060>"));
@@ -203,7 +203,7 @@ static void test_put_rejects(void **state)
     r.contact = "";
     assert_int_equal(regstate_put(s, &r, 300), -EINVAL);
     r.contact = "<sip:a@b>";
-    r.ua_src.ss_family = AF_UNIX;
+    r.ua_src.sa.sa_family = AF_UNIX;
     assert_int_equal(regstate_put(s, &r, 300), -EINVAL);
     r = mk_rec("sip:a@b", "sip:a@c", "x", 1);
     r.reg_len = REGSTATE_REG_MAX + 1;
@@ -417,13 +417,13 @@ static void test_corrupt_files(void **state)
 
 static void test_addr_parse(void **state)
 {
-    struct sockaddr_storage ss;
+    union sockaddr_ip ss;
 
     (void)state;
     assert_int_equal(regstate_addr_parse("10.0.0.1:1", 10, &ss), 0);
-    assert_int_equal(ss.ss_family, AF_INET);
+    assert_int_equal(ss.sa.sa_family, AF_INET);
     assert_int_equal(regstate_addr_parse("[2001:db8::1]:65535", 19, &ss), 0);
-    assert_int_equal(ss.ss_family, AF_INET6);
+    assert_int_equal(ss.sa.sa_family, AF_INET6);
     assert_int_equal(regstate_addr_parse("10.0.0.1:65536", 14, &ss), -EINVAL);
     assert_int_equal(regstate_addr_parse("10.0.0.1", 8, &ss), -EINVAL);
     assert_int_equal(regstate_addr_parse("[2001:db8::1]5060", 17, &ss), -EINVAL);

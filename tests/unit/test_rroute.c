@@ -24,21 +24,23 @@
 #define KEY_A "urn:uuid:6f1d8f0e-0000-4000-8000-00000000000a"
 #define KEY_B "urn:uuid:6f1d8f0e-0000-4000-8000-00000000000b"
 
-static void set4(struct sockaddr_storage *ss, const char *ip, unsigned port)
+/* ss: a sockaddr_storage or a union sockaddr_ip (its first 28 bytes are
+ * set: the room of a sockaddr_in6). */
+static void set4(void *ss, const char *ip, unsigned port)
 {
-    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    struct sockaddr_in *sin = ss;
 
-    memset(ss, 0, sizeof(*ss));
+    memset(ss, 0, sizeof(union sockaddr_ip));
     sin->sin_family = AF_INET;
     sin->sin_port = htons((uint16_t)port);
     assert_int_equal(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
 }
 
-static void set6(struct sockaddr_storage *ss, const char *ip, unsigned port)
+static void set6(void *ss, const char *ip, unsigned port)
 {
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    struct sockaddr_in6 *sin6 = ss;
 
-    memset(ss, 0, sizeof(*ss));
+    memset(ss, 0, sizeof(union sockaddr_ip));
     sin6->sin6_family = AF_INET6;
     sin6->sin6_port = htons((uint16_t)port);
     assert_int_equal(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
@@ -349,7 +351,7 @@ static void test_pop(void **state)
 static void test_ua_target(void **state)
 {
     struct cfg *cfg = load_cfg();
-    struct sockaddr_storage src, dst, want;
+    union sockaddr_ip src, dst, want;
 
     (void)state;
     set4(&src, "192.168.1.20", 40000);
@@ -417,7 +419,8 @@ static void test_ua_target(void **state)
 static void test_from_phone(void **state)
 {
     struct cfg *cfg = load_cfg();
-    struct sockaddr_storage src, from;
+    union sockaddr_ip src;
+    struct sockaddr_storage from;
 
     (void)state;
     set4(&src, "192.168.1.20", 40000);

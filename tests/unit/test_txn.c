@@ -106,7 +106,7 @@ static int setup(void **state)
     f->l = fake_loop_new(&f->now, 5000000);
     assert_int_equal(txn_table_new(&f->t, f->l), 0);
     txn_set_senders(f->t, &(struct txn_senders){ cap_flow, cap_ua, f });
-    f->ua.src.ss_family = AF_INET;
+    f->ua.src.sa.sa_family = AF_INET;
     *state = f;
     return 0;
 }
