@@ -57,9 +57,9 @@ struct sk_stats {
      * REGISTER for a domain no service has (404), a request from a phone
      * without a registration (403) [sipkeep_policy_drops_total]. */
     uint64_t policy_drops;
-    /* TLS handshakes completed on flows, and those that resumed the edge's
-     * cached session (RFC 8446 §2.2); counted by the transport, copied in
-     * when reported [sipkeep_tls_handshakes_total{resumed}]. */
+    /* TLS handshakes completed on flows (Happy Eyeballs partners and
+     * failback connections included), and those that resumed the edge's
+     * cached session (RFC 8446 §2.2) [sipkeep_tls_handshakes_total{resumed}]. */
     uint64_t tls_handshakes;
     uint64_t tls_resumed;
 };

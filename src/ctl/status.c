@@ -97,7 +97,6 @@ int ctl_status_answer(enum ctl_request req, struct report_buf *out, void *arg)
     if (req == CTL_REQ_METRICS) {
         struct sk_stats st = src->stats ? *src->stats : zero;
 
-        stream_tls_counts(&st.tls_handshakes, &st.tls_resumed); /* streams keep these */
         walk(src, NULL, f, &t);
         report_metrics(out, &st, &t);
         return 0;

@@ -409,6 +409,11 @@ static void st_connected(struct stream *s, void *arg)
     struct sockaddr_storage local;
     struct flow *f = arg;
 
+    if (f->tls) {
+        SK_STAT_INC(f->stats, tls_handshakes);
+        if (stream_tls_resumed(s))
+            SK_STAT_INC(f->stats, tls_resumed);
+    }
     if (s == f->fb) {
         fb_connected(f);
         return;

@@ -448,7 +448,7 @@ bool stream_opened(struct stream *s)
     loop_timer_cancel(s->loop, &s->timer);
     s->state = STREAM_OPEN;
     log_info("stream_connected", "peer=%s tls=%d resumed=%d", peer_str(s, peer, sizeof(peer)),
-             s->is_tls, s->ssl && SSL_session_reused(s->ssl) == 1);
+             s->is_tls, stream_tls_resumed(s));
     if (s->cbs->on_connected) {
         cb_begin(s);
         s->cbs->on_connected(s, s->arg);

@@ -133,10 +133,10 @@ enum stream_tls_bad {
  * key's contents. */
 int stream_tls_ctx_new(const struct stream_tls_opts *o, SSL_CTX **out,
                        enum stream_tls_bad *bad, char *err, size_t errsz);
-/* TLS handshakes completed by streams since the start, and how many of
- * them resumed a cached session (for metrics).  Always succeeds; either
- * pointer may be NULL. */
-void stream_tls_counts(uint64_t *handshakes, uint64_t *resumed);
+/* Whether s's TLS handshake resumed a cached session (RFC 8446 §2.2);
+ * false for plain TCP and before the handshake is done.  The owner counts
+ * handshakes when it hears stream_connected (flow.c: the daemon's stats). */
+bool stream_tls_resumed(const struct stream *s);
 
 /* Releases a context (NULL is fine).  Streams hold their own reference, so
  * freeing it while streams exist is safe. */

@@ -163,7 +163,6 @@ struct sess_cache {
 };
 
 static int g_cache_idx = -1;
-static uint64_t g_handshakes, g_resumed;
 
 static void sess_cache_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
                             void *argp)
@@ -354,12 +353,9 @@ static int sess_cache_attach(SSL_CTX *ctx)
     return 0;
 }
 
-void stream_tls_counts(uint64_t *handshakes, uint64_t *resumed)
+bool stream_tls_resumed(const struct stream *s)
 {
-    if (handshakes)
-        *handshakes = g_handshakes;
-    if (resumed)
-        *resumed = g_resumed;
+    return s->ssl && SSL_session_reused(s->ssl) == 1;
 }
 
 static int ctx_setup(SSL_CTX *ctx, const struct stream_tls_opts *o, enum stream_tls_bad *bad,
@@ -531,8 +527,6 @@ void stream_tls_handshake(struct stream *s)
     r = SSL_do_handshake(s->ssl);
     en = errno;
     if (r == 1) {
-        g_handshakes++;
-        g_resumed += SSL_session_reused(s->ssl) == 1;
         stream_opened(s);
         return;
     }

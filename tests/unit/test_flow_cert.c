@@ -48,6 +48,7 @@ struct cfx {
     struct srv_conn c[MAX_SRV];
     int nc;
     struct pacer *pacer;
+    struct sk_stats stats; /* the flows' counters (TLS handshakes) */
     struct owner o[NFLOWS + 2];
     int no;
     FILE *log;   /* stderr goes here while a test runs */
@@ -193,6 +194,7 @@ static void add_flow(struct cfx *t, int e)
                       FLOW_BACKOFF_MAX },
         .pacing = { t->pacer, 0, 1 },
         .rng = { fake_rng, &t->r }, .cbs = &cbs, .arg = &t->o[t->no],
+        .stats = &t->stats,
     };
 
     assert_true(t->no < NFLOWS + 2);
@@ -243,11 +245,17 @@ static void test_cert_warning_once_per_edge_and_day(void **state)
     handshakes(t, NFLOWS);
     register_all(t);
     assert_int_equal(warnings(t), 1);
+    /* Each flow's handshake counted once in the daemon's stats (the
+     * fixture's client context keeps no sessions: none resumes). */
+    assert_int_equal(t->stats.tls_handshakes, NFLOWS);
+    assert_int_equal(t->stats.tls_resumed, 0);
 
     t->now += 3600u * 1000u;
     reconnect_all(t);
     register_all(t);
     assert_int_equal(warnings(t), 1);
+    assert_int_equal(t->stats.tls_handshakes, 2 * NFLOWS);
+    assert_int_equal(t->stats.tls_resumed, 0);
 
     t->now = 1000000 + DAY_MS - 1;
     reconnect_all(t);
