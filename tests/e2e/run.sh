@@ -32,7 +32,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${E2E_SCENARIO_TIMEOUT:-300}
 jobs=${E2E_JOBS:-4}
 case "$jobs" in
-    '' | *[!0-9]* | 0) echo "e2e: E2E_JOBS must be a positive number, not '$jobs'" >&2; exit 2 ;;
+    '' | *[!0-9]* | 0)
+        echo "e2e: E2E_JOBS must be a positive number, not '$jobs'" >&2
+        echo "e2e: 0 passed, 1 failed"
+        exit 1 ;;
 esac
 
 if [ $# -gt 0 ] && [ -n "$1" ]; then
