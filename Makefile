@@ -125,6 +125,9 @@ fuzz: fuzz-build
 	@sh tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # deb: t_30_deb_install.sh installs the package built from this tree.
+# e2e: tests/e2e/run.sh runs the scenarios E2E_JOBS at a time (default 4: most
+# of a scenario is waiting on timers and NAT expiry; each lab is named after
+# its scenario's PID).  39 scenarios on 2 cores: 19 min one at a time, 5 with 4.
 e2e: $(BUILD)/sipkeep deb
 	@sh packaging/deps.sh e2e
 	@sh tests/e2e/run.sh $(BUILD)/sipkeep
@@ -132,8 +135,8 @@ e2e: $(BUILD)/sipkeep deb
 # e2e-asan: the e2e suite once more, against the ASan+UBSan daemon; any report
 # (memory error, undefined behaviour, a leak at exit) fails its scenario, even
 # when the daemon exits 0 (E2E_SAN=1: tests/e2e/run.sh and sk_stop look for the
-# report files).  Every scenario that runs the daemon (about 12 minutes on CI's
-# 2 cores); skipped, as they never run this binary: t_00..t_03 (no sipkeep:
+# report files).  Every scenario that runs the daemon (E2E_JOBS at a time, as
+# make e2e); skipped, as they never run this binary: t_00..t_03 (no sipkeep:
 # the lab's baseline and reference client) and t_30 (installs and runs the
 # .deb's normal build).  LAB_KILL_AFTER: the leak check at exit may take more
 # than the lab's 5 s between SIGTERM and SIGKILL on a loaded machine.

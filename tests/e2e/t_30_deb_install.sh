@@ -14,6 +14,8 @@
 # recommends for system accounts (README.Debian), are removed when this
 # scenario created them.  It refuses to run where the sipkeep package is
 # already installed, rather than purge someone's installation.
+# e2e: alone (run.sh runs it with no other scenario: it installs a package on
+# the host and creates the sipkeep user, which t_21 looks for)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sk_lib.sh"
