@@ -18,6 +18,7 @@
 #include "stream_fixture.h"
 
 #include "fake_clock.h"
+#include "flow_owner.h"
 
 #define NFLOWS 8
 #define NEDGES 2
@@ -30,11 +31,6 @@ struct srv_conn {
     int fd;
     SSL *ssl;
     bool done;
-};
-
-struct owner {
-    struct flow *f;
-    int ready, downs;
 };
 
 struct cfx {
@@ -54,31 +50,6 @@ struct cfx {
     FILE *log;   /* stderr goes here while a test runs */
     int saved_stderr;
 };
-
-static void own_ready(struct flow *f, const struct sockaddr_storage *local, void *arg)
-{
-    (void)f;
-    (void)local;
-    ((struct owner *)arg)->ready++;
-}
-
-static void own_message(struct flow *f, const char *msg, size_t len, void *arg)
-{
-    (void)f;
-    (void)msg;
-    (void)len;
-    (void)arg;
-}
-
-static void own_down(struct flow *f, const char *reason, void *arg)
-{
-    (void)f;
-    (void)reason;
-    ((struct owner *)arg)->downs++;
-}
-
-static const struct flow_cbs cbs = { .on_ready = own_ready, .on_message = own_message,
-                                     .on_down = own_down };
 
 static int cfx_setup(void **state)
 {
@@ -193,7 +164,7 @@ static void add_flow(struct cfx *t, int e)
         .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
                       FLOW_BACKOFF_MAX },
         .pacing = { t->pacer, 0, 1 },
-        .rng = { fake_rng, &t->r }, .cbs = &cbs, .arg = &t->o[t->no],
+        .rng = { fake_rng, &t->r }, .cbs = &owner_cbs, .arg = &t->o[t->no],
         .stats = &t->stats,
     };
 

@@ -26,6 +26,7 @@
 #include "outbound/pacer.h"
 
 #include "fake_clock.h"
+#include "flow_owner.h"
 
 static struct sockaddr_in edge(uint32_t ip, uint16_t port)
 {
@@ -219,11 +220,6 @@ static void test_note_once(void **state)
 
 #define NFLOWS 12
 
-struct owner {
-    struct flow *f;
-    int ready, downs;
-};
-
 struct fx {
     uint64_t now;
     uint32_t r;
@@ -236,31 +232,6 @@ struct fx {
     struct pacer *pacer;
     struct owner o[NFLOWS];
 };
-
-static void own_ready(struct flow *f, const struct sockaddr_storage *local, void *arg)
-{
-    (void)f;
-    (void)local;
-    ((struct owner *)arg)->ready++;
-}
-
-static void own_message(struct flow *f, const char *msg, size_t len, void *arg)
-{
-    (void)f;
-    (void)msg;
-    (void)len;
-    (void)arg;
-}
-
-static void own_down(struct flow *f, const char *reason, void *arg)
-{
-    (void)f;
-    (void)reason;
-    ((struct owner *)arg)->downs++;
-}
-
-static const struct flow_cbs cbs = { .on_ready = own_ready, .on_message = own_message,
-                                     .on_down = own_down };
 
 static int setup(void **state)
 {
@@ -341,7 +312,7 @@ static void flows_working(struct fx *t, int n, unsigned rate, unsigned burst)
         .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
                       FLOW_BACKOFF_MAX },
         .pacing = { t->pacer, rate, burst },
-        .rng = { fake_rng, &t->r }, .cbs = &cbs,
+        .rng = { fake_rng, &t->r }, .cbs = &owner_cbs,
     };
     int ready = 0;
 
