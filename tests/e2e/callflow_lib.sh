@@ -16,7 +16,9 @@
 # cf_report WHAT, cf_sipkeep_rr FILE, cf_top_route_is_sipkeep FILE METHOD,
 # cf_received FILE METHOD [ERE]; CF_PHONE (the phone's AOR user), CF_REG_ID
 # (calls in: the reg-id the lab registrar is told to use, 0 none),
-# CF_CHECK_FLOWS (1: check the flow of each in-dialog request), CF_FAILED,
+# CF_CHECK_FLOWS (1: check the flow of each in-dialog request), CF_FLOW_EDGE
+# (an edge's IP: the dialog must have been record-routed by that edge on the
+# flow's side, i.e. the flow went to it), CF_FAILED,
 # CF_UAS_MSG, CF_UAC_MSG (sipp traces).
 
 CF_PHONE=${CF_PHONE:-1060}
@@ -141,6 +143,18 @@ cf_sipkeep_rr() {
     grep -Ei '^(Record-Route|rr):' "$1" 2>/dev/null | grep -Eq -- "$CF_SK_RR_ERE"
 }
 
+# cf_flow_edge_rr FILE IP: in sipp trace FILE (the phone's side), did the
+# dialog's Record-Route carry the flow-side entry of the edge at IP (an edge
+# records a flow token and the transport, <sip:TOKEN@IP;transport=tcp|tls;..>,
+# where it relays to or from a flow) and no such entry of another host?  Tells
+# which edge the flow that carried the dialog went to.
+cf_flow_edge_rr() {
+    local hosts
+    hosts=$(grep -Ei '^(record-route|rr):' "$1" | grep -Eo '<sip:[^@>]+@[^;>]+;transport=(tcp|tls)[;>]' |
+        sed -E 's/^<sip:[^@]+@([^;]+);.*/\1/' | sort -u)
+    [[ "$hosts" == "$2" ]]
+}
+
 # cf_top_route_is_sipkeep FILE METHOD: in sipp trace FILE, did every in-dialog
 # METHOD request the side sent (To with a tag) have sipkeep's Record-Route
 # entry as its top Route (the route set of a phone that follows RFC 3261
@@ -250,6 +264,11 @@ _cf_cell_check() {
     fi
     cf_sipkeep_rr "$phone_msg" || _cf_fail "$name: no Record-Route of sipkeep reached the phone:" \
         "$(grep -Ei '^record-route:' "$phone_msg" | head -n 1)" || return 1
+    if [[ -n "${CF_FLOW_EDGE:-}" ]]; then
+        cf_flow_edge_rr "$phone_msg" "$CF_FLOW_EDGE" ||
+            _cf_fail "$name: the dialog's route set lacks edge $CF_FLOW_EDGE's flow-side entry or names another's:" \
+                "$(grep -Ei '^(record-route|rr):' "$phone_msg" | tail -n 1)" || return 1
+    fi
     if [[ $dir == out ]]; then
         cf_top_route_is_sipkeep "$phone_msg" ACK ||
             _cf_fail "$name: the phone's ACK did not have sipkeep's Record-Route as top Route" || return 1
