@@ -6,7 +6,7 @@
 # API: sk_config FILE [PROXY_URI...] (writes a proxy-mode config), sk_start FILE,
 # sk_stop, sk_log_has ERE, sk_wait_log ERE TIMEOUT, sk_rss_kib, sk_daemon_pid,
 # sk_event_count NAME, sk_registrations [REG_ID], sk_metric NAME, sk_flow_target USER,
-# sk_flow_from IP, SK_PID, SK_LOG, SK_CTL (the control socket of the config
+# sk_flow_from IP [udp], SK_PID, SK_LOG, SK_CTL (the control socket of the config
 # sk_config wrote).
 
 SK_PID=
@@ -144,10 +144,13 @@ sk_flow_target() {
             '.bindings[] | select(.aor == $aor) | .flows[0] | "\(.target) \(.target_why)"'
 }
 
-# sk_flow_from IP: is a TCP connection of the router to the edge's TCP port
-# (sipkeep's flow) established from its address IP?
+# sk_flow_from IP [udp]: is a TCP connection of the router to the edge's TCP
+# port (sipkeep's flow) established from its address IP?  With udp: a UDP
+# socket connected to the edge's UDP port (a UDP flow) bound to IP.
 sk_flow_from() {
-    ns_exec "$NS_ROUTER" ss -Htn state established "( dport = :$EDGE_TCP_PORT )" |
+    local flags=-Htn port=$EDGE_TCP_PORT
+    [[ "${2:-tcp}" != udp ]] || { flags=-Hun; port=$EDGE_UDP_PORT; }
+    ns_exec "$NS_ROUTER" ss "$flags" state established "( dport = :$port )" |
         grep -q "$1:"
 }
 
