@@ -12,7 +12,11 @@
 # Route) registers through sipkeep, whose outbound proxy is just sip:sip.test.
 # At each stage the call-flow matrix (cf_matrix: phone calls out / is called
 # x phone / far side hangs up) must complete, and each dialog must have been
-# record-routed by the edge the flow goes to (CF_FLOW_EDGE):
+# record-routed by the edge the flow goes to (CF_FLOW_EDGE).  Beside it a
+# real phone, baresip as a plain legacy UDP phone (lib.sh
+# baresip_legacy_start, preloading sipkeep as Route) on its own binding: its
+# four cells (lib.sh baresip_cell) at each stage too (it does not register
+# again at stage 3: its flow stays on B, two bindings on two edges).
 #  1. flow to edge A;
 #  2. edge A killed: the flow fails over to edge B;
 #  3. edge A back (after its 30 s failed mark): the phone's re-REGISTER moves
@@ -28,12 +32,28 @@ set -euo pipefail
 # 8: the first ping within 6.4-8 s.  Read by kam_start.
 # shellcheck disable=SC2034
 FLOW_TIMER=8
+BARESIP_USER=1097
+# sipkeep's Record-Route as the phone's top Route (baresip_cell checks it)
+SK_ROUTE_ERE="^Route: *$CF_SK_RR_ERE"
 
-# flow_on IP: the phone's flow goes to IP (sipkeep status) and the registrar's
-# binding's Path names that edge.
+# flow_on IP [USER]: the phone's (USER's, default the sipp phone's) flow goes
+# to IP (sipkeep status) and the registrar's binding's Path names that edge.
 flow_on() {
-    [[ "$(sk_flow_target "$CF_PHONE")" == "$1:$EDGE_TCP_PORT "* ]] &&
-        kam_location_has "$CF_PHONE" "Path: <sip:[^>]*@${1//./\\.};lr;ob>"
+    local user=${2:-$CF_PHONE}
+    [[ "$(sk_flow_target "$user")" == "$1:$EDGE_TCP_PORT "* ]] &&
+        kam_location_has "$user" "Path: <sip:[^>]*@${1//./\\.};lr;ob>"
+}
+
+# both_phones LABEL EDGE: the sipp phone's matrix (its flow to EDGE), then
+# baresip's four cells.
+both_phones() {
+    local c
+    CF_FLOW_EDGE=$2 cf_matrix "$1"
+    log_step "$1: baresip's cells"
+    for c in "out phone" "out far" "in phone" "in far"; do
+        # shellcheck disable=SC2086  # two words: direction, who hangs up
+        baresip_cell $c "$BARESIP_USER" "$SK_ROUTE_ERE" || true
+    done
 }
 
 T0=$(date +%s)
@@ -50,24 +70,28 @@ log_step "both edges strict: a preloaded Route naming another host -> 403, namin
 sk_config "$LAB_DIR/sipkeep.yaml" "sip:$SIP_DOMAIN"
 sk_start "$LAB_DIR/sipkeep.yaml"
 sipp_ua_register "$ROUTER_LAN_IP:5060" "$CF_PHONE" 3600 || die "REGISTER through sipkeep failed"
+baresip_legacy_start "$BARESIP_USER" "$ROUTER_LAN_IP:5060"
+wait_for "kam_location_has $BARESIP_USER 'Reg-Id: 1$'" 15 "baresip's binding (reg-id 1) at the registrar" ||
+    die "baresip did not register through sipkeep: $(kam_location)"
 
 # ---- 1. the priority-10 edge
-wait_for "flow_on $EDGE_A_IP" 5 "the flow on edge A" ||
-    die "the flow is not on edge A: $(sk_flow_target "$CF_PHONE"); $(kam_location)"
+wait_for "flow_on $EDGE_A_IP && flow_on $EDGE_A_IP $BARESIP_USER" 5 "both flows on edge A" ||
+    die "the flows are not on edge A: $(sk_flow_target "$CF_PHONE"), $(sk_flow_target "$BARESIP_USER"); $(kam_location)"
 log_step "flow: $(sk_flow_target "$CF_PHONE")"
-CF_FLOW_EDGE=$EDGE_A_IP cf_matrix "SRV prio 10, strict edge A"
+both_phones "SRV prio 10, strict edge A" "$EDGE_A_IP"
 
 # ---- 2. failover: edge A dies once the flow works
-sk_wait_log 'event=flow_working reg_id=1 ' $((FLOW_TIMER + 4)) || die "the flow never got a pong"
+wait_for '[[ $(sk_event_count flow_working) -ge 2 ]]' $((FLOW_TIMER + 4)) "both flows working" ||
+    die "the flows never got a pong: $(grep 'event=flow_working' "$SK_LOG")"
 t_kill=$(date +%s%N)
 stop_pid "$EDGE_A_PID" 2
 EDGE_A_PID=
 log_step "edge A killed"
-wait_for "flow_on $EDGE_IP" 10 "the flow re-registered through edge B" ||
-    die "no failover to edge B: $(sk_flow_target "$CF_PHONE"); $(kam_location)"
+wait_for "flow_on $EDGE_IP && flow_on $EDGE_IP $BARESIP_USER" 10 "both flows re-registered through edge B" ||
+    die "no failover to edge B: $(sk_flow_target "$CF_PHONE"), $(sk_flow_target "$BARESIP_USER"); $(kam_location)"
 FAILOVER_MS=$(( ($(date +%s%N) - t_kill) / 1000000 ))
 log_step "failover: flow $(sk_flow_target "$CF_PHONE"), ${FAILOVER_MS} ms after the kill"
-CF_FLOW_EDGE=$EDGE_IP cf_matrix "after failover, strict edge B"
+both_phones "after failover, strict edge B" "$EDGE_IP"
 
 # ---- 3. failback: edge A back; the phone's next REGISTER moves the flow
 edge_a_start
@@ -79,8 +103,12 @@ wait_for "flow_on $EDGE_A_IP" 10 "the flow registered through edge A again" ||
     die "no failback to edge A: $(sk_flow_target "$CF_PHONE"); $(grep 'event=flow_failback' "$SK_LOG" | tail -n 3)"
 sk_log_has 'event=flow_failback reg_id=1 ' || die "no flow_failback in sipkeep's log"
 (( $(sk_event_count flow_down) == downs )) || die "a flow failed during the failback"
-log_step "failback: flow $(sk_flow_target "$CF_PHONE")"
-CF_FLOW_EDGE=$EDGE_A_IP cf_matrix "after failback, strict edge A"
+log_step "failback: flow $(sk_flow_target "$CF_PHONE"); baresip's (no REGISTER since): $(sk_flow_target "$BARESIP_USER")"
+both_phones "after failback, strict edge A (baresip: B)" "$EDGE_A_IP"
 
+baresip_stop
 sk_stop
-cf_report "12 calls through strict edges: SRV edge A, after failover to B (${FAILOVER_MS} ms), after failback to A, in $(( $(date +%s) - T0 )) s"
+for c in "${BARESIP_CELLS_FAILED[@]}"; do
+    CF_FAILED+=("baresip: $c")
+done
+cf_report "24 calls (12 sipp phone, 12 baresip) through strict edges: SRV edge A, after failover to B (${FAILOVER_MS} ms), after failback to A, in $(( $(date +%s) - T0 )) s"
