@@ -81,6 +81,7 @@ log_step "flow: $(sk_flow_target "$CF_PHONE")"
 both_phones "SRV prio 10, strict edge A" "$EDGE_A_IP"
 
 # ---- 2. failover: edge A dies once the flow works
+# shellcheck disable=SC2016  # evaluated by wait_for
 wait_for '[[ $(sk_event_count flow_working) -ge 2 ]]' $((FLOW_TIMER + 4)) "both flows working" ||
     die "the flows never got a pong: $(grep 'event=flow_working' "$SK_LOG")"
 t_kill=$(date +%s%N)
