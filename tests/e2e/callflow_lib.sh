@@ -14,8 +14,9 @@
 # cf_preload_refused, cf_strict_edge_restart CONFIG, cf_matrix LABEL,
 # cf_phone_far NAME PHONE_SCENARIO FAR_SCENARIO, cf_check NAME COND MESSAGE,
 # cf_report WHAT, cf_sipkeep_rr FILE, cf_top_route_is_sipkeep FILE METHOD,
-# cf_received FILE METHOD [ERE]; CF_PHONE (the phone's AOR user), CF_REG_ID
-# (calls in: the reg-id the lab registrar is told to use, 0 none),
+# cf_received FILE METHOD [ERE], cf_flow_edge_rr FILE IP, cf_dialog_cell;
+# CF_PHONE (the phone's AOR user), CF_REG_ID (calls in: the reg-id the lab
+# registrar is told to use, 0 none),
 # CF_CHECK_FLOWS (1: check the flow of each in-dialog request), CF_FLOW_EDGE
 # (an edge's IP: the dialog must have been record-routed by that edge on the
 # flow's side, i.e. the flow went to it), CF_FAILED,
@@ -343,6 +344,26 @@ cf_check() {
     _cf_fail "$1: $3" || true
     CF_FAILED+=("$1")
     return 1
+}
+
+# cf_dialog_cell: one dialog with re-INVITEs from each side (hold a=sendonly,
+# resume), an INFO from the phone (DTMF 5), then the phone's BYE
+# (ph_dialog.xml, far_dialog.xml): both complete, the holds, the resume and
+# the INFO reach the other side, and sipkeep's Record-Route reached the phone
+# and was the top Route of its re-INVITEs and INFO.  Named after CF_LABEL if
+# set; on failure logs why, adds it to CF_FAILED and returns 1.
+cf_dialog_cell() {
+    local name="${CF_LABEL:+$CF_LABEL: }re-INVITEs both ways, INFO, BYE"
+    # shellcheck disable=SC2016  # cf_check evaluates its conditions
+    cf_phone_far "$name" ph_dialog.xml far_dialog.xml &&
+        cf_check "$name" 'cf_sipkeep_rr "$CF_UAC_MSG"' "no Record-Route of sipkeep reached the phone" &&
+        cf_check "$name" 'cf_top_route_is_sipkeep "$CF_UAC_MSG" INVITE' "a re-INVITE of the phone did not have sipkeep's Record-Route as top Route" &&
+        cf_check "$name" 'cf_top_route_is_sipkeep "$CF_UAC_MSG" INFO' "the phone's INFO did not have sipkeep's Record-Route as top Route" &&
+        cf_check "$name" '[[ $(cf_received "$CF_UAS_MSG" INVITE "a=sendonly") -eq 1 ]]' "the phone's hold (a=sendonly) did not reach the far side" &&
+        cf_check "$name" '[[ $(cf_received "$CF_UAC_MSG" INVITE "a=sendonly") -eq 1 ]]' "the far side's hold (a=sendonly) did not reach the phone" &&
+        cf_check "$name" '[[ $(cf_received "$CF_UAC_MSG" INVITE "a=sendrecv") -eq 1 ]]' "the far side's resume did not reach the phone" &&
+        cf_check "$name" '[[ $(cf_received "$CF_UAS_MSG" INFO "Signal=5") -eq 1 ]]' "the phone's INFO (DTMF 5) did not reach the far side" &&
+        log_step "ok: $name"
 }
 
 # cf_matrix LABEL: the four cells (out/in x phone/far hangs up), each logged.

@@ -44,11 +44,13 @@ flow_on() {
         kam_location_has "$user" "Path: <sip:[^>]*@${1//./\\.};lr;ob>"
 }
 
-# both_phones LABEL EDGE: the sipp phone's matrix (its flow to EDGE), then
+# both_phones LABEL EDGE: the sipp phone's matrix (its flow to EDGE) and
+# one dialog with re-INVITEs both ways and an INFO (cf_dialog_cell), then
 # baresip's four cells.
 both_phones() {
     local c
     CF_FLOW_EDGE=$2 cf_matrix "$1"
+    CF_LABEL=$1 cf_dialog_cell || true
     log_step "$1: baresip's cells"
     for c in "out phone" "out far" "in phone" "in far"; do
         # shellcheck disable=SC2086  # two words: direction, who hangs up
@@ -112,4 +114,4 @@ sk_stop
 for c in "${BARESIP_CELLS_FAILED[@]}"; do
     CF_FAILED+=("baresip: $c")
 done
-cf_report "24 calls (12 sipp phone, 12 baresip) through strict edges: SRV edge A, after failover to B (${FAILOVER_MS} ms), after failback to A, in $(( $(date +%s) - T0 )) s"
+cf_report "27 calls (12 sipp phone, 3 re-INVITE/INFO dialogs, 12 baresip) through strict edges: SRV edge A, after failover to B (${FAILOVER_MS} ms), after failback to A, in $(( $(date +%s) - T0 )) s"

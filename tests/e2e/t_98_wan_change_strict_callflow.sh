@@ -44,11 +44,13 @@ new_wan_address() {
     WAN_MS=$(( $(date +%s%3N) - t0 ))
 }
 
-# both_phones LABEL: the call-flow matrix with the sipp phone, then baresip's
-# four cells.
+# both_phones LABEL: the call-flow matrix with the sipp phone and one dialog
+# with re-INVITEs both ways and an INFO (cf_dialog_cell), then baresip's four
+# cells.
 both_phones() {
     local c
     CF_FLOW_EDGE=$EDGE_IP cf_matrix "$1"
+    CF_LABEL=$1 cf_dialog_cell || true
     log_step "$1: baresip's cells"
     for c in "out phone" "out far" "in phone" "in far"; do
         # shellcheck disable=SC2086  # two words: direction, who hangs up
@@ -100,9 +102,10 @@ new_wan_address "$WAN_IP3" "$WAN_IP2" 1 udp
 ms3=$WAN_MS
 log_step "WAN $WAN_IP3 -> $WAN_IP2: registered again over UDP from $WAN_IP2 after $ms3 ms"
 cf_matrix "strict edge, UDP flow, after WAN change to $WAN_IP2"
+CF_LABEL="strict edge, UDP flow, after WAN change to $WAN_IP2" cf_dialog_cell || true
 sk_stop
 
 for c in "${BARESIP_CELLS_FAILED[@]}"; do
     CF_FAILED+=("baresip: $c")
 done
-cf_report "32 calls through the strict edge: TCP flows, 12 sipp phone + 12 baresip, from the first WAN address and after two changes (both phones registered again after $ms, $ms2 ms); UDP flow, 8 sipp phone, before and after a change (registered again after $ms3 ms); in $(( $(date +%s) - T0 )) s"
+cf_report "35 calls through the strict edge: TCP flows, 12 sipp phone + 3 re-INVITE/INFO dialogs + 12 baresip, from the first WAN address and after two changes (both phones registered again after $ms, $ms2 ms); UDP flow, 8 sipp phone + 1 dialog, before and after a change (registered again after $ms3 ms); in $(( $(date +%s) - T0 )) s"
