@@ -14,9 +14,12 @@
 # cf_preload_refused, cf_strict_edge_restart CONFIG, cf_matrix LABEL,
 # cf_phone_far NAME PHONE_SCENARIO FAR_SCENARIO, cf_check NAME COND MESSAGE,
 # cf_report WHAT, cf_sipkeep_rr FILE, cf_top_route_is_sipkeep FILE METHOD,
-# cf_received FILE METHOD [ERE]; CF_PHONE (the phone's AOR user), CF_REG_ID
-# (calls in: the reg-id the lab registrar is told to use, 0 none),
-# CF_CHECK_FLOWS (1: check the flow of each in-dialog request), CF_FAILED,
+# cf_received FILE METHOD [ERE], cf_flow_edge_rr FILE IP, cf_dialog_cell;
+# CF_PHONE (the phone's AOR user), CF_REG_ID (calls in: the reg-id the lab
+# registrar is told to use, 0 none),
+# CF_CHECK_FLOWS (1: check the flow of each in-dialog request), CF_FLOW_EDGE
+# (an edge's IP: the dialog must have been record-routed by that edge on the
+# flow's side, i.e. the flow went to it), CF_FAILED,
 # CF_UAS_MSG, CF_UAC_MSG (sipp traces).
 
 CF_PHONE=${CF_PHONE:-1060}
@@ -141,6 +144,18 @@ cf_sipkeep_rr() {
     grep -Ei '^(Record-Route|rr):' "$1" 2>/dev/null | grep -Eq -- "$CF_SK_RR_ERE"
 }
 
+# cf_flow_edge_rr FILE IP: in sipp trace FILE (the phone's side), did the
+# dialog's Record-Route carry the flow-side entry of the edge at IP (an edge
+# records a flow token and the transport, <sip:TOKEN@IP;transport=tcp|tls;..>,
+# where it relays to or from a flow) and no such entry of another host?  Tells
+# which edge the flow that carried the dialog went to.
+cf_flow_edge_rr() {
+    local hosts
+    hosts=$(grep -Ei '^(record-route|rr):' "$1" | grep -Eo '<sip:[^@>]+@[^;>]+;transport=(tcp|tls)[;>]' |
+        sed -E 's/^<sip:[^@]+@([^;]+);.*/\1/' | sort -u)
+    [[ "$hosts" == "$2" ]]
+}
+
 # cf_top_route_is_sipkeep FILE METHOD: in sipp trace FILE, did every in-dialog
 # METHOD request the side sent (To with a tag) have sipkeep's Record-Route
 # entry as its top Route (the route set of a phone that follows RFC 3261
@@ -232,9 +247,11 @@ _cf_fail() {
     return 1
 }
 
-# _cf_err FILE.msg: the first lines of that sipp run's error file, on one line.
+# _cf_err FILE.msg: the first lines of that sipp run's error file, on one
+# line; without the hold's "receive timeout ... jumping to label" events
+# (ph_call.xml and the like wait 0.5 s for a late 180 that way).
 _cf_err() {
-    head -c 600 "${1%.msg}.err" 2>/dev/null | tr '\n' ' ' || true
+    grep -v 'jumping to label' "${1%.msg}.err" 2>/dev/null | head -c 600 | tr '\n' ' ' || true
 }
 
 _cf_cell_check() {
@@ -250,6 +267,11 @@ _cf_cell_check() {
     fi
     cf_sipkeep_rr "$phone_msg" || _cf_fail "$name: no Record-Route of sipkeep reached the phone:" \
         "$(grep -Ei '^record-route:' "$phone_msg" | head -n 1)" || return 1
+    if [[ -n "${CF_FLOW_EDGE:-}" ]]; then
+        cf_flow_edge_rr "$phone_msg" "$CF_FLOW_EDGE" ||
+            _cf_fail "$name: the dialog's route set lacks edge $CF_FLOW_EDGE's flow-side entry or names another's:" \
+                "$(grep -Ei '^(record-route|rr):' "$phone_msg" | tail -n 1)" || return 1
+    fi
     if [[ $dir == out ]]; then
         cf_top_route_is_sipkeep "$phone_msg" ACK ||
             _cf_fail "$name: the phone's ACK did not have sipkeep's Record-Route as top Route" || return 1
@@ -322,6 +344,26 @@ cf_check() {
     _cf_fail "$1: $3" || true
     CF_FAILED+=("$1")
     return 1
+}
+
+# cf_dialog_cell: one dialog with re-INVITEs from each side (hold a=sendonly,
+# resume), an INFO from the phone (DTMF 5), then the phone's BYE
+# (ph_dialog.xml, far_dialog.xml): both complete, the holds, the resume and
+# the INFO reach the other side, and sipkeep's Record-Route reached the phone
+# and was the top Route of its re-INVITEs and INFO.  Named after CF_LABEL if
+# set; on failure logs why, adds it to CF_FAILED and returns 1.
+cf_dialog_cell() {
+    local name="${CF_LABEL:+$CF_LABEL: }re-INVITEs both ways, INFO, BYE"
+    # shellcheck disable=SC2016  # cf_check evaluates its conditions
+    cf_phone_far "$name" ph_dialog.xml far_dialog.xml &&
+        cf_check "$name" 'cf_sipkeep_rr "$CF_UAC_MSG"' "no Record-Route of sipkeep reached the phone" &&
+        cf_check "$name" 'cf_top_route_is_sipkeep "$CF_UAC_MSG" INVITE' "a re-INVITE of the phone did not have sipkeep's Record-Route as top Route" &&
+        cf_check "$name" 'cf_top_route_is_sipkeep "$CF_UAC_MSG" INFO' "the phone's INFO did not have sipkeep's Record-Route as top Route" &&
+        cf_check "$name" '[[ $(cf_received "$CF_UAS_MSG" INVITE "a=sendonly") -eq 1 ]]' "the phone's hold (a=sendonly) did not reach the far side" &&
+        cf_check "$name" '[[ $(cf_received "$CF_UAC_MSG" INVITE "a=sendonly") -eq 1 ]]' "the far side's hold (a=sendonly) did not reach the phone" &&
+        cf_check "$name" '[[ $(cf_received "$CF_UAC_MSG" INVITE "a=sendrecv") -eq 1 ]]' "the far side's resume did not reach the phone" &&
+        cf_check "$name" '[[ $(cf_received "$CF_UAS_MSG" INFO "Signal=5") -eq 1 ]]' "the phone's INFO (DTMF 5) did not reach the far side" &&
+        log_step "ok: $name"
 }
 
 # cf_matrix LABEL: the four cells (out/in x phone/far hangs up), each logged.

@@ -16,13 +16,15 @@ EDGE_A_IP=198.51.100.12
 DNSMASQ_PID=
 EDGE_A_PID=
 
-# A second edge from edge.cfg, on EDGE_A_IP, with its own ctl socket,
-# TLS config and run dir (kam_start knows one edge only).
+# A second edge from edge.cfg (or the lab edge's variant, KAM_CFG_edge: e.g.
+# callflow_lib.sh's cf_edge_strict makes both edges strict), on EDGE_A_IP,
+# with its own ctl socket, TLS config and run dir (kam_start knows one edge
+# only).
 edge_a_start() {
     local rundir=$LAB_DIR/edge-a.run cfg=$LAB_DIR/edge-a.cfg
     mkdir -p "$rundir"
     # EDGE_IP for these two calls only (bash: a function's prefix assignment)
-    EDGE_IP=$EDGE_A_IP _kam_render edge.cfg "$cfg.tmp"
+    EDGE_IP=$EDGE_A_IP _kam_render "${KAM_CFG_edge:-edge.cfg}" "$cfg.tmp"
     EDGE_IP=$EDGE_A_IP _kam_render edge-tls.cfg "$LAB_DIR/edge-a-tls.cfg"
     sed -e "s|$LAB_DIR/edge.ctl|$LAB_DIR/edge-a.ctl|" \
         -e "s|$LAB_DIR/edge-tls.cfg|$LAB_DIR/edge-a-tls.cfg|" "$cfg.tmp" >"$cfg"

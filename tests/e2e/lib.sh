@@ -71,7 +71,7 @@
 #   sipp_uas_start NS IP:PORT USER SCENARIO | sipp_uas_got METHOD [STATUS]
 #   far_call_start AOR SCENARIO | far_call_answered | far_call_wait | far_call_got
 #   baresip_top_route METHOD MARK ERE | baresip_cell out|in phone|far USER RR_ERE
-#   stun_mapped NS IP PORT | nat_mappings [udp|tcp]
+#   stun_mapped NS IP PORT | nat_mappings [udp|tcp] | wan_change OLD NEW
 
 if [[ -n "${_SKT_LIB_LOADED:-}" ]]; then
     return 0
@@ -890,6 +890,17 @@ ns_hosts() {
     shift
     mkdir -p "/etc/netns/$ns"
     printf '%s\n' "127.0.0.1 localhost" "$@" >"/etc/netns/$ns/hosts"
+}
+
+# wan_change OLD NEW: the router's WAN address OLD goes and NEW comes, as a
+# PPPoE reconnect or a new DHCP lease does (delete, then add; the connected
+# route goes and comes with them).  Prints the ms timestamp of the change.
+wan_change() {
+    local old=$1 new=$2 t0
+    t0=$(date +%s%3N)
+    ns_exec "$NS_ROUTER" ip addr del "$old/$WAN_PREFIX" dev "$ROUTER_WAN_IF"
+    ns_exec "$NS_ROUTER" ip addr add "$new/$WAN_PREFIX" dev "$ROUTER_WAN_IF"
+    echo "$t0"
 }
 
 # nat_mappings [udp|tcp]: the router's conntrack table (NAT mappings) for that protocol.

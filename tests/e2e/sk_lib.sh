@@ -5,8 +5,9 @@
 #
 # API: sk_config FILE [PROXY_URI...] (writes a proxy-mode config), sk_start FILE,
 # sk_stop, sk_log_has ERE, sk_wait_log ERE TIMEOUT, sk_rss_kib, sk_daemon_pid,
-# sk_event_count NAME, sk_registrations [REG_ID], sk_metric NAME, SK_PID, SK_LOG,
-# SK_CTL (the control socket of the config sk_config wrote).
+# sk_event_count NAME, sk_registrations [REG_ID], sk_metric NAME, sk_flow_target USER,
+# sk_flow_from IP [udp], SK_PID, SK_LOG, SK_CTL (the control socket of the config
+# sk_config wrote).
 
 SK_PID=
 SK_LOG=
@@ -132,6 +133,25 @@ sk_registrations() {
 # socket (empty if absent).  Bounded: the CLI gives up after 10 s on its own.
 sk_metric() {
     timeout 15 "$SIPKEEP" metrics -s "$SK_CTL" | awk -v m="$1" '$1 == m { print $2 }'
+}
+
+# sk_flow_target USER: the first flow of sip:USER@$SIP_DOMAIN's binding, its
+# target and why ("198.51.100.12:5060 naptr+srv prio 10 ..."), from
+# sipkeep status --json.
+sk_flow_target() {
+    timeout 15 "$SIPKEEP" status --json -s "$SK_CTL" |
+        jq -r --arg aor "sip:$1@$SIP_DOMAIN" \
+            '.bindings[] | select(.aor == $aor) | .flows[0] | "\(.target) \(.target_why)"'
+}
+
+# sk_flow_from IP [udp]: is a TCP connection of the router to the edge's TCP
+# port (sipkeep's flow) established from its address IP?  With udp: a UDP
+# socket connected to the edge's UDP port (a UDP flow) bound to IP.
+sk_flow_from() {
+    local flags=-Htn port=$EDGE_TCP_PORT
+    [[ "${2:-tcp}" != udp ]] || { flags=-Hun; port=$EDGE_UDP_PORT; }
+    ns_exec "$NS_ROUTER" ss "$flags" state established "( dport = :$port )" |
+        grep -q "$1:"
 }
 
 # sk_wait_log ERE TIMEOUT: wait until sipkeep's log matches ERE.

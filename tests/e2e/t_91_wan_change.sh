@@ -41,23 +41,6 @@ ms_to_s() {
     awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'
 }
 
-# change_wan OLD NEW: the router's WAN address OLD goes and NEW comes, as a
-# PPPoE reconnect does (delete, then add; the connected route goes and comes
-# with them).  Prints the ms timestamp of the change.
-change_wan() {
-    local old=$1 new=$2 t0
-    t0=$(date +%s%3N)
-    ns_exec "$NS_ROUTER" ip addr del "$old/$WAN_PREFIX" dev "$ROUTER_WAN_IF"
-    ns_exec "$NS_ROUTER" ip addr add "$new/$WAN_PREFIX" dev "$ROUTER_WAN_IF"
-    echo "$t0"
-}
-
-# A flow from the router's current WAN address to the edge, established.
-flow_from() {
-    ns_exec "$NS_ROUTER" ss -Htn state established "( dport = :$EDGE_TCP_PORT )" |
-        grep -q "$1:"
-}
-
 # recovered LABEL REASON NEW_IP: after a change at $t0 (ms; sipkeep's log
 # from line $from, $regs registrations before): sipkeep failed the flow for
 # REASON, registered again from NEW_IP, and a call to the phone (answering,
@@ -74,7 +57,7 @@ recovered() {
     t_reg=$(log_ms_after "$from" 'event=registered .*reg_id=1 ')
     [[ -n "$t_notice" && -n "$t_reg" ]] ||
         die "$label: sipkeep's log lacks the events: $(tail -n +"$from" "$SK_LOG" | head -n 30)"
-    wait_for "flow_from $ip" 5 "the flow from $ip" || die "$label: the new flow is not from $ip"
+    wait_for "sk_flow_from $ip" 5 "the flow from $ip" || die "$label: the new flow is not from $ip"
     log_step "$label: noticed $(ms_to_s $((t_notice - t0))) s after the change, registered" \
         "again from $ip at $(ms_to_s $((t_reg - t0))) s, inbound call completed (answered," \
         "0.5 s, BYE 200) at $(ms_to_s $((t_call - t0))) s"
@@ -92,7 +75,7 @@ SK_EXTRA_SERVICE="    keepalive: { pong_timeout: $PONG_TIMEOUT }" \
 sk_start "$LAB_DIR/sipkeep.yaml"
 sipp_ua_register "$ROUTER_LAN_IP:5060" "$USER_AOR" 3600 || die "REGISTER through sipkeep failed"
 kam_location_has "$USER_AOR" "Reg-Id: 1$" || die "binding lacks reg-id 1: $(kam_location)"
-wait_for "flow_from $ROUTER_WAN_IP" 5 "the flow from $ROUTER_WAN_IP" || die "no flow from $ROUTER_WAN_IP"
+wait_for "sk_flow_from $ROUTER_WAN_IP" 5 "the flow from $ROUTER_WAN_IP" || die "no flow from $ROUTER_WAN_IP"
 path1=$(kam_location | grep -Eo "Path: <sip:[^@]+@$EDGE_IP;lr;ob>" | head -n 1)
 # a first pong: the flow works, as a flow in service does
 sk_wait_log 'event=flow_working' $((FLOW_TIMER + PONG_TIMEOUT)) || die "the flow never got a pong"
@@ -102,7 +85,7 @@ sipp_ua_answer_start 1 "$USER_AOR"
 from=$(log_lines)
 regs=$(registrations)
 log_step "WAN address $ROUTER_WAN_IP -> $WAN_IP2"
-t0=$(change_wan "$ROUTER_WAN_IP" "$WAN_IP2")
+t0=$(wan_change "$ROUTER_WAN_IP" "$WAN_IP2")
 recovered "WATCH ON, address changed" 'local address gone' "$WAN_IP2"
 path2=$(kam_location | grep -Eo "Path: <sip:[^@]+@$EDGE_IP;lr;ob>" | head -n 1)
 [[ -n "$path2" && "$path2" != "$path1" ]] || die "the binding still points at the old flow: $(kam_location)"
@@ -126,12 +109,12 @@ SK_EXTRA_SERVICE="    keepalive: { pong_timeout: $PONG_TIMEOUT }
     sk_config "$LAB_DIR/sipkeep-nowatch.yaml"
 sk_start "$LAB_DIR/sipkeep-nowatch.yaml"
 sipp_ua_register "$ROUTER_LAN_IP:5060" "$USER_AOR" 3600 || die "REGISTER through sipkeep failed"
-wait_for "flow_from $WAN_IP2" 5 "the flow from $WAN_IP2" || die "no flow from $WAN_IP2"
+wait_for "sk_flow_from $WAN_IP2" 5 "the flow from $WAN_IP2" || die "no flow from $WAN_IP2"
 sk_wait_log 'event=flow_working' $((FLOW_TIMER + PONG_TIMEOUT)) || die "the flow never got a pong"
 from=$(log_lines)
 regs=$(registrations)
 log_step "WAN address $WAN_IP2 -> $WAN_IP3 (watch_wan: false)"
-t0=$(change_wan "$WAN_IP2" "$WAN_IP3")
+t0=$(wan_change "$WAN_IP2" "$WAN_IP3")
 bound=$((FLOW_TIMER + PONG_TIMEOUT + 15))
 if wait_for '[[ $(registrations) -gt '"$regs"' ]]' "$bound" "registration after the keep-alives noticed"; then
     t_down=$(log_ms_after "$from" 'event=flow_down reg_id=1 ')

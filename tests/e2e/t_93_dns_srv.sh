@@ -39,13 +39,6 @@ sk_cli() {
     timeout 15 "$SIPKEEP" "$@"
 }
 
-# The flow's target and why, from sipkeep status --json.
-flow_target() {
-    sk_cli status --json -s "$SK_CTL" |
-        jq -r --arg aor "sip:$1@$SIP_DOMAIN" \
-            '.bindings[] | select(.aor == $aor) | .flows[0] | "\(.target) \(.target_why)"'
-}
-
 # call_in USER: the far side calls USER through the lab edge; the phone
 # (sipp at SIPP_UA_IP) answers.
 call_in() {
@@ -67,7 +60,7 @@ sk_start "$LAB_DIR/sipkeep.yaml"
 
 # ---- 1. registered through the priority-10 edge
 sipp_ua_register "$ROUTER_LAN_IP:5060" "$PHONE" 3600 || die "REGISTER through sipkeep failed"
-tgt=$(flow_target "$PHONE")
+tgt=$(sk_flow_target "$PHONE")
 log_step "flow target: $tgt"
 [[ "$tgt" == "$EDGE_A_IP:$EDGE_TCP_PORT naptr+srv prio 10 "* ]] ||
     die "the flow does not go to the priority-10 edge: $tgt"
@@ -84,11 +77,11 @@ stop_pid "$EDGE_A_PID" 2
 EDGE_A_PID=
 log_step "edge A killed"
 # shellcheck disable=SC2016  # evaluated by wait_for
-wait_for '[[ "$(flow_target "$PHONE")" == "$EDGE_IP:$EDGE_TCP_PORT "* ]] &&
+wait_for '[[ "$(sk_flow_target "$PHONE")" == "$EDGE_IP:$EDGE_TCP_PORT "* ]] &&
     sk_log_has "event=registered .*reg_id=1 " && [[ $(grep -c "event=registered .*reg_id=1 " "$SK_LOG") -ge 2 ]]' \
-    10 "the flow re-registered through edge B" || die "no failover to edge B: $(flow_target "$PHONE")"
+    10 "the flow re-registered through edge B" || die "no failover to edge B: $(sk_flow_target "$PHONE")"
 t_reg=$(date +%s%N)
-tgt=$(flow_target "$PHONE")
+tgt=$(sk_flow_target "$PHONE")
 [[ "$tgt" == *"prio 20"* ]] || die "edge B's target reason: $tgt"
 call_in "$PHONE" || die "call in after the failover failed"
 t_call=$(date +%s%N)
@@ -106,7 +99,7 @@ t0=$(date +%s%N)
 SIPP_UA_IP=$LAN_UA2_IP sipp_ua_register "$ROUTER_LAN_IP:5060" "$PHONE2" 3600 ||
     die "a new phone did not register while DNS was silent"
 REG_SILENT_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
-tgt2=$(flow_target "$PHONE2")
+tgt2=$(sk_flow_target "$PHONE2")
 log_step "new phone registered in ${REG_SILENT_MS} ms while DNS was silent; its flow: $tgt2"
 [[ "$tgt2" == "$EDGE_IP:$EDGE_TCP_PORT "* ]] || die "the new phone's flow: $tgt2"
 # the expired records' refresh waits for c-ares' timeouts (2 x 2 s per
@@ -150,13 +143,13 @@ downs_before=$(sk_event_count flow_down)
 t_fb=$(date +%s%N)
 sipp_ua_register "$ROUTER_LAN_IP:5060" "$PHONE" 3600 || die "the phone's re-REGISTER failed"
 # shellcheck disable=SC2016  # evaluated by wait_for
-wait_for '[[ "$(flow_target "$PHONE")" == "$EDGE_A_IP:$EDGE_TCP_PORT "* ]] &&
+wait_for '[[ "$(sk_flow_target "$PHONE")" == "$EDGE_A_IP:$EDGE_TCP_PORT "* ]] &&
     kam_location_has "$PHONE" "$EDGE_A_IP"' 10 "the flow registered through edge A again" ||
-    die "no failback to edge A: $(flow_target "$PHONE"); $(grep 'event=flow_failback' "$SK_LOG" | tail -n 3)"
+    die "no failback to edge A: $(sk_flow_target "$PHONE"); $(grep 'event=flow_failback' "$SK_LOG" | tail -n 3)"
 FAILBACK_MS=$(( ($(date +%s%N) - t_fb) / 1000000 ))
 sk_log_has 'event=flow_failback_trying reg_id=1 ' || die "no flow_failback_trying in the log"
 sk_log_has 'event=flow_failback reg_id=1 ' || die "no flow_failback in the log"
-[[ "$(flow_target "$PHONE2")" == "$EDGE_IP:$EDGE_TCP_PORT "* ]] || die "phone 2 moved: $(flow_target "$PHONE2")"
+[[ "$(sk_flow_target "$PHONE2")" == "$EDGE_IP:$EDGE_TCP_PORT "* ]] || die "phone 2 moved: $(sk_flow_target "$PHONE2")"
 regids=$(kam_location 2>/dev/null | _ul_aor_block "$PHONE" | grep -c 'Reg-Id: 1$' || true)
 (( regids == 1 )) || die "the registrar holds $regids bindings with reg-id 1: $(kam_location)"
 call_in "$PHONE" || die "call in after the failback failed"

@@ -35,11 +35,6 @@ registrations() {
     grep -c 'event=registered .*reg_id=1 ' "$SK_LOG" || true
 }
 
-flow_from() {
-    ns_exec "$NS_ROUTER" ss -Htn state established "( dport = :$EDGE_TCP_PORT )" |
-        grep -q "$1:"
-}
-
 # phone_udp DPORT: the phone sends one datagram that is not SIP from its SIP
 # port to the edge's DPORT; the queue passes it, the router NATs it.
 phone_udp() {
@@ -133,7 +128,7 @@ sk_wait_log "event=privileges_dropped user=$RUN_AS .*caps=net_admin,net_raw" 5 |
     die "no drop to $RUN_AS keeping net_admin,net_raw"
 sipp_ua_register "$EDGE_IP:$EDGE_UDP_PORT" "$USER_AOR" 3600 || die "REGISTER failed"
 tmode_via_sipkeep "$USER_AOR"
-wait_for "flow_from $ROUTER_WAN_IP" 5 "the flow from $ROUTER_WAN_IP" || die "no flow from $ROUTER_WAN_IP"
+wait_for "sk_flow_from $ROUTER_WAN_IP" 5 "the flow from $ROUTER_WAN_IP" || die "no flow from $ROUTER_WAN_IP"
 log_step "phone registered through sipkeep (intercepted) over a TCP flow from $ROUTER_WAN_IP"
 
 # ---- 1. the WAN address changes ----
@@ -143,9 +138,7 @@ log_step "phone's entries toward $EDGE_IP:$EDGE_UDP_PORT NATed to $ROUTER_WAN_IP
 sipp_ua_answer_start 1 "$USER_AOR"
 from=$(wc -l <"$SK_LOG")
 regs=$(registrations)
-t0=$(date +%s%3N)
-ns_exec "$NS_ROUTER" ip addr del "$ROUTER_WAN_IP/$WAN_PREFIX" dev "$ROUTER_WAN_IF"
-ns_exec "$NS_ROUTER" ip addr add "$WAN_IP2/$WAN_PREFIX" dev "$ROUTER_WAN_IF"
+t0=$(wan_change "$ROUTER_WAN_IP" "$WAN_IP2")
 ms=$(gone_within "$ROUTER_WAN_IP" "$t0")
 flushed=$(flushed_after "$from")
 call_in "address change"
@@ -153,7 +146,7 @@ log_step "WAN address $ROUTER_WAN_IP -> $WAN_IP2: entries pinned to $ROUTER_WAN_
     "$ms ms; sipkeep: $flushed; inbound call completed"
 
 # ---- 2. the route to the edge moves to another address ----
-wait_for "flow_from $WAN_IP2" 5 "the flow from $WAN_IP2" || die "no flow from $WAN_IP2"
+wait_for "sk_flow_from $WAN_IP2" 5 "the flow from $WAN_IP2" || die "no flow from $WAN_IP2"
 make_entries "$WAN_IP2"
 phone_udp "$OTHER_PORT"
 [[ $(entries udp "$OTHER_PORT" "$WAN_IP2") -eq 1 ]] || die "no phone entry toward port $OTHER_PORT"
@@ -170,7 +163,7 @@ deleted=$(sed -n 's/.*deleted=\([0-9]*\).*/\1/p' <<<"$flushed")
 [[ $(entries udp "$OTHER_PORT" "$WAN_IP2") -eq 1 ]] ||
     die "the phone's entry toward port $OTHER_PORT (not intercepted) went too"
 call_in "route change"
-flow_from "$WAN_IP4" || die "sipkeep's flow is not from $WAN_IP4"
+sk_flow_from "$WAN_IP4" || die "sipkeep's flow is not from $WAN_IP4"
 log_step "route to $EDGE_IP now from $WAN_IP4: the phone's entries pinned to $WAN_IP2 gone after" \
     "$ms ms; sipkeep: $flushed; entry toward port $OTHER_PORT kept; inbound call completed"
 ns_exec "$NS_ROUTER" ip route del "$EDGE_IP/32"
