@@ -805,8 +805,11 @@ int main(int argc, char **argv)
      * short-lived buffers in mmap: glibc otherwise raises the threshold
      * each time it frees one, and the next (regstate's whole-file rewrite,
      * ~1 KiB per phone) lands in the heap, where its freed pages stay
-     * resident between the flows' objects (12 MiB of 50 at 10,000 flows). */
+     * resident between the flows' objects (12 MiB of 50 at 10,000 flows).
+     * glibc only: musl (OpenWrt) has no mallopt and no such threshold. */
+#ifdef M_MMAP_THRESHOLD
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     d.config_path = o.config;
     rc = run(&d);
     cfg_free(d.cfg);
