@@ -529,7 +529,8 @@ static void idwait_serve(struct regagent *ra, uint64_t batch, int err)
 
 /* Starts a batch of the pending ids, unless one is on the disk (then
  * on_iddone starts it).  Only its bytes are built here; the write and
- * fdatasync run on the instid worker thread, so the loop goes on. */
+ * fdatasync run on the instid worker thread, so the loop goes on (on a
+ * disk that syncs in under INSTID_INLINE_SYNC_US, here: see instid.h). */
 static void idsync_start(struct regagent *ra)
 {
     uint64_t batch;

@@ -72,9 +72,9 @@ struct regagent_env {
 /* Creates an agent; env is copied.  Returns 0, -ENOMEM, or the -errno of
  * watching env->ids' commit descriptor.  A new phone's instance-id is
  * synced to disk together with the other new phones of the same loop
- * iteration (one batch: one fdatasync, on the instid worker thread,
- * instid_commit_start), or of the next batch when one is on the disk
- * already, before its REGISTER goes upstream; with
+ * iteration (one batch: one fdatasync, on the instid worker thread
+ * unless the disk is fast, instid_commit_start), or of the next batch when
+ * one is on the disk already, before its REGISTER goes upstream; with
  * SIPKEEP_BENCH_INSTID_SYNC_EACH set in the environment each is synced on
  * its own, on the loop thread (the storm benchmark's baseline,
  * tests/bench/storm.sh). */

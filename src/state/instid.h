@@ -26,8 +26,9 @@
  * hands every id minted since the last batch to the store's worker thread
  * as one batch, appended with ONE fdatasync, so 1,000 phones arriving
  * together cost a few syncs, not 1,000 (on a router's flash one costs tens
- * of milliseconds), and the caller's thread (the event loop) never waits
- * for the disk.  Ids minted while a batch is being written form the next
+ * of milliseconds), and the caller's thread (the event loop) does not wait
+ * for a slow disk (on a fast one, syncs under INSTID_INLINE_SYNC_US, it
+ * syncs itself: cheaper than waking a thread).  Ids minted while a batch is being written form the next
  * batch, started once the caller has collected the first
  * (instid_commit_collect): a pipeline of one batch on the disk and one
  * filling up.
@@ -62,6 +63,10 @@
 /* A larger file is refused (-EFBIG): we never write one that big
  * (INSTID_MAX_ENTRIES full-length lines are about 45 MB). */
 #define INSTID_FILE_MAX (64L * 1024 * 1024)
+/* A batch is written and synced on the calling thread while recent
+ * batches took less than this (microseconds), on the worker thread
+ * otherwise (instid_commit_start). */
+#define INSTID_INLINE_SYNC_US 1000u
 
 struct instid_store;
 
@@ -127,9 +132,12 @@ int instid_get_batched(struct instid_store *s, struct slice ua_key, const char *
  * for the next, which the caller starts after collecting that one).
  * -ENOMEM: the batch could not be built; its ids (number *batch) are
  * forgotten as if it had failed.  The bytes are built on the calling
- * thread; the write and sync do not block it.  (When no thread could be
- * started, logged once, they run on the calling thread, and the result
- * is still collected as below.) */
+ * thread.  The write and sync run on the worker, not blocking the caller,
+ * unless the recent batches' took less than INSTID_INLINE_SYNC_US (a fast
+ * disk: then the hand-over between threads would cost more than the sync
+ * itself) or no thread could be started (logged once): then they run
+ * here, before this returns.  Either way the result is collected as
+ * below. */
 int instid_commit_start(struct instid_store *s, uint64_t *batch);
 
 /* A descriptor (eventfd, the store's) that becomes readable when a batch

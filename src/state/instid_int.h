@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* instid_int.h - what of the instance-id store only tests call (the
- * number of phones it knows, pending ones, syncing without the worker).
+ * number of phones it knows, pending ones, where batches are synced).
  * Not a public API: included by the module's own files and by tests. */
 #ifndef SIPKEEP_STATE_INSTID_INT_H
 #define SIPKEEP_STATE_INSTID_INT_H
@@ -11,9 +11,16 @@
 size_t instid_count(const struct instid_store *s);
 /* Number of them not on disk yet (in the batch in flight or the next). */
 size_t instid_pending(const struct instid_store *s);
-/* No worker thread: instid_commit_start writes and syncs on the calling
- * thread (what the store falls back to when it cannot start one); the
- * result is still collected through instid_commit_fd. */
-void instid_sync_inline(struct instid_store *s);
+/* Where instid_commit_start has a batch written: ADAPTIVE (the default:
+ * on the calling thread while recent syncs took less than
+ * INSTID_INLINE_SYNC_US, else on the worker), always on the WORKER, or
+ * always INLINE (what the store falls back to when it cannot start a
+ * thread).  Either way the result is collected through instid_commit_fd. */
+enum instid_sync_how { INSTID_SYNC_ADAPTIVE, INSTID_SYNC_WORKER, INSTID_SYNC_INLINE };
+void instid_sync_how(struct instid_store *s, enum instid_sync_how how);
+/* ADAPTIVE's limit instead of INSTID_INLINE_SYNC_US, in microseconds. */
+void instid_sync_limit(struct instid_store *s, uint64_t us);
+/* Whether the next batch would be written on the calling thread. */
+bool instid_next_sync_here(const struct instid_store *s);
 
 #endif

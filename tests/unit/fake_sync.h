@@ -11,8 +11,9 @@
  * the counters are atomic, and the gate is two pipes (blocking reads, no
  * sleeps) rather than a callback, which would race with the test's
  * thread.  A test that arms the gate must not sync on its own thread
- * while it is armed (instid_get, instid_sync_inline): that sync would wait
- * for itself. */
+ * while it is armed (instid_get; a store not pinned to its worker with
+ * instid_sync_how, which syncs inline on a fast disk): that sync would
+ * wait for itself. */
 #ifndef SIPKEEP_TESTS_FAKE_SYNC_H
 #define SIPKEEP_TESTS_FAKE_SYNC_H
 

@@ -60,6 +60,8 @@ static int fx_setup(void **state)
     instid_store_free(fx->s);
     if (instid_store_open(&fx->s, fx->dir) != 0)
         return -1;
+    /* the gate needs the sync on another thread than the test's */
+    instid_sync_how(fx->s, INSTID_SYNC_WORKER);
     fake_sync_reset();
     *state = fx;
     return 0;
@@ -244,6 +246,7 @@ static void test_commit_failure_forgets_batch(void **state)
     instid_store_free(fx->s);
     fx->s = NULL;
     assert_int_equal(instid_store_open(&fx->s, fx->dir), 0);
+    instid_sync_how(fx->s, INSTID_SYNC_WORKER);
     assert_int_equal(instid_count(fx->s), 2);
     assert_int_equal(instid_get(fx->s, slice_cstr("k3"), &urn, NULL), 0);
     assert_string_equal(urn, keep);
@@ -294,16 +297,16 @@ static void test_free_finishes_batch_in_flight(void **state)
     free(before);
 }
 
-/* Without the worker (the fall-back when no thread can be started): the
- * sync runs inside instid_commit_start, and the batch is still collected
- * from the descriptor, only then on disk for the caller. */
+/* Without the worker (a fast disk, or the fall-back when no thread can be
+ * started): the sync runs inside instid_commit_start, and the batch is
+ * still collected from the descriptor, only then on disk for the caller. */
 static void test_inline_sync(void **state)
 {
     struct fixture *fx = *state;
     const char *k1;
     uint64_t batch;
 
-    instid_sync_inline(fx->s);
+    instid_sync_how(fx->s, INSTID_SYNC_INLINE);
     k1 = mint(fx, "k1", 1);
     assert_int_equal(instid_commit_start(fx->s, &batch), 0);
     assert_int_equal(fake_syncs, 1);
@@ -320,6 +323,40 @@ static void test_inline_sync(void **state)
     assert_int_equal(instid_pending(fx->s), 0);
 }
 
+/* Adaptive: the first batch goes to the worker (nothing known of the
+ * disk); batches whose syncs took less than the limit make the next one
+ * run inline (here: a limit no sync reaches), and a limit the recent syncs
+ * exceed sends the next one to the worker again (here: 1 us). */
+static void test_adaptive(void **state)
+{
+    struct fixture *fx = *state;
+    uint64_t batch;
+
+    instid_sync_how(fx->s, INSTID_SYNC_ADAPTIVE);
+    instid_sync_limit(fx->s, 60u * 1000 * 1000);
+    assert_false(instid_next_sync_here(fx->s));
+    mint(fx, "k1", 1);
+    assert_int_equal(instid_commit_start(fx->s, &batch), 0);
+    assert_int_equal(collect(fx, &batch), 0);
+    assert_true(instid_next_sync_here(fx->s));
+    mint(fx, "k2", 2);
+    assert_int_equal(instid_commit_start(fx->s, &batch), 0);
+    assert_int_equal(fake_syncs, 2); /* done before it returned */
+    assert_int_equal(collect(fx, &batch), 0);
+    assert_int_equal(batch, 2);
+
+    instid_sync_limit(fx->s, 1);
+    assert_false(instid_next_sync_here(fx->s));
+    fake_sync_gate_arm(); /* would never open if the sync ran on this thread */
+    mint(fx, "k3", 3);
+    assert_int_equal(instid_commit_start(fx->s, &batch), 0);
+    fake_sync_gate_wait();
+    fake_sync_gate_open();
+    assert_int_equal(collect(fx, &batch), 0);
+    assert_int_equal(batch, 3);
+    assert_int_equal(fake_syncs, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +367,7 @@ int main(void)
         T(test_crash_before_commit),
         T(test_free_finishes_batch_in_flight),
         T(test_inline_sync),
+        T(test_adaptive),
 #undef T
     };
 
