@@ -545,9 +545,11 @@ static void on_idsync(struct loop_timer *t)
     idsync_start(container_of(t, struct regagent, idsync));
 }
 
-/* A batch is back from the disk.  The next one (the phones that came
- * while it was written) goes to the disk before this one's phones are
- * served: a pipeline of one batch syncing and one filling. */
+/* A batch is back from the disk: its phones are served, then the next
+ * batch (the phones that came while it was written) goes to the disk: a
+ * pipeline of one batch syncing and one filling.  Served first because
+ * the next batch may be synced right here (a fast disk, instid.h): its
+ * phones must not wait for that. */
 static void on_iddone(struct loop_fd *h, unsigned events)
 {
     struct regagent *ra = container_of(h, struct regagent, iddone);
@@ -557,8 +559,8 @@ static void on_iddone(struct loop_fd *h, unsigned events)
     (void)events;
     if (err == -EAGAIN)
         return;
-    idsync_start(ra);
     idwait_serve(ra, batch, err);
+    idsync_start(ra);
 }
 
 static bool any_flow_up(const struct binding *b)

@@ -524,19 +524,22 @@ static int worker_start(struct instid_store *s)
 }
 
 /* Whether the next batch is written on the store's own thread.  A sync
- * that takes well under INSTID_INLINE_SYNC_US costs the loop less than the
+ * that takes under INSTID_INLINE_SYNC_US costs the loop less than the
  * hand-over, which needs two thread wake-ups, each of which can wait
  * milliseconds for a CPU on a busy 2-core box: compare.sh's 4,000/s storm
- * on this VM (syncs 0.4 ms) had the phones' REGISTER -> SYN p99 at 5.3 ms
- * syncing inline and 16-22 ms through the worker.  A slow disk (a
- * router's flash, tens of ms) goes to the worker: the first batch always
- * does (nothing is known yet), and an inline sync that turns out slow
- * sends the next ones there. */
+ * on this VM (syncs 0.3-0.5 ms) had the phones' REGISTER -> SYN p99 at
+ * 5.3 ms syncing inline and 16-22 ms through the worker, and storm.sh
+ * without slowing (1,000/s) p99 3-9 ms inline, 9-21 ms with the first
+ * batch on the worker and the rest inline (a second thread in the process
+ * at all showed 10 ms stalls of the loop we did not explain).  So the
+ * first batch is synced here, and the worker is started only once the
+ * recent syncs are slow (a router's flash, tens of ms): the loop waits
+ * for one slow sync, the next ones go to the worker. */
 static bool sync_here(const struct instid_worker *w)
 {
     if (w->no_thread || w->how == INSTID_SYNC_INLINE)
         return true;
-    return w->how == INSTID_SYNC_ADAPTIVE && w->ewma_us > 0 && w->ewma_us < w->limit_us;
+    return w->how == INSTID_SYNC_ADAPTIVE && w->ewma_us < w->limit_us;
 }
 
 /* Gives b to the worker (started on the first batch it gets), or runs the
@@ -988,8 +991,10 @@ static int batch_end(struct instid_store *s, struct instid_batch *b)
 {
     int rc = b->rc;
 
-    /* a quarter of the newest: one slow sync moves it past the limit */
-    s->w.ewma_us = s->w.ewma_us ? (3 * s->w.ewma_us + b->took_us) / 4 : b->took_us + 1;
+    /* half of the newest: a disk that stays slow (a router's flash, tens
+     * of ms) is past the limit at once; one spike on a fast one is soon
+     * forgotten */
+    s->w.ewma_us = s->w.ewma_us ? (s->w.ewma_us + b->took_us) / 2 : b->took_us + 1;
     if (rc != 0) {
         log_error("instid_create_failed", "file=%s err=%s phones=%zu", s->path,
                   strerror(-rc), s->busy_end - s->durable);

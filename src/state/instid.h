@@ -38,10 +38,11 @@
  * could not be cut back.
  *
  * Threads: a store is used from one thread (the event loop), which calls
- * every function here.  Its worker thread (started at the first batch,
- * joined by instid_store_free) only writes and syncs the bytes of the
- * batch it was handed and never touches the entries; the hand-over and the
- * result go through a mutex and an eventfd.
+ * every function here.  Its worker thread (started at the first batch
+ * that goes to it, once syncs prove slow; joined by instid_store_free)
+ * only writes and syncs the bytes of the batch it was handed and never
+ * touches the entries; the hand-over and the result go through a mutex
+ * and an eventfd.
  */
 #ifndef SIPKEEP_STATE_INSTID_H
 #define SIPKEEP_STATE_INSTID_H
@@ -64,9 +65,9 @@
  * (INSTID_MAX_ENTRIES full-length lines are about 45 MB). */
 #define INSTID_FILE_MAX (64L * 1024 * 1024)
 /* A batch is written and synced on the calling thread while recent
- * batches took less than this (microseconds), on the worker thread
- * otherwise (instid_commit_start). */
-#define INSTID_INLINE_SYNC_US 1000u
+ * batches took less than this (microseconds; the first batch too), on the
+ * worker thread otherwise (instid_commit_start). */
+#define INSTID_INLINE_SYNC_US 2000u
 
 struct instid_store;
 
@@ -132,12 +133,12 @@ int instid_get_batched(struct instid_store *s, struct slice ua_key, const char *
  * for the next, which the caller starts after collecting that one).
  * -ENOMEM: the batch could not be built; its ids (number *batch) are
  * forgotten as if it had failed.  The bytes are built on the calling
- * thread.  The write and sync run on the worker, not blocking the caller,
- * unless the recent batches' took less than INSTID_INLINE_SYNC_US (a fast
- * disk: then the hand-over between threads would cost more than the sync
- * itself) or no thread could be started (logged once): then they run
- * here, before this returns.  Either way the result is collected as
- * below. */
+ * thread.  The write and sync run here, before this returns, while the
+ * recent batches took less than INSTID_INLINE_SYNC_US (a fast disk: the
+ * hand-over between threads would cost more than the sync itself; the
+ * first batch too), or when no thread could be started (logged once);
+ * otherwise on the worker, not blocking the caller.  Either way the
+ * result is collected as below. */
 int instid_commit_start(struct instid_store *s, uint64_t *batch);
 
 /* A descriptor (eventfd, the store's) that becomes readable when a batch

@@ -12,8 +12,8 @@ size_t instid_count(const struct instid_store *s);
 /* Number of them not on disk yet (in the batch in flight or the next). */
 size_t instid_pending(const struct instid_store *s);
 /* Where instid_commit_start has a batch written: ADAPTIVE (the default:
- * on the calling thread while recent syncs took less than
- * INSTID_INLINE_SYNC_US, else on the worker), always on the WORKER, or
+ * on the calling thread until recent syncs take INSTID_INLINE_SYNC_US or
+ * more, then on the worker), always on the WORKER, or
  * always INLINE (what the store falls back to when it cannot start a
  * thread).  Either way the result is collected through instid_commit_fd. */
 enum instid_sync_how { INSTID_SYNC_ADAPTIVE, INSTID_SYNC_WORKER, INSTID_SYNC_INLINE };
