@@ -244,7 +244,7 @@ void binding_free(struct binding *b)
         pp = &(*pp)->next_key;
     *pp = b->next_key;
     ra->count--;
-    if (b->id_pending)
+    if (b->id_batch)
         regagent_id_unwait(b);
     regagent_state_gone(b);
     loop_timer_cancel(ra->env.loop, &b->expiry);
@@ -346,7 +346,7 @@ int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice
     b->next_key = *kb;
     *kb = b;
     ra->count++;
-    if (b->id_pending)
+    if (b->id_batch)
         regagent_id_wait(b);
     *out = b;
     return 0;

@@ -494,9 +494,9 @@ static int binding_take_request(struct binding *b, const struct sipmsg *m, struc
  * it from on_ready when they connect. */
 static void binding_register(struct binding *b)
 {
-    /* Not before its instance-id is on disk: regagent_on_idsync calls
-     * again once it is (the phone's REGISTER is held, not lost). */
-    if (b->id_pending)
+    /* Not before its instance-id is on disk: on_iddone calls again once
+     * it is (the phone's REGISTER is held, not lost). */
+    if (b->id_batch)
         return;
     for (unsigned i = 0; i < b->nflows; i++) {
         struct reg_flow *rf = &b->flows[i];
@@ -526,16 +526,17 @@ int regagent_id_get(struct binding *b)
     struct regagent *ra = b->ra;
     int err;
 
+    b->id_batch = 0;
     if (ra->id_sync_each) /* the old way, for the storm benchmark's baseline */
         return instid_get(ra->env.ids, slice_cstr(b->key), &b->instance, NULL);
-    err = instid_get_batched(ra->env.ids, slice_cstr(b->key), &b->instance, &b->id_pending);
+    err = instid_get_batched(ra->env.ids, slice_cstr(b->key), &b->instance, &b->id_batch);
     /* 0 ms: due at the end of this loop iteration, after every event it
-     * read (loop_run_once runs timers last).  So a storm batches itself:
-     * while one sync blocks the loop, REGISTERs queue in the sockets and
-     * the next iteration reads them all into the next batch; a lone phone
-     * waits no longer than before.  A fixed window of a few ms would add
-     * that delay to every lone phone and gain nothing on a fast disk. */
-    if (err == 0 && b->id_pending && !loop_timer_armed(&ra->idsync))
+     * read (loop_run_once runs timers last), so one iteration's new phones
+     * share a batch; a lone phone waits no longer than its own sync.  A
+     * fixed window of a few ms would add that delay to every lone phone
+     * and gain nothing on a fast disk.  While a batch is on the disk the
+     * timer starts nothing: the phones gather for the next one. */
+    if (err == 0 && b->id_batch && !loop_timer_armed(&ra->idsync))
         err = loop_timer_set(ra->env.loop, &ra->idsync, 0);
     return err;
 }
@@ -561,12 +562,12 @@ void regagent_id_unwait(struct binding *b)
     *pp = b->next_idwait;
     if (ra->idwait_tail == &b->next_idwait)
         ra->idwait_tail = pp;
-    b->id_pending = false;
+    b->id_batch = 0;
 }
 
-/* The commit failed: b's id is forgotten (instid_commit), so b goes, and
- * its phone gets the 500 a failed instance-id write always gave; a phone
- * committed in another batch is not touched. */
+/* The batch failed: b's id is forgotten (instid_commit_collect), so b
+ * goes, and its phone gets the 500 a failed instance-id write always
+ * gave; a phone of another batch is not touched. */
 static void id_failed(struct binding *b, int err)
 {
     struct sipmsg *m = malloc(sizeof(*m));
@@ -577,23 +578,67 @@ static void id_failed(struct binding *b, int err)
     binding_free(b);
 }
 
-/* The fdatasync runs here, on the loop thread: the loop stops for one
- * batched sync at a time (tests/bench/storm.sh prints how long). */
-static void on_idsync(struct loop_timer *t)
+/* The first binding waiting for batch, or NULL. */
+static struct binding *idwait_find(const struct regagent *ra, uint64_t batch)
 {
-    struct regagent *ra = container_of(t, struct regagent, idsync);
-    int err = instid_commit(ra->env.ids);
+    struct binding *b = ra->idwait;
+
+    while (b && b->id_batch != batch)
+        b = b->next_idwait;
+    return b;
+}
+
+/* Batch number batch is on disk (err 0) or failed: its phones register
+ * (in the order they came) or get a 500.  Each is taken off the queue
+ * before it is served, and the queue searched again: serving one may free
+ * another queued binding (which unlinks itself). */
+static void idwait_serve(struct regagent *ra, uint64_t batch, int err)
+{
     struct binding *b;
 
-    /* Each is taken off the queue before it is served: registering one
-     * may free another queued binding (which unlinks itself). */
-    while ((b = ra->idwait) != NULL) {
+    while ((b = idwait_find(ra, batch)) != NULL) {
         regagent_id_unwait(b);
         if (err == 0)
             binding_register(b);
         else
             id_failed(b, err);
     }
+}
+
+/* Starts a batch of the pending ids, unless one is on the disk (then
+ * on_iddone starts it).  Only its bytes are built here; the write and
+ * fdatasync run on the instid worker thread, so the loop goes on (on a
+ * disk that syncs in under INSTID_INLINE_SYNC_US, here: see instid.h). */
+static void idsync_start(struct regagent *ra)
+{
+    uint64_t batch;
+    int err = instid_commit_start(ra->env.ids, &batch);
+
+    if (err < 0)
+        idwait_serve(ra, batch, err);
+}
+
+static void on_idsync(struct loop_timer *t)
+{
+    idsync_start(container_of(t, struct regagent, idsync));
+}
+
+/* A batch is back from the disk: its phones are served, then the next
+ * batch (the phones that came while it was written) goes to the disk: a
+ * pipeline of one batch syncing and one filling.  Served first because
+ * the next batch may be synced right here (a fast disk, instid.h): its
+ * phones must not wait for that. */
+static void on_iddone(struct loop_fd *h, unsigned events)
+{
+    struct regagent *ra = container_of(h, struct regagent, iddone);
+    uint64_t batch;
+    int err = instid_commit_collect(ra->env.ids, &batch);
+
+    (void)events;
+    if (err == -EAGAIN)
+        return;
+    idwait_serve(ra, batch, err);
+    idsync_start(ra);
 }
 
 static bool any_flow_up(const struct binding *b)
@@ -720,13 +765,15 @@ void regagent_register(struct regagent *ra, const struct cfg_service *svc,
 int regagent_new(struct regagent **out, const struct regagent_env *env)
 {
     struct regagent *ra = calloc(1, sizeof(*ra));
+    int err;
 
     if (!ra)
         return -ENOMEM;
     ra->env = *env;
     if (!ra->env.resolver) {
         struct resolver_params rp = { .loop = env->loop };
-        int err = resolver_new(&ra->own_resolver, &rp);
+
+        err = resolver_new(&ra->own_resolver, &rp);
 
         if (err < 0) {
             free(ra);
@@ -741,8 +788,17 @@ int regagent_new(struct regagent **out, const struct regagent_env *env)
     }
     loop_timer_init(&ra->rerestore, regagent_on_rerestore);
     loop_timer_init(&ra->idsync, on_idsync);
+    loop_fd_init(&ra->iddone, on_iddone);
     ra->idwait_tail = &ra->idwait;
     ra->id_sync_each = getenv("SIPKEEP_BENCH_INSTID_SYNC_EACH") != NULL;
+    err = env->ids ? loop_fd_add(env->loop, &ra->iddone, instid_commit_fd(env->ids), LOOP_READ)
+                   : 0; /* a test's agent that registers no phone */
+    if (err < 0) {
+        pacer_free(ra->pacer);
+        resolver_free(ra->own_resolver);
+        free(ra);
+        return err;
+    }
     *out = ra;
     return 0;
 }
@@ -754,6 +810,7 @@ void regagent_free(struct regagent *ra)
     ra->closing = true;
     loop_timer_cancel(ra->env.loop, &ra->rerestore);
     loop_timer_cancel(ra->env.loop, &ra->idsync);
+    loop_fd_del(ra->env.loop, &ra->iddone);
     while (ra->all)
         binding_free(ra->all);
     resolver_free(ra->own_resolver);

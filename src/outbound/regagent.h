@@ -73,11 +73,14 @@ struct regagent_env {
     struct rand_src rng;
 };
 
-/* Creates an agent; env is copied.  Returns 0, -ENOMEM.  A new phone's
- * instance-id is synced to disk together with the other new phones of the
- * same loop iteration (one fdatasync, instid_commit) before its REGISTER
- * goes upstream; with SIPKEEP_BENCH_INSTID_SYNC_EACH set in the
- * environment each is synced on its own (the storm benchmark's baseline,
+/* Creates an agent; env is copied.  Returns 0, -ENOMEM, or the -errno of
+ * watching env->ids' commit descriptor.  A new phone's instance-id is
+ * synced to disk together with the other new phones of the same loop
+ * iteration (one batch: one fdatasync, on the instid worker thread
+ * unless the disk is fast, instid_commit_start), or of the next batch when
+ * one is on the disk already, before its REGISTER goes upstream; with
+ * SIPKEEP_BENCH_INSTID_SYNC_EACH set in the environment each is synced on
+ * its own, on the loop thread (the storm benchmark's baseline,
  * tests/bench/storm.sh). */
 int regagent_new(struct regagent **out, const struct regagent_env *env);
 /* Frees every binding (closing its flows) and the agent. */

@@ -81,9 +81,10 @@ struct binding {
     struct loop_timer reap;     /* deferred free after de-registration */
     struct binding *next_id, *next_all;
     struct binding *next_key; /* chain of ra->by_key (key) */
-    /* Its instance-id is not on disk yet (instid_get_batched): nothing goes
-     * upstream until ra->idsync committed it; queued on ra->idwait. */
-    bool id_pending;
+    /* Its instance-id is not on disk yet: the number of the instid batch
+     * that puts it there (instid_get_batched), 0 once it is.  Nothing goes
+     * upstream before; queued on ra->idwait meanwhile. */
+    uint64_t id_batch;
     struct binding *next_idwait;
     size_t nflows;
     /* cfg_service_nflows(svc) of them, allocated with the binding (not
@@ -116,11 +117,14 @@ struct regagent {
      * walking all of them: with 10,000 phones that walk was half of
      * sipkeep's CPU for their first registrations (tests/bench/scale.sh). */
     struct binding *by_key[RA_BUCKETS];
-    /* Group commit of new instance-ids (issue 14): the bindings created in
-     * one loop iteration whose ids are pending, oldest first; idsync (a
-     * 0 ms timer, so it runs once that iteration's events are handled)
-     * syncs them with one instid_commit and only then registers them. */
+    /* Group commit of new instance-ids (issue 14): the bindings whose ids
+     * are not on disk yet, oldest first.  idsync (a 0 ms timer, so it runs
+     * once the iteration's events are handled) starts a batch unless one
+     * is being written; iddone (instid_commit_fd) collects it, starts the
+     * next one (the phones that came meanwhile) and registers the phones
+     * of the finished one. */
     struct loop_timer idsync;
+    struct loop_fd iddone;
     struct binding *idwait, **idwait_tail;
     bool id_sync_each;   /* SIPKEEP_BENCH_INSTID_SYNC_EACH: one sync per phone */
 };
@@ -140,7 +144,7 @@ struct binding *binding_find_key(struct regagent *ra, const char *key);
 int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice aor,
                 struct slice contact_uri, bool third_party, struct binding **out);
 /* b's instance-id into b->instance (regagent.c): known, or minted and
- * pending (b->id_pending; the commit timer armed).  Returns 0 or -errno as
+ * pending (b->id_batch; the commit timer armed).  Returns 0 or -errno as
  * instid_get_batched, -ENOMEM when the timer cannot be armed.  Once b is
  * linked, regagent_id_wait(b) queues a pending b for the commit;
  * binding_free calls regagent_id_unwait(b) for a queued one. */

@@ -7,13 +7,21 @@
  * most half full so probes stay short for 10,000+ UAs.
  *
  * New UAs append their lines to the file (one write, then ONE fdatasync
- * for all the UAs minted since the last commit: instid_commit): O(1)
- * per UA.  Rewriting the whole file for each one made the first
+ * for all the UAs of a batch, on the worker thread: instid_commit_start):
+ * O(1) per UA.  Rewriting the whole file for each one made the first
  * registration of 10,000 phones O(N^2) (tests/bench/scale.sh: 1 MB written
  * and fsynced per phone at the end, REGISTER p99 above 2 s).  The file is
  * rewritten whole (tmp + rename) only when it has to be: when it does not
  * exist yet, when loading skipped lines (they are dropped then, as
  * instid.h promises), and after a failed append that could not be undone.
+ *
+ * The worker: while the event loop sat in fdatasync nothing else moved
+ * (keep-alive pongs, relayed calls, the next phones); on this VM's disk a
+ * batch's sync held the loop for 16% of a 4,000/s storm
+ * (tests/bench/compare.sh), on a 10 ms disk for 86% (tests/bench/storm.sh).
+ * So the loop thread builds a batch's bytes and hands them over; the
+ * worker writes and syncs them and posts the batch back.  One batch at a
+ * time: appends stay in order, and the loop decides when the next starts.
  */
 #include "state/instid.h"
 #include "state/instid_int.h"
@@ -25,8 +33,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/hash.h"
@@ -51,6 +63,48 @@ struct instid_entry {
     char key[]; /* NUL-terminated for logging */
 };
 
+/* The file as its writer sees it.  Owned by whichever thread holds the
+ * current batch: the worker from instid_commit_start until the store's
+ * thread has collected the batch, that thread otherwise (the hand-over
+ * goes through instid_worker.mu, so each sees what the other wrote). */
+struct instid_disk {
+    const char *dir, *path, *tmp_path; /* the store's: never change after open */
+    int fd;       /* O_APPEND descriptor of path, -1 until the first append */
+    off_t size;   /* path's length while fd is open: where a failed append is cut */
+    bool rewrite; /* the next batch rewrites the whole file instead */
+};
+
+/* One batch on its way to the disk: the bytes to write, owned by the
+ * batch (built on the store's thread: the worker never reads entries),
+ * and the disk's answer. */
+struct instid_batch {
+    uint64_t seq;
+    bool whole;   /* bytes are the whole file (replace it), else lines to append */
+    char *bytes;
+    size_t len;
+    int rc;       /* 0 or -errno of the write/sync/rename */
+    uint64_t took_us; /* how long the disk's part took */
+};
+
+/* The thread that writes and syncs batches (issue 14: a sync blocks for
+ * milliseconds, tens on a router's flash; the event loop must not). */
+struct instid_worker {
+    int efd;           /* eventfd: written once per finished batch */
+    bool started;      /* tid runs; instid_store_free joins it */
+    bool no_thread;    /* none could be started: batches are written inline */
+    enum instid_sync_how how; /* instid_sync_how (tests); adaptive by default */
+    uint64_t ewma_us;  /* recent batches' disk time, 0 before the first */
+    uint64_t limit_us; /* INSTID_INLINE_SYNC_US (instid_sync_limit: tests) */
+    bool locks_ready;  /* mu and cv initialised */
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    /* Under mu: */
+    struct instid_batch *todo; /* handed over, not taken yet */
+    struct instid_batch *done; /* finished, not collected yet */
+    bool stop;
+};
+
 struct instid_store {
     char *dir;
     char *path;     /* dir/instance-ids */
@@ -61,14 +115,18 @@ struct instid_store {
     uint32_t *by_urn;
     size_t mask;
     uint64_t seed; /* per store, so bucket positions are not predictable */
-    int fd;        /* O_APPEND descriptor of path, -1 until the first append */
-    off_t size;    /* path's length while fd is open: where a failed append is cut */
-    bool rewrite;  /* the next new UA rewrites the whole file instead */
+    struct instid_disk disk;
+    struct instid_worker w;
     size_t migrated; /* old-form lines (aor|contact-uri) rewritten on load */
     bool reindex;    /* a migrated line replaced an entry's URN while loading */
-    /* ents[0 .. durable) are on disk; ents[durable .. n) were minted since
-     * the last instid_commit and are not (group commit, issue 14). */
+    /* Group commit (issue 14): ents[0 .. durable) are on disk, the rest
+     * were minted since.  While busy, ents[durable .. busy_end) are batch
+     * number seq, being written; the ids after them (and all of the tail
+     * when not busy) go in the next batch, number seq + 1. */
     size_t durable;
+    size_t busy_end;
+    bool busy;
+    uint64_t seq; /* the last batch started */
 };
 
 /* Per-load bookkeeping for warnings. */
@@ -144,15 +202,23 @@ static size_t table_find(const struct instid_store *s, const uint32_t *tab,
     }
 }
 
-static const struct instid_entry *lookup(const struct instid_store *s,
-                                         struct slice want, bool by_urn)
+/* The index in ents of the entry matching want, or SIZE_MAX. */
+static size_t lookup_idx(const struct instid_store *s, struct slice want, bool by_urn)
 {
     const uint32_t *tab = by_urn ? s->by_urn : s->by_key;
 
     if (s->n == 0)
-        return NULL;
+        return SIZE_MAX;
     uint32_t v = tab[table_find(s, tab, want, by_urn)];
-    return v ? s->ents[v - 1] : NULL;
+    return v ? v - 1 : SIZE_MAX;
+}
+
+static const struct instid_entry *lookup(const struct instid_store *s,
+                                         struct slice want, bool by_urn)
+{
+    size_t i = lookup_idx(s, want, by_urn);
+
+    return i == SIZE_MAX ? NULL : s->ents[i];
 }
 
 /* Indexes ents[idx] in both tables; capacity was reserved beforehand. */
@@ -268,86 +334,69 @@ static int fresh_urn(const struct instid_store *s, char out[INSTID_URN_LEN + 1])
     return -EAGAIN;
 }
 
-/* ---- writing ---- */
+/* ---- writing: batches and the worker ---- */
 
-struct wbuf {
-    int fd;
-    int err;
-    size_t len;
-    char buf[16384];
-};
-
-static void wbuf_flush(struct wbuf *w)
+/* A line of the file: "<urn> <key>\n". */
+static size_t line_len(const struct instid_entry *e)
 {
-    if (w->err == 0)
-        w->err = statefile_write_all(w->fd, w->buf, w->len);
-    w->len = 0;
+    return INSTID_URN_LEN + 1 + e->key_len + 1;
 }
 
-/* Pieces are at most one line (< INSTID_LINE_MAX), far below the buffer. */
-static void wbuf_put(struct wbuf *w, const char *p, size_t n)
+static char *put_line(char *p, const struct instid_entry *e)
 {
-    if (w->len + n > sizeof(w->buf))
-        wbuf_flush(w);
-    memcpy(w->buf + w->len, p, n);
-    w->len += n;
+    memcpy(p, e->urn, INSTID_URN_LEN);
+    p[INSTID_URN_LEN] = ' ';
+    memcpy(p + INSTID_URN_LEN + 1, e->key, e->key_len);
+    p[INSTID_URN_LEN + 1 + e->key_len] = '\n';
+    return p + line_len(e);
 }
 
-static void wbuf_entry(struct wbuf *w, const struct instid_entry *e)
+static void batch_free(struct instid_batch *b)
 {
-    wbuf_put(w, e->urn, INSTID_URN_LEN);
-    wbuf_put(w, " ", 1);
-    wbuf_put(w, e->key, e->key_len);
-    wbuf_put(w, "\n", 1);
+    if (b)
+        free(b->bytes);
+    free(b);
 }
 
-/* Writes the header, every entry in load/creation order, then extra;
- * statefile_commit() makes it durable and renames it into place. */
-static int write_contents(const struct instid_store *s, int fd,
-                          const struct instid_entry *extra)
+/* The bytes that make ents[durable .. n) durable, built on the store's
+ * thread so that the worker never reads the entries: their lines, or
+ * (whole) the header and every entry, the file's new contents.  NULL
+ * without memory. */
+static struct instid_batch *batch_build(const struct instid_store *s, bool whole)
 {
-    struct wbuf *w = malloc(sizeof(*w));
+    struct instid_batch *b = calloc(1, sizeof(*b));
+    size_t from = whole ? 0 : s->durable, len = whole ? sizeof(file_header) - 1 : 0;
+    char *p;
 
-    if (!w)
-        return -ENOMEM;
-    w->fd = fd;
-    w->err = 0;
-    w->len = 0;
-    wbuf_put(w, file_header, sizeof(file_header) - 1);
-    for (size_t i = 0; i < s->n; i++)
-        wbuf_entry(w, s->ents[i]);
-    if (extra)
-        wbuf_entry(w, extra);
-    wbuf_flush(w);
-    int rc = w->err;
-    free(w);
-    return rc;
-}
-
-/* Replaces the file with the store's entries plus extra (may be NULL) (tmp + fsync +
- * rename + fsync dir): a crash leaves either the old or the new file.  Used
- * only when an append will not do (see the top of this file).  If only the final directory
- * fsync fails, the new file is already in place although the caller will
- * forget the entry: a restart adopts it, the next write drops it; the URN
- * was never handed out either way. */
-static int persist(const struct instid_store *s, const struct instid_entry *extra)
-{
-    int fd = statefile_begin(s->tmp_path);
-
-    if (fd < 0)
-        return fd;
-    return statefile_commit(fd, write_contents(s, fd, extra), s->tmp_path, s->path, s->dir);
+    for (size_t i = from; i < s->n; i++)
+        len += line_len(s->ents[i]);
+    if (b)
+        b->bytes = malloc(len);
+    if (!b || !b->bytes) {
+        batch_free(b);
+        return NULL;
+    }
+    b->whole = whole;
+    b->len = len;
+    p = b->bytes;
+    if (whole) {
+        memcpy(p, file_header, sizeof(file_header) - 1);
+        p += sizeof(file_header) - 1;
+    }
+    for (size_t i = from; i < s->n; i++)
+        p = put_line(p, s->ents[i]);
+    return b;
 }
 
 /* The append descriptor, opened on first use; its size is where a failed
  * append is cut back to. */
-static int append_fd(struct instid_store *s)
+static int disk_open(struct instid_disk *d)
 {
     struct stat st;
 
-    if (s->fd >= 0)
+    if (d->fd >= 0)
         return 0;
-    int fd = open(s->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(d->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return -errno;
     if (fstat(fd, &st) != 0) {
@@ -355,67 +404,187 @@ static int append_fd(struct instid_store *s)
         close(fd);
         return rc;
     }
-    s->fd = fd;
-    s->size = st.st_size;
+    d->fd = fd;
+    d->size = st.st_size;
     return 0;
 }
 
-static void append_close(struct instid_store *s)
+static void disk_close(struct instid_disk *d)
 {
-    if (s->fd >= 0)
-        close(s->fd);
-    s->fd = -1;
+    if (d->fd >= 0)
+        close(d->fd);
+    d->fd = -1;
 }
 
-/* Appends the lines of ents[durable .. n) with as few writes as the
- * buffer allows and makes them durable with ONE fdatasync: the group
- * commit.  On failure the file is cut back to its old length, so that no
- * partial line is left for the next append to run into; if even that
- * fails, the next commit rewrites the file. */
-static int append_pending(struct instid_store *s)
+/* Appends a batch's lines with one write and makes them durable with ONE
+ * fdatasync: the group commit.  On failure the file is cut back to its old
+ * length, so that no partial line is left for the next append to run
+ * into; if even that fails, the next batch rewrites the file. */
+static int disk_append(struct instid_disk *d, const struct instid_batch *b)
 {
-    struct wbuf *w;
-    int rc = append_fd(s);
+    int rc = disk_open(d);
 
     if (rc != 0)
         return rc;
-    w = malloc(sizeof(*w));
-    if (!w)
-        return -ENOMEM;
-    w->fd = s->fd;
-    w->err = 0;
-    w->len = 0;
-    off_t added = 0;
-    for (size_t i = s->durable; i < s->n; i++) {
-        wbuf_entry(w, s->ents[i]);
-        added += (off_t)(INSTID_URN_LEN + 2 + s->ents[i]->key_len);
-    }
-    wbuf_flush(w);
-    rc = w->err;
-    free(w);
-    if (rc == 0 && fdatasync(s->fd) != 0)
+    rc = statefile_write_all(d->fd, b->bytes, b->len);
+    if (rc == 0 && fdatasync(d->fd) != 0)
         rc = -errno;
     if (rc == 0) {
-        s->size += added;
+        d->size += (off_t)b->len;
         return 0;
     }
-    if (ftruncate(s->fd, s->size) != 0 || fdatasync(s->fd) != 0)
-        s->rewrite = true;
+    if (ftruncate(d->fd, d->size) != 0 || fdatasync(d->fd) != 0)
+        d->rewrite = true;
     return rc;
 }
 
-/* Makes ents[durable .. n) durable: appended, or the whole file rewritten
- * (pending entries included) when needed. */
-static int store_persist_pending(struct instid_store *s)
+/* Does the disk's part of batch b (it owns d meanwhile) and records the
+ * result in b->rc.  A whole file replaces the old one (tmp + fsync +
+ * rename + fsync of the directory): a crash leaves either.  If only that
+ * directory sync fails, the new file is already in place although the
+ * batch's ids are forgotten: a restart adopts them, the next rewrite drops
+ * them; they were never handed out either way. */
+static uint64_t mono_us(void)
 {
-    if (!s->rewrite)
-        return append_pending(s);
-    int rc = persist(s, NULL);
-    if (rc == 0) {
-        append_close(s); /* it was the replaced file's */
-        s->rewrite = false;
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+static void disk_run(struct instid_disk *d, struct instid_batch *b)
+{
+    uint64_t t0 = mono_us();
+
+    if (!b->whole) {
+        b->rc = disk_append(d, b);
+    } else {
+        b->rc = statefile_replace(d->tmp_path, d->path, d->dir, b->bytes, b->len);
+        if (b->rc == 0) {
+            disk_close(d); /* it was the replaced file's */
+            d->rewrite = false;
+        }
     }
-    return rc;
+    b->took_us = mono_us() - t0;
+}
+
+static void worker_signal(struct instid_worker *w)
+{
+    uint64_t one = 1;
+
+    /* An eventfd's counter cannot overflow at one batch at a time. */
+    if (write(w->efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+        return;
+}
+
+/* The worker thread: takes the batch handed over, writes and syncs it,
+ * leaves it in done and signals efd; until told to stop, after finishing
+ * the batch it holds.  It touches only w (under w->mu) and the disk
+ * (owned while it holds a batch), never the entries. */
+static void *worker_main(void *arg)
+{
+    struct instid_store *s = arg;
+    struct instid_worker *w = &s->w;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        struct instid_batch *b;
+
+        while (!w->todo && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->todo)
+            break;
+        b = w->todo;
+        w->todo = NULL;
+        pthread_mutex_unlock(&w->mu);
+        disk_run(&s->disk, b);
+        pthread_mutex_lock(&w->mu);
+        w->done = b;
+        worker_signal(w);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Starts the worker with every signal blocked: they belong to the event
+ * loop's signalfd. */
+static int worker_start(struct instid_store *s)
+{
+    sigset_t all, old;
+    int rc;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&s->w.tid, NULL, worker_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return -rc;
+    s->w.started = true;
+    return 0;
+}
+
+/* Whether the next batch is written on the store's own thread.  A sync
+ * that takes under INSTID_INLINE_SYNC_US costs the loop less than the
+ * hand-over, which needs two thread wake-ups, each of which can wait
+ * milliseconds for a CPU on a busy 2-core box: compare.sh's 4,000/s storm
+ * on this VM (syncs 0.3-0.5 ms) had the phones' REGISTER -> SYN p99 at
+ * 5.3 ms syncing inline and 16-22 ms through the worker, and storm.sh
+ * without slowing (1,000/s) p99 3-9 ms inline, 9-21 ms with the first
+ * batch on the worker and the rest inline (a second thread in the process
+ * at all showed 10 ms stalls of the loop we did not explain).  So the
+ * first batch is synced here, and the worker is started only once the
+ * recent syncs are slow (a router's flash, tens of ms): the loop waits
+ * for one slow sync, the next ones go to the worker. */
+static bool sync_here(const struct instid_worker *w)
+{
+    if (w->no_thread || w->how == INSTID_SYNC_INLINE)
+        return true;
+    return w->how == INSTID_SYNC_ADAPTIVE && w->ewma_us < w->limit_us;
+}
+
+/* Gives b to the worker (started on the first batch it gets), or runs the
+ * disk's part here and now (sync_here).  Either way the result is
+ * collected through efd. */
+static void batch_hand_over(struct instid_store *s, struct instid_batch *b)
+{
+    struct instid_worker *w = &s->w;
+    bool here = sync_here(w);
+
+    if (!here && !w->started) {
+        int rc = worker_start(s);
+
+        if (rc < 0) {
+            log_warn("instid_worker_failed", "err=\"%s\" action=\"syncing instance-ids "
+                     "on the event loop\"", strerror(-rc));
+            w->no_thread = here = true;
+        }
+    }
+    if (here)
+        disk_run(&s->disk, b);
+    pthread_mutex_lock(&w->mu);
+    if (here) {
+        w->done = b;
+        worker_signal(w);
+    } else {
+        w->todo = b;
+        pthread_cond_signal(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Stops the worker after the batch it holds, if any. */
+static void worker_stop(struct instid_store *s)
+{
+    struct instid_worker *w = &s->w;
+
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->tid, NULL);
+    w->started = false;
 }
 
 /* ---- keys ---- */
@@ -570,7 +739,7 @@ static int load_lines(struct instid_store *s, const char *buf, size_t len)
      * since the fdatasync did not return) is kept when valid, but the next
      * append would join it: rewrite instead. */
     if (lc.skipped > 0 || lc.torn || s->migrated > 0)
-        s->rewrite = true;
+        s->disk.rewrite = true;
     if (s->reindex && s->n > 0)
         tables_rebuild(s);
     s->durable = s->n;
@@ -585,7 +754,7 @@ static int store_load(struct instid_store *s)
     int rc = statefile_read(s->path, INSTID_FILE_MAX, STATEFILE_REGULAR, &buf, &len);
 
     if (rc == -ENOENT) {
-        s->rewrite = true; /* the first write creates it, header first */
+        s->disk.rewrite = true; /* the first write creates it, header first */
         return 0;
     }
     if (rc == 0)
@@ -599,10 +768,14 @@ static int store_load(struct instid_store *s)
     /* Old-form keys are rewritten once, now, not at the next new phone:
      * a downgrade-free file as soon as this version has run. */
     if (s->migrated > 0) {
-        int err = persist(s, NULL);
+        struct instid_batch *b = batch_build(s, true);
+        int err = -ENOMEM;
 
-        if (err == 0)
-            s->rewrite = false;
+        if (b)
+            disk_run(&s->disk, b); /* no worker yet: this thread's */
+        if (b)
+            err = b->rc;
+        batch_free(b);
         log_info("instid_migrated", "file=%s lines=%zu kept=%zu written=%s%s%s", s->path,
                  s->migrated, s->n, err == 0 ? "yes" : "no", err == 0 ? "" : " err=",
                  err == 0 ? "" : strerror(-err));
@@ -643,7 +816,22 @@ static int store_init(struct instid_store *s, const char *state_dir)
     s->tmp_path = path_join(state_dir, FILE_NAME TMP_SUFFIX);
     if (!s->dir || !s->path || !s->tmp_path)
         return -ENOMEM;
-    int rc = random_bytes(&s->seed, sizeof(s->seed));
+    s->disk.dir = s->dir;
+    s->disk.path = s->path;
+    s->disk.tmp_path = s->tmp_path;
+    s->w.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->w.efd < 0)
+        return -errno;
+    int rc = pthread_mutex_init(&s->w.mu, NULL);
+    if (rc != 0)
+        return -rc;
+    rc = pthread_cond_init(&s->w.cv, NULL);
+    if (rc != 0) {
+        pthread_mutex_destroy(&s->w.mu);
+        return -rc;
+    }
+    s->w.locks_ready = true;
+    rc = random_bytes(&s->seed, sizeof(s->seed));
     if (rc == 0)
         rc = ensure_dir(state_dir);
     if (rc == 0)
@@ -661,7 +849,9 @@ int instid_store_open(struct instid_store **out, const char *state_dir)
     s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
-    s->fd = -1;
+    s->disk.fd = -1;
+    s->w.efd = -1;
+    s->w.limit_us = INSTID_INLINE_SYNC_US;
     rc = store_init(s, state_dir);
     if (rc != 0) {
         instid_store_free(s);
@@ -675,7 +865,19 @@ void instid_store_free(struct instid_store *s)
 {
     if (!s)
         return;
-    append_close(s);
+    /* A batch in flight is finished first: its ids are on disk then, but
+     * nobody was told (no REGISTER went out), as after a crash right
+     * after the sync. */
+    worker_stop(s);
+    batch_free(s->w.todo);
+    batch_free(s->w.done);
+    if (s->w.locks_ready) {
+        pthread_cond_destroy(&s->w.cv);
+        pthread_mutex_destroy(&s->w.mu);
+    }
+    if (s->w.efd >= 0)
+        close(s->w.efd);
+    disk_close(&s->disk);
     for (size_t i = 0; i < s->n; i++)
         free(s->ents[i]);
     free(s->ents);
@@ -691,8 +893,6 @@ size_t instid_count(const struct instid_store *s)
 {
     return s->n;
 }
-
-/* ---- lookup / create ---- */
 
 size_t instid_pending(const struct instid_store *s)
 {
@@ -727,70 +927,170 @@ static int create_entry(struct instid_store *s, struct slice key,
 }
 
 int instid_get_batched(struct instid_store *s, struct slice ua_key, const char **urn_out,
-                       bool *pending)
+                       uint64_t *batch)
 {
     const struct instid_entry *e;
+    size_t idx;
     int rc;
 
     if (!key_valid(ua_key))
         return -EINVAL;
-    e = lookup(s, ua_key, false);
-    if (!e) {
+    idx = lookup_idx(s, ua_key, false);
+    if (idx == SIZE_MAX) {
         rc = create_entry(s, ua_key, &e);
         if (rc != 0) {
             log_error("instid_create_failed", "file=%s err=%s", s->path, strerror(-rc));
             return rc;
         }
+        idx = s->n - 1;
     }
-    *urn_out = e->urn;
-    /* Pending entries are the tail of ents (see struct instid_store). */
-    *pending = false;
-    for (size_t i = s->durable; i < s->n; i++)
-        *pending = *pending || s->ents[i] == e;
+    *urn_out = s->ents[idx]->urn;
+    /* ents[durable .. busy_end) are the batch in flight (number seq), the
+     * rest of the tail the next one (see struct instid_store). */
+    if (idx < s->durable)
+        *batch = 0;
+    else
+        *batch = s->busy && idx < s->busy_end ? s->seq : s->seq + 1;
     return 0;
 }
 
-/* A failed commit: the pending entries are forgotten (their URNs were
- * never handed on), so the store is as it was after the last commit. */
-static void drop_pending(struct instid_store *s)
+/* Forgets ents[from .. to) (their URNs were never handed on), keeping the
+ * order of the others. */
+static void drop_range(struct instid_store *s, size_t from, size_t to)
 {
-    for (size_t i = s->durable; i < s->n; i++)
+    for (size_t i = from; i < to; i++)
         free(s->ents[i]);
-    s->n = s->durable;
+    memmove(&s->ents[from], &s->ents[to], (s->n - to) * sizeof(*s->ents));
+    s->n -= to - from;
     if (s->cap > 0)
         tables_rebuild(s);
 }
 
-int instid_commit(struct instid_store *s)
+/* The batch of ents[durable .. n), built; NULL (the batch forgotten,
+ * logged) without memory. */
+static struct instid_batch *batch_begin(struct instid_store *s)
 {
-    size_t n = s->n - s->durable;
-    int rc;
+    /* Nothing is in flight: the disk is this thread's to read. */
+    struct instid_batch *b = batch_build(s, s->disk.rewrite);
 
-    if (n == 0)
-        return 0;
-    rc = store_persist_pending(s);
+    s->seq++;
+    if (!b) {
+        log_error("instid_create_failed", "file=%s err=%s phones=%zu", s->path,
+                  strerror(ENOMEM), s->n - s->durable);
+        drop_range(s, s->durable, s->n);
+        return NULL;
+    }
+    b->seq = s->seq;
+    s->busy_end = s->n;
+    return b;
+}
+
+/* The disk's answer to b, the batch ents[durable .. busy_end): durable, or
+ * forgotten with the file as it was.  Frees b; returns its result. */
+static int batch_end(struct instid_store *s, struct instid_batch *b)
+{
+    int rc = b->rc;
+
+    /* half of the newest: a disk that stays slow (a router's flash, tens
+     * of ms) is past the limit at once; one spike on a fast one is soon
+     * forgotten */
+    s->w.ewma_us = s->w.ewma_us ? (s->w.ewma_us + b->took_us) / 2 : b->took_us + 1;
     if (rc != 0) {
         log_error("instid_create_failed", "file=%s err=%s phones=%zu", s->path,
-                  strerror(-rc), n);
-        drop_pending(s);
-        return rc;
+                  strerror(-rc), s->busy_end - s->durable);
+        drop_range(s, s->durable, s->busy_end);
+    } else {
+        for (size_t i = s->durable; i < s->busy_end; i++)
+            log_info("instid_created", "urn=%s key=%s", s->ents[i]->urn, s->ents[i]->key);
+        s->durable = s->busy_end;
     }
-    for (size_t i = s->durable; i < s->n; i++)
-        log_info("instid_created", "urn=%s key=%s", s->ents[i]->urn, s->ents[i]->key);
-    s->durable = s->n;
+    batch_free(b);
+    return rc;
+}
+
+int instid_commit_start(struct instid_store *s, uint64_t *batch)
+{
+    struct instid_batch *b;
+
+    *batch = 0;
+    if (s->busy || s->n == s->durable)
+        return 0;
+    b = batch_begin(s);
+    *batch = s->seq;
+    if (!b)
+        return -ENOMEM;
+    s->busy = true;
+    batch_hand_over(s, b);
     return 0;
+}
+
+int instid_commit_fd(const struct instid_store *s)
+{
+    return s->w.efd;
+}
+
+int instid_commit_collect(struct instid_store *s, uint64_t *batch)
+{
+    struct instid_batch *b;
+    uint64_t count;
+
+    /* Reset the eventfd first: a batch finishing after this read sets it
+     * again, so none is missed. */
+    if (read(s->w.efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+        return -errno;
+    pthread_mutex_lock(&s->w.mu);
+    b = s->w.done;
+    s->w.done = NULL;
+    pthread_mutex_unlock(&s->w.mu);
+    if (!b)
+        return -EAGAIN;
+    *batch = b->seq;
+    s->busy = false;
+    return batch_end(s, b);
+}
+
+/* instid_get's commit: every pending id, on this thread, now. */
+static int commit_now(struct instid_store *s)
+{
+    struct instid_batch *b;
+
+    if (s->n == s->durable)
+        return 0;
+    b = batch_begin(s);
+    if (!b)
+        return -ENOMEM;
+    disk_run(&s->disk, b);
+    return batch_end(s, b);
 }
 
 int instid_get(struct instid_store *s, struct slice ua_key, const char **urn_out,
                bool *created)
 {
     size_t before = s->n;
-    bool pending;
-    int rc = instid_get_batched(s, ua_key, urn_out, &pending);
+    uint64_t batch;
+    int rc;
 
-    if (rc == 0 && pending)
-        rc = instid_commit(s);
+    if (s->busy)
+        return -EBUSY;
+    rc = instid_get_batched(s, ua_key, urn_out, &batch);
+    if (rc == 0 && batch != 0)
+        rc = commit_now(s);
     if (rc == 0 && created)
         *created = s->n > before;
     return rc;
+}
+
+void instid_sync_how(struct instid_store *s, enum instid_sync_how how)
+{
+    s->w.how = how;
+}
+
+void instid_sync_limit(struct instid_store *s, uint64_t us)
+{
+    s->w.limit_us = us;
+}
+
+bool instid_next_sync_here(const struct instid_store *s)
+{
+    return sync_here(&s->w);
 }

@@ -22,22 +22,34 @@
  * the one the registrar knows now); the file is then rewritten once.  The file is written only when a
  * new UA appears, never on lookups, since routers keep it on flash: new
  * UAs' lines are appended and the file fdatasync'ed.  Group commit (issue
- * 14): instid_get_batched() mints ids without writing, instid_commit()
- * appends every id minted since the last commit with ONE fdatasync, so
- * 1,000 phones arriving together cost a few syncs, not 1,000 (on a
- * router's flash one costs tens of milliseconds).
+ * 14): instid_get_batched() mints ids without writing; instid_commit_start()
+ * hands every id minted since the last batch to the store's worker thread
+ * as one batch, appended with ONE fdatasync, so 1,000 phones arriving
+ * together cost a few syncs, not 1,000 (on a router's flash one costs tens
+ * of milliseconds), and the caller's thread (the event loop) does not wait
+ * for a slow disk (on a fast one, syncs under INSTID_INLINE_SYNC_US, it
+ * syncs itself: cheaper than waking a thread).  Ids minted while a batch is being written form the next
+ * batch, started once the caller has collected the first
+ * (instid_commit_collect): a pipeline of one batch on the disk and one
+ * filling up.
  * It is replaced whole and atomically (tmp file, fsync, rename, fsync of the
  * directory), mode 0600, when it is first created, when loading skipped
  * lines or found a last line without '\n', and after a failed append that
  * could not be cut back.
  *
- * A store is used from one thread (the event loop); it has no locking.
+ * Threads: a store is used from one thread (the event loop), which calls
+ * every function here.  Its worker thread (started at the first batch
+ * that goes to it, once syncs prove slow; joined by instid_store_free)
+ * only writes and syncs the bytes of the batch it was handed and never
+ * touches the entries; the hand-over and the result go through a mutex
+ * and an eventfd.
  */
 #ifndef SIPKEEP_STATE_INSTID_H
 #define SIPKEEP_STATE_INSTID_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/slice.h"
 
@@ -52,6 +64,10 @@
 /* A larger file is refused (-EFBIG): we never write one that big
  * (INSTID_MAX_ENTRIES full-length lines are about 45 MB). */
 #define INSTID_FILE_MAX (64L * 1024 * 1024)
+/* A batch is written and synced on the calling thread while recent
+ * batches took less than this (microseconds; the first batch too), on the
+ * worker thread otherwise (instid_commit_start). */
+#define INSTID_INLINE_SYNC_US 2000u
 
 struct instid_store;
 
@@ -89,31 +105,53 @@ void instid_store_free(struct instid_store *s);
  *
  * Returns 0, or -errno with nothing remembered (a retry mints and persists
  * a new id): -EINVAL (bad key), -ENOSPC (INSTID_MAX_ENTRIES reached),
- * -ENOMEM, or the error of the failed write/fsync/rename.  Writing the file
- * may block for the duration of an fsync (it commits every pending id too,
- * instid_commit); getrandom(2) may block once at
- * early boot until the kernel's entropy pool is initialised. */
+ * -ENOMEM, -EBUSY (a batch of instid_commit_start is not collected yet:
+ * this synchronous path and the batched one are not mixed), or the error
+ * of the failed write/fsync/rename.  Writing the file blocks the calling
+ * thread for the duration of an fsync (it commits every pending id too);
+ * getrandom(2) may block once at early boot until the kernel's entropy
+ * pool is initialised. */
 int instid_get(struct instid_store *s, struct slice ua_key, const char **urn_out,
                bool *created);
 
 /* instid_get without the write: a known key gives its URN, an unknown one
- * a fresh URN remembered as pending.  *pending tells whether the URN is
- * not on disk yet (minted by this call or an earlier one since the last
- * instid_commit): the caller must not hand it to anyone (no REGISTER
- * upstream) until instid_commit() has returned 0, and must forget it if
- * that fails.  Arguments, *urn_out's lifetime (as long as the store, or
- * until a failed instid_commit for a pending one) and errors as
- * instid_get; never blocks on the disk. */
+ * a fresh URN, pending.  *batch is 0 when the URN is on disk, else the
+ * number of the batch that will put it there: the one in flight, or the
+ * next (instid_commit_start).  Until that batch is collected with success
+ * the caller must not hand the URN to anyone (no REGISTER upstream), and
+ * must forget it if the batch fails.  Arguments, *urn_out's lifetime (as
+ * long as the store, or until its batch fails) and errors as instid_get
+ * (never -EBUSY); never blocks on the disk. */
 int instid_get_batched(struct instid_store *s, struct slice ua_key, const char **urn_out,
-                       bool *pending);
+                       uint64_t *batch);
 
-/* Makes every pending URN durable: their lines appended in the order they
- * were minted (or the file rewritten whole, as instid_get would) and ONE
- * fdatasync.  Returns 0 (nothing pending: 0 at once) or -errno of the
- * failed write/fsync/rename (or -ENOMEM); then every pending entry is
- * forgotten, their URN pointers are invalid and the file is as before.
- * Blocks the calling thread for the duration of that one sync. */
-int instid_commit(struct instid_store *s);
+/* Starts the next batch: every pending id not in the batch in flight, in
+ * the order they were minted, goes to the worker thread, which appends
+ * their lines (or rewrites the whole file, as instid_get would) and
+ * fdatasyncs once.  Returns 0 with *batch its number (> 0), or 0 with
+ * *batch 0 when nothing is pending or a batch is in flight (the ids wait
+ * for the next, which the caller starts after collecting that one).
+ * -ENOMEM: the batch could not be built; its ids (number *batch) are
+ * forgotten as if it had failed.  The bytes are built on the calling
+ * thread.  The write and sync run here, before this returns, while the
+ * recent batches took less than INSTID_INLINE_SYNC_US (a fast disk: the
+ * hand-over between threads would cost more than the sync itself; the
+ * first batch too), or when no thread could be started (logged once);
+ * otherwise on the worker, not blocking the caller.  Either way the
+ * result is collected as below. */
+int instid_commit_start(struct instid_store *s, uint64_t *batch);
+
+/* A descriptor (eventfd, the store's) that becomes readable when a batch
+ * has finished: then call instid_commit_collect.  Valid from open to
+ * instid_store_free. */
+int instid_commit_fd(const struct instid_store *s);
+
+/* Collects the finished batch: 0 with *batch its number, its ids now on
+ * disk; or the -errno of its failed write/fsync/rename (or the eventfd's
+ * read) with *batch its number, its ids forgotten (their URN pointers
+ * invalid) and the file as before; or -EAGAIN when no batch has finished
+ * (*batch untouched). */
+int instid_commit_collect(struct instid_store *s, uint64_t *batch);
 
 /* The registration agent's ua-key of a phone: aor "|" the host of
  * contact_uri, lowercased, without port or URI parameters.  Writes it

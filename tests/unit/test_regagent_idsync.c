@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the group commit of new instance-ids (issue 14 item 1):
  * the new phones of one loop iteration are appended to instance-ids and
- * synced with one fdatasync, and only then do their REGISTERs go upstream.
+ * synced with one fdatasync, on the instid worker thread, and only then do
+ * their REGISTERs go upstream; phones arriving while a batch is on the
+ * disk form the next batch and wait for it.
  *
- * fdatasync and fsync are fake_sync.h's: counted, checked at the moment
- * of the sync (the crash point: nothing may have gone upstream yet), and
- * made to fail on demand.  The edge is fake_edge.h's, the clock
- * fake: the commit is a 0 ms timer, so it runs in the first loop
- * iteration, with no time passing. */
+ * fdatasync and fsync are fake_sync.h's: counted, made to fail on demand,
+ * and held at a gate where the test looks at the world at the moment of
+ * the sync (the crash point: nothing may have gone upstream yet) or sends
+ * more phones while a batch is in flight.  The edge is fake_edge.h's, the
+ * clock fake: the batch starts from a 0 ms timer, so in the first loop
+ * iteration, with no time passing; its end reaches the loop through the
+ * store's descriptor. */
 #include <ctype.h>
 #include <stdint.h>
 
@@ -22,32 +26,34 @@
 #include "state/instid.h"
 #include "state/instid_int.h"
 
-/* ---- the disk, as this binary sees it (fake_sync.h) ---- */
-
-static struct fake_edge *g_edge;     /* looked at by each sync */
-static int g_edge_msgs_at_sync = -1; /* bytes + connections it had then */
-
-static void look_at_edge(void)
+/* Connections the edge has, plus the bytes they carried (0: none at all). */
+static int edge_traffic(struct fake_edge *e)
 {
     int n = 0;
 
-    edge_poll(g_edge);
-    for (int i = 0; i < g_edge->nconns; i++)
-        n += (int)g_edge->conns[i].n + 1; /* a connection alone counts too */
-    g_edge_msgs_at_sync = n;
+    edge_poll(e);
+    for (int i = 0; i < e->nconns; i++)
+        n += (int)e->conns[i].n + 1; /* a connection alone counts too */
+    return n;
 }
 
 /* ---- fixture ---- */
+
+/* The agent, its store pinned to the worker thread: the gate holds a
+ * sync there while this thread looks (a fast disk would sync inline). */
+static void agent_start(struct fx *f)
+{
+    fx_agent_start(f, fx_flow_msg_ignore, NULL);
+    instid_sync_how(f->ids, INSTID_SYNC_WORKER);
+}
 
 static int fx_setup(void **state)
 {
     struct fx *f = fx_new("test_regagent_idsync", 1, "192.168.1.10", "192.168.1.1");
 
     edge_load_cfg(&f->edge, f->dir.state, &f->cfg);
-    fx_agent_start(f, fx_flow_msg_ignore, NULL);
+    agent_start(f);
     fake_sync_reset();
-    g_edge = &f->edge;
-    g_edge_msgs_at_sync = -1;
     *state = f;
     return 0;
 }
@@ -248,10 +254,13 @@ static void test_batch_one_sync_in_order(void **state)
     assert_int_equal(f->edge.nconns, 0);
     assert_int_equal(f->to_ua.n, 0);
 
-    fake_sync_hook = look_at_edge;
-    assert_true(edge_wait_conns(&f->edge, NUSERS));
+    fake_sync_gate_arm();
+    assert_int_equal(loop_run_once(f->loop, 0), 0); /* the batch starts */
+    fake_sync_gate_wait();
+    assert_int_equal(edge_traffic(&f->edge), 0); /* at the sync: no connection yet */
     assert_int_equal(fake_syncs, 1);
-    assert_int_equal(g_edge_msgs_at_sync, 0); /* at the sync: no connection yet */
+    fake_sync_gate_open();
+    assert_true(edge_wait_conns(&f->edge, NUSERS));
     assert_int_equal(instid_pending(f->ids), 0);
     assert_int_equal(instid_count(f->ids), NUSERS + 1);
 
@@ -306,7 +315,7 @@ static void test_crash_before_sync(void **state)
     free(file);
     assert_int_equal(fake_syncs, 0);
 
-    fx_agent_start(f, fx_flow_msg_ignore, NULL);
+    agent_start(f);
     assert_int_equal(instid_count(f->ids), 1);
     ua_send(f, "alice", 2);
     ua_send(f, "bob", 2);
@@ -388,12 +397,121 @@ static void test_retransmission_while_pending(void **state)
     assert_int_equal(fake_syncs, 1);
 }
 
+/* The other crash point: the process stops while a batch is on the disk.
+ * The stop waits for that sync: alice's id is then on disk, although
+ * nothing of her went upstream; after the restart she registers with that
+ * very id, which needs no sync, and bob, only pending at the crash, as a
+ * new phone. */
+static void test_crash_during_sync(void **state)
+{
+    struct fx *f = *state;
+    char zed[64], *file, *up, urn[64], who[32];
+    int ci, line;
+
+    known_phone(f, zed);
+    fake_sync_gate_arm();
+    ua_send(f, "alice", 1);
+    assert_int_equal(loop_run_once(f->loop, 0), 0); /* alice's batch starts */
+    fake_sync_gate_wait();
+    ua_send(f, "bob", 1);
+    fake_sync_gate_open();
+    /* "crash": the agent goes without another loop turn, the store waits
+     * for the sync in flight */
+    fx_agent_stop(f);
+    assert_int_equal(fake_syncs, 1);
+    assert_int_equal(edge_traffic(&f->edge), 0);
+    file = ids_file(f);
+    line = -1;
+    for (const char *p = file; (p = strstr(p, "urn:uuid:")) != NULL; p++)
+        line++; /* zed's line, then alice's */
+    assert_int_equal(line, 1);
+    assert_null(strstr(file, "sip:bob@"));
+
+    fake_sync_reset();
+    agent_start(f);
+    assert_int_equal(instid_count(f->ids), 2);
+    ua_send(f, "alice", 2);
+    up = edge_wait_msg(&f->edge, &ci);
+    instance_of(up, urn);
+    to_user(up, who, sizeof(who));
+    assert_string_equal(who, "alice");
+    assert_int_equal(line_of(file, urn, "alice"), 2);
+    assert_int_equal(fake_syncs, 0);
+    free(up);
+    free(file);
+    ua_send(f, "bob", 2);
+    expect_on_disk_upstream(f, 1);
+    assert_int_equal(fake_syncs, 1);
+}
+
+/* The pipeline: bob arrives while alice's batch is in its sync.  He is
+ * not in it (no line of his was written with hers): when it ends, alice's
+ * REGISTER goes upstream and bob's batch starts; until that one has synced
+ * bob has no connection; then his REGISTER goes, id on disk.  Two syncs,
+ * two 200s. */
+static void test_arrivals_during_sync_wait_next_batch(void **state)
+{
+    struct fx *f = *state;
+    char zed[64], *file, *up, urn[64], who[32];
+    int ci;
+
+    known_phone(f, zed);
+    fake_sync_gate_arm();
+    ua_send(f, "alice", 1);
+    assert_int_equal(loop_run_once(f->loop, 0), 0); /* batch 1: alice */
+    fake_sync_gate_wait();
+    ua_send(f, "bob", 1);
+    edge_settle(&f->edge); /* the loop runs on; bob's timer starts nothing */
+    assert_int_equal(fake_syncs, 1);
+    assert_int_equal(instid_pending(f->ids), 2);
+    assert_int_equal(edge_traffic(&f->edge), 0);
+    file = ids_file(f);
+    assert_non_null(strstr(file, "sip:alice@"));
+    assert_null(strstr(file, "sip:bob@"));
+    free(file);
+
+    fake_sync_gate_open(); /* batch 1 done: alice goes, batch 2 (bob) starts */
+    up = edge_wait_msg(&f->edge, &ci);
+    fake_sync_gate_wait(); /* batch 2 is in its sync */
+    instance_of(up, urn);
+    to_user(up, who, sizeof(who));
+    assert_string_equal(who, "alice");
+    file = ids_file(f);
+    assert_int_equal(line_of(file, urn, "alice"), 2);
+    free(file);
+    edge_send(&f->edge, ci, (file = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n")));
+    free(file);
+    free(up);
+    ua_wait(&f->edge, &f->to_ua, 1);
+    edge_settle(&f->edge);
+    assert_int_equal(f->edge.nconns, 1); /* bob: no connection yet */
+    assert_false(edge_has_msg(&f->edge));
+    assert_int_equal(instid_pending(f->ids), 1);
+
+    fake_sync_gate_open();
+    up = edge_wait_msg(&f->edge, &ci);
+    instance_of(up, urn);
+    to_user(up, who, sizeof(who));
+    assert_string_equal(who, "bob");
+    file = ids_file(f);
+    assert_int_equal(line_of(file, urn, "bob"), 3);
+    free(file);
+    edge_send(&f->edge, ci, (file = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n")));
+    free(file);
+    free(up);
+    ua_wait(&f->edge, &f->to_ua, 2);
+    assert_int_equal(count_status(&f->to_ua, "SIP/2.0 200 OK"), 2);
+    assert_int_equal(fake_syncs, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
         T(test_batch_one_sync_in_order),
         T(test_crash_before_sync),
+        T(test_crash_during_sync),
+        T(test_arrivals_during_sync_wait_next_batch),
         T(test_sync_error_fails_batch_only),
         T(test_retransmission_while_pending),
 #undef T
