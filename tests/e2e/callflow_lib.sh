@@ -14,7 +14,8 @@
 # cf_preload_refused, cf_strict_edge_restart CONFIG, cf_matrix LABEL,
 # cf_phone_far NAME PHONE_SCENARIO FAR_SCENARIO, cf_check NAME COND MESSAGE,
 # cf_report WHAT, cf_sipkeep_rr FILE, cf_top_route_is_sipkeep FILE METHOD,
-# cf_received FILE METHOD [ERE], cf_flow_edge_rr FILE IP, cf_dialog_cell;
+# cf_received FILE METHOD [ERE], cf_flow_edge_rr FILE IP, cf_dialog_cell,
+# cf_both_phones LABEL EDGE_IP BARESIP_USER;
 # CF_PHONE (the phone's AOR user), CF_REG_ID (calls in: the reg-id the lab
 # registrar is told to use, 0 none),
 # CF_CHECK_FLOWS (1: check the flow of each in-dialog request), CF_FLOW_EDGE
@@ -397,4 +398,20 @@ cf_report() {
         die "${#CF_FAILED[@]} cell(s) failed: $(printf '[%s] ' "${CF_FAILED[@]}")"
     fi
     log_step "all cells passed: $*"
+}
+
+# cf_both_phones LABEL EDGE_IP BARESIP_USER: the call-flow matrix with the sipp
+# phone (its dialogs record-routed by EDGE_IP's flow side, CF_FLOW_EDGE), one
+# dialog with re-INVITEs both ways and an INFO (cf_dialog_cell), then
+# baresip's four cells (baresip preloads sipkeep as its Route).  Failures are
+# recorded in CF_FAILED, as cf_matrix does; returns 0.
+cf_both_phones() {
+    local c
+    CF_FLOW_EDGE=$2 cf_matrix "$1"
+    CF_LABEL=$1 cf_dialog_cell || true
+    log_step "$1: baresip's cells"
+    for c in "out phone" "out far" "in phone" "in far"; do
+        # shellcheck disable=SC2086  # two words: direction, who hangs up
+        baresip_cell $c "$3" "^Route: *$CF_SK_RR_ERE" || true
+    done
 }

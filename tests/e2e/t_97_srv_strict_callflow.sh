@@ -33,8 +33,6 @@ set -euo pipefail
 # shellcheck disable=SC2034
 FLOW_TIMER=8
 BARESIP_USER=1097
-# sipkeep's Record-Route as the phone's top Route (baresip_cell checks it)
-SK_ROUTE_ERE="^Route: *$CF_SK_RR_ERE"
 
 # flow_on IP [USER]: the phone's (USER's, default the sipp phone's) flow goes
 # to IP (sipkeep status) and the registrar's binding's Path names that edge.
@@ -44,19 +42,6 @@ flow_on() {
         kam_location_has "$user" "Path: <sip:[^>]*@${1//./\\.};lr;ob>"
 }
 
-# both_phones LABEL EDGE: the sipp phone's matrix (its flow to EDGE) and
-# one dialog with re-INVITEs both ways and an INFO (cf_dialog_cell), then
-# baresip's four cells.
-both_phones() {
-    local c
-    CF_FLOW_EDGE=$2 cf_matrix "$1"
-    CF_LABEL=$1 cf_dialog_cell || true
-    log_step "$1: baresip's cells"
-    for c in "out phone" "out far" "in phone" "in far"; do
-        # shellcheck disable=SC2086  # two words: direction, who hangs up
-        baresip_cell $c "$BARESIP_USER" "$SK_ROUTE_ERE" || true
-    done
-}
 
 T0=$(date +%s)
 lab_up
@@ -80,7 +65,7 @@ wait_for "kam_location_has $BARESIP_USER 'Reg-Id: 1$'" 15 "baresip's binding (re
 wait_for "flow_on $EDGE_A_IP && flow_on $EDGE_A_IP $BARESIP_USER" 5 "both flows on edge A" ||
     die "the flows are not on edge A: $(sk_flow_target "$CF_PHONE"), $(sk_flow_target "$BARESIP_USER"); $(kam_location)"
 log_step "flow: $(sk_flow_target "$CF_PHONE")"
-both_phones "SRV prio 10, strict edge A" "$EDGE_A_IP"
+cf_both_phones "SRV prio 10, strict edge A" "$EDGE_A_IP" "$BARESIP_USER"
 
 # ---- 2. failover: edge A dies once the flow works
 # shellcheck disable=SC2016  # evaluated by wait_for
@@ -94,7 +79,7 @@ wait_for "flow_on $EDGE_IP && flow_on $EDGE_IP $BARESIP_USER" 10 "both flows re-
     die "no failover to edge B: $(sk_flow_target "$CF_PHONE"), $(sk_flow_target "$BARESIP_USER"); $(kam_location)"
 FAILOVER_MS=$(( ($(date +%s%N) - t_kill) / 1000000 ))
 log_step "failover: flow $(sk_flow_target "$CF_PHONE"), ${FAILOVER_MS} ms after the kill"
-both_phones "after failover, strict edge B" "$EDGE_IP"
+cf_both_phones "after failover, strict edge B" "$EDGE_IP" "$BARESIP_USER"
 
 # ---- 3. failback: edge A back; the phone's next REGISTER moves the flow
 edge_a_start
@@ -107,7 +92,7 @@ wait_for "flow_on $EDGE_A_IP" 10 "the flow registered through edge A again" ||
 sk_log_has 'event=flow_failback reg_id=1 ' || die "no flow_failback in sipkeep's log"
 (( $(sk_event_count flow_down) == downs )) || die "a flow failed during the failback"
 log_step "failback: flow $(sk_flow_target "$CF_PHONE"); baresip's (no REGISTER since): $(sk_flow_target "$BARESIP_USER")"
-both_phones "after failback, strict edge A (baresip: B)" "$EDGE_A_IP"
+cf_both_phones "after failback, strict edge A (baresip: B)" "$EDGE_A_IP" "$BARESIP_USER"
 
 baresip_stop
 sk_stop

@@ -27,8 +27,6 @@ set -euo pipefail
 WAN_IP2=198.51.100.2
 WAN_IP3=198.51.100.3
 BARESIP_USER=1098
-# sipkeep's Record-Route as the phone's top Route (baresip_cell checks it)
-SK_ROUTE_ERE="^Route: *$CF_SK_RR_ERE"
 
 # new_wan_address OLD NEW [PHONES [udp]]: change the router's WAN address,
 # wait for sipkeep to register the PHONES (default 2) again on flows from NEW
@@ -44,19 +42,6 @@ new_wan_address() {
     WAN_MS=$(( $(date +%s%3N) - t0 ))
 }
 
-# both_phones LABEL: the call-flow matrix with the sipp phone and one dialog
-# with re-INVITEs both ways and an INFO (cf_dialog_cell), then baresip's four
-# cells.
-both_phones() {
-    local c
-    CF_FLOW_EDGE=$EDGE_IP cf_matrix "$1"
-    CF_LABEL=$1 cf_dialog_cell || true
-    log_step "$1: baresip's cells"
-    for c in "out phone" "out far" "in phone" "in far"; do
-        # shellcheck disable=SC2086  # two words: direction, who hangs up
-        baresip_cell $c "$BARESIP_USER" "$SK_ROUTE_ERE" || true
-    done
-}
 
 T0=$(date +%s)
 lab_up
@@ -73,18 +58,18 @@ baresip_legacy_start "$BARESIP_USER" "$ROUTER_LAN_IP:5060"
 wait_for "kam_location_has $BARESIP_USER 'Reg-Id: 1$'" 15 "baresip's binding (reg-id 1) at the registrar" ||
     die "baresip did not register through sipkeep: $(kam_location)"
 wait_for "sk_flow_from $ROUTER_WAN_IP" 5 "the flow from $ROUTER_WAN_IP" || die "no flow from $ROUTER_WAN_IP"
-both_phones "strict edge, WAN $ROUTER_WAN_IP"
+cf_both_phones "strict edge, WAN $ROUTER_WAN_IP" "$EDGE_IP" "$BARESIP_USER"
 
 new_wan_address "$ROUTER_WAN_IP" "$WAN_IP2"
 ms=$WAN_MS
 sk_log_has 'event=wan_change_flow_failed ' || die "sipkeep did not act on the WAN change"
 log_step "WAN $ROUTER_WAN_IP -> $WAN_IP2: registered again from $WAN_IP2 after $ms ms"
-both_phones "strict edge, after WAN change to $WAN_IP2"
+cf_both_phones "strict edge, after WAN change to $WAN_IP2" "$EDGE_IP" "$BARESIP_USER"
 
 new_wan_address "$WAN_IP2" "$WAN_IP3"
 ms2=$WAN_MS
 log_step "WAN $WAN_IP2 -> $WAN_IP3: registered again from $WAN_IP3 after $ms2 ms"
-both_phones "strict edge, after WAN change to $WAN_IP3"
+cf_both_phones "strict edge, after WAN change to $WAN_IP3" "$EDGE_IP" "$BARESIP_USER"
 
 baresip_stop
 sk_stop
