@@ -64,3 +64,9 @@ void addr_ip_set(union sockaddr_ip *out, const struct sockaddr *sa)
     memset(out, 0, sizeof(*out));
     memcpy(out, sa, addr_len(sa));
 }
+
+void addr_ip_storage(struct sockaddr_storage *out, const union sockaddr_ip *ip)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out, ip, sizeof(*ip));
+}

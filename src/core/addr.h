@@ -39,6 +39,10 @@ union sockaddr_ip {
  * family leaves *out zeroed (AF_UNSPEC).  Always succeeds. */
 void addr_ip_set(union sockaddr_ip *out, const struct sockaddr *sa);
 
+/* The reverse: *ip in a zero-padded sockaddr_storage *out, for the
+ * callbacks that take one.  Always succeeds. */
+void addr_ip_storage(struct sockaddr_storage *out, const union sockaddr_ip *ip);
+
 #endif
 
 #ifndef SIPKEEP_CORE_ADDR_PEER

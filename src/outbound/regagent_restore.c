@@ -255,10 +255,10 @@ size_t regagent_restore(struct regagent *ra, int64_t now_s,
     for (const struct regstate_rec *r = n ? regstate_next(st, NULL) : NULL; r;
          r = regstate_next(st, r)) {
         const char *why = NULL;
-        struct sockaddr_storage local = { 0 };
+        struct sockaddr_storage local;
         int err;
 
-        memcpy(&local, &r->ua_local, sizeof(r->ua_local));
+        addr_ip_storage(&local, &r->ua_local);
         err = restore_one(ra, r, now_s, ingress_for(&local, arg), &why);
 
         if (err == 0) {

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "core/addr.h"
@@ -107,10 +106,10 @@ static void check_flow(struct reg_flow *rf, unsigned what, const struct wanwatch
     }
     tg = flow_target(rf->flow);
     if (tg && probe->route_source) {
-        struct sockaddr_storage src, peer = { 0 };
+        struct sockaddr_storage src, peer;
         int err;
 
-        memcpy(&peer, &tg->addr, sizeof(tg->addr));
+        addr_ip_storage(&peer, &tg->addr);
         err = probe->route_source(&peer, &src, probe->arg);
 
         if (err == -ENETUNREACH || err == -EHOSTUNREACH) {
