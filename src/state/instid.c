@@ -438,12 +438,8 @@ static int disk_append(struct instid_disk *d, const struct instid_batch *b)
     return rc;
 }
 
-/* Does the disk's part of batch b (it owns d meanwhile) and records the
- * result in b->rc.  A whole file replaces the old one (tmp + fsync +
- * rename + fsync of the directory): a crash leaves either.  If only that
- * directory sync fails, the new file is already in place although the
- * batch's ids are forgotten: a restart adopts them, the next rewrite drops
- * them; they were never handed out either way. */
+/* Real elapsed time, for how long the disk took: measured on whichever
+ * thread syncs, so not the loop's (possibly fake) clock. */
 static uint64_t mono_us(void)
 {
     struct timespec t;
@@ -452,6 +448,12 @@ static uint64_t mono_us(void)
     return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
+/* Does the disk's part of batch b (it owns d meanwhile) and records the
+ * result in b->rc.  A whole file replaces the old one (tmp + fsync +
+ * rename + fsync of the directory): a crash leaves either.  If only that
+ * directory sync fails, the new file is already in place although the
+ * batch's ids are forgotten: a restart adopts them, the next rewrite drops
+ * them; they were never handed out either way. */
 static void disk_run(struct instid_disk *d, struct instid_batch *b)
 {
     uint64_t t0 = mono_us();
