@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* flow_owner.h - a flow owner for tests that only count what their flows
  * did: struct owner (one per flow, passed as the callbacks' arg) and
- * owner_cbs.  Shared by test_pacer.c and test_flow_cert.c (static, one
- * test file each); flow_fixture.h has the richer, recording owner. */
+ * owner_cbs.  Shared by test_pacer.c, test_flow_cert.c and test_happy_eyeballs.c
+ * (static, one test file each); flow_fixture.h has the richer, recording owner. */
 #ifndef SIPKEEP_TESTS_FLOW_OWNER_H
 #define SIPKEEP_TESTS_FLOW_OWNER_H
 

@@ -23,6 +23,7 @@
 
 #include "dns_fake.h"
 #include "fake_clock.h"
+#include "flow_owner.h"
 #include "tmpfiles.h"
 #include "core/addr.h"
 #include "outbound/flow.h"
@@ -39,33 +40,8 @@ struct env {
     uint16_t port;
     char uri[64];
     struct cfg_proxy proxy;
-    struct flow *f;
-    int ready, downs;
+    struct owner o; /* the flow, and what it told its owner */
 };
-
-static void on_ready(struct flow *f, const struct sockaddr_storage *local, void *arg)
-{
-    (void)f;
-    (void)local;
-    ((struct env *)arg)->ready++;
-}
-
-static void on_message(struct flow *f, const char *msg, size_t len, void *arg)
-{
-    (void)f;
-    (void)msg;
-    (void)len;
-    (void)arg;
-}
-
-static void on_down(struct flow *f, const char *reason, void *arg)
-{
-    (void)f;
-    (void)reason;
-    ((struct env *)arg)->downs++;
-}
-
-static const struct flow_cbs cbs = { on_ready, on_message, on_down, NULL };
 
 /* A listening socket on loopback of family fam at port (0: any). */
 static int listen_lo(int fam, uint16_t port, int backlog)
@@ -149,9 +125,9 @@ static struct env *env_new(int v6)
         .loop = e->l, .proxy = &e->proxy, .reg_id = 1,
         .recovery = { FLOW_BACKOFF_BASE_ALL_FAILED, FLOW_BACKOFF_BASE_NOT_FAILED,
                       FLOW_BACKOFF_MAX },
-        .rng = { fake_rng, &e->rnd }, .cbs = &cbs, .arg = e, .resolver = e->r,
+        .rng = { fake_rng, &e->rnd }, .cbs = &owner_cbs, .arg = &e->o, .resolver = e->r,
     };
-    assert_int_equal(flow_new(&e->f, &fp), 0);
+    assert_int_equal(flow_new(&e->o.f, &fp), 0);
     return e;
 }
 
@@ -160,7 +136,7 @@ static int teardown(void **state)
     struct env *e = *state;
     int fds[] = { e->l4, e->l6, e->c4, e->c6, e->filler };
 
-    flow_free(e->f);
+    flow_free(e->o.f);
     resolver_free(e->r);
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
@@ -194,7 +170,7 @@ static int setup_refused(void **state)
  * accepting on both edges; until the flow is ready (or `turns` ran). */
 static void pump(struct env *e, int turns)
 {
-    for (int i = 0; i < turns && e->ready == 0 && e->downs == 0; i++) {
+    for (int i = 0; i < turns && e->o.ready == 0 && e->o.downs == 0; i++) {
         int c;
 
         assert_int_equal(loop_run_once(e->l, 1), 0);
@@ -208,7 +184,7 @@ static void pump(struct env *e, int turns)
 
 static int target_family(const struct env *e)
 {
-    const struct resolve_target *t = flow_target(e->f);
+    const struct resolve_target *t = flow_target(e->o.f);
 
     return t ? t->addr.sa.sa_family : AF_UNSPEC;
 }
@@ -216,11 +192,11 @@ static int target_family(const struct env *e)
 /* Starts the flow and waits (clock still) until its first attempt runs. */
 static uint64_t start(struct env *e)
 {
-    flow_start(e->f);
-    for (int i = 0; i < 3000 && !flow_target(e->f); i++)
+    flow_start(e->o.f);
+    for (int i = 0; i < 3000 && !flow_target(e->o.f); i++)
         assert_int_equal(loop_run_once(e->l, 1), 0);
-    assert_non_null(flow_target(e->f));
-    assert_int_equal(flow_state(e->f), FLOW_CONNECTING);
+    assert_non_null(flow_target(e->o.f));
+    assert_int_equal(flow_state(e->o.f), FLOW_CONNECTING);
     assert_int_equal(target_family(e), AF_INET6); /* IPv6 first */
     return e->now;
 }
@@ -232,15 +208,15 @@ static void test_v6_blackholed(void **state)
 
     e->now = t0 + 249;
     pump(e, 100);
-    assert_int_equal(e->ready, 0);
+    assert_int_equal(e->o.ready, 0);
     assert_int_equal(e->c4, -1); /* IPv4 not tried before the delay */
-    assert_int_equal(flow_state(e->f), FLOW_CONNECTING);
+    assert_int_equal(flow_state(e->o.f), FLOW_CONNECTING);
     e->now = t0 + 250;
     pump(e, 1000);
-    assert_int_equal(e->ready, 1);
-    assert_int_equal(e->downs, 0);
+    assert_int_equal(e->o.ready, 1);
+    assert_int_equal(e->o.downs, 0);
     assert_true(e->c4 >= 0);
-    assert_int_equal(flow_state(e->f), FLOW_REGISTERING);
+    assert_int_equal(flow_state(e->o.f), FLOW_REGISTERING);
     assert_int_equal(target_family(e), AF_INET); /* status shows the winner */
 }
 
@@ -250,14 +226,14 @@ static void test_v6_answering(void **state)
     uint64_t t0 = start(e);
 
     pump(e, 1000);
-    assert_int_equal(e->ready, 1);
+    assert_int_equal(e->o.ready, 1);
     assert_true(e->c6 >= 0);
     assert_int_equal(target_family(e), AF_INET6);
     e->now = t0 + 1000; /* past the delay: nothing starts any more */
     for (int i = 0; i < 50; i++)
         assert_int_equal(loop_run_once(e->l, 1), 0);
     assert_int_equal(accept4(e->l4, NULL, NULL, SOCK_NONBLOCK), -1);
-    assert_int_equal(e->downs, 0);
+    assert_int_equal(e->o.downs, 0);
 }
 
 static void test_v6_refused(void **state)
@@ -265,13 +241,13 @@ static void test_v6_refused(void **state)
     struct env *e = *state;
     uint64_t t0;
 
-    flow_start(e->f);
-    for (int i = 0; i < 3000 && !flow_target(e->f); i++)
+    flow_start(e->o.f);
+    for (int i = 0; i < 3000 && !flow_target(e->o.f); i++)
         assert_int_equal(loop_run_once(e->l, 1), 0);
     t0 = e->now;
     pump(e, 1000);
-    assert_int_equal(e->ready, 1);
-    assert_int_equal(e->downs, 0);
+    assert_int_equal(e->o.ready, 1);
+    assert_int_equal(e->o.downs, 0);
     assert_true(e->c4 >= 0);
     assert_int_equal(target_family(e), AF_INET);
     assert_int_equal(e->now, t0); /* at once, not after 250 ms */
