@@ -28,10 +28,14 @@ endif
 # where the libraries keep a 32-bit time_t (Debian 12 armhf): sipkeep hands
 # no time_t-bearing struct to a library (resolve.c does not use ares_timeout).
 LFS64    := -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
-CSTD     := -std=c11 -D_GNU_SOURCE $(LFS64) -DSIPKEEP_VERSION='"$(VERSION)"' -Isrc
+# instid.c syncs slow disks on a worker thread: -pthread on every compile
+# and link (glibc 2.34+ and musl keep pthreads in libc, older glibc does not).
+THREADS  := -pthread
+CSTD     := -std=c11 -D_GNU_SOURCE $(LFS64) $(THREADS) -DSIPKEEP_VERSION='"$(VERSION)"' -Isrc
 CFLAGS   ?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS      = $(PKG_LIBS) $(THREADS)
 
 LIB_SRC  := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -57,7 +61,7 @@ check-deps:
 	@sh packaging/deps.sh check
 
 $(BUILD)/sipkeep: $(LIB_OBJ) $(BUILD)/obj/src/main.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -72,12 +76,12 @@ $(BUILD)/san/%.o: %.c
 # sipkeep (in a directory of its own): scenarios find the daemon by name.
 $(BUILD)/asan/sipkeep: $(SAN_OBJ) $(BUILD)/san/src/main.o
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) -O1 -g $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Itests/unit -MMD -MP \
-	    -o $@ $< $(SAN_OBJ) $(PKG_LIBS) -lcmocka $(UNIT_LDFLAGS_$*)
+	    -o $@ $< $(SAN_OBJ) $(LIBS) -lcmocka $(UNIT_LDFLAGS_$*)
 # Per-test link flags.  test_privdrop makes readdir fail (readdir64: what a
 # 32-bit build with LFS64 calls).
 UNIT_LDFLAGS_test_privdrop := -Wl,--wrap=readdir -Wl,--wrap=readdir64
@@ -91,7 +95,7 @@ $(BUILD)/tests/test_tmode_flow: tests/unit/test_tmode_flow.c $(TMODE_DUMMY_OBJ) 
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Itests/unit -MMD -MP -o $@ $< \
 	    $(TMODE_DUMMY_OBJ) $(filter-out %/intercept/nfqi.o %/intercept/tproxy.o,$(SAN_OBJ)) \
-	    $(PKG_LIBS) -lcmocka
+	    $(LIBS) -lcmocka
 
 # oom: the out-of-memory pass (libre's habit, tests/oom/test_oom.c).  The
 # sanitizer objects linked with the allocators wrapped, so the test fails
@@ -102,7 +106,7 @@ OOM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=
 $(BUILD)/oom/test_oom: tests/oom/test_oom.c $(SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Itests/unit -MMD -MP \
-	    -o $@ $< $(SAN_OBJ) $(OOM_WRAP) $(PKG_LIBS) -lcmocka
+	    -o $@ $< $(SAN_OBJ) $(OOM_WRAP) $(LIBS) -lcmocka
 .PHONY: oom
 oom: check-deps $(BUILD)/oom/test_oom
 	@ASAN_OPTIONS=detect_leaks=1 $(BUILD)/oom/test_oom
@@ -111,11 +115,11 @@ oom: check-deps $(BUILD)/oom/test_oom
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(CSTD) -Wall -Wextra -Werror -O1 -g -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	    -fno-sanitize-recover=all $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(PKG_LIBS)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS)
 
 unit: check-deps $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
