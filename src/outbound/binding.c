@@ -72,8 +72,8 @@ const char *binding_token_key(const struct binding *b)
 
 const char *binding_ua_register(const struct binding *b, size_t *len)
 {
-    *len = b->tmpl ? b->tmpl_len : 0;
-    return b->tmpl;
+    *len = b->tmpl ? b->tmpl->len : 0;
+    return b->tmpl ? b->tmpl->p : NULL;
 }
 
 const struct cfg_service *binding_service(const struct binding *b)
@@ -260,7 +260,7 @@ void binding_free(struct binding *b)
     free(b->key);
     free(b->contact);
     free(b->contact_uri);
-    free(b->tmpl);
+    rcbuf_unref(b->tmpl);
     free(b->last_resp);
     free(b->best);
     free(b);

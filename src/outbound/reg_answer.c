@@ -125,7 +125,7 @@ static void ua_maybe_finish(struct binding *b)
         return;
     }
     m = malloc(sizeof(*m));
-    if (m && sipmsg_parse(m, b->tmpl, b->tmpl_len, 0) == 0)
+    if (m && sipmsg_parse(m, b->tmpl->p, b->tmpl->len, 0) == 0)
         reply_503(b->ra, m, &b->ua, "no flow can carry the REGISTER", binding_retry_after_s(b));
     free(m);
 }

@@ -7,6 +7,7 @@
 #ifndef SIPKEEP_OUTBOUND_REGAGENT_INT_H
 #define SIPKEEP_OUTBOUND_REGAGENT_INT_H
 
+#include "core/rcbuf.h"
 #include "outbound/flow.h"
 #include "outbound/regagent.h"
 
@@ -56,8 +57,9 @@ struct binding {
     const char *instance;/* "urn:uuid:..." (owned by the instid store) */
     bool third_party;    /* From != To: no instance-id / reg-id (§4.2.3) */
     struct ua_addr ua;
-    char *tmpl;          /* the UA's last REGISTER, raw */
-    size_t tmpl_len;
+    /* The UA's last REGISTER, raw; shared with its stored record when it
+     * holds no credentials (regagent_state_sent). */
+    struct rcbuf *tmpl;
     bool ua_waiting;     /* the UA awaits a final response to tmpl */
     unsigned ua_fails;   /* flows that answered tmpl with a failure (or
                             could not carry it) */
@@ -192,9 +194,10 @@ void reg_answer_local(struct regagent *ra, const struct sipmsg *m, const struct 
                       unsigned status, const char *why);
 
 /* Stored-state hooks (regagent_restore.c; no-ops without env.state):
- * rf sent buf (an upstream REGISTER that is not a de-registration); b got a
- * 2xx granting the UA ua_granted seconds; b is being freed. */
-void regagent_state_sent(const struct reg_flow *rf, const char *buf, size_t len);
+ * rf sent an upstream REGISTER (not a de-registration) made from b->tmpl,
+ * which the record then holds; b got a 2xx granting the UA ua_granted
+ * seconds; b is being freed. */
+void regagent_state_sent(const struct reg_flow *rf);
 void regagent_state_registered(const struct binding *b, uint32_t ua_granted);
 void regagent_state_gone(struct binding *b);
 /* The rerestore timer (regagent_restore.c): restores what the store holds
