@@ -668,8 +668,11 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
     }
     b = binding_find_key(ra, key);
     if (b && is_retransmission(b, m)) {
-        if (!b->ua_waiting && b->last_resp)
-            ra->env.send_ua(&b->ua, b->last_resp, b->last_resp_len, ra->env.arg);
+        size_t n;
+        const char *last = agelog_get(ra->answers, b->last_resp, &n);
+
+        if (!b->ua_waiting && last)
+            ra->env.send_ua(&b->ua, last, n, ra->env.arg);
         return;
     }
     if (b && !slice_eq(slice_cstr(b->contact_uri), uri) && reg_msg_requested_expiry(m, elem) == 0) {
@@ -783,7 +786,9 @@ int regagent_new(struct regagent **out, const struct regagent_env *env)
         }
         ra->env.resolver = ra->own_resolver;
     }
-    if (pacer_new(&ra->pacer) < 0) {
+    if (pacer_new(&ra->pacer) < 0 ||
+        agelog_new(&ra->answers, env->loop, RA_RESP_KEEP_MS, RA_ANSWERS_MAX) < 0) {
+        pacer_free(ra->pacer);
         resolver_free(ra->own_resolver);
         free(ra);
         return -ENOMEM;
@@ -796,6 +801,7 @@ int regagent_new(struct regagent **out, const struct regagent_env *env)
     err = env->ids ? loop_fd_add(env->loop, &ra->iddone, instid_commit_fd(env->ids), LOOP_READ)
                    : 0; /* a test's agent that registers no phone */
     if (err < 0) {
+        agelog_free(ra->answers);
         pacer_free(ra->pacer);
         resolver_free(ra->own_resolver);
         free(ra);
@@ -817,5 +823,6 @@ void regagent_free(struct regagent *ra)
         binding_free(ra->all);
     resolver_free(ra->own_resolver);
     pacer_free(ra->pacer);
+    agelog_free(ra->answers);
     free(ra);
 }
