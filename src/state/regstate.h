@@ -24,7 +24,7 @@
  * REGISTER, or an expiry that moved less than half the granted interval)
  * does not even do that, and one that only moves the expiry further waits
  * for REGSTATE_LAZY_FLUSH_MS.  So 10,000 UAs refreshing never cost an
- * fsync each, and at most one rewrite a minute (about 7 MB for 10,000
+ * fsync each, and at most one rewrite a minute (about 6 MB for 10,000
  * bindings).  The owner flushes once more at clean exit (regstate_flush).
  *
  * File format (text; every field on its own line, in this order; the
