@@ -72,8 +72,8 @@ const char *binding_token_key(const struct binding *b)
 
 const char *binding_ua_register(const struct binding *b, size_t *len)
 {
-    *len = b->tmpl ? b->tmpl_len : 0;
-    return b->tmpl;
+    *len = b->tmpl ? b->tmpl->len : 0;
+    return b->tmpl ? b->tmpl->p : NULL;
 }
 
 const struct cfg_service *binding_service(const struct binding *b)
@@ -250,7 +250,6 @@ void binding_free(struct binding *b)
     loop_timer_cancel(ra->env.loop, &b->expiry);
     loop_timer_cancel(ra->env.loop, &b->reap);
     loop_timer_cancel(ra->env.loop, &b->best_wait);
-    loop_timer_cancel(ra->env.loop, &b->resp_keep);
     for (unsigned i = 0; i < b->nflows; i++) {
         loop_timer_cancel(ra->env.loop, &b->flows[i].refresh);
         flow_free(b->flows[i].flow);
@@ -260,8 +259,7 @@ void binding_free(struct binding *b)
     free(b->key);
     free(b->contact);
     free(b->contact_uri);
-    free(b->tmpl);
-    free(b->last_resp);
+    rcbuf_unref(b->tmpl);
     free(b->best);
     free(b);
 }
@@ -323,7 +321,6 @@ int binding_new(struct regagent *ra, const struct cfg_service *svc, struct slice
     loop_timer_init(&b->expiry, regagent_on_expiry);
     loop_timer_init(&b->reap, regagent_on_reap);
     loop_timer_init(&b->best_wait, reg_answer_on_best_wait);
-    loop_timer_init(&b->resp_keep, reg_answer_on_resp_keep);
     err = (!b->aor || !b->contact_uri || !b->key) ? -ENOMEM
           : regagent_id_get(b);
     if (!err)

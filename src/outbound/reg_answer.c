@@ -64,33 +64,13 @@ void reg_answer_start(struct binding *b)
         b->flows[i].answered_ua = false;
 }
 
-static void resp_drop(struct binding *b)
-{
-    free(b->last_resp);
-    b->last_resp = NULL;
-    b->last_resp_len = 0;
-}
-
 /* Sends buf to b's phone and keeps it for the phone's retransmissions,
- * RA_RESP_KEEP_MS (a copy that cannot be dropped on time is not kept). */
+ * RA_RESP_KEEP_MS (ra->answers; one that cannot be kept is only sent). */
 static void send_ua(struct binding *b, const char *buf, size_t len)
 {
-    char *copy = malloc(len);
-
     b->ra->env.send_ua(&b->ua, buf, len, b->ra->env.arg);
-    resp_drop(b);
-    if (!copy || loop_timer_set(b->ra->env.loop, &b->resp_keep, RA_RESP_KEEP_MS) < 0) {
-        free(copy);
-        return;
-    }
-    memcpy(copy, buf, len);
-    b->last_resp = copy;
-    b->last_resp_len = len;
-}
-
-void reg_answer_on_resp_keep(struct loop_timer *t)
-{
-    resp_drop(container_of(t, struct binding, resp_keep));
+    if (agelog_put(b->ra->answers, buf, len, &b->last_resp) < 0)
+        b->last_resp = 0;
 }
 
 void reg_answer_ua(struct binding *b, const struct sipmsg *rsp, uint32_t granted)
@@ -125,7 +105,7 @@ static void ua_maybe_finish(struct binding *b)
         return;
     }
     m = malloc(sizeof(*m));
-    if (m && sipmsg_parse(m, b->tmpl, b->tmpl_len, 0) == 0)
+    if (m && sipmsg_parse(m, b->tmpl->p, b->tmpl->len, 0) == 0)
         reply_503(b->ra, m, &b->ua, "no flow can carry the REGISTER", binding_retry_after_s(b));
     free(m);
 }

@@ -106,7 +106,7 @@ int reg_msg_build_upstream(struct reg_flow *rf, uint32_t expires_override,
     char via[160], contact[1200], cseq[32], branch[RA_BRANCH_MAX], expires[16];
     size_t ncontact;
     const struct sipmsg_hdr *h;
-    int err = sipmsg_parse(m, rf->b->tmpl, rf->b->tmpl_len, 0);
+    int err = sipmsg_parse(m, rf->b->tmpl->p, rf->b->tmpl->len, 0);
 
     if (err < 0)
         return err;
@@ -303,7 +303,7 @@ int reg_msg_build_ua_response(const struct binding *b, const struct sipmsg *rsp,
     struct sipmsg_edits ed;
     char cbuf[1200], ebuf[16];
     const struct sipmsg_hdr *cid, *cseq;
-    int err = sipmsg_parse(req, b->tmpl, b->tmpl_len, 0);
+    int err = sipmsg_parse(req, b->tmpl->p, b->tmpl->len, 0);
 
     if (err < 0)
         return err;

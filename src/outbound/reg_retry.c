@@ -177,7 +177,7 @@ static int build_auth(struct reg_flow *rf, const struct cfg_credential *cred,
     int err = !tm || !out ? -ENOMEM : read_password(cred->password_file, pw, sizeof(pw));
 
     if (!err)
-        err = sipmsg_parse(tm, rf->b->tmpl, rf->b->tmpl_len, 0);
+        err = sipmsg_parse(tm, rf->b->tmpl->p, rf->b->tmpl->len, 0);
     if (!err)
         err = slice_copy_cstr(tm->ruri, uri, sizeof(uri)) < 0 ? -ENAMETOOLONG : 0;
     rand_hex(cnonce, sizeof(cnonce), 16);

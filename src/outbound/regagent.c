@@ -103,7 +103,7 @@ static void send_register(struct reg_flow *rf, uint32_t expires_override)
         loop_timer_cancel(rf->b->ra->env.loop, &rf->refresh);
     }
     if (err >= 0 && expires_override != 0 && !rf->b->removing)
-        regagent_state_sent(rf, buf, n);
+        regagent_state_sent(rf);
     if (err < 0)
         log_warn("register_send_failed", "binding=%" PRIu32 " reg_id=%u err=\"%s\"",
                  rf->b->id, rf->idx + 1, strerror(-err));
@@ -422,7 +422,7 @@ static bool is_retransmission(const struct binding *b, const struct sipmsg *m)
 {
     struct sipmsg *old = &(struct sipmsg){ .nhdrs = 0 };
 
-    if (!b->tmpl || sipmsg_parse(old, b->tmpl, b->tmpl_len, 0) < 0)
+    if (!b->tmpl || sipmsg_parse(old, b->tmpl->p, b->tmpl->len, 0) < 0)
         return false;
     return old->cseq_num == m->cseq_num &&
            slice_eq(sipmsg_hdr_find(old, SIPMSG_HDR_CALL_ID)->value,
@@ -463,18 +463,19 @@ static int binding_move(struct binding *b, struct slice uri)
 static int binding_take_request(struct binding *b, const struct sipmsg *m, struct slice contact,
                                 const struct ua_addr *ua)
 {
-    char *tmpl = malloc(m->len), *c = slice_strdup(contact);
+    struct rcbuf *tmpl = rcbuf_new(m->buf.p, m->len);
+    char *c = slice_strdup(contact);
 
     if (!tmpl || !c) {
-        free(tmpl);
+        rcbuf_unref(tmpl);
         free(c);
         return -ENOMEM;
     }
-    memcpy(tmpl, m->buf.p, m->len);
-    free(b->tmpl);
+    /* The stored record may still hold the old one (shared): it lets go
+     * when the next REGISTER sent stores this one. */
+    rcbuf_unref(b->tmpl);
     free(b->contact);
     b->tmpl = tmpl;
-    b->tmpl_len = m->len;
     b->contact = c;
     b->ua = *ua;
     b->expires_up = reg_msg_requested_expiry(m, contact);
@@ -572,7 +573,8 @@ static void id_failed(struct binding *b, int err)
 {
     struct sipmsg *m = malloc(sizeof(*m));
 
-    if (m && b->ua_waiting && !b->removing && sipmsg_parse(m, b->tmpl, b->tmpl_len, 0) == 0)
+    if (m && b->ua_waiting && !b->removing &&
+        sipmsg_parse(m, b->tmpl->p, b->tmpl->len, 0) == 0)
         reg_answer_local(b->ra, m, &b->ua, 500, strerror(-err));
     free(m);
     binding_free(b);
@@ -666,8 +668,11 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
     }
     b = binding_find_key(ra, key);
     if (b && is_retransmission(b, m)) {
-        if (!b->ua_waiting && b->last_resp)
-            ra->env.send_ua(&b->ua, b->last_resp, b->last_resp_len, ra->env.arg);
+        size_t n;
+        const char *last = agelog_get(ra->answers, b->last_resp, &n);
+
+        if (!b->ua_waiting && last)
+            ra->env.send_ua(&b->ua, last, n, ra->env.arg);
         return;
     }
     if (b && !slice_eq(slice_cstr(b->contact_uri), uri) && reg_msg_requested_expiry(m, elem) == 0) {
@@ -781,7 +786,9 @@ int regagent_new(struct regagent **out, const struct regagent_env *env)
         }
         ra->env.resolver = ra->own_resolver;
     }
-    if (pacer_new(&ra->pacer) < 0) {
+    if (pacer_new(&ra->pacer) < 0 ||
+        agelog_new(&ra->answers, env->loop, RA_RESP_KEEP_MS, RA_ANSWERS_MAX) < 0) {
+        pacer_free(ra->pacer);
         resolver_free(ra->own_resolver);
         free(ra);
         return -ENOMEM;
@@ -794,6 +801,7 @@ int regagent_new(struct regagent **out, const struct regagent_env *env)
     err = env->ids ? loop_fd_add(env->loop, &ra->iddone, instid_commit_fd(env->ids), LOOP_READ)
                    : 0; /* a test's agent that registers no phone */
     if (err < 0) {
+        agelog_free(ra->answers);
         pacer_free(ra->pacer);
         resolver_free(ra->own_resolver);
         free(ra);
@@ -815,5 +823,6 @@ void regagent_free(struct regagent *ra)
         binding_free(ra->all);
     resolver_free(ra->own_resolver);
     pacer_free(ra->pacer);
+    agelog_free(ra->answers);
     free(ra);
 }

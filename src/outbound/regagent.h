@@ -116,6 +116,10 @@ void regagent_register(struct regagent *ra, const struct cfg_service *svc,
  * has ended by then, so no retransmission can still need it, and 10,000
  * idle bindings do not each hold a ~400-byte response. */
 #define RA_RESP_KEEP_MS 32000u
+/* At most this much of them (one answer per phone REGISTER: 160,000 of
+ * ~400 bytes, the scale bench's 200 OK); beyond, an answer is sent but
+ * not kept. */
+#define RA_ANSWERS_MAX (64u * 1024u * 1024u)
 
 /* Restart (regagent_restore.c): re-registers upstream, at once, every
  * binding stored in env->state whose UA registration has not lapsed

@@ -7,6 +7,8 @@
 #ifndef SIPKEEP_OUTBOUND_REGAGENT_INT_H
 #define SIPKEEP_OUTBOUND_REGAGENT_INT_H
 
+#include "core/agelog.h"
+#include "core/rcbuf.h"
 #include "outbound/flow.h"
 #include "outbound/regagent.h"
 
@@ -56,8 +58,9 @@ struct binding {
     const char *instance;/* "urn:uuid:..." (owned by the instid store) */
     bool third_party;    /* From != To: no instance-id / reg-id (§4.2.3) */
     struct ua_addr ua;
-    char *tmpl;          /* the UA's last REGISTER, raw */
-    size_t tmpl_len;
+    /* The UA's last REGISTER, raw; shared with its stored record when it
+     * holds no credentials (regagent_state_sent). */
+    struct rcbuf *tmpl;
     bool ua_waiting;     /* the UA awaits a final response to tmpl */
     unsigned ua_fails;   /* flows that answered tmpl with a failure (or
                             could not carry it) */
@@ -66,10 +69,9 @@ struct binding {
     unsigned best_rank;  /* 0 none, 1 a failure, 2 a challenge */
     int chal_flow;       /* idx of the flow whose challenge the UA got, -1 */
     struct loop_timer best_wait; /* sends best once the others had their time */
-    char *last_resp;     /* last response sent to the UA (retransmissions),
-                            NULL once resp_keep fired */
-    size_t last_resp_len;
-    struct loop_timer resp_keep; /* frees last_resp RA_RESP_KEEP_MS after */
+    uint64_t last_resp;  /* the last response sent to the UA, kept for its
+                            retransmissions in ra->answers (RA_RESP_KEEP_MS);
+                            0: none */
     bool removing;       /* de-registration in progress */
     bool retired;        /* its service left the config (reload): being
                             de-registered, never found for a UA again */
@@ -109,6 +111,9 @@ struct regagent {
     void *(*ingress_for)(const struct sockaddr_storage *local, void *arg);
     void *ingress_arg;
     struct loop_timer rerestore;
+    /* The answers sent to phones, each kept RA_RESP_KEEP_MS for the
+     * phone's retransmissions, outside the heap (core/agelog.h). */
+    struct agelog *answers;
     struct resolver *own_resolver; /* made by regagent_new when env had none */
     struct pacer *pacer;           /* recovery pacing, shared by all flows */
     struct binding *all;
@@ -184,17 +189,16 @@ void reg_answer_ua(struct binding *b, const struct sipmsg *rsp, uint32_t granted
 void reg_answer_count(struct reg_flow *rf, const struct sipmsg *rsp);
 /* b->best_wait: the best answer goes now. */
 void reg_answer_on_best_wait(struct loop_timer *t);
-/* b->resp_keep: the phone can no longer retransmit; last_resp goes. */
-void reg_answer_on_resp_keep(struct loop_timer *t);
 /* sipkeep answers the phone's REGISTER m itself with status (logged with
  * why). */
 void reg_answer_local(struct regagent *ra, const struct sipmsg *m, const struct ua_addr *ua,
                       unsigned status, const char *why);
 
 /* Stored-state hooks (regagent_restore.c; no-ops without env.state):
- * rf sent buf (an upstream REGISTER that is not a de-registration); b got a
- * 2xx granting the UA ua_granted seconds; b is being freed. */
-void regagent_state_sent(const struct reg_flow *rf, const char *buf, size_t len);
+ * rf sent an upstream REGISTER (not a de-registration) made from b->tmpl,
+ * which the record then holds; b got a 2xx granting the UA ua_granted
+ * seconds; b is being freed. */
+void regagent_state_sent(const struct reg_flow *rf);
 void regagent_state_registered(const struct binding *b, uint32_t ua_granted);
 void regagent_state_gone(struct binding *b);
 /* The rerestore timer (regagent_restore.c): restores what the store holds

@@ -17,7 +17,7 @@
 
 /* ---- hooks: keeping the store up to date ---- */
 
-void regagent_state_sent(const struct reg_flow *rf, const char *buf, size_t len)
+void regagent_state_sent(const struct reg_flow *rf)
 {
     const struct binding *b = rf->b;
     struct regstate *st = b->ra->env.state;
@@ -33,9 +33,12 @@ void regagent_state_sent(const struct reg_flow *rf, const char *buf, size_t len)
                                .expires_at = old ? old->expires_at : 0,
                                .instance = b->instance, .aor = b->aor,
                                .contact_uri = b->contact_uri, .contact = b->contact,
-                               .reg = buf, .reg_len = len };
-    /* regstate_put removes Authorization / Proxy-Authorization: the stored
-     * REGISTER never holds credentials. */
+                               .reg_buf = b->tmpl };
+    /* The phone's REGISTER, not the upstream one made from it: a restore
+     * rebuilds the rest, and the record shares b->tmpl rather than keep a
+     * copy.  regstate_put copies it without Authorization /
+     * Proxy-Authorization when it has them: the store never holds
+     * credentials. */
     err = regstate_put(st, &r, b->ra->env.cfg->ua.register_expires);
     if (err < 0)
         log_warn("regstate_not_stored", "binding=%" PRIu32 " aor=%s err=\"%s\"", b->id,
@@ -86,14 +89,17 @@ static bool aor_in_domain(const char *aor, const char *domain)
     return sipuri_parse(&u, slice_cstr(aor)) == 0 && slice_eq_ci_str(u.host, domain);
 }
 
-/* The stored REGISTER made into a template: a REGISTER request whose To is
- * the record's AOR, without credentials or Supported (reg_msg_build_upstream
- * adds ours).  Via, Contact and Route are rebuilt on each send anyway. */
-static int make_template(const struct regstate_rec *r, struct sipmsg *m, char **out,
-                         size_t *outlen, bool *third_party)
+/* The stored REGISTER (the phone's; a version-1 file's: the upstream one)
+ * made into a template: a REGISTER request whose To is the record's AOR,
+ * without credentials or Supported (reg_msg_build_upstream adds ours).
+ * Via, Contact and Route are rebuilt on each send anyway. */
+static int make_template(const struct regstate_rec *r, struct sipmsg *m, struct rcbuf **out,
+                         bool *third_party)
 {
     struct sipmsg_edits ed;
     struct slice to, from;
+    char *buf;
+    size_t len;
     int err = sipmsg_parse(m, r->reg, r->reg_len, 0);
 
     if (err < 0)
@@ -109,33 +115,30 @@ static int make_template(const struct regstate_rec *r, struct sipmsg *m, char **
     sipmsg_edit_remove_all(&ed, SIPMSG_HDR_AUTHORIZATION);
     sipmsg_edit_remove_all(&ed, SIPMSG_HDR_PROXY_AUTHORIZATION);
     sipmsg_edit_remove_all(&ed, SIPMSG_HDR_SUPPORTED);
-    *out = malloc(RESTORE_MSG_MAX);
-    if (!*out)
+    buf = malloc(RESTORE_MSG_MAX);
+    if (!buf)
         return -ENOMEM;
-    err = sipmsg_serialize(m, &ed, *out, RESTORE_MSG_MAX, outlen);
-    if (err < 0) {
-        free(*out);
-        *out = NULL;
-    }
-    return err;
+    err = sipmsg_serialize(m, &ed, buf, RESTORE_MSG_MAX, &len);
+    *out = err < 0 ? NULL : rcbuf_new(buf, len);
+    free(buf);
+    return err < 0 ? err : *out ? 0 : -ENOMEM;
 }
 
 /* The binding's own state from the record; b->tmpl takes tmpl. */
-static int fill_binding(struct binding *b, const struct regstate_rec *r, char *tmpl,
-                        size_t tmpl_len, void *ingress, int64_t now_s)
+static int fill_binding(struct binding *b, const struct regstate_rec *r, struct rcbuf *tmpl,
+                        void *ingress, int64_t now_s)
 {
     struct sipmsg *m = malloc(sizeof(*m));
     char *contact = strdup(r->contact);
-    int err = m && contact ? sipmsg_parse(m, tmpl, tmpl_len, 0) : -ENOMEM;
+    int err = m && contact ? sipmsg_parse(m, tmpl->p, tmpl->len, 0) : -ENOMEM;
 
     if (err < 0) {
         free(m);
         free(contact);
-        free(tmpl);
+        rcbuf_unref(tmpl);
         return err;
     }
     b->tmpl = tmpl;
-    b->tmpl_len = tmpl_len;
     b->contact = contact;
     b->ua = (struct ua_addr){ .src = r->ua_src, .local = r->ua_local, .ingress = ingress };
     b->expires_up = reg_msg_requested_expiry(m, slice_cstr(contact));
@@ -175,8 +178,7 @@ static int restore_one(struct regagent *ra, const struct regstate_rec *r, int64_
     const struct cfg_service *svc = cfg_service_named(ra->env.cfg, r->service);
     struct sipmsg *m;
     struct binding *b;
-    char *tmpl = NULL;
-    size_t tmpl_len;
+    struct rcbuf *tmpl = NULL;
     bool third_party = false;
     int err;
 
@@ -194,7 +196,7 @@ static int restore_one(struct regagent *ra, const struct regstate_rec *r, int64_
         return -ENOENT;
     *why = "stored REGISTER unusable";
     m = malloc(sizeof(*m));
-    err = m ? make_template(r, m, &tmpl, &tmpl_len, &third_party) : -ENOMEM;
+    err = m ? make_template(r, m, &tmpl, &third_party) : -ENOMEM;
     free(m);
     if (err < 0)
         return err;
@@ -202,19 +204,19 @@ static int restore_one(struct regagent *ra, const struct regstate_rec *r, int64_
     err = binding_new(ra, svc, slice_cstr(r->aor), slice_cstr(r->contact_uri), third_party,
                       &b);
     if (err < 0) {
-        free(tmpl);
+        rcbuf_unref(tmpl);
         return err;
     }
     /* The registrar knows the UA by this instance-id (§4.1): a different
      * one would leave the old registration behind as a stale flow. */
     if (strcmp(b->instance, r->instance) != 0) {
         *why = "instance-id differs from instance-ids";
-        free(tmpl);
+        rcbuf_unref(tmpl);
         b->keep_state = true; /* the walk is still on the record */
         binding_free(b);
         return -ESTALE;
     }
-    err = fill_binding(b, r, tmpl, tmpl_len, ingress, now_s);
+    err = fill_binding(b, r, tmpl, ingress, now_s);
     if (err < 0) {
         b->keep_state = true;
         binding_free(b);

@@ -28,7 +28,8 @@ struct entry {
     struct entry *next;
     uint64_t hash;
     int64_t disk_expires;    /* rec.expires_at as last written or loaded */
-    char *mem;               /* every string of rec, one block */
+    char *mem;               /* every string of rec but reg, one block */
+    struct rcbuf *reg;       /* rec.reg: shared with its binding, or our copy */
 };
 
 struct regstate {
@@ -163,6 +164,42 @@ static size_t strip_secrets(const char *msg, size_t len, char *out)
     return c.n;
 }
 
+static bool find_secret(const char *p, size_t n, size_t full, bool is_body, void *arg)
+{
+    (void)full;
+    if (!is_body && is_secret(p, n))
+        *(bool *)arg = true;
+    return !*(bool *)arg;
+}
+
+static bool has_secrets(const char *msg, size_t len)
+{
+    bool found = false;
+
+    each_line(msg, len, &found, find_secret);
+    return found;
+}
+
+/* The REGISTER a record keeps: the owner's buffer itself when it holds no
+ * credentials (no second copy of each phone's REGISTER, issue 14 item 4),
+ * else a copy without them.  NULL: ENOMEM. */
+static struct rcbuf *reg_keep(struct rcbuf *shared, const char *msg, size_t len)
+{
+    struct rcbuf *b;
+    char *tmp;
+    size_t n;
+
+    if (shared && !has_secrets(msg, len))
+        return rcbuf_ref(shared);
+    tmp = malloc(len + 1);
+    if (!tmp)
+        return NULL;
+    n = strip_secrets(msg, len, tmp);
+    b = rcbuf_new(tmp, n);
+    free(tmp);
+    return b;
+}
+
 struct cmp_ctx {
     const char *other;
     size_t on, pos;
@@ -243,15 +280,17 @@ static void entry_free(struct entry *e)
 {
     if (e) {
         free(e->mem);
+        rcbuf_unref(e->reg);
         free(e);
     }
 }
 
-/* A copy of r in one block; reg stripped of credentials.  NULL: ENOMEM. */
+/* A copy of r's strings in one block and its REGISTER (reg_keep).  NULL:
+ * ENOMEM. */
 static struct entry *entry_new(const struct regstate_rec *r)
 {
     const char *strs[] = { r->service, r->instance, r->aor, r->contact_uri, r->contact };
-    size_t total = r->reg_len + 1, pos = 0;
+    size_t total = 0, pos = 0;
     struct entry *e = calloc(1, sizeof(*e));
     const char **dst[5];
 
@@ -266,7 +305,9 @@ static struct entry *entry_new(const struct regstate_rec *r)
     for (size_t i = 0; i < 5; i++)
         total += strlen(strs[i]) + 1;
     e->mem = malloc(total);
-    if (!e->mem) {
+    e->reg = e->mem ? reg_keep(r->reg_buf, r->reg, r->reg_len) : NULL;
+    if (!e->reg) {
+        free(e->mem);
         free(e);
         return NULL;
     }
@@ -277,8 +318,9 @@ static struct entry *entry_new(const struct regstate_rec *r)
         *dst[i] = e->mem + pos;
         pos += n;
     }
-    e->rec.reg = e->mem + pos;
-    e->rec.reg_len = strip_secrets(r->reg, r->reg_len, e->mem + pos);
+    e->rec.reg = e->reg->p;
+    e->rec.reg_len = e->reg->len;
+    e->rec.reg_buf = e->reg;
     e->hash = key_hash(r->aor, r->contact_uri);
     return e;
 }
@@ -313,10 +355,15 @@ static bool material(const struct entry *o, const struct entry *n)
     return reg_material_change(o->rec.reg, o->rec.reg_len, n->rec.reg, n->rec.reg_len);
 }
 
-int regstate_put(struct regstate *s, const struct regstate_rec *r, uint32_t granted_s)
+int regstate_put(struct regstate *s, const struct regstate_rec *rec, uint32_t granted_s)
 {
+    struct regstate_rec shared = *rec, *r = &shared;
     struct entry **pp, *e;
 
+    if (r->reg_buf) {
+        r->reg = r->reg_buf->p;
+        r->reg_len = r->reg_buf->len;
+    }
     if (!rec_valid(r))
         return -EINVAL;
     pp = find_slot(s, r->aor, r->contact_uri);
@@ -463,7 +510,7 @@ int regstate_flush(struct regstate *s)
 
     if (!s->dirty)
         return 0;
-    wb_put(&w, "sipkeep-regstate 1\n", 19);
+    wb_put(&w, REGSTATE_MAGIC "\n", sizeof(REGSTATE_MAGIC));
     for (const struct regstate_rec *r = regstate_next(s, NULL); r; r = regstate_next(s, r))
         wb_record(&w, r);
     rc = w.err ? w.err : statefile_replace(s->tmp_path, s->path, s->dir, w.p, w.n);

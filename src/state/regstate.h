@@ -7,11 +7,14 @@
  * phone that moves gets its old record deleted and a new one; records of
  * one phone under several URIs, written before issue 11 keyed bindings by
  * AOR + Contact host, restore as one binding, the rest dropped): the service, the UA's address (source, and our address it
- * sent to), the instance-id, the UA's Contact element, the last upstream
- * REGISTER as sipkeep sent it WITHOUT secrets (Authorization and
- * Proxy-Authorization are removed before it is stored: the file is not a
- * credential store), and the wall-clock time the UA's own registration
- * lapses.  A restart re-registers a binding only while that time is ahead.
+ * sent to), the instance-id, the UA's Contact element, the UA's last
+ * REGISTER as it sent it WITHOUT secrets (Authorization and
+ * Proxy-Authorization are removed before it is stored: neither the store
+ * nor the file is a credential store), and the wall-clock time the UA's
+ * own registration lapses.  A restart re-registers a binding only while
+ * that time is ahead.  The REGISTER is the binding's own buffer, shared
+ * (core/rcbuf.h), when it holds no credentials: each phone's REGISTER is
+ * in memory once (issue 14 item 4: 10,000 phones kept two copies).
  *
  * Storage: STATE_DIR/registrations, written as a whole (tmp file, fsync,
  * rename, fsync of the directory; mode 0600), so a crash leaves the old or
@@ -21,13 +24,13 @@
  * REGISTER, or an expiry that moved less than half the granted interval)
  * does not even do that, and one that only moves the expiry further waits
  * for REGSTATE_LAZY_FLUSH_MS.  So 10,000 UAs refreshing never cost an
- * fsync each, and at most one rewrite a minute (about 7 MB for 10,000
+ * fsync each, and at most one rewrite a minute (about 6 MB for 10,000
  * bindings).  The owner flushes once more at clean exit (regstate_flush).
  *
  * File format (text; every field on its own line, in this order; the
  * REGISTER length-prefixed because it holds CRLFs):
  *
- *   sipkeep-regstate 1
+ *   sipkeep-regstate 2
  *   rec
  *   svc NAME
  *   src ADDR:PORT          ([v6]:port for IPv6)
@@ -41,6 +44,13 @@
  *   <LENGTH bytes>
  *   end
  *   ... more records
+ *
+ * Version 2 (issue 14) stores the UA's REGISTER; version 1, still loaded,
+ * stored the upstream REGISTER sipkeep made from it.  Either is a REGISTER
+ * of the AOR whose Via, Contact, Route, Call-ID and CSeq a restore
+ * rebuilds, so both restore the same way (regagent_restore.c).  A sipkeep
+ * older than version 2 ignores a version-2 file (its phones register again
+ * at their next refresh).
  *
  * The file is untrusted input: it is parsed with hard limits and any
  * problem makes the whole file ignored (reported with its line), never a
@@ -56,8 +66,13 @@
 
 #include "core/addr.h"
 #include "core/loop.h"
+#include "core/rcbuf.h"
 
 #define REGSTATE_FILE "registrations"
+/* The first line of the file this code writes, and of the older form it
+ * still loads. */
+#define REGSTATE_MAGIC "sipkeep-regstate 2"
+#define REGSTATE_MAGIC_V1 "sipkeep-regstate 1"
 /* Largest file accepted on load (-EFBIG otherwise). */
 #define REGSTATE_FILE_MAX (64L * 1024 * 1024)
 /* Most records kept; more are refused (-ENOSPC). */
@@ -82,8 +97,13 @@ struct regstate_rec {
     const char *aor;                /* To URI as the UA wrote it (key) */
     const char *contact_uri;        /* the UA's Contact URI (key) */
     const char *contact;            /* the UA's Contact element */
-    const char *reg;                /* upstream REGISTER, no credentials */
+    const char *reg;                /* the UA's REGISTER, no credentials */
     size_t reg_len;
+    /* regstate_put: when set, the REGISTER is this buffer's bytes (reg and
+     * reg_len are ignored) and the store keeps a reference to it, not a
+     * copy, unless it holds credentials (then a copy without them).  In
+     * records handed out: the store's buffer of reg. */
+    struct rcbuf *reg_buf;
 };
 
 struct regstate;
@@ -101,8 +121,9 @@ int regstate_open(struct regstate **out, const char *state_dir, struct loop *loo
 void regstate_free(struct regstate *s);
 
 /* Inserts or replaces the record of (r->aor, r->contact_uri); every string
- * is copied.  Authorization and Proxy-Authorization header lines are
- * removed from r->reg before it is stored.  granted_s: the interval the UA
+ * is copied, the REGISTER too unless r->reg_buf is shared (above).
+ * Authorization and Proxy-Authorization header lines are removed from
+ * r->reg before it is stored.  granted_s: the interval the UA
  * was granted, only to decide whether a later expiry is worth a write.
  * Returns 0, -EINVAL (a field empty, too long or holding a control
  * character; an address that is not IPv4/IPv6), -ENOSPC, -ENOMEM; on error

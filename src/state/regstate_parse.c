@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/slice.h"
 #include "state/regstate.h"
 #include "state/regstate_int.h"
 
-#define MAGIC "sipkeep-regstate 1"
 
 struct cursor {
     const char *p, *end;
@@ -250,8 +250,9 @@ int regstate_parse(const char *buf, size_t len,
     rc = next_line(&c, &line, &n, 64);
     if (rc < 0)
         return rc;
-    if (n != sizeof(MAGIC) - 1 || memcmp(line, MAGIC, n) != 0)
-        return fail(&c, "not a sipkeep registrations file (version 1)");
+    if (!slice_eq((struct slice){ line, n }, SLICE_LIT(REGSTATE_MAGIC)) &&
+        !slice_eq((struct slice){ line, n }, SLICE_LIT(REGSTATE_MAGIC_V1)))
+        return fail(&c, "not a sipkeep registrations file (version 1 or 2)");
     f = malloc(sizeof(*f));
     if (!f)
         return -ENOMEM;

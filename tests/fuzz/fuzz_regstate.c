@@ -4,13 +4,16 @@
  * records whose fields lie within the limits, or be refused with
  * "line N: ..." - never a crash, an overread or a leak.  Each record is
  * then put into a store (twice: the strip of credentials and the material
- * comparison run on the fuzzed REGISTER). */
+ * comparison run on the fuzzed REGISTER), then once more from a shared
+ * buffer (core/rcbuf.h) as a binding hands it over: kept by reference
+ * when it holds no credentials, else copied without them. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/rcbuf.h"
 #include "state/regstate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,6 +36,7 @@ static void check_field(const char *s)
 static int on_rec(const struct regstate_rec *r, void *arg)
 {
     struct ctx *c = arg;
+    struct rcbuf *shared;
 
     check_field(r->service);
     check_field(r->instance);
@@ -48,6 +52,21 @@ static int on_rec(const struct regstate_rec *r, void *arg)
         const struct regstate_rec *g = regstate_get(c->st, r->aor, r->contact_uri);
         CHECK(g && g->reg_len <= r->reg_len && strlen(g->reg) <= g->reg_len);
         CHECK(regstate_put(c->st, r, 300) == 0);
+    }
+    shared = rcbuf_new(r->reg, r->reg_len);
+    if (shared) {
+        struct regstate_rec rs = *r;
+
+        rs.reg = NULL;
+        rs.reg_len = 0;
+        rs.reg_buf = shared;
+        if (regstate_put(c->st, &rs, 300) == 0) {
+            const struct regstate_rec *g = regstate_get(c->st, r->aor, r->contact_uri);
+            CHECK(g && g->reg_len <= shared->len);
+            CHECK(g->reg == shared->p ? shared->refs == 2 && g->reg_len == shared->len
+                                      : shared->refs == 1);
+        }
+        rcbuf_unref(shared);
     }
     return 0;
 }

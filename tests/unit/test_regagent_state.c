@@ -23,6 +23,8 @@
 #include "state/instid.h"
 #include "state/regstate.h"
 
+#include "tmpfiles.h"
+
 static int ingress_token;
 
 /* Services keep, gone and chg (all on edge port 0); variant 2: keep
@@ -238,6 +240,64 @@ static void test_restore(void **state)
     hdr_must(up, "CSeq", v, sizeof(v));
     assert_string_equal(v, "2 REGISTER");
     free(up);
+}
+
+/* The record keeps the phone's own REGISTER, shared with the binding
+ * (issue 14 item 4); a file of version 1 kept the upstream REGISTER
+ * instead, and restores the same way. */
+static void test_restore_v1_file(void **state)
+{
+    struct fx *f = *state;
+    char inst1[128], inst2[128], path[600], v[256], *text, *cut, *file;
+    int ci, ci2;
+    char *up = register_ok(f, "keep", "alice", "keep.net", 7, &ci), *up2;
+    const struct regstate_rec *r;
+    size_t len;
+
+    r = regstate_get(f->st, "sip:alice@keep.net", "sip:alice@192.168.1.10:5060");
+    assert_non_null(r);
+    /* the phone's (its Via, its CSeq), without its credentials */
+    assert_non_null(strstr(r->reg, "Via: SIP/2.0/UDP 192.168.1.10:5060;"));
+    assert_non_null(strstr(r->reg, "CSeq: 7 REGISTER\r\n"));
+    assert_null(strstr(r->reg, "Authorization"));
+    assert_true(param_of(strstr(up, "Contact:"), "+sip.instance", inst1, sizeof(inst1)));
+    agent_stop(f);
+    edge_wait_closed(&f->edge, ci);
+
+    /* The same record as a version-1 file: the upstream REGISTER as sent
+     * (the store drops its Authorization on load all the same). */
+    snprintf(path, sizeof(path), "%s/%s", f->dir.state, REGSTATE_FILE);
+    text = slurp(path, &len);
+    assert_memory_equal(text, "sipkeep-regstate 2\n", 19);
+    cut = strstr(text, "\nreg ");
+    assert_non_null(cut);
+    cut[1] = '\0';
+    text[17] = '1';
+    len = strlen(text) + strlen(up) + 64;
+    file = malloc(len);
+    assert_non_null(file);
+    snprintf(file, len, "%sreg %zu\n%s\nend\n", text, strlen(up), up);
+    spit(path, file, strlen(file));
+    free(file);
+    free(text);
+    free(up);
+
+    agent_start(f);
+    assert_int_equal(regstate_count(f->st), 1);
+    assert_int_equal(regagent_restore(f->ra, (int64_t)time(NULL), ingress_ok, NULL), 1);
+    up2 = edge_wait_msg(&f->edge, &ci2);
+    assert_true(param_of(strstr(up2, "Contact:"), "+sip.instance", inst2, sizeof(inst2)));
+    assert_string_equal(inst1, inst2);
+    assert_non_null(strstr(up2, ";reg-id=1"));
+    hdr_must(up2, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "1 REGISTER");
+    assert_null(strstr(up2, "Authorization"));
+    assert_int_equal(hdr_count(up2, "Supported"), 1);
+    assert_int_equal(hdr_count(up2, "Via"), 1);
+    assert_non_null(strstr(up2, "User-Agent: LegacyPhone/1.0\r\n"));
+    answer_ok(f, ci2, up2);
+    edge_settle(&f->edge);
+    free(up2);
 }
 
 /* The restored REGISTER fails (403: the flow backs off 30-60 s); the UA's
@@ -525,6 +585,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_restore, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_restore_v1_file, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_failed_then_ua, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_drops, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restore_expired, fx_setup, fx_teardown),

@@ -159,7 +159,101 @@ static void test_round_trip(void **state)
     regstate_free(s);
 
     text = slurp(f->file, NULL);
-    assert_memory_equal(text, "sipkeep-regstate 1\n", 19);
+    assert_memory_equal(text, "sipkeep-regstate 2\n", 19);
+    free(text);
+}
+
+/* The REGISTER a binding keeps (core/rcbuf.h): shared by its record, not
+ * copied, while it holds no credentials; a copy without them when it
+ * does.  A later put lets go of the old buffer. */
+static void test_shared_register(void **state)
+{
+    struct fx *f = *state;
+    struct regstate *s;
+    const char *plain = "REGISTER sip:example.net SIP/2.0\r\n"
+                        "From: <sip:alice@example.net>;tag=t1\r\n"
+                        "To: <sip:alice@example.net>\r\n"
+                        "Call-ID: c1\r\nCSeq: 1 REGISTER\r\n\r\n";
+    struct rcbuf *b1 = rcbuf_new(plain, strlen(plain)), *b2;
+    const char *with = mk_reg("a", 1, "Phone/1");
+    struct regstate_rec r = mk_rec("sip:alice@example.net", "sip:alice@192.168.1.10:5060",
+                                   "ignored", 1700000300);
+    const struct regstate_rec *g;
+
+    b2 = rcbuf_new(with, strlen(with));
+    assert_non_null(b1);
+    assert_non_null(b2);
+    assert_int_equal(regstate_open(&s, f->dir, NULL), 0);
+    r.reg_buf = b1;
+    assert_int_equal(regstate_put(s, &r, 300), 0);
+    g = regstate_get(s, r.aor, r.contact_uri);
+    assert_ptr_equal(g->reg, b1->p);
+    assert_int_equal(g->reg_len, strlen(plain));
+    assert_int_equal(b1->refs, 2);
+
+    r.reg_buf = b2;
+    assert_int_equal(regstate_put(s, &r, 300), 0);
+    assert_int_equal(b1->refs, 1);
+    assert_int_equal(b2->refs, 1);
+    g = regstate_get(s, r.aor, r.contact_uri);
+    assert_ptr_not_equal(g->reg, b2->p);
+    assert_null(strcasestr(g->reg, "authorization"));
+    assert_non_null(strstr(g->reg, "User-Agent: Phone/1\r\n"));
+
+    /* The owner may go first: the record keeps the bytes alive (ASan). */
+    r.reg_buf = b1;
+    assert_int_equal(regstate_put(s, &r, 300), 0);
+    rcbuf_unref(b1);
+    rcbuf_unref(b2);
+    assert_int_equal(regstate_flush(s), 0);
+    regstate_free(s);
+    assert_int_equal(regstate_open(&s, f->dir, NULL), 0);
+    g = regstate_get(s, r.aor, r.contact_uri);
+    assert_non_null(g);
+    assert_memory_equal(g->reg, plain, strlen(plain));
+    regstate_free(s);
+}
+
+/* A file written before issue 14 (version 1, the upstream REGISTER) still
+ * loads; the next write is version 2. */
+static void test_load_v1(void **state)
+{
+    struct fx *f = *state;
+    struct regstate *s;
+    const char *reg = "REGISTER sip:example.net SIP/2.0\r\n"
+                      "Via: SIP/2.0/TCP 10.0.0.1:40000;rport;branch=z9hG4bKa\r\n"
+                      "From: <sip:alice@example.net>;tag=t1\r\n"
+                      "To: <sip:alice@example.net>\r\n"
+                      "Call-ID: c1@sipkeep\r\nCSeq: 4 REGISTER\r\n"
+                      "Contact: <sip:alice@192.168.1.10:5060>;+sip.instance=\"<urn:uuid:x>\""
+                      ";reg-id=1;expires=300\r\n"
+                      "Supported: outbound, path\r\nContent-Length: 0\r\n\r\n";
+    char file[2048], *text;
+    const struct regstate_rec *g;
+    int n = snprintf(file, sizeof(file),
+                     "sipkeep-regstate 1\nrec\nsvc svc\nsrc 192.168.1.10:5060\n"
+                     "local [fd00::1]:5062\nexp 1700000300\ninst urn:uuid:x\n"
+                     "aor sip:alice@example.net\ncuri sip:alice@192.168.1.10:5060\n"
+                     "contact <sip:alice@192.168.1.10:5060>\nreg %zu\n%s\nend\n",
+                     strlen(reg), reg);
+
+    assert_true(n > 0 && (size_t)n < sizeof(file));
+    spit(f->file, file, (size_t)n);
+    assert_int_equal(regstate_open(&s, f->dir, NULL), 0);
+    assert_int_equal(regstate_count(s), 1);
+    g = regstate_get(s, "sip:alice@example.net", "sip:alice@192.168.1.10:5060");
+    assert_non_null(g);
+    assert_int_equal(g->expires_at, 1700000300);
+    assert_int_equal(g->reg_len, strlen(reg));
+    assert_memory_equal(g->reg, reg, strlen(reg));
+    regstate_del(s, "sip:nobody@example.net", "sip:x"); /* absent: nothing to write */
+    assert_false(regstate_dirty(s));
+    regstate_set_expiry(s, g->aor, g->contact_uri, 1700000300 + 200, 300);
+    assert_int_equal(regstate_flush(s), 0);
+    regstate_free(s);
+    text = slurp(f->file, NULL);
+    assert_memory_equal(text, "sipkeep-regstate 2\n", 19);
+    assert_non_null(strstr(text, "exp 1700000500\n"));
     free(text);
 }
 
@@ -359,7 +453,8 @@ static void test_corrupt_files(void **state)
     char big[REGSTATE_FIELD_MAX + 200];
 
     expect_bad("", "line 1: truncated");
-    expect_bad("sipkeep-regstate 2\n", "line 1: not a sipkeep registrations file");
+    expect_bad("sipkeep-regstate 3\n", "line 1: not a sipkeep registrations file");
+    expect_bad("sipkeep-regstate 20\n", "line 1: not a sipkeep registrations file");
     expect_bad(HEAD "exp 12x\n" MID "reg 1\nx\nend\n", "line 6: bad expiry");
     expect_bad(HEAD "exp -5\n" MID "reg 1\nx\nend\n", "line 6: bad expiry");
     expect_bad("sipkeep-regstate 1\nrec\nsvc s\nsrc 1.2.3.400:5060\nlocal 1.2.3.4:5060\n"
@@ -435,6 +530,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_shared_register, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_load_v1, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_secrets_stripped, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_put_rejects, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_batched_flush, fx_setup, fx_teardown),
