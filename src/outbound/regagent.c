@@ -121,11 +121,16 @@ void regagent_send_register(struct reg_flow *rf, uint32_t expires_override)
     send_register(rf, expires_override);
 }
 
-static bool flow_up(const struct reg_flow *rf)
+bool regagent_flow_up(const struct reg_flow *rf)
 {
     enum flow_state s = flow_state(rf->flow);
 
-    return s == FLOW_REGISTERING || s == FLOW_ACTIVE;
+    return !rf->b->id_batch && (s == FLOW_REGISTERING || s == FLOW_ACTIVE);
+}
+
+static bool flow_up(const struct reg_flow *rf)
+{
+    return regagent_flow_up(rf);
 }
 
 static void on_flow_ready(struct flow *f, const struct sockaddr_storage *local, void *arg)
@@ -134,6 +139,10 @@ static void on_flow_ready(struct flow *f, const struct sockaddr_storage *local, 
 
     (void)f;
     (void)local;
+    /* Connected before the id is on disk: binding_register sends the
+     * REGISTER when its batch is (idwait_serve). */
+    if (rf->b->id_batch)
+        return;
     send_register(rf, rf->b->removing ? 0 : UINT32_MAX);
 }
 
@@ -495,9 +504,17 @@ static int binding_take_request(struct binding *b, const struct sipmsg *m, struc
 static void binding_register(struct binding *b)
 {
     /* Not before its instance-id is on disk: on_iddone calls again once
-     * it is (the phone's REGISTER is held, not lost). */
-    if (b->id_batch)
+     * it is (the phone's REGISTER is held, not lost).  Its new flows
+     * connect meanwhile (TCP, TLS handshake): on a router's flash a sync
+     * takes 10-50 ms and a WAN connect and handshake 50-200 ms, so one
+     * hides behind the other; on_flow_ready sends nothing until then. */
+    if (b->id_batch) {
+        for (unsigned i = 0; i < b->nflows; i++) {
+            if (flow_state(b->flows[i].flow) == FLOW_IDLE)
+                flow_start(b->flows[i].flow);
+        }
         return;
+    }
     for (unsigned i = 0; i < b->nflows; i++) {
         struct reg_flow *rf = &b->flows[i];
         enum flow_state st = flow_state(rf->flow);
