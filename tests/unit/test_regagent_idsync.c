@@ -17,6 +17,7 @@
  * hides behind the connect and TLS handshake, or the other way round), but
  * not a byte goes on them before the batch is done. */
 #include <ctype.h>
+#include <poll.h>
 #include <stdint.h>
 
 #include "edge_fixture.h"
@@ -622,6 +623,31 @@ static void test_failed_batch_closes_connected_flows(void **state)
     assert_int_equal(instid_count(f->ids), 1);
 }
 
+/* A batch synced on the loop (a fast disk) is collected at once: a phone
+ * whose flow connected in the batch's loop iteration has its REGISTER
+ * sent in that iteration, not one later (when the store's eventfd would
+ * wake the loop).  The handshake is done before the loop runs (the edge's
+ * listener is readable), so that iteration sees the connect complete and
+ * then runs the batch's timer (timers last). */
+static void test_inline_batch_registers_same_iteration(void **state)
+{
+    struct fx *f = *state;
+    struct pollfd pfd;
+    char zed[64];
+
+    known_phone(f, zed);
+    instid_sync_how(f->ids, INSTID_SYNC_INLINE);
+    ua_send(f, "alice", 1); /* the flow connects at once */
+    pfd = (struct pollfd){ .fd = f->edge.lfd[0], .events = POLLIN };
+    assert_int_equal(poll(&pfd, 1, 5000), 1);
+    assert_int_equal(edge_bytes(&f->edge), 0);
+    assert_int_equal(loop_run_once(f->loop, 0), 0);
+    assert_int_equal(fake_syncs, 1);
+    edge_poll(&f->edge);
+    assert_true(edge_has_msg(&f->edge));
+    expect_on_disk_upstream(f, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -634,6 +660,7 @@ int main(void)
         T(test_retransmission_while_pending),
         T(test_ready_before_disk_sends_nothing),
         T(test_failed_batch_closes_connected_flows),
+        T(test_inline_batch_registers_same_iteration),
 #undef T
     };
 
