@@ -89,20 +89,22 @@ box_cpu() {
     echo "$t"
 }
 
-# udp_drops: datagrams the router's namespace dropped for a full receive
-# queue (Udp RcvbufErrors): a middlebox that lost the CPU for longer than
-# its socket's queue lasts, each such REGISTER answered only after the
-# phone's retransmission 500 ms later (a p99 of hundreds of ms).
+# udp_drops NS: datagrams namespace NS dropped for a full receive queue
+# (Udp RcvbufErrors): a process that lost the CPU for longer than its
+# socket's queue lasts.  In the router: the middlebox's, each such REGISTER
+# answered only after the phone's retransmission 500 ms later; in wan: the
+# edge's and the registrar's (REGISTERs and 200s between them go over UDP,
+# retransmitted by the edge's tm after 500 ms).
 udp_drops() {
     # shellcheck disable=SC2016  # awk's fields
-    ns_exec "$NS_ROUTER" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $6 }' /proc/net/snmp
+    ns_exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $6 }' /proc/net/snmp
 }
 
 declare -A REG_RATE REG_MED REG_P99 REF_RATE REF_MED REF_P99 INFO_RATE INFO_MED INFO_P99 PSS RSS CPU
 
 # compare_run direct|kamailio|sipkeep
 compare_run() {
-    local v=$1 target=$ROUTER_LAN_IP:5060 csv=$LAB_DIR/$1.csv comm='' c0=0 c1=0 pss rss d0
+    local v=$1 target=$ROUTER_LAN_IP:5060 csv=$LAB_DIR/$1.csv comm='' c0=0 c1=0 pss rss d0 w0
     log_step "== $v: $COMPARE_UAS phones, $COMPARE_RATE REGISTER/s offered"
     kam_fresh
     users "$csv" "${v}u" 0 $(( COMPARE_UAS - 1 ))
@@ -116,10 +118,11 @@ compare_run() {
             comm=sipkeep ;;
     esac
     [[ -z "$comm" ]] || c0=$(box_cpu "$comm")
-    d0=$(udp_drops)
+    d0=$(udp_drops "$NS_ROUTER") w0=$(udp_drops "$NS_WAN")
     reg_pass "$v-reg" "$target" "$csv" 1 "$COMPARE_UAS" "$COMPARE_RATE" ||
         log_step "WARNING: some REGISTERs failed (see $v-reg/)"
-    log_step "$v-reg: $(( $(udp_drops) - d0 )) datagrams dropped in the router for a full receive queue"
+    log_step "$v-reg: UDP datagrams dropped for a full receive queue: $(( $(udp_drops "$NS_ROUTER") - d0 ))" \
+        "in the router, $(( $(udp_drops "$NS_WAN") - w0 )) at the edge and registrar"
     [[ "$v" != sipkeep ]] || wait_flows "$COMPARE_UAS" 60
     # The same phones again (CSeq 2): the steady state, over the flows
     # (sipkeep) or the connection (Kamailio) already there.

@@ -15,7 +15,8 @@
 # as median / p90 / p99 / max, the slowest 1 %'s mean of each, and the means
 # by arrival time (REG_PHASES_BUCKET seconds).  sipkeep runs with
 # slowsync.c's shim at 0 ms, which only logs each fsync/fdatasync and its
-# duration; the router's Udp RcvbufErrors over the pass are printed.
+# duration; the Udp RcvbufErrors of the router's and the wan namespace over
+# the pass are printed.
 # Diagnosis only: no figure of make bench comes from here.
 #
 # Usage: tests/bench/reg_phases.sh SIPKEEP_BINARY   (as root, under the bench
@@ -56,7 +57,7 @@ for v in $VARIANTS; do
     cap=$LAST_PID
     wait_for "grep -q 'listening on' '$OUT/$v-wan.log'" 10 "tcpdump to listen" ||
         die "tcpdump did not start: $(cat "$OUT/$v-wan.log")"
-    d0=$(udp_drops)
+    d0=$(udp_drops "$NS_ROUTER") w0=$(udp_drops "$NS_WAN")
     reg_pass "$v-reg" "$ROUTER_LAN_IP:5060" "$LAB_DIR/$v.csv" 1 "$COMPARE_UAS" "$COMPARE_RATE" ||
         log_step "WARNING: some REGISTERs failed (see $v-reg/)"
     sleep 0.3   # the last packets
@@ -65,8 +66,9 @@ for v in $VARIANTS; do
     read -r n med p99 _ < <(rtt_stats "$LAB_DIR/$v-reg/rtt.csv")
     {
         echo "== $v: $n answered, first REGISTER median $(ms "$med") / p99 $(ms "$p99") ms," \
-            "$(reg_rate "$v-reg")/s; $(( $(udp_drops) - d0 )) datagrams dropped in the router" \
-            "for a full receive queue"
+            "$(reg_rate "$v-reg")/s; UDP datagrams dropped for a full receive queue:" \
+            "$(( $(udp_drops "$NS_ROUTER") - d0 )) in the router, $(( $(udp_drops "$NS_WAN") - w0 ))" \
+            "at the edge and registrar"
         [[ "$v" != sipkeep ]] || awk '$3 ~ /\/instance-ids(\.tmp)?$/ { print $2 }' "$OUT/syncs.log" |
             sort -n | awk '{ v[NR] = $1 } END { if (!NR) exit; p = int(NR * 0.99); if (p < 1) p = 1
                 printf "instance-ids syncs: %d, ms median %.2f / p99 %.2f / max %.2f\n",
