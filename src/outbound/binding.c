@@ -162,6 +162,10 @@ int binding_pick_flow(const struct binding *b, unsigned *idx)
 {
     int up = -1;
 
+    /* Its flows may be connected, but nothing goes upstream before its
+     * instance-id is on disk (regagent_flow_up). */
+    if (b->id_batch)
+        return -ENOTCONN;
     for (unsigned i = 0; i < b->nflows; i++) {
         if (flow_working(b->flows[i].flow)) {
             *idx = i;

@@ -61,7 +61,8 @@ size_t binding_nflows(const struct binding *b);
 const struct flow *binding_flow(const struct binding *b, unsigned idx);
 /* Picks the flow to send a UA request on (§4.3: any working flow, lowest
  * reg-id first; else any flow whose transport is up).  Returns 0 and *idx,
- * or -ENOTCONN when no flow is up. */
+ * or -ENOTCONN when no flow is up or b's instance-id is not on disk yet
+ * (its flows may be connected: nothing goes upstream before). */
 int binding_pick_flow(const struct binding *b, unsigned *idx);
 /* The local address and transport ("TCP"/"TLS") of flow idx, for Via. */
 int binding_flow_via(const struct binding *b, unsigned idx, struct sockaddr_storage *local,

@@ -78,7 +78,8 @@ struct regagent_env {
  * synced to disk together with the other new phones of the same loop
  * iteration (one batch: one fdatasync, on the instid worker thread
  * unless the disk is fast, instid_commit_start), or of the next batch when
- * one is on the disk already, before its REGISTER goes upstream; with
+ * one is on the disk already, before its REGISTER goes upstream (its
+ * flows connect meanwhile and carry nothing until then); with
  * SIPKEEP_BENCH_INSTID_SYNC_EACH set in the environment each is synced on
  * its own, on the loop thread (the storm benchmark's baseline,
  * tests/bench/storm.sh). */

@@ -236,6 +236,12 @@ uint32_t reg_msg_requested_expiry(const struct sipmsg *m, struct slice elem);
  * in reg_msg_build_upstream).  A send error fails the flow. */
 void regagent_send_register(struct reg_flow *rf, uint32_t expires_override);
 
+/* rf can carry SIP (regagent.c): its transport is up (REGISTERING or
+ * ACTIVE) and its binding's instance-id is on disk.  A flow that connected
+ * while the id's batch syncs (binding_register) is not: nothing of it has
+ * gone upstream, so nothing is to be de-registered or sent on it yet. */
+bool regagent_flow_up(const struct reg_flow *rf);
+
 /* Handles a final failure response m to rf's own REGISTER when sipkeep can
  * answer it itself (reg_retry.c): 423 (again with Min-Expires, RFC 3261
  * §10.2.8), 439 (again without instance/reg-id, RFC 5626 §11.6) and

@@ -23,13 +23,6 @@ static void repoint(struct binding *b, const struct cfg_service *nsvc)
                        &nsvc->outbound_proxies[i % nsvc->n_outbound_proxies]);
 }
 
-static bool flow_is_up(const struct reg_flow *rf)
-{
-    enum flow_state s = flow_state(rf->flow);
-
-    return s == FLOW_REGISTERING || s == FLOW_ACTIVE;
-}
-
 /* De-registers b on every flow that is up (Expires: 0 with its instance-id
  * and reg-id, RFC 5626 §4.2.1 / RFC 3261 §10.2.2) and frees it on the first
  * 2xx (reg_success) or after RA_RELOAD_DEREG_MS: best effort, bounded. */
@@ -45,7 +38,7 @@ static void retire(struct regagent *ra, struct binding *b, bool changed)
     log_info("binding_retired", "binding=%" PRIu32 " aor=%s service=%s reason=\"service %s\"",
              b->id, b->aor, b->svc->name, changed ? "changed" : "removed");
     for (unsigned i = 0; i < b->nflows; i++) {
-        if (flow_is_up(&b->flows[i])) {
+        if (regagent_flow_up(&b->flows[i])) {
             regagent_send_register(&b->flows[i], 0);
             sent = true;
         }

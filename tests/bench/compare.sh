@@ -89,11 +89,22 @@ box_cpu() {
     echo "$t"
 }
 
+# udp_drops NS: datagrams namespace NS dropped for a full receive queue
+# (Udp RcvbufErrors): a process that lost the CPU for longer than its
+# socket's queue lasts.  In the router: the middlebox's, each such REGISTER
+# answered only after the phone's retransmission 500 ms later; in wan: the
+# edge's and the registrar's (REGISTERs and 200s between them go over UDP,
+# retransmitted by the edge's tm after 500 ms).
+udp_drops() {
+    # shellcheck disable=SC2016  # awk's fields
+    ns_exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $6 }' /proc/net/snmp
+}
+
 declare -A REG_RATE REG_MED REG_P99 REF_RATE REF_MED REF_P99 INFO_RATE INFO_MED INFO_P99 PSS RSS CPU
 
 # compare_run direct|kamailio|sipkeep
 compare_run() {
-    local v=$1 target=$ROUTER_LAN_IP:5060 csv=$LAB_DIR/$1.csv comm='' c0=0 c1=0 pss rss
+    local v=$1 target=$ROUTER_LAN_IP:5060 csv=$LAB_DIR/$1.csv comm='' c0=0 c1=0 pss rss d0 w0
     log_step "== $v: $COMPARE_UAS phones, $COMPARE_RATE REGISTER/s offered"
     kam_fresh
     users "$csv" "${v}u" 0 $(( COMPARE_UAS - 1 ))
@@ -107,8 +118,11 @@ compare_run() {
             comm=sipkeep ;;
     esac
     [[ -z "$comm" ]] || c0=$(box_cpu "$comm")
+    d0=$(udp_drops "$NS_ROUTER") w0=$(udp_drops "$NS_WAN")
     reg_pass "$v-reg" "$target" "$csv" 1 "$COMPARE_UAS" "$COMPARE_RATE" ||
         log_step "WARNING: some REGISTERs failed (see $v-reg/)"
+    log_step "$v-reg: UDP datagrams dropped for a full receive queue: $(( $(udp_drops "$NS_ROUTER") - d0 ))" \
+        "in the router, $(( $(udp_drops "$NS_WAN") - w0 )) at the edge and registrar"
     [[ "$v" != sipkeep ]] || wait_flows "$COMPARE_UAS" 60
     # The same phones again (CSeq 2): the steady state, over the flows
     # (sipkeep) or the connection (Kamailio) already there.
@@ -141,6 +155,8 @@ mib() {
     if [[ "$1" == - ]]; then echo -; else awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; fi
 }
 
+# tests/bench/reg_phases.sh uses the helpers above.
+[[ -z "${COMPARE_LIB_ONLY:-}" ]] || return 0
 lab_up
 scale_setup
 for v in direct kamailio sipkeep; do

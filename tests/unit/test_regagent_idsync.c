@@ -11,8 +11,13 @@
  * more phones while a batch is in flight.  The edge is fake_edge.h's, the
  * clock fake: the batch starts from a 0 ms timer, so in the first loop
  * iteration, with no time passing; its end reaches the loop through the
- * store's descriptor. */
+ * store's descriptor.
+ *
+ * A new phone's flows connect while its batch is on the disk (the sync
+ * hides behind the connect and TLS handshake, or the other way round), but
+ * not a byte goes on them before the batch is done. */
 #include <ctype.h>
+#include <poll.h>
 #include <stdint.h>
 
 #include "edge_fixture.h"
@@ -21,20 +26,50 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "outbound/binding.h"
+#include "outbound/flow.h"
 #include "outbound/regagent.h"
 #include "sip/msg.h"
 #include "state/instid.h"
 #include "state/instid_int.h"
 
-/* Connections the edge has, plus the bytes they carried (0: none at all). */
-static int edge_traffic(struct fake_edge *e)
+/* Bytes the edge received on all its connections. */
+static size_t edge_bytes(struct fake_edge *e)
 {
-    int n = 0;
+    size_t n = 0;
 
     edge_poll(e);
     for (int i = 0; i < e->nconns; i++)
-        n += (int)e->conns[i].n + 1; /* a connection alone counts too */
+        n += e->conns[i].n;
     return n;
+}
+
+/* Bindings whose first flow is in state st. */
+static int flows_in(const struct fx *f, enum flow_state st)
+{
+    int n = 0;
+
+    for (const struct binding *b = binding_next(f->ra, NULL); b; b = binding_next(f->ra, b))
+        n += flow_state(binding_flow(b, 0)) == st;
+    return n;
+}
+
+static bool cond_registering(void *ctx, const void *arg)
+{
+    return flows_in(ctx, FLOW_REGISTERING) >= *(const int *)arg;
+}
+
+static bool cond_none_pending(void *ctx, const void *arg)
+{
+    (void)arg;
+    return instid_pending(((const struct fx *)ctx)->ids) == 0;
+}
+
+/* Pumps the loop until n flows are connected and their on_ready has run
+ * (flow.c enters REGISTERING just before it calls on_ready). */
+static void wait_connected(struct fx *f, int n)
+{
+    assert_true(edge_pump(&f->edge, cond_registering, f, &n));
 }
 
 /* ---- fixture ---- */
@@ -230,10 +265,11 @@ static int count_status(const struct ua_sink *s, const char *status_line)
 static const char *const users[] = { "alice", "bob", "carol", "dave", "erin" };
 #define NUSERS 5
 
-/* Five new phones in one loop iteration: no write and no connection while
- * they wait, then ONE fdatasync for all five, their lines in arrival
- * order, and only then their REGISTERs upstream, in that order, each
- * carrying the id its line holds; each phone gets its 200. */
+/* Five new phones in one loop iteration: no write while they wait, then
+ * ONE fdatasync for all five, during which their flows connect and send
+ * nothing; their lines in arrival order, and only then their REGISTERs
+ * upstream, in that order, each carrying the id its line holds; each phone
+ * gets its 200. */
 static void test_batch_one_sync_in_order(void **state)
 {
     struct fx *f = *state;
@@ -250,17 +286,20 @@ static void test_batch_one_sync_in_order(void **state)
     file = ids_file(f);
     assert_string_equal(file, before);
     free(file);
-    edge_poll(&f->edge);
-    assert_int_equal(f->edge.nconns, 0);
+    assert_int_equal(edge_bytes(&f->edge), 0);
     assert_int_equal(f->to_ua.n, 0);
 
     fake_sync_gate_arm();
     assert_int_equal(loop_run_once(f->loop, 0), 0); /* the batch starts */
     fake_sync_gate_wait();
-    assert_int_equal(edge_traffic(&f->edge), 0); /* at the sync: no connection yet */
+    /* at the sync: every phone's flow connects, and not a byte goes */
+    wait_connected(f, NUSERS);
+    assert_int_equal(f->edge.nconns, NUSERS);
+    edge_settle(&f->edge);
+    assert_int_equal(edge_bytes(&f->edge), 0);
     assert_int_equal(fake_syncs, 1);
     fake_sync_gate_open();
-    assert_true(edge_wait_conns(&f->edge, NUSERS));
+    assert_true(edge_pump(&f->edge, cond_none_pending, f, NULL));
     assert_int_equal(instid_pending(f->ids), 0);
     assert_int_equal(instid_count(f->ids), NUSERS + 1);
 
@@ -308,8 +347,7 @@ static void test_crash_before_sync(void **state)
     assert_int_equal(instid_pending(f->ids), 2);
     /* "crash": the agent and the store go without another loop turn */
     fx_agent_stop(f);
-    edge_poll(&f->edge);
-    assert_int_equal(f->edge.nconns, 0);
+    assert_int_equal(edge_bytes(&f->edge), 0);
     file = ids_file(f);
     assert_string_equal(file, before);
     free(file);
@@ -356,8 +394,12 @@ static void test_sync_error_fails_batch_only(void **state)
     assert_string_equal(file, before);
     free(file);
     edge_settle(&f->edge);
-    assert_int_equal(f->edge.nconns, 1);
     assert_false(edge_has_msg(&f->edge));
+    /* bob's and carol's flows (if they connected before the failure)
+     * are gone: only alice's connection stays */
+    for (int i = 1; i < f->edge.nconns; i++)
+        assert_true(edge_wait_closed(&f->edge, i));
+    assert_int_equal(binding_count(f->ra), 1);
 
     /* alice untouched: her refresh goes over her flow */
     ua_send(f, "alice", 2);
@@ -419,7 +461,7 @@ static void test_crash_during_sync(void **state)
      * for the sync in flight */
     fx_agent_stop(f);
     assert_int_equal(fake_syncs, 1);
-    assert_int_equal(edge_traffic(&f->edge), 0);
+    assert_int_equal(edge_bytes(&f->edge), 0);
     file = ids_file(f);
     line = -1;
     for (const char *p = file; (p = strstr(p, "urn:uuid:")) != NULL; p++)
@@ -447,8 +489,8 @@ static void test_crash_during_sync(void **state)
 /* The pipeline: bob arrives while alice's batch is in its sync.  He is
  * not in it (no line of his was written with hers): when it ends, alice's
  * REGISTER goes upstream and bob's batch starts; until that one has synced
- * bob has no connection; then his REGISTER goes, id on disk.  Two syncs,
- * two 200s. */
+ * bob's flow is connected but carries nothing; then his REGISTER goes, id
+ * on disk.  Two syncs, two 200s. */
 static void test_arrivals_during_sync_wait_next_batch(void **state)
 {
     struct fx *f = *state;
@@ -464,7 +506,7 @@ static void test_arrivals_during_sync_wait_next_batch(void **state)
     edge_settle(&f->edge); /* the loop runs on; bob's timer starts nothing */
     assert_int_equal(fake_syncs, 1);
     assert_int_equal(instid_pending(f->ids), 2);
-    assert_int_equal(edge_traffic(&f->edge), 0);
+    assert_int_equal(edge_bytes(&f->edge), 0);
     file = ids_file(f);
     assert_non_null(strstr(file, "sip:alice@"));
     assert_null(strstr(file, "sip:bob@"));
@@ -483,13 +525,16 @@ static void test_arrivals_during_sync_wait_next_batch(void **state)
     free(file);
     free(up);
     ua_wait(&f->edge, &f->to_ua, 1);
+    wait_connected(f, 1); /* bob's flow: connected, nothing sent */
+    assert_int_equal(f->edge.nconns, 2);
     edge_settle(&f->edge);
-    assert_int_equal(f->edge.nconns, 1); /* bob: no connection yet */
     assert_false(edge_has_msg(&f->edge));
+    assert_int_equal(f->edge.conns[1].n, 0);
     assert_int_equal(instid_pending(f->ids), 1);
 
     fake_sync_gate_open();
     up = edge_wait_msg(&f->edge, &ci);
+    assert_int_equal(ci, 1);
     instance_of(up, urn);
     to_user(up, who, sizeof(who));
     assert_string_equal(who, "bob");
@@ -504,6 +549,105 @@ static void test_arrivals_during_sync_wait_next_batch(void **state)
     assert_int_equal(fake_syncs, 2);
 }
 
+/* on_ready before the batch is on disk: the flow is connected and its
+ * owner told so while the sync runs (five seconds of a very slow flash on
+ * the fake clock), and nothing goes on it, nor may a request of the phone
+ * take it; the REGISTER goes on that same connection when the batch is
+ * done, its id on disk. */
+static void test_ready_before_disk_sends_nothing(void **state)
+{
+    struct fx *f = *state;
+    char zed[64], *up, *file, urn[64], who[32];
+    unsigned idx;
+    int ci;
+
+    known_phone(f, zed);
+    fake_sync_gate_arm();
+    ua_send(f, "alice", 1);
+    assert_int_equal(loop_run_once(f->loop, 0), 0); /* the batch starts */
+    fake_sync_gate_wait();
+    wait_connected(f, 1);
+    assert_int_equal(f->edge.nconns, 1);
+    f->now += 5000;
+    edge_settle(&f->edge);
+    assert_int_equal(edge_bytes(&f->edge), 0);
+    assert_int_equal(f->to_ua.n, 0);
+    assert_int_equal(flows_in(f, FLOW_REGISTERING), 1);
+    assert_int_equal(binding_pick_flow(binding_next(f->ra, NULL), &idx), -ENOTCONN);
+
+    fake_sync_gate_open(); /* on disk: the REGISTER goes now */
+    up = edge_wait_msg(&f->edge, &ci);
+    assert_int_equal(ci, 0);
+    assert_int_equal(f->edge.nconns, 1);
+    instance_of(up, urn);
+    to_user(up, who, sizeof(who));
+    assert_string_equal(who, "alice");
+    file = ids_file(f);
+    assert_int_equal(line_of(file, urn, "alice"), 2);
+    free(file);
+    edge_send(&f->edge, ci, (file = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n")));
+    free(file);
+    free(up);
+    ua_wait(&f->edge, &f->to_ua, 1);
+    assert_int_equal(count_status(&f->to_ua, "SIP/2.0 200 OK"), 1);
+    assert_int_equal(binding_pick_flow(binding_next(f->ra, NULL), &idx), 0);
+    assert_int_equal(fake_syncs, 1);
+}
+
+/* A batch fails after its phones' flows connected: each phone gets its
+ * 500, each connection is closed without a byte sent on it, and the
+ * bindings are gone. */
+static void test_failed_batch_closes_connected_flows(void **state)
+{
+    struct fx *f = *state;
+    char zed[64];
+
+    known_phone(f, zed);
+    fake_sync_gate_arm();
+    fake_sync_fail = 1;
+    ua_send(f, "bob", 1);
+    ua_send(f, "carol", 1);
+    assert_int_equal(loop_run_once(f->loop, 0), 0); /* the batch starts */
+    fake_sync_gate_wait();
+    wait_connected(f, 2);
+    assert_int_equal(f->edge.nconns, 2);
+    fake_gate_on = false; /* the sync that cuts the file back runs freely */
+    fake_sync_gate_open(); /* the batch's sync fails */
+    ua_wait(&f->edge, &f->to_ua, 2);
+    assert_int_equal(count_status(&f->to_ua, "SIP/2.0 500 "), 2);
+    assert_true(edge_wait_closed(&f->edge, 0));
+    assert_true(edge_wait_closed(&f->edge, 1));
+    assert_int_equal(edge_bytes(&f->edge), 0);
+    assert_int_equal(binding_count(f->ra), 0);
+    assert_int_equal(instid_pending(f->ids), 0);
+    assert_int_equal(instid_count(f->ids), 1);
+}
+
+/* A batch synced on the loop (a fast disk) is collected at once: a phone
+ * whose flow connected in the batch's loop iteration has its REGISTER
+ * sent in that iteration, not one later (when the store's eventfd would
+ * wake the loop).  The handshake is done before the loop runs (the edge's
+ * listener is readable), so that iteration sees the connect complete and
+ * then runs the batch's timer (timers last). */
+static void test_inline_batch_registers_same_iteration(void **state)
+{
+    struct fx *f = *state;
+    struct pollfd pfd;
+    char zed[64];
+
+    known_phone(f, zed);
+    instid_sync_how(f->ids, INSTID_SYNC_INLINE);
+    ua_send(f, "alice", 1); /* the flow connects at once */
+    pfd = (struct pollfd){ .fd = f->edge.lfd[0], .events = POLLIN };
+    assert_int_equal(poll(&pfd, 1, 5000), 1);
+    assert_int_equal(edge_bytes(&f->edge), 0);
+    assert_int_equal(loop_run_once(f->loop, 0), 0);
+    assert_int_equal(fake_syncs, 1);
+    edge_poll(&f->edge);
+    assert_true(edge_has_msg(&f->edge));
+    expect_on_disk_upstream(f, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +658,9 @@ int main(void)
         T(test_arrivals_during_sync_wait_next_batch),
         T(test_sync_error_fails_batch_only),
         T(test_retransmission_while_pending),
+        T(test_ready_before_disk_sends_nothing),
+        T(test_failed_batch_closes_connected_flows),
+        T(test_inline_batch_registers_same_iteration),
 #undef T
     };
 
