@@ -251,6 +251,28 @@ static void answer_next_ok(struct fx *f)
     free(up);
 }
 
+/* The next REGISTER upstream is who's, and its id is on line `line` of
+ * the file as the edge sees it; the edge answers it 200.  Returns the
+ * connection it came on. */
+static int register_answered(struct fx *f, const char *who, int line)
+{
+    char *up, *file, urn[64], user[32];
+    int ci;
+
+    up = edge_wait_msg(&f->edge, &ci);
+    instance_of(up, urn);
+    to_user(up, user, sizeof(user));
+    assert_string_equal(user, who);
+    file = ids_file(f);
+    assert_int_equal(line_of(file, urn, who), line);
+    free(file);
+    file = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n");
+    edge_send(&f->edge, ci, file);
+    free(file);
+    free(up);
+    return ci;
+}
+
 static int count_status(const struct ua_sink *s, const char *status_line)
 {
     int n = 0;
@@ -494,8 +516,7 @@ static void test_crash_during_sync(void **state)
 static void test_arrivals_during_sync_wait_next_batch(void **state)
 {
     struct fx *f = *state;
-    char zed[64], *file, *up, urn[64], who[32];
-    int ci;
+    char zed[64], *file;
 
     known_phone(f, zed);
     fake_sync_gate_arm();
@@ -513,17 +534,8 @@ static void test_arrivals_during_sync_wait_next_batch(void **state)
     free(file);
 
     fake_sync_gate_open(); /* batch 1 done: alice goes, batch 2 (bob) starts */
-    up = edge_wait_msg(&f->edge, &ci);
+    register_answered(f, "alice", 2);
     fake_sync_gate_wait(); /* batch 2 is in its sync */
-    instance_of(up, urn);
-    to_user(up, who, sizeof(who));
-    assert_string_equal(who, "alice");
-    file = ids_file(f);
-    assert_int_equal(line_of(file, urn, "alice"), 2);
-    free(file);
-    edge_send(&f->edge, ci, (file = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n")));
-    free(file);
-    free(up);
     ua_wait(&f->edge, &f->to_ua, 1);
     wait_connected(f, 1); /* bob's flow: connected, nothing sent */
     assert_int_equal(f->edge.nconns, 2);
@@ -533,17 +545,7 @@ static void test_arrivals_during_sync_wait_next_batch(void **state)
     assert_int_equal(instid_pending(f->ids), 1);
 
     fake_sync_gate_open();
-    up = edge_wait_msg(&f->edge, &ci);
-    assert_int_equal(ci, 1);
-    instance_of(up, urn);
-    to_user(up, who, sizeof(who));
-    assert_string_equal(who, "bob");
-    file = ids_file(f);
-    assert_int_equal(line_of(file, urn, "bob"), 3);
-    free(file);
-    edge_send(&f->edge, ci, (file = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n")));
-    free(file);
-    free(up);
+    assert_int_equal(register_answered(f, "bob", 3), 1);
     ua_wait(&f->edge, &f->to_ua, 2);
     assert_int_equal(count_status(&f->to_ua, "SIP/2.0 200 OK"), 2);
     assert_int_equal(fake_syncs, 2);
@@ -557,9 +559,8 @@ static void test_arrivals_during_sync_wait_next_batch(void **state)
 static void test_ready_before_disk_sends_nothing(void **state)
 {
     struct fx *f = *state;
-    char zed[64], *up, *file, urn[64], who[32];
+    char zed[64];
     unsigned idx;
-    int ci;
 
     known_phone(f, zed);
     fake_sync_gate_arm();
@@ -576,18 +577,8 @@ static void test_ready_before_disk_sends_nothing(void **state)
     assert_int_equal(binding_pick_flow(binding_next(f->ra, NULL), &idx), -ENOTCONN);
 
     fake_sync_gate_open(); /* on disk: the REGISTER goes now */
-    up = edge_wait_msg(&f->edge, &ci);
-    assert_int_equal(ci, 0);
+    assert_int_equal(register_answered(f, "alice", 2), 0);
     assert_int_equal(f->edge.nconns, 1);
-    instance_of(up, urn);
-    to_user(up, who, sizeof(who));
-    assert_string_equal(who, "alice");
-    file = ids_file(f);
-    assert_int_equal(line_of(file, urn, "alice"), 2);
-    free(file);
-    edge_send(&f->edge, ci, (file = mk_response(up, "200 OK", "Require: outbound\r\nExpires: 300\r\n")));
-    free(file);
-    free(up);
     ua_wait(&f->edge, &f->to_ua, 1);
     assert_int_equal(count_status(&f->to_ua, "SIP/2.0 200 OK"), 1);
     assert_int_equal(binding_pick_flow(binding_next(f->ra, NULL), &idx), 0);
