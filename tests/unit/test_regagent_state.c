@@ -187,12 +187,30 @@ static void *ingress_none(const struct sockaddr_storage *local, void *arg)
     return NULL;
 }
 
+/* up is a restored binding's first REGISTER upstream: the stored
+ * instance-id inst with reg-id 1, a new CSeq, no credentials, our one Via
+ * and Supported, the phone's other headers. */
+static void assert_restored_register(const char *up, const char *inst)
+{
+    char v[256];
+
+    assert_true(param_of(strstr(up, "Contact:"), "+sip.instance", v, sizeof(v)));
+    assert_string_equal(v, inst);
+    assert_non_null(strstr(up, ";reg-id=1"));
+    hdr_must(up, "CSeq", v, sizeof(v));
+    assert_string_equal(v, "1 REGISTER");
+    assert_null(strstr(up, "Authorization"));
+    assert_int_equal(hdr_count(up, "Supported"), 1);
+    assert_int_equal(hdr_count(up, "Via"), 1);
+    assert_non_null(strstr(up, "User-Agent: LegacyPhone/1.0\r\n"));
+}
+
 /* ---- restart ---- */
 
 static void test_restore(void **state)
 {
     struct fx *f = *state;
-    char inst1[128], inst2[128], cid1[128], cid2[128], v[256];
+    char inst1[128], cid1[128], cid2[128], v[256];
     int ci, ci2, nconns;
     char *up = register_ok(f, "keep", "alice", "keep.net", 7, &ci), *up2;
     const struct regstate_rec *r;
@@ -215,17 +233,9 @@ static void test_restore(void **state)
     assert_int_equal(binding_count(f->ra), 1);
     up2 = edge_wait_msg(&f->edge, &ci2);
     assert_true(ci2 >= nconns); /* a new flow */
-    assert_true(param_of(strstr(up2, "Contact:"), "+sip.instance", inst2, sizeof(inst2)));
-    assert_string_equal(inst1, inst2);
-    assert_non_null(strstr(up2, ";reg-id=1"));
-    hdr_must(up2, "CSeq", v, sizeof(v));
-    assert_string_equal(v, "1 REGISTER");
+    assert_restored_register(up2, inst1);
     hdr_must(up2, "Call-ID", cid2, sizeof(cid2));
     assert_string_not_equal(cid1, cid2);
-    assert_null(strstr(up2, "Authorization"));
-    assert_int_equal(hdr_count(up2, "Supported"), 1);
-    assert_int_equal(hdr_count(up2, "Via"), 1);
-    assert_non_null(strstr(up2, "User-Agent: LegacyPhone/1.0\r\n"));
     answer_ok(f, ci2, up2);
     edge_settle(&f->edge);
     assert_int_equal(f->to_ua.n, 1); /* nothing for the UA: it asked nothing */
@@ -248,7 +258,7 @@ static void test_restore(void **state)
 static void test_restore_v1_file(void **state)
 {
     struct fx *f = *state;
-    char inst1[128], inst2[128], path[600], v[256], *text, *cut, *file;
+    char inst1[128], path[600], *text, *cut, *file;
     int ci, ci2;
     char *up = register_ok(f, "keep", "alice", "keep.net", 7, &ci), *up2;
     const struct regstate_rec *r;
@@ -286,15 +296,7 @@ static void test_restore_v1_file(void **state)
     assert_int_equal(regstate_count(f->st), 1);
     assert_int_equal(regagent_restore(f->ra, (int64_t)time(NULL), ingress_ok, NULL), 1);
     up2 = edge_wait_msg(&f->edge, &ci2);
-    assert_true(param_of(strstr(up2, "Contact:"), "+sip.instance", inst2, sizeof(inst2)));
-    assert_string_equal(inst1, inst2);
-    assert_non_null(strstr(up2, ";reg-id=1"));
-    hdr_must(up2, "CSeq", v, sizeof(v));
-    assert_string_equal(v, "1 REGISTER");
-    assert_null(strstr(up2, "Authorization"));
-    assert_int_equal(hdr_count(up2, "Supported"), 1);
-    assert_int_equal(hdr_count(up2, "Via"), 1);
-    assert_non_null(strstr(up2, "User-Agent: LegacyPhone/1.0\r\n"));
+    assert_restored_register(up2, inst1);
     answer_ok(f, ci2, up2);
     edge_settle(&f->edge);
     free(up2);
