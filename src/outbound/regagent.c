@@ -699,9 +699,15 @@ static void register_contact(struct regagent *ra, const struct cfg_service *svc,
     if (b && is_retransmission(b, m)) {
         size_t n;
         const char *last = agelog_get(ra->answers, b->last_resp, &n);
+        bool resend = !b->ua_waiting && last;
+        struct slice cid = sipmsg_hdr_find(m, SIPMSG_HDR_CALL_ID)->value;
 
-        if (!b->ua_waiting && last)
+        if (resend) /* the transaction's last response again (RFC 3261 §17.2.2) */
             ra->env.send_ua(&b->ua, last, n, ra->env.arg);
+        /* Logged after the send: the e2e lab waits for it before another
+         * program takes the phone's port. */
+        log_debug("ua_register_retransmission", "binding=%" PRIu32 " answered=%s call_id=\"%.*s\"",
+                  b->id, resend ? "yes" : "no", (int)(cid.n > 128 ? 128 : cid.n), cid.p);
         return;
     }
     if (b && !slice_eq(slice_cstr(b->contact_uri), uri) && reg_msg_requested_expiry(m, elem) == 0) {

@@ -652,9 +652,32 @@ sipp_ua_register() {
         -trace_err -error_file "$LAB_DIR/sipp-$tag.err" \
         "$target" >"$LAB_DIR/sipp-$tag.log" 2>&1 || rc=$?
     log_step "legacy UA $user REGISTER to $target (expires $expires): $(_sipp_last_status "$LAB_DIR/sipp-$tag.msg") (sipp rc $rc)"
+    [[ "$rc" -ne 0 ]] || _sipp_reg_settle "$LAB_DIR/sipp-$tag.msg"
     return "$rc"
 }
 _SIPP_SEQ=0
+
+# _sipp_reg_settle MSG_TRACE: a phone that sent its REGISTER again before the
+# answer came gets the answer once more for each copy (RFC 3261 §17.2.2), and
+# the next sipp on the phone's port (sipp_ua_answer_start) would take such a
+# late 200 for a call of its own and abort (seen under valgrind, where a TLS
+# handshake outlasts the phone's 500 ms).  A real phone's transaction layer
+# absorbs it.  So when sipp sent copies and sipkeep logs at debug level
+# (sk_lib.sh's default), wait until sipkeep has dealt with each copy: it logs
+# ua_register_retransmission after the answer is sent.
+_sipp_reg_settle() {
+    local msg=$1 copies cid
+    [[ -n "${SK_LOG:-}" && -f "${SK_LOG:-}" ]] || return 0
+    copies=$(grep -c '^REGISTER sip:' "$msg" 2>/dev/null || true)
+    (( copies > 1 )) || return 0
+    cid=$(grep -m 1 -i '^Call-ID:' "$msg" | cut -d: -f2- | tr -d ' \r')
+    wait_for "(( \$(_sk_register_retx_logged '$cid') >= $(( copies - 1 )) ))" 10 \
+        "sipkeep to deal with the phone's $(( copies - 1 )) resent REGISTER(s)" &&
+        log_step "the phone sent its REGISTER $copies times; sipkeep dealt with every copy"
+}
+_sk_register_retx_logged() {
+    grep -F "call_id=\"$1\"" "$SK_LOG" 2>/dev/null | grep -c 'event=ua_register_retransmission' || true
+}
 
 # Status code of the last response in a sipp message trace ("none" if none).
 _sipp_last_status() {
