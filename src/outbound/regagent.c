@@ -128,11 +128,6 @@ bool regagent_flow_up(const struct reg_flow *rf)
     return !rf->b->id_batch && (s == FLOW_REGISTERING || s == FLOW_ACTIVE);
 }
 
-static bool flow_up(const struct reg_flow *rf)
-{
-    return regagent_flow_up(rf);
-}
-
 static void on_flow_ready(struct flow *f, const struct sockaddr_storage *local, void *arg)
 {
     struct reg_flow *rf = arg;
@@ -251,7 +246,7 @@ static void deregister_upstream(struct binding *b)
     for (unsigned i = 0; i < b->nflows; i++) {
         loop_timer_cancel(b->ra->env.loop, &b->flows[i].refresh);
         b->flows[i].held = false;
-        if (flow_up(&b->flows[i])) {
+        if (regagent_flow_up(&b->flows[i])) {
             send_register(&b->flows[i], 0);
             sent = true;
         }
@@ -311,7 +306,7 @@ void regagent_on_refresh(struct loop_timer *t)
     rf->held = false;
     /* A pending REGISTER's 2xx re-arms it; a flow that is down registers
      * when it is re-formed. */
-    if (rf->b->removing || !flow_up(rf) || rf->branch[0])
+    if (rf->b->removing || !regagent_flow_up(rf) || rf->branch[0])
         return;
     if (held)
         log_debug("register_held_sent", "binding=%" PRIu32 " reg_id=%u", rf->b->id,
@@ -459,7 +454,7 @@ static int binding_move(struct binding *b, struct slice uri)
      * Contact would not replace it, so the old one is removed first
      * (b->tmpl and b->contact are still the old ones here). */
     for (unsigned i = 0; i < b->nflows; i++) {
-        if (b->flows[i].no_regid && flow_up(&b->flows[i]))
+        if (b->flows[i].no_regid && regagent_flow_up(&b->flows[i]))
             send_register(&b->flows[i], 0);
     }
     if (b->ra->env.state)
@@ -520,7 +515,7 @@ static void binding_register(struct binding *b)
         struct reg_flow *rf = &b->flows[i];
         enum flow_state st = flow_state(rf->flow);
 
-        if (flow_up(rf))
+        if (regagent_flow_up(rf))
             send_register(rf, b->removing ? 0 : UINT32_MAX);
         else if (st == FLOW_IDLE || (rf->await_ua && st == FLOW_BACKOFF))
             flow_start(rf->flow); /* a flow waiting for fresh credentials: now */
@@ -675,7 +670,7 @@ static void on_iddone(struct loop_fd *h, unsigned events)
 static bool any_flow_up(const struct binding *b)
 {
     for (unsigned i = 0; i < b->nflows; i++) {
-        if (flow_up(&b->flows[i]))
+        if (regagent_flow_up(&b->flows[i]))
             return true;
     }
     return false;

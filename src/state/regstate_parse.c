@@ -15,7 +15,6 @@
 #include "state/regstate.h"
 #include "state/regstate_int.h"
 
-
 struct cursor {
     const char *p, *end;
     unsigned line;
